@@ -1,0 +1,166 @@
+package io.mqttdynamo.broker;
+
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import com.hivemq.client.mqtt.MqttClient;
+import com.hivemq.client.mqtt.MqttClientBuilder;
+import com.hivemq.client.mqtt.exceptions.ConnectionFailedException;
+import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
+import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5ConnAckException;
+
+import io.mqttdynamo.config.MqttDynamoConfig;
+import io.quarkus.logging.Log;
+import io.smallrye.mutiny.Uni;
+
+/**
+ * The service's MQTT sessions with the broker: where the broker is, which MQTT version it speaks
+ * (asked once, shared by all channels), one persistent session per channel, and whether they are up.
+ */
+@ApplicationScoped
+public class BrokerSessions {
+
+    private final MqttDynamoConfig.Broker broker;
+    private final String host;
+    private final int port;
+    private final String clientIdBase;
+    private final ProtocolVersion configuredVersion;
+    private final Uni<ProtocolVersion> negotiated;
+    private final Map<String, ChannelSession> sessions = new ConcurrentHashMap<>();
+
+    public BrokerSessions(MqttDynamoConfig config) {
+        this.broker = config.broker();
+        MqttDynamoConfig.EmbeddedBroker embedded = config.embeddedBroker();
+        this.host = embedded.enabled() ? embedded.host() : broker.host();
+        this.port = embedded.enabled() ? embedded.port() : broker.port();
+        this.clientIdBase = broker.clientId().orElseGet(BrokerSessions::defaultClientId);
+        this.configuredVersion = ProtocolVersion.parse(broker.protocolVersion());
+        this.negotiated = configuredVersion != null
+                ? Uni.createFrom().item(configuredVersion)
+                : Uni.createFrom().deferred(this::probe)
+                        .onFailure().invoke(e -> Log.warnf("MQTT broker %s:%d not reachable yet (%s); retrying",
+                                host, port, e.getMessage()))
+                        .onFailure().retry().withBackOff(Duration.ofMillis(200), Duration.ofSeconds(10)).indefinitely()
+                        .memoize().indefinitely();
+    }
+
+    /** Opens the persistent session of {@code channel} subscribed to {@code topic}. */
+    public Uni<ChannelSession> open(String channel, String topic, int maxMessageSize) {
+        return negotiated.map(version -> {
+            ChannelSession session = new ChannelSession(channel, topic, clientIdBase + "-" + channel, version,
+                    this, Math.min(maxMessageSize, broker.maxMessageSize()));
+            ChannelSession previous = sessions.put(channel, session);
+            if (previous != null) {
+                previous.close();
+            }
+            return session;
+        });
+    }
+
+    /** The sessions by channel, for health and the dashboard. */
+    public Map<String, ChannelSession> sessions() {
+        return Map.copyOf(sessions);
+    }
+
+    /** host:port of the broker. */
+    public String address() {
+        return host + ":" + port;
+    }
+
+    /** A client builder with the broker's address, TLS and automatic reconnect. */
+    MqttClientBuilder clientBuilder(String clientId) {
+        MqttClientBuilder builder = MqttClient.builder()
+                .identifier(clientId)
+                .serverHost(host)
+                .serverPort(port);
+        if (broker.ssl()) {
+            builder = builder.sslWithDefaultConfig();
+        }
+        return builder;
+    }
+
+    Optional<String> username() {
+        return broker.username();
+    }
+
+    Optional<String> password() {
+        return broker.password();
+    }
+
+    Duration sessionExpiry() {
+        return broker.sessionExpiry();
+    }
+
+    int receiveMaximum() {
+        return Math.max(1, Math.min(65535, broker.receiveMaximum()));
+    }
+
+    /**
+     * Tries MQTT 5 with a throw-away clean session; falls back to 3.1.1 when the broker refuses version 5.
+     * Fails (and is retried) while the broker cannot be reached.
+     */
+    private Uni<ProtocolVersion> probe() {
+        Mqtt5AsyncClient client = clientBuilder(clientIdBase + "-probe-" + UUID.randomUUID().toString().substring(0, 8))
+                .useMqttVersion5()
+                .buildAsync();
+        CompletableFuture<ProtocolVersion> version = client.connectWith()
+                .cleanStart(true)
+                .simpleAuth(ChannelSession.auth5(this))
+                .send()
+                .orTimeout(10, TimeUnit.SECONDS)
+                .thenApply(ack -> {
+                    client.disconnect();
+                    return ProtocolVersion.MQTT_5;
+                })
+                .exceptionallyCompose(failure -> {
+                    Throwable cause = failure instanceof java.util.concurrent.CompletionException
+                            && failure.getCause() != null ? failure.getCause() : failure;
+                    if (cause instanceof ConnectionFailedException
+                            || cause instanceof java.util.concurrent.TimeoutException) {
+                        return CompletableFuture.failedFuture(cause);
+                    }
+                    if (cause instanceof Mqtt5ConnAckException ack && ack.getMqttMessage().getReasonCode()
+                            != com.hivemq.client.mqtt.mqtt5.message.connect.connack.Mqtt5ConnAckReasonCode
+                            .UNSUPPORTED_PROTOCOL_VERSION) {
+                        return CompletableFuture.failedFuture(new IllegalStateException("the broker refused the"
+                                + " connection: " + ack.getMqttMessage().getReasonCode()
+                                + "; check mqtt-dynamo.broker.username / password", cause));
+                    }
+                    Log.infof("MQTT broker %s:%d does not speak MQTT 5 (%s); using MQTT 3.1.1", host, port,
+                            cause.getMessage());
+                    return CompletableFuture.completedFuture(ProtocolVersion.MQTT_3_1_1);
+                })
+                .whenComplete((v, e) -> {
+                    if (v != null) {
+                        Log.infof("MQTT broker %s:%d: speaking %s", host, port, v);
+                    }
+                });
+        return Uni.createFrom().completionStage(version);
+    }
+
+    @PreDestroy
+    void closeAll() {
+        sessions.values().forEach(ChannelSession::close);
+    }
+
+    private static String defaultClientId() {
+        String name = System.getenv("HOSTNAME");
+        if (name == null || name.isBlank()) {
+            try {
+                name = InetAddress.getLocalHost().getHostName();
+            } catch (Exception e) {
+                name = "local";
+            }
+        }
+        return "mqtt-dynamo-" + name.replaceAll("[^A-Za-z0-9_.-]", "-");
+    }
+}

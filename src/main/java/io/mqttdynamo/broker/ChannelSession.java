@@ -1,0 +1,220 @@
+package io.mqttdynamo.broker;
+
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.eclipse.microprofile.reactive.messaging.Message;
+import org.eclipse.microprofile.reactive.messaging.Metadata;
+
+import com.hivemq.client.mqtt.MqttClientState;
+import com.hivemq.client.mqtt.MqttGlobalPublishFilter;
+import com.hivemq.client.mqtt.datatypes.MqttQos;
+import com.hivemq.client.mqtt.mqtt3.Mqtt3RxClient;
+import com.hivemq.client.mqtt.mqtt3.lifecycle.Mqtt3ClientConnectedContext;
+import com.hivemq.client.mqtt.mqtt3.message.publish.Mqtt3Publish;
+import com.hivemq.client.mqtt.mqtt5.Mqtt5RxClient;
+import com.hivemq.client.mqtt.mqtt5.lifecycle.Mqtt5ClientConnectedContext;
+import com.hivemq.client.mqtt.mqtt5.message.auth.Mqtt5SimpleAuth;
+import com.hivemq.client.mqtt.mqtt3.message.auth.Mqtt3SimpleAuth;
+import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
+import com.hivemq.client.mqtt.mqtt5.message.subscribe.Mqtt5RetainHandling;
+
+import io.quarkus.logging.Log;
+import io.reactivex.Flowable;
+import io.smallrye.mutiny.Multi;
+import mutiny.zero.flow.adapters.AdaptersToFlow;
+
+/**
+ * One channel's MQTT session: a persistent session (clean start off, session expiry set) subscribed at
+ * QoS 1 to the channel's topic, whose messages are acknowledged to the broker only when the service
+ * acks them, that is after they are stored. The broker redelivers whatever was not acknowledged when
+ * the service went away.
+ */
+public final class ChannelSession {
+
+    private final String channel;
+    private final String topic;
+    private final String clientId;
+    private final ProtocolVersion version;
+    private final Mqtt5RxClient client5;
+    private final Mqtt3RxClient client3;
+    private final java.util.function.Supplier<CompletableFuture<Void>> connect;
+    private volatile String lastProblem;
+
+    ChannelSession(String channel, String topic, String clientId, ProtocolVersion version, BrokerSessions broker,
+            int maxMessageSize) {
+        this.channel = channel;
+        this.topic = topic;
+        this.clientId = clientId;
+        this.version = version;
+        var builder = broker.clientBuilder(clientId)
+                .automaticReconnect()
+                .initialDelay(200, TimeUnit.MILLISECONDS)
+                .maxDelay(10, TimeUnit.SECONDS)
+                .applyAutomaticReconnect()
+                .addDisconnectedListener(context -> {
+                    lastProblem = context.getCause().getMessage();
+                    Log.warnf("MQTT channel %s (%s) disconnected: %s; reconnecting", channel, clientId, lastProblem);
+                    // Subscriptions are made on every connect without a session (see onConnected).
+                    context.getReconnector().resubscribeIfSessionExpired(false);
+                });
+        if (version == ProtocolVersion.MQTT_5) {
+            this.client3 = null;
+            this.client5 = builder.useMqttVersion5()
+                    .addConnectedListener(context -> onConnected(
+                            ((Mqtt5ClientConnectedContext) context).getConnAck().isSessionPresent()))
+                    .buildRx();
+            var connect = client5.toAsync().connectWith()
+                    .cleanStart(false)
+                    .sessionExpiryInterval(broker.sessionExpiry().toSeconds())
+                    .restrictions()
+                    .receiveMaximum(broker.receiveMaximum())
+                    .maximumPacketSize(maxMessageSize)
+                    .applyRestrictions();
+            var ready = connect.simpleAuth(auth5(broker));
+            this.connect = () -> ready.send().thenApply(ack -> null);
+        } else {
+            this.client5 = null;
+            this.client3 = builder.useMqttVersion3()
+                    .addConnectedListener(context -> onConnected(
+                            ((Mqtt3ClientConnectedContext) context).getConnAck().isSessionPresent()))
+                    .buildRx();
+            var ready = client3.toAsync().connectWith().cleanSession(false).simpleAuth(auth3(broker));
+            this.connect = () -> ready.send().thenApply(ack -> null);
+        }
+    }
+
+
+    /** The MQTT 5 credentials, or null without any. */
+    static Mqtt5SimpleAuth auth5(BrokerSessions broker) {
+        if (broker.username().isEmpty() && broker.password().isEmpty()) {
+            return null;
+        }
+        byte[] password = broker.password().map(p -> p.getBytes(StandardCharsets.UTF_8)).orElse(null);
+        if (broker.username().isEmpty()) {
+            return Mqtt5SimpleAuth.builder().password(password).build();
+        }
+        var auth = Mqtt5SimpleAuth.builder().username(broker.username().get());
+        return password == null ? auth.build() : auth.password(password).build();
+    }
+
+    /** The MQTT 3.1.1 credentials (a password needs a user name there), or null. */
+    static Mqtt3SimpleAuth auth3(BrokerSessions broker) {
+        if (broker.username().isEmpty()) {
+            return null;
+        }
+        var auth = Mqtt3SimpleAuth.builder().username(broker.username().get());
+        if (broker.password().isPresent()) {
+            return auth.password(broker.password().get().getBytes(StandardCharsets.UTF_8)).build();
+        }
+        return auth.build();
+    }
+
+    /**
+     * The channel's messages. Subscribing connects; the broker's publishes flow only as fast as they
+     * are requested and acknowledged.
+     */
+    public Multi<Message<byte[]>> messages() {
+        Flowable<Message<byte[]>> publishes = version == ProtocolVersion.MQTT_5
+                ? client5.publishes(MqttGlobalPublishFilter.SUBSCRIBED, true).map(this::message5)
+                : client3.publishes(MqttGlobalPublishFilter.SUBSCRIBED, true).map(this::message3);
+        Flowable<Message<byte[]>> connected = publishes.doOnSubscribe(subscription -> connect.get()
+                .whenComplete((ok, failure) -> {
+                    if (failure != null) {
+                        lastProblem = failure.getMessage();
+                        Log.warnf("MQTT channel %s (%s): first connect failed: %s; retrying", channel, clientId,
+                                failure.getMessage());
+                    }
+                }));
+        return Multi.createFrom().publisher(AdaptersToFlow.publisher(connected))
+                .onTermination().invoke(this::close);
+    }
+
+    private void onConnected(boolean sessionPresent) {
+        lastProblem = null;
+        Log.infof("MQTT channel %s connected as %s (%s, session %s)", channel, clientId, version,
+                sessionPresent ? "resumed" : "new");
+        if (sessionPresent) {
+            return;
+        }
+        CompletableFuture<?> subscribed;
+        if (version == ProtocolVersion.MQTT_5) {
+            var subscription = client5.toAsync().subscribeWith()
+                    .topicFilter(topic)
+                    .qos(MqttQos.AT_LEAST_ONCE)
+                    .retainAsPublished(true)
+                    .retainHandling(Mqtt5RetainHandling.DO_NOT_SEND);
+            subscribed = subscription.send();
+        } else {
+            subscribed = client3.toAsync().subscribeWith().topicFilter(topic).qos(MqttQos.AT_LEAST_ONCE).send();
+        }
+        subscribed.whenComplete((ack, failure) -> {
+            if (failure != null) {
+                lastProblem = "subscribe to " + topic + " failed: " + failure.getMessage();
+                Log.errorf("MQTT channel %s: %s", channel, lastProblem);
+            } else {
+                Log.infof("MQTT channel %s subscribed to %s", channel, topic);
+            }
+        });
+    }
+
+    private Message<byte[]> message5(Mqtt5Publish publish) {
+        InboundMqttMetadata metadata = new InboundMqttMetadata(publish.getTopic().toString(),
+                publish.getQos().getCode(), publish.isRetain(), System.currentTimeMillis());
+        return Message.of(publish.getPayloadAsBytes(), Metadata.of(metadata), () -> {
+            acknowledge(publish::acknowledge);
+            return CompletableFuture.completedFuture(null);
+        });
+    }
+
+    private Message<byte[]> message3(Mqtt3Publish publish) {
+        InboundMqttMetadata metadata = new InboundMqttMetadata(publish.getTopic().toString(),
+                publish.getQos().getCode(), publish.isRetain(), System.currentTimeMillis());
+        return Message.of(publish.getPayloadAsBytes(), Metadata.of(metadata), () -> {
+            acknowledge(publish::acknowledge);
+            return CompletableFuture.completedFuture(null);
+        });
+    }
+
+    private void acknowledge(Runnable ack) {
+        try {
+            ack.run();
+        } catch (RuntimeException e) {
+            // Already acknowledged, or the connection that carried it is gone: the broker redelivers.
+            Log.debugf("MQTT channel %s: acknowledgement not sent: %s", channel, e.getMessage());
+        }
+    }
+
+    /** True while connected to the broker. */
+    public boolean connected() {
+        MqttClientState state = version == ProtocolVersion.MQTT_5 ? client5.getState() : client3.getState();
+        return state == MqttClientState.CONNECTED;
+    }
+
+    /** Why the session is not connected, or null. */
+    public String lastProblem() {
+        return lastProblem;
+    }
+
+    public String topic() {
+        return topic;
+    }
+
+    public String clientId() {
+        return clientId;
+    }
+
+    public ProtocolVersion version() {
+        return version;
+    }
+
+    /** Leaves the broker cleanly; the persistent session stays with the broker. */
+    void close() {
+        if (version == ProtocolVersion.MQTT_5) {
+            client5.toAsync().disconnect();
+        } else {
+            client3.toAsync().disconnect();
+        }
+    }
+}

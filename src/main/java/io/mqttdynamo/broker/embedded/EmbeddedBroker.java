@@ -1,0 +1,407 @@
+package io.mqttdynamo.broker.embedded;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import io.mqttdynamo.domain.EmqxMsgId;
+import io.mqttdynamo.domain.Payloads;
+import io.mqttdynamo.domain.TopicFilter;
+import io.netty.handler.codec.mqtt.MqttProperties;
+import io.netty.handler.codec.mqtt.MqttQoS;
+import io.quarkus.logging.Log;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.mqtt.MqttEndpoint;
+import io.vertx.mqtt.MqttServer;
+import io.vertx.mqtt.MqttServerOptions;
+import io.vertx.mqtt.MqttTopicSubscription;
+import io.vertx.mqtt.messages.MqttPublishMessage;
+import io.vertx.mqtt.messages.codes.MqttSubAckReasonCode;
+
+/**
+ * A small MQTT 3.1.1 / 5 broker for development, demos and tests, which reports what happens in it the
+ * way EMQX 5 does: client events on {@code $SYS/brokers/<node>/clients/<clientid>/<event>}, and the
+ * envelopes of the two broker rules mqtt-dynamo expects ({@value #PUBLISH_ENVELOPES} for every
+ * publish, {@value #ACK_ENVELOPES} for every QoS 1/2 delivery a subscriber acknowledged).
+ *
+ * <p>It keeps persistent sessions (subscriptions, queued and unacknowledged QoS 1/2 messages) in
+ * memory, retained messages, shared subscriptions ({@code $share/<group>/<filter>}, round robin) and the
+ * MQTT 5 subscription options no-local, retain-as-published and retain handling. It does not do
+ * authentication, wills or topic aliases.
+ */
+public final class EmbeddedBroker {
+
+    public static final String PUBLISH_ENVELOPES = "mqtt-dynamo/events/message_publish";
+    public static final String ACK_ENVELOPES = "mqtt-dynamo/events/message_acked";
+    private static final TopicFilter OWN_EVENTS = TopicFilter.parse("mqtt-dynamo/events/#");
+    private static final int MAX_QUEUED = 100_000;
+    private static final int MQTT3_IN_FLIGHT = 100;
+
+    private final String node;
+    private final EmqxMsgId ids = new EmqxMsgId();
+    private final Map<String, Session> sessions = new HashMap<>();
+    private final Map<String, Delivered> retained = new LinkedHashMap<>();
+    private final Map<String, Integer> sharedCursor = new HashMap<>();
+    private MqttServer server;
+
+    public EmbeddedBroker(String node) {
+        this.node = node;
+    }
+
+    /** Starts listening; completes with the bound port. */
+    public Future<Integer> start(Vertx vertx, String host, int port) {
+        server = MqttServer.create(vertx, new MqttServerOptions()
+                .setHost(host)
+                .setPort(port)
+                .setMaxMessageSize(256 * 1024 * 1024 - 1)
+                .setAutoClientId(true));
+        server.endpointHandler(this::onConnect);
+        return server.listen().map(MqttServer::actualPort);
+    }
+
+    public Future<Void> stop() {
+        return server == null ? Future.succeededFuture() : server.close();
+    }
+
+    /** What one PUBLISH carried. */
+    record Delivered(String id, String topic, byte[] payload, int qos, boolean retain, String sender,
+            String senderUsername) {
+    }
+
+    /** A message waiting for a subscriber's acknowledgement. */
+    record InFlight(Delivered message, int qos, boolean retainFlag, String topic) {
+    }
+
+    record Subscription(String filter, TopicFilter match, String group, int qos, boolean noLocal,
+            boolean retainAsPublished) {
+    }
+
+    private static final class Session {
+        final String clientId;
+        MqttEndpoint endpoint;
+        boolean persistent;
+        String username;
+        int maxInFlight = MQTT3_IN_FLIGHT;
+        int nextPacketId = 1;
+        final Map<String, Subscription> subscriptions = new LinkedHashMap<>();
+        final Map<Integer, InFlight> inFlight = new LinkedHashMap<>();
+        final ArrayDeque<InFlight> queue = new ArrayDeque<>();
+
+        Session(String clientId) {
+            this.clientId = clientId;
+        }
+
+        boolean online() {
+            return endpoint != null;
+        }
+    }
+
+    private synchronized void onConnect(MqttEndpoint endpoint) {
+        String clientId = endpoint.clientIdentifier();
+        Session session = sessions.get(clientId);
+        if (session != null && session.online()) {
+            // Session takeover: the old connection leaves first, so events keep their order.
+            MqttEndpoint old = session.endpoint;
+            session.endpoint = null;
+            emitClientEvent(clientId, "disconnected", base(clientId, session.username)
+                    .put("reason", "takenover").put("disconnected_at", System.currentTimeMillis()));
+            old.close();
+        }
+        boolean sessionPresent = session != null && !endpoint.isCleanSession() && session.persistent;
+        if (!sessionPresent) {
+            session = new Session(clientId);
+            sessions.put(clientId, session);
+        }
+        Session s = session;
+        s.endpoint = endpoint;
+        s.persistent = endpoint.protocolVersion() >= 5 ? sessionExpiry(endpoint) > 0 : !endpoint.isCleanSession();
+        s.username = endpoint.auth() == null ? null : endpoint.auth().getUsername();
+        s.maxInFlight = endpoint.protocolVersion() >= 5 ? receiveMaximum(endpoint) : MQTT3_IN_FLIGHT;
+
+        endpoint.publishAutoAck(true);
+        endpoint.subscribeHandler(subscribe -> onSubscribe(s, endpoint, subscribe.messageId(),
+                subscribe.topicSubscriptions()));
+        endpoint.unsubscribeHandler(unsubscribe -> onUnsubscribe(s, endpoint, unsubscribe.messageId(),
+                unsubscribe.topics()));
+        endpoint.publishHandler(message -> onPublish(s, message));
+        endpoint.publishAcknowledgeHandler(packetId -> onAcknowledged(s, endpoint, packetId));
+        endpoint.publishReceivedHandler(endpoint::publishRelease);
+        endpoint.publishCompletionHandler(packetId -> onAcknowledged(s, endpoint, packetId));
+        endpoint.disconnectHandler(v -> onClosed(s, endpoint, "normal"));
+        endpoint.closeHandler(v -> onClosed(s, endpoint, "closed"));
+        endpoint.exceptionHandler(e -> Log.debugf("embedded broker: client %s: %s", clientId, e.getMessage()));
+        endpoint.accept(sessionPresent);
+
+        long now = System.currentTimeMillis();
+        emitClientEvent(clientId, "connected", base(clientId, s.username)
+                .put("connected_at", now)
+                .put("ipaddress", endpoint.remoteAddress() == null ? "" : endpoint.remoteAddress().host())
+                .put("proto_name", "MQTT")
+                .put("proto_ver", endpoint.protocolVersion())
+                .put("keepalive", endpoint.keepAliveTimeSeconds())
+                .put("clean_start", endpoint.isCleanSession())
+                .put("connack", 0));
+        // Unacknowledged messages of a resumed session go first, then what was queued while away.
+        if (sessionPresent) {
+            List<InFlight> resend = new ArrayList<>(s.inFlight.values());
+            s.inFlight.clear();
+            for (int i = resend.size() - 1; i >= 0; i--) {
+                s.queue.addFirst(resend.get(i));
+            }
+            pump(s);
+        }
+    }
+
+    private synchronized void onSubscribe(Session s, MqttEndpoint endpoint, int packetId,
+            List<MqttTopicSubscription> requested) {
+        List<MqttSubAckReasonCode> codes = new ArrayList<>();
+        List<Subscription> added = new ArrayList<>();
+        for (MqttTopicSubscription request : requested) {
+            String filter = request.topicName();
+            try {
+                TopicFilter match = TopicFilter.parse(filter);
+                String group = null;
+                if (filter.startsWith("$share/")) {
+                    group = filter.substring("$share/".length(), filter.indexOf('/', "$share/".length()));
+                }
+                int qos = request.qualityOfService().value();
+                var options = request.subscriptionOption();
+                Subscription subscription = new Subscription(filter, match, group, qos,
+                        options != null && options.isNoLocal(),
+                        options != null && options.isRetainAsPublished());
+                boolean existed = s.subscriptions.put(filter, subscription) != null;
+                codes.add(MqttSubAckReasonCode.qosGranted(request.qualityOfService()));
+                added.add(subscription);
+                int retainHandling = options == null ? 0 : options.retainHandling().value();
+                if (group == null && (retainHandling == 0 || retainHandling == 1 && !existed)) {
+                    for (Delivered message : retained.values()) {
+                        if (match.matches(message.topic())) {
+                            deliver(s, message, Math.min(qos, message.qos()), true);
+                        }
+                    }
+                }
+            } catch (IllegalArgumentException e) {
+                codes.add(MqttSubAckReasonCode.TOPIC_FILTER_INVALID);
+            }
+        }
+        if (endpoint.protocolVersion() >= 5) {
+            endpoint.subscribeAcknowledge(packetId, codes, MqttProperties.NO_PROPERTIES);
+        } else {
+            endpoint.subscribeAcknowledge(packetId, codes.stream()
+                    .map(c -> c == MqttSubAckReasonCode.TOPIC_FILTER_INVALID ? MqttQoS.FAILURE
+                            : MqttQoS.valueOf(c.value())).toList());
+        }
+        for (Subscription subscription : added) {
+            emitClientEvent(s.clientId, "subscribed", base(s.clientId, s.username)
+                    .put("topic", subscription.filter())
+                    .put("subopts", new JsonObject().put("qos", subscription.qos())
+                            .put("nl", subscription.noLocal() ? 1 : 0)
+                            .put("rap", subscription.retainAsPublished() ? 1 : 0)));
+        }
+        pump(s);
+    }
+
+    private synchronized void onUnsubscribe(Session s, MqttEndpoint endpoint, int packetId, List<String> topics) {
+        for (String topic : topics) {
+            if (s.subscriptions.remove(topic) != null) {
+                emitClientEvent(s.clientId, "unsubscribed", base(s.clientId, s.username).put("topic", topic));
+            }
+        }
+        endpoint.unsubscribeAcknowledge(packetId);
+    }
+
+    private synchronized void onPublish(Session s, MqttPublishMessage message) {
+        String topic = message.topicName();
+        if (topic.startsWith("$")) {
+            Log.debugf("embedded broker: %s may not publish to %s", s.clientId, topic);
+            return;
+        }
+        Delivered delivered = new Delivered(newId(), topic, message.payload().getBytes(),
+                message.qosLevel().value(), message.isRetain(), s.clientId, s.username);
+        publish(delivered);
+        if (!OWN_EVENTS.matches(topic)) {
+            JsonObject envelope = new JsonObject()
+                    .put("id", delivered.id())
+                    .put("clientid", s.clientId)
+                    .put("username", s.username)
+                    .put("topic", topic)
+                    .put("qos", delivered.qos())
+                    .put("flags", new JsonObject().put("retain", delivered.retain()).put("dup", message.isDup()))
+                    .put("publish_received_at", System.currentTimeMillis())
+                    .put("timestamp", System.currentTimeMillis())
+                    .put("node", node);
+            Optional<String> text = Payloads.utf8(delivered.payload());
+            if (text.isPresent()) {
+                envelope.put("payload", text.get());
+            } else {
+                envelope.put("payload_b64", Base64.getEncoder().encodeToString(delivered.payload()));
+            }
+            emit(PUBLISH_ENVELOPES, envelope);
+        }
+    }
+
+    private synchronized void onAcknowledged(Session s, MqttEndpoint endpoint, int packetId) {
+        if (s.endpoint != endpoint) {
+            return;
+        }
+        InFlight acked = s.inFlight.remove(packetId);
+        if (acked != null && !acked.message().topic().startsWith("$") && !OWN_EVENTS.matches(acked.message().topic())) {
+            emit(ACK_ENVELOPES, new JsonObject()
+                    .put("id", acked.message().id())
+                    .put("clientid", s.clientId)
+                    .put("username", s.username)
+                    .put("from_clientid", acked.message().sender())
+                    .put("from_username", acked.message().senderUsername())
+                    .put("topic", acked.message().topic())
+                    .put("qos", acked.qos())
+                    .put("timestamp", System.currentTimeMillis())
+                    .put("node", node));
+        }
+        pump(s);
+    }
+
+    private synchronized void onClosed(Session s, MqttEndpoint endpoint, String reason) {
+        if (s.endpoint != endpoint) {
+            return;
+        }
+        s.endpoint = null;
+        emitClientEvent(s.clientId, "disconnected", base(s.clientId, s.username)
+                .put("reason", reason).put("disconnected_at", System.currentTimeMillis()));
+        if (!s.persistent) {
+            sessions.remove(s.clientId);
+        }
+    }
+
+    /** Routes a message to every matching subscription; one member of each shared group gets it. */
+    private void publish(Delivered message) {
+        if (message.retain()) {
+            if (message.payload().length == 0) {
+                retained.remove(message.topic());
+            } else {
+                retained.put(message.topic(), message);
+            }
+        }
+        Map<String, List<Object[]>> groups = new LinkedHashMap<>();
+        for (Session s : sessions.values()) {
+            Subscription best = null;
+            for (Subscription subscription : s.subscriptions.values()) {
+                if (!subscription.match().matches(message.topic())) {
+                    continue;
+                }
+                if (subscription.group() != null) {
+                    if (s.online()) {
+                        groups.computeIfAbsent(subscription.group() + '\u0000' + subscription.match().toString(),
+                                g -> new ArrayList<>()).add(new Object[] {s, subscription});
+                    }
+                    continue;
+                }
+                if (subscription.noLocal() && s.clientId.equals(message.sender())) {
+                    continue;
+                }
+                if (best == null || subscription.qos() > best.qos()) {
+                    best = subscription;
+                }
+            }
+            if (best != null) {
+                deliver(s, message, Math.min(best.qos(), message.qos()), best.retainAsPublished() && message.retain());
+            }
+        }
+        groups.forEach((group, members) -> {
+            int cursor = sharedCursor.merge(group, 1, Integer::sum);
+            Object[] chosen = members.get(Math.floorMod(cursor, members.size()));
+            Subscription subscription = (Subscription) chosen[1];
+            deliver((Session) chosen[0], message, Math.min(subscription.qos(), message.qos()), false);
+        });
+    }
+
+    private void deliver(Session s, Delivered message, int qos, boolean retainFlag) {
+        InFlight delivery = new InFlight(message, qos, retainFlag, message.topic());
+        if (qos == 0) {
+            if (s.online()) {
+                s.endpoint.publish(message.topic(), Buffer.buffer(message.payload()), MqttQoS.AT_MOST_ONCE, false,
+                        retainFlag);
+            }
+            return;
+        }
+        if (!s.online() && !s.persistent) {
+            return;
+        }
+        if (s.queue.size() >= MAX_QUEUED) {
+            Log.warnf("embedded broker: queue of %s is full, message to %s dropped", s.clientId, message.topic());
+            return;
+        }
+        s.queue.add(delivery);
+        pump(s);
+    }
+
+    /** Sends queued QoS 1/2 messages while the client's receive window has room. */
+    private void pump(Session s) {
+        while (s.online() && !s.queue.isEmpty() && s.inFlight.size() < s.maxInFlight) {
+            InFlight next = s.queue.poll();
+            int packetId = nextPacketId(s);
+            s.inFlight.put(packetId, next);
+            s.endpoint.publish(next.topic(), Buffer.buffer(next.message().payload()), MqttQoS.valueOf(next.qos()),
+                    false, next.retainFlag(), packetId);
+        }
+    }
+
+    private static int nextPacketId(Session s) {
+        while (true) {
+            int id = s.nextPacketId;
+            s.nextPacketId = id == 65535 ? 1 : id + 1;
+            if (!s.inFlight.containsKey(id)) {
+                return id;
+            }
+        }
+    }
+
+    private void emitClientEvent(String clientId, String event, JsonObject payload) {
+        emit("$SYS/brokers/" + node + "/clients/" + topicLevel(clientId) + "/" + event, payload);
+    }
+
+    private void emit(String topic, JsonObject payload) {
+        publish(new Delivered(newId(), topic, payload.encode().getBytes(StandardCharsets.UTF_8), 1, false,
+                "", null));
+    }
+
+    private JsonObject base(String clientId, String username) {
+        return new JsonObject()
+                .put("clientid", clientId)
+                .put("username", username)
+                .put("ts", System.currentTimeMillis())
+                .put("protocol", "mqtt")
+                .put("node", node);
+    }
+
+    private String newId() {
+        return HexFormat.of().withUpperCase().formatHex(ids.nextGuid());
+    }
+
+    /** A client id as one topic level: the characters MQTT reserves in topics become '_'. */
+    private static String topicLevel(String clientId) {
+        return clientId.isEmpty() ? "_" : clientId.replace('/', '_').replace('+', '_').replace('#', '_');
+    }
+
+    private static int receiveMaximum(MqttEndpoint endpoint) {
+        var property = endpoint.connectProperties() == null ? null
+                : endpoint.connectProperties().getProperty(MqttProperties.MqttPropertyType.RECEIVE_MAXIMUM.value());
+        return property == null ? 65535 : Math.max(1, (Integer) property.value());
+    }
+
+    private static int sessionExpiry(MqttEndpoint endpoint) {
+        var property = endpoint.connectProperties() == null ? null
+                : endpoint.connectProperties().getProperty(
+                        MqttProperties.MqttPropertyType.SESSION_EXPIRY_INTERVAL.value());
+        return property == null ? 0 : (Integer) property.value();
+    }
+}

@@ -1,0 +1,55 @@
+package io.mqttdynamo.broker.embedded;
+
+import java.util.concurrent.TimeUnit;
+
+import jakarta.annotation.Priority;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+import io.mqttdynamo.config.MqttDynamoConfig;
+import io.quarkus.logging.Log;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.Vertx;
+
+/**
+ * Runs the embedded broker when {@code mqtt-dynamo.embedded-broker.enabled} is true (dev mode's default):
+ * started before ingest connects, stopped with the application.
+ */
+@ApplicationScoped
+public class EmbeddedBrokerService {
+
+    /** Before the table check and ingest. */
+    public static final int STARTUP_PRIORITY = 20;
+
+    private final MqttDynamoConfig.EmbeddedBroker config;
+    private final Vertx vertx;
+    private EmbeddedBroker broker;
+
+    public EmbeddedBrokerService(MqttDynamoConfig config, Vertx vertx) {
+        this.config = config.embeddedBroker();
+        this.vertx = vertx;
+    }
+
+    void onStart(@Observes @Priority(STARTUP_PRIORITY) StartupEvent event) throws Exception {
+        if (!config.enabled()) {
+            return;
+        }
+        broker = new EmbeddedBroker(config.node());
+        try {
+            int port = broker.start(vertx, config.host(), config.port())
+                    .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            Log.infof("embedded MQTT broker listening on %s:%d (node %s)", config.host(), port, config.node());
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException("the embedded MQTT broker cannot listen on " + config.host() + ":"
+                    + config.port() + " (" + e.getCause().getMessage() + "): free the port or set"
+                    + " mqtt-dynamo.embedded-broker.port", e.getCause());
+        }
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        if (broker != null) {
+            broker.stop();
+        }
+    }
+}

@@ -1,0 +1,206 @@
+package io.mqttdynamo.config;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import io.smallrye.config.WithName;
+
+/** Every setting of the service, under {@code mqtt-dynamo.*}; the README's configuration table lists them. */
+@ConfigMapping(prefix = "mqtt-dynamo")
+public interface MqttDynamoConfig {
+
+    /** The broker the service subscribes to. */
+    Broker broker();
+
+    /** Client lifecycle and subscription events. */
+    Events events();
+
+    /** Published messages. */
+    Messages messages();
+
+    /** Message acknowledgements. */
+    Acks acks();
+
+    /** Unit of online_at, offline_at and arrived: seconds (as the EMQX documentation shows) or milliseconds. */
+    @WithDefault("seconds")
+    TimeUnitSetting timeUnit();
+
+    /** DynamoDB writes. */
+    Store store();
+
+    /** Per-function switches and topic filters, keyed by the seed's function name (on_message_publish …). */
+    Map<String, Hook> hooks();
+
+    /** The in-process development broker. */
+    EmbeddedBroker embeddedBroker();
+
+    /** The local DynamoDB-compatible server started for development. */
+    @WithName("local-dynamodb")
+    LocalDynamoDb localDynamoDb();
+
+    interface Broker {
+        @WithDefault("localhost")
+        String host();
+
+        @WithDefault("1883")
+        int port();
+
+        Optional<String> username();
+
+        Optional<String> password();
+
+        @WithDefault("false")
+        boolean ssl();
+
+        /** auto (MQTT 5, else 3.1.1), 5 or 3.1.1. */
+        @WithDefault("auto")
+        String protocolVersion();
+
+        /** Base of the client ids; one persistent session per channel: {@code <client-id>-events} … */
+        Optional<String> clientId();
+
+        /** How long the broker keeps the session (and queues QoS 1 messages) while the service is away. */
+        @WithDefault("P7D")
+        Duration sessionExpiry();
+
+        /** QoS 1/2 messages the broker may send before the service acknowledges them. */
+        @WithDefault("1024")
+        int receiveMaximum();
+
+        /** Largest MQTT packet accepted, in bytes. */
+        @WithDefault("16777216")
+        int maxMessageSize();
+    }
+
+    interface Events {
+        @WithDefault("emqx5")
+        EventDialect dialect();
+
+        /** Defaults to {@code $SYS/brokers/+/clients/+/+} for the EMQX dialects. */
+        Optional<String> topic();
+
+        default Optional<String> effectiveTopic() {
+            if (dialect() == EventDialect.NONE) {
+                return Optional.empty();
+            }
+            return Optional.of(topic().orElse("$SYS/brokers/+/clients/+/+"));
+        }
+    }
+
+    interface Messages {
+        @WithDefault("raw")
+        MessageMode mode();
+
+        /** Defaults to {@code #} in raw mode, {@code mqtt-dynamo/events/message_publish} in envelope mode. */
+        Optional<String> topic();
+
+        /** Also store QoS 0 messages in mqtt_msg (the EMQX backend stores QoS 1 and 2 only). */
+        @WithDefault("false")
+        boolean storeQos0();
+
+        /** Payloads above this many bytes are stored without payload and flagged {@code payload_truncated}. */
+        @WithDefault("358400")
+        int maxStoredPayload();
+
+        default String effectiveTopic() {
+            return topic().orElse(mode() == MessageMode.RAW ? "#" : "mqtt-dynamo/events/message_publish");
+        }
+    }
+
+    interface Acks {
+        /** Empty turns the acks channel off. */
+        @WithDefault("mqtt-dynamo/events/message_acked")
+        Optional<String> topic();
+    }
+
+    interface Store {
+        /** Create the six tables at start-up when they are missing. */
+        @WithDefault("true")
+        boolean createTables();
+
+        /** Items of one BatchWriteItem request (DynamoDB allows 25). */
+        @WithDefault("25")
+        int batchSize();
+
+        /** DynamoDB requests in flight at once. */
+        @WithDefault("16")
+        int maxInFlight();
+
+        /** Writes waiting for DynamoDB before ingest stops taking messages (back-pressure). */
+        @WithDefault("10000")
+        int maxPending();
+
+        /** Longest wait between retries of a failed write; writes are retried until they succeed. */
+        @WithDefault("PT5S")
+        Duration maxRetryDelay();
+
+        /** Most msgids kept per topic in mqtt_topic_msg_map; the oldest are dropped past it. */
+        @WithDefault("1000")
+        int topicMsgIdsCap();
+
+        /** When set, mqtt_msg items get an {@code expires_at} attribute (epoch seconds) for DynamoDB TTL. */
+        Optional<Duration> messageTtl();
+    }
+
+    interface Hook {
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Replaces the function's topic filters. */
+        Optional<String> topic();
+    }
+
+    interface EmbeddedBroker {
+        @WithDefault("false")
+        boolean enabled();
+
+        @WithDefault("127.0.0.1")
+        String host();
+
+        /** 1884, so that it runs beside a broker already on 1883. */
+        @WithDefault("1884")
+        int port();
+
+        /** The node name in the $SYS topics and envelopes the embedded broker emits. */
+        @WithDefault("mqtt-dynamo@127.0.0.1")
+        String node();
+    }
+
+    interface LocalDynamoDb {
+        @WithDefault("false")
+        boolean enabled();
+
+        @WithDefault("127.0.0.1")
+        String host();
+
+        @WithDefault("4567")
+        int port();
+
+        /** Folder holding the pinned npm package (package.json) of the server. */
+        @WithDefault("local-dynamodb")
+        String directory();
+
+        /** Keeps the data in this folder across restarts; in memory when unset. */
+        Optional<String> dataPath();
+    }
+
+    enum EventDialect {
+        EMQX5, EMQX4, NONE
+    }
+
+    enum MessageMode {
+        RAW, ENVELOPE
+    }
+
+    enum TimeUnitSetting {
+        SECONDS, MILLISECONDS;
+
+        /** Converts epoch milliseconds to this unit. */
+        public long fromMillis(long millis) {
+            return this == SECONDS ? millis / 1000 : millis;
+        }
+    }
+}

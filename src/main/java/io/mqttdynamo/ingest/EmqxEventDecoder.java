@@ -1,0 +1,68 @@
+package io.mqttdynamo.ingest;
+
+import java.util.Optional;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import io.mqttdynamo.domain.BrokerEvent;
+
+/**
+ * Decodes EMQX's client event messages ({@code $SYS/brokers/<node>/clients/<clientid>/connected},
+ * {@code disconnected}, {@code subscribed}, {@code unsubscribed}; EMQX 5 and 4 alike) into broker events.
+ * Other client events are ignored.
+ */
+public final class EmqxEventDecoder {
+
+    private EmqxEventDecoder() {
+    }
+
+    /** The event, or empty for an event kind that no hook uses. */
+    public static Optional<BrokerEvent> decode(String topic, byte[] payload, long receivedMillis) {
+        String[] levels = topic.split("/", -1);
+        String kind = levels[levels.length - 1];
+        if (!kind.equals("connected") && !kind.equals("disconnected") && !kind.equals("subscribed")
+                && !kind.equals("unsubscribed")) {
+            return Optional.empty();
+        }
+        JsonNode json = Json.object(payload);
+        String node = nodeOf(levels, json);
+        String clientId = Json.text(json, "clientid");
+        if (clientId == null || clientId.isEmpty()) {
+            clientId = clientIdOf(levels);
+        }
+        if (clientId == null || clientId.isEmpty()) {
+            throw new MalformedEventException("missing_field", "no 'clientid' in the event or its topic");
+        }
+        long ts = Json.millis(json, receivedMillis, "ts");
+        return Optional.of(switch (kind) {
+            case "connected" -> new BrokerEvent.ClientConnected(clientId, node, Json.text(json, "username"),
+                    Json.millis(json, ts, "connected_at", "ts"));
+            case "disconnected" -> new BrokerEvent.ClientDisconnected(clientId, node, Json.text(json, "reason"),
+                    Json.millis(json, ts, "disconnected_at", "ts"));
+            case "subscribed" -> new BrokerEvent.ClientSubscribed(clientId, Json.requiredText(json, "topic"),
+                    Json.qos(json.path("subopts").get("qos"), Json.qos(json.get("qos"), 0)), ts);
+            default -> new BrokerEvent.ClientUnsubscribed(clientId, Json.requiredText(json, "topic"), ts);
+        });
+    }
+
+    /** The level after {@code brokers}, else the event's own {@code node} field. */
+    private static String nodeOf(String[] levels, JsonNode json) {
+        for (int i = 0; i + 1 < levels.length; i++) {
+            if (levels[i].equals("brokers")) {
+                return levels[i + 1];
+            }
+        }
+        String node = Json.text(json, "node");
+        return node == null ? "" : node;
+    }
+
+    /** Everything between {@code clients} and the event kind: client ids may hold slashes. */
+    private static String clientIdOf(String[] levels) {
+        for (int i = 0; i + 2 < levels.length; i++) {
+            if (levels[i].equals("clients")) {
+                return String.join("/", java.util.Arrays.copyOfRange(levels, i + 1, levels.length - 1));
+            }
+        }
+        return null;
+    }
+}

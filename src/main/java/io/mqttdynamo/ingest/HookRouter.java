@@ -1,0 +1,92 @@
+package io.mqttdynamo.ingest;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import io.mqttdynamo.config.HookFunction;
+import io.mqttdynamo.config.HookRules;
+import io.mqttdynamo.config.MqttDynamoConfig;
+import io.mqttdynamo.domain.BrokerEvent;
+import io.mqttdynamo.domain.TopicFilter;
+import io.mqttdynamo.store.ItemMapper;
+import io.mqttdynamo.store.ItemWrite;
+
+/** Runs the seed's hook functions: which item writes a broker event causes, given the hook rules. */
+@ApplicationScoped
+public class HookRouter {
+
+    private final HookRules rules;
+    private final ItemMapper items;
+    private final boolean storeQos0;
+    /** The service's own event topics, never stored as messages when a raw filter also matches them. */
+    private final List<TopicFilter> ownTopics = new ArrayList<>();
+
+    public HookRouter(HookRules rules, ItemMapper items, MqttDynamoConfig config) {
+        this.rules = rules;
+        this.items = items;
+        this.storeQos0 = config.messages().storeQos0();
+        if (config.messages().mode() == MqttDynamoConfig.MessageMode.RAW) {
+            config.acks().topic().filter(t -> !t.isBlank()).map(TopicFilter::parse).ifPresent(ownTopics::add);
+            config.events().effectiveTopic().map(TopicFilter::parse).ifPresent(ownTopics::add);
+            Optional.of("mqtt-dynamo/events/#").map(TopicFilter::parse).ifPresent(ownTopics::add);
+        }
+    }
+
+    /** The writes {@code event} causes; empty when no enabled function applies. */
+    public List<ItemWrite> writesFor(BrokerEvent event) {
+        List<ItemWrite> writes = new ArrayList<>(2);
+        if (event instanceof BrokerEvent.ClientConnected e) {
+            if (rules.enabled(HookFunction.ON_CLIENT_CONNECTED)) {
+                writes.add(items.connected(e));
+            }
+        } else if (event instanceof BrokerEvent.ClientDisconnected e) {
+            if (rules.enabled(HookFunction.ON_CLIENT_DISCONNECTED)) {
+                writes.add(items.disconnected(e));
+            }
+        } else if (event instanceof BrokerEvent.ClientSubscribed e) {
+            if (rules.applies(HookFunction.ON_CLIENT_SUBSCRIBED, e.topic())) {
+                writes.add(items.subscribed(e));
+            }
+        } else if (event instanceof BrokerEvent.ClientUnsubscribed e) {
+            if (rules.applies(HookFunction.ON_CLIENT_UNSUBSCRIBED, e.topic())) {
+                writes.add(items.unsubscribed(e));
+            }
+            if (rules.applies(HookFunction.ON_ACKED_DELETE, e.topic())) {
+                writes.add(items.ackedDeleted(e));
+            }
+        } else if (event instanceof BrokerEvent.MessagePublished e) {
+            messageWrites(e, writes);
+        } else if (event instanceof BrokerEvent.MessageAcked e) {
+            if (rules.applies(HookFunction.ON_MESSAGE_ACKED_FOR_QUEUE, e.topic())) {
+                writes.add(items.acked(e));
+                writes.add(items.consumed(e));
+            }
+        }
+        return writes;
+    }
+
+    private void messageWrites(BrokerEvent.MessagePublished e, List<ItemWrite> writes) {
+        for (TopicFilter own : ownTopics) {
+            if (own.matches(e.topic())) {
+                return;
+            }
+        }
+        if (e.retain() && e.payload().length == 0) {
+            // An empty retained publish only clears the topic's retained message; it is no message.
+            if (rules.applies(HookFunction.ON_RETAIN_DELETE, e.topic())) {
+                writes.add(items.retainDeleted(e));
+            }
+            return;
+        }
+        if ((e.qos() > 0 || storeQos0) && rules.applies(HookFunction.ON_MESSAGE_PUBLISH, e.topic())) {
+            writes.add(items.message(e));
+            writes.add(items.topicMessage(e));
+        }
+        if (e.retain() && rules.applies(HookFunction.ON_MESSAGE_RETAIN, e.topic())) {
+            writes.add(items.retained(e));
+        }
+    }
+}

@@ -1,0 +1,164 @@
+package io.mqttdynamo.store;
+
+import static io.mqttdynamo.store.Tables.Attr;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.mqttdynamo.config.MqttDynamoConfig;
+import io.mqttdynamo.config.MqttDynamoConfig.TimeUnitSetting;
+import io.mqttdynamo.domain.BrokerEvent;
+import io.mqttdynamo.domain.Payloads;
+import software.amazon.awssdk.core.SdkBytes;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
+/**
+ * Turns broker events into the item writes of the EMQX backend, with its exact attribute names and
+ * types: what each hook function writes.
+ */
+@ApplicationScoped
+public class ItemMapper {
+
+    private static final AttributeValue ZERO = AttributeValue.fromN("0");
+    private static final AttributeValue ONE = AttributeValue.fromN("1");
+    /** A client update applies only when it is not older than what is stored. */
+    private static final String NOT_OLDER =
+            "attribute_not_exists(#clientid) OR (#online_at <= :at AND #offline_at <= :at)";
+    private static final Map<String, String> CLIENT_NAMES = Map.of(
+            "#clientid", Attr.CLIENTID, "#node", Attr.NODE, "#state", Attr.CONNECT_STATE,
+            "#online_at", Attr.ONLINE_AT, "#offline_at", Attr.OFFLINE_AT);
+
+    private final TimeUnitSetting timeUnit;
+    private final int maxStoredPayload;
+    private final Optional<Duration> messageTtl;
+    private final Counter truncated;
+
+    public ItemMapper(MqttDynamoConfig config, MeterRegistry registry) {
+        this.timeUnit = config.timeUnit();
+        this.maxStoredPayload = config.messages().maxStoredPayload();
+        this.messageTtl = config.store().messageTtl();
+        this.truncated = Counter.builder("mqtt_dynamo_payloads_truncated")
+                .description("Payloads too large for a DynamoDB item, stored without payload").register(registry);
+    }
+
+    /** on_client_connected: the client is online since the event's time; offline_at back to 0. */
+    public ItemWrite connected(BrokerEvent.ClientConnected e) {
+        return new ItemWrite.ConditionalUpdate(Tables.CLIENT, clientKey(e.clientId()),
+                "SET #node = :node, #state = :one, #online_at = :at, #offline_at = :zero",
+                NOT_OLDER, CLIENT_NAMES,
+                Map.of(":node", s(e.node()), ":one", ONE, ":zero", ZERO, ":at", time(e.atMillis())));
+    }
+
+    /** on_client_disconnected: the client is offline since the event's time. */
+    public ItemWrite disconnected(BrokerEvent.ClientDisconnected e) {
+        return new ItemWrite.ConditionalUpdate(Tables.CLIENT, clientKey(e.clientId()),
+                "SET #state = :zero, #offline_at = :at, #online_at = if_not_exists(#online_at, :zero),"
+                        + " #node = if_not_exists(#node, :node)",
+                NOT_OLDER, CLIENT_NAMES,
+                Map.of(":node", s(e.node()), ":zero", ZERO, ":at", time(e.atMillis())));
+    }
+
+    /** A subscription row of mqtt_sub. */
+    public ItemWrite subscribed(BrokerEvent.ClientSubscribed e) {
+        return new ItemWrite.Put(Tables.SUB,
+                Map.of(Attr.CLIENTID, s(e.clientId()), Attr.TOPIC, s(e.topic()), Attr.QOS, n(e.qos())));
+    }
+
+    /** Removes the subscription row. */
+    public ItemWrite unsubscribed(BrokerEvent.ClientUnsubscribed e) {
+        return new ItemWrite.Delete(Tables.SUB, Map.of(Attr.CLIENTID, s(e.clientId()), Attr.TOPIC, s(e.topic())));
+    }
+
+    /** on_acked_delete: the client's ack row of the unsubscribed topic goes. */
+    public ItemWrite ackedDeleted(BrokerEvent.ClientUnsubscribed e) {
+        return new ItemWrite.Delete(Tables.ACKED,
+                Map.of(Attr.TOPIC, s(e.topic()), Attr.CLIENTID, s(e.clientId())));
+    }
+
+    /** on_message_publish, first half: the message item of mqtt_msg. */
+    public ItemWrite message(BrokerEvent.MessagePublished e) {
+        Map<String, AttributeValue> item = messageAttributes(e);
+        item.put(Attr.MSGID, s(e.msgId()));
+        item.put(Attr.TOPIC, s(e.topic()));
+        messageTtl.ifPresent(ttl -> item.put(Attr.EXPIRES_AT,
+                AttributeValue.fromN(Long.toString((e.arrivedMillis() + ttl.toMillis()) / 1000))));
+        return new ItemWrite.Put(Tables.MSG, item);
+    }
+
+    /** on_message_publish, second half: the msgid joins its topic's set in mqtt_topic_msg_map. */
+    public ItemWrite topicMessage(BrokerEvent.MessagePublished e) {
+        return new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, Map.of(Attr.TOPIC, s(e.topic())), Attr.MSG_ID_SET,
+                Set.of(e.msgId()));
+    }
+
+    /** on_message_retain: the topic's retained message. */
+    public ItemWrite retained(BrokerEvent.MessagePublished e) {
+        Map<String, AttributeValue> item = messageAttributes(e);
+        item.put(Attr.TOPIC, s(e.topic()));
+        item.put(Attr.MSGID, s(e.msgId()));
+        return new ItemWrite.Put(Tables.RETAIN, item);
+    }
+
+    /** on_retain_delete: an empty retained publish clears the topic's retained message. */
+    public ItemWrite retainDeleted(BrokerEvent.MessagePublished e) {
+        return new ItemWrite.Delete(Tables.RETAIN, Map.of(Attr.TOPIC, s(e.topic())));
+    }
+
+    /** on_message_acked_for_queue, first half: who acked which message of a topic. */
+    public ItemWrite acked(BrokerEvent.MessageAcked e) {
+        return new ItemWrite.Put(Tables.ACKED,
+                Map.of(Attr.TOPIC, s(e.topic()), Attr.CLIENTID, s(e.clientId()), Attr.MSGID, s(e.msgId())));
+    }
+
+    /** on_message_acked_for_queue, second half: the acked message leaves the topic's pending set. */
+    public ItemWrite consumed(BrokerEvent.MessageAcked e) {
+        return new ItemWrite.RemoveFromSet(Tables.TOPIC_MSG_MAP, Map.of(Attr.TOPIC, s(e.topic())),
+                Attr.MSG_ID_SET, Set.of(e.msgId()));
+    }
+
+    private Map<String, AttributeValue> messageAttributes(BrokerEvent.MessagePublished e) {
+        Map<String, AttributeValue> item = new HashMap<>();
+        item.put(Attr.QOS, n(e.qos()));
+        item.put(Attr.SENDER, s(e.sender()));
+        item.put(Attr.RETAIN, e.retain() ? ONE : ZERO);
+        item.put(Attr.ARRIVED, time(e.arrivedMillis()));
+        byte[] payload = e.payload();
+        if (payload.length > maxStoredPayload) {
+            truncated.increment();
+            item.put(Attr.PAYLOAD_TRUNCATED, ONE);
+            item.put(Attr.PAYLOAD_SIZE, n(payload.length));
+        } else {
+            item.put(Attr.PAYLOAD, payloadValue(payload));
+        }
+        return item;
+    }
+
+    /** S when the payload is valid UTF-8 text, B (the exact bytes) otherwise. */
+    public static AttributeValue payloadValue(byte[] payload) {
+        Optional<String> text = Payloads.utf8(payload);
+        return text.map(AttributeValue::fromS).orElseGet(() -> AttributeValue.fromB(SdkBytes.fromByteArray(payload)));
+    }
+
+    private AttributeValue time(long millis) {
+        return n(timeUnit.fromMillis(millis));
+    }
+
+    private static Map<String, AttributeValue> clientKey(String clientId) {
+        return Map.of(Attr.CLIENTID, s(clientId));
+    }
+
+    private static AttributeValue s(String value) {
+        return AttributeValue.fromS(value == null ? "" : value);
+    }
+
+    private static AttributeValue n(long value) {
+        return AttributeValue.fromN(Long.toString(value));
+    }
+}

@@ -1,0 +1,68 @@
+package io.mqttdynamo.store;
+
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+/** The write pipeline's figures under {@code mqtt_dynamo_*} in {@code /q/metrics}. */
+@ApplicationScoped
+public class StoreMetrics {
+
+    private final MeterRegistry registry;
+    private final DistributionSummary batchSize;
+    private final Timer requestLatency;
+    private final Counter retries;
+    private final Counter stale;
+
+    public StoreMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        this.batchSize = DistributionSummary.builder("mqtt_dynamo_batch_size")
+                .description("Items per BatchWriteItem request").register(registry);
+        this.requestLatency = Timer.builder("mqtt_dynamo_write_latency")
+                .description("Time of one DynamoDB write request").publishPercentiles(0.5, 0.99).register(registry);
+        this.retries = Counter.builder("mqtt_dynamo_write_retries").description("Writes retried").register(registry);
+        this.stale = Counter.builder("mqtt_dynamo_stale_updates")
+                .description("Client updates dropped because a newer state is stored").register(registry);
+    }
+
+    void written(Tables table, int items) {
+        registry.counter("mqtt_dynamo_items_written", "table", table.tableName()).increment(items);
+    }
+
+    void failed(Tables table, String reason) {
+        registry.counter("mqtt_dynamo_write_failures", "table", table.tableName(), "reason", reason).increment();
+    }
+
+    void batch(int items) {
+        batchSize.record(items);
+    }
+
+    void latency(long nanos) {
+        requestLatency.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    void retried(int items) {
+        retries.increment(items);
+    }
+
+    void stale() {
+        stale.increment();
+    }
+
+    void pendingGauge(Supplier<Number> pending) {
+        Gauge.builder("mqtt_dynamo_pending_writes", pending).description("Writes waiting for DynamoDB")
+                .register(registry);
+    }
+
+    /** The mean write latency so far, in milliseconds (for the dashboard and health). */
+    public double meanLatencyMillis() {
+        return requestLatency.mean(TimeUnit.MILLISECONDS);
+    }
+}

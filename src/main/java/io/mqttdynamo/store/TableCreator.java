@@ -1,0 +1,100 @@
+package io.mqttdynamo.store;
+
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import jakarta.annotation.Priority;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+import io.mqttdynamo.config.MqttDynamoConfig;
+import io.quarkus.logging.Log;
+import io.quarkus.runtime.StartupEvent;
+import io.smallrye.mutiny.Uni;
+import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
+import software.amazon.awssdk.services.dynamodb.model.DescribeTableResponse;
+import software.amazon.awssdk.services.dynamodb.model.ResourceNotFoundException;
+import software.amazon.awssdk.services.dynamodb.model.TableStatus;
+
+/**
+ * Makes sure the six tables exist at start-up: creates the missing ones with the EMQX key schemas
+ * (unless told not to) and waits until DynamoDB reports them active, without holding up start-up.
+ * Until then writes wait and retry, and readiness says which tables are missing.
+ */
+@ApplicationScoped
+public class TableCreator {
+
+    /** After the local DynamoDB server, before ingest. */
+    public static final int STARTUP_PRIORITY = 100;
+
+    private final DynamoDbAsyncClient dynamo;
+    private final boolean createTables;
+    private final Set<Tables> active = ConcurrentHashMap.newKeySet();
+    private volatile String problem = "tables not checked yet";
+
+    public TableCreator(DynamoDbAsyncClient dynamo, MqttDynamoConfig config) {
+        this.dynamo = dynamo;
+        this.createTables = config.store().createTables();
+    }
+
+    void onStart(@Observes @Priority(STARTUP_PRIORITY) StartupEvent event) {
+        Uni.join().all(Arrays.stream(Tables.values()).map(this::ensure).toList()).andFailFast()
+                .subscribe().with(
+                        ok -> {
+                            problem = null;
+                            Log.infof("DynamoDB tables ready: %s", Arrays.stream(Tables.values())
+                                    .map(Tables::tableName).toList());
+                        },
+                        failure -> Log.errorf("DynamoDB tables not ready: %s", failure.getMessage()));
+    }
+
+    /** Null when all six tables are active, else what is wrong and what to do. */
+    public String problem() {
+        return problem;
+    }
+
+    /** The tables known to be active. */
+    public List<Tables> activeTables() {
+        return List.copyOf(active);
+    }
+
+    private Uni<Void> ensure(Tables table) {
+        return describe(table)
+                .onFailure(ResourceNotFoundException.class).recoverWithUni(missing -> create(table))
+                .onItem().transformToUni(status -> status == TableStatus.ACTIVE
+                        ? Uni.createFrom().voidItem()
+                        : Uni.createFrom().failure(new IllegalStateException(table.tableName() + " is " + status)))
+                .onFailure().invoke(failure -> problem = describeProblem(table, failure))
+                .onFailure().retry().withBackOff(Duration.ofMillis(100), Duration.ofSeconds(5)).indefinitely()
+                .invoke(() -> active.add(table))
+                .replaceWithVoid();
+    }
+
+    private Uni<TableStatus> describe(Tables table) {
+        return Uni.createFrom()
+                .completionStage(() -> dynamo.describeTable(b -> b.tableName(table.tableName())))
+                .map(DescribeTableResponse::table)
+                .map(t -> t.tableStatus());
+    }
+
+    private Uni<TableStatus> create(Tables table) {
+        if (!createTables) {
+            return Uni.createFrom().failure(new IllegalStateException(table.tableName()
+                    + " does not exist: create it with the key schema in the README, or set"
+                    + " mqtt-dynamo.store.create-tables=true"));
+        }
+        Log.infof("creating DynamoDB table %s", table.tableName());
+        return Uni.createFrom().completionStage(() -> dynamo.createTable(table.createRequest()))
+                .map(response -> response.tableDescription().tableStatus())
+                .onFailure().recoverWithItem(TableStatus.CREATING);
+    }
+
+    private static String describeProblem(Tables table, Throwable failure) {
+        Throwable cause = failure.getCause() != null && failure.getMessage() != null
+                && failure.getMessage().startsWith("software.amazon") ? failure.getCause() : failure;
+        return table.tableName() + ": " + cause.getMessage();
+    }
+}

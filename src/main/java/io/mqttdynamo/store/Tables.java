@@ -1,0 +1,123 @@
+package io.mqttdynamo.store;
+
+import java.util.List;
+import java.util.Map;
+
+import software.amazon.awssdk.services.dynamodb.model.AttributeDefinition;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.BillingMode;
+import software.amazon.awssdk.services.dynamodb.model.CreateTableRequest;
+import software.amazon.awssdk.services.dynamodb.model.KeySchemaElement;
+import software.amazon.awssdk.services.dynamodb.model.KeyType;
+import software.amazon.awssdk.services.dynamodb.model.ScalarAttributeType;
+
+/**
+ * The six tables of the EMQX DynamoDB backend: names, key schemas and attribute names, the contract
+ * with everything else that reads them.
+ */
+public enum Tables {
+    CLIENT("mqtt_client", Attr.CLIENTID, null),
+    SUB("mqtt_sub", Attr.CLIENTID, Attr.TOPIC),
+    MSG("mqtt_msg", Attr.MSGID, null),
+    TOPIC_MSG_MAP("mqtt_topic_msg_map", Attr.TOPIC, null),
+    RETAIN("mqtt_retain", Attr.TOPIC, null),
+    ACKED("mqtt_acked", Attr.TOPIC, Attr.CLIENTID);
+
+    /** Attribute names, spelled as the EMQX backend spells them. */
+    public static final class Attr {
+        public static final String CLIENTID = "clientid";
+        public static final String NODE = "node";
+        public static final String CONNECT_STATE = "connect_state";
+        public static final String ONLINE_AT = "online_at";
+        public static final String OFFLINE_AT = "offline_at";
+        public static final String TOPIC = "topic";
+        public static final String QOS = "qos";
+        public static final String MSGID = "msgid";
+        public static final String SENDER = "sender";
+        public static final String RETAIN = "retain";
+        public static final String ARRIVED = "arrived";
+        public static final String PAYLOAD = "payload";
+        /** The set of a topic's msgids: capital M and I, as in EMQX. */
+        public static final String MSG_ID_SET = "MsgId";
+        /** Set to 1 when a payload was too large for a DynamoDB item and left out. */
+        public static final String PAYLOAD_TRUNCATED = "payload_truncated";
+        /** Size in bytes of a payload that was left out. */
+        public static final String PAYLOAD_SIZE = "payload_size";
+        /** Epoch seconds after which DynamoDB TTL may delete the item (when a message TTL is set). */
+        public static final String EXPIRES_AT = "expires_at";
+
+        private Attr() {
+        }
+    }
+
+    private final String tableName;
+    private final String hashKey;
+    private final String rangeKey;
+
+    Tables(String tableName, String hashKey, String rangeKey) {
+        this.tableName = tableName;
+        this.hashKey = hashKey;
+        this.rangeKey = rangeKey;
+    }
+
+    public String tableName() {
+        return tableName;
+    }
+
+    public String hashKey() {
+        return hashKey;
+    }
+
+    /** The range key, or null for a hash-only table. */
+    public String rangeKey() {
+        return rangeKey;
+    }
+
+    /** The key attributes of {@code item}. */
+    public Map<String, AttributeValue> keyOf(Map<String, AttributeValue> item) {
+        return rangeKey == null
+                ? Map.of(hashKey, item.get(hashKey))
+                : Map.of(hashKey, item.get(hashKey), rangeKey, item.get(rangeKey));
+    }
+
+    /** A string that identifies the item with {@code key} across all tables. */
+    public String identity(Map<String, AttributeValue> key) {
+        String hash = key.get(hashKey).s();
+        return rangeKey == null
+                ? tableName + '\u0000' + hash
+                : tableName + '\u0000' + hash + '\u0000' + key.get(rangeKey).s();
+    }
+
+    public static Tables byName(String tableName) {
+        for (Tables t : values()) {
+            if (t.tableName.equals(tableName)) {
+                return t;
+            }
+        }
+        throw new IllegalArgumentException("not one of the six tables: " + tableName);
+    }
+
+    /** The CreateTable request with the EMQX key schema (on-demand capacity). */
+    public CreateTableRequest createRequest() {
+        List<KeySchemaElement> keys = rangeKey == null
+                ? List.of(key(hashKey, KeyType.HASH))
+                : List.of(key(hashKey, KeyType.HASH), key(rangeKey, KeyType.RANGE));
+        List<AttributeDefinition> definitions = rangeKey == null
+                ? List.of(stringAttribute(hashKey))
+                : List.of(stringAttribute(hashKey), stringAttribute(rangeKey));
+        return CreateTableRequest.builder()
+                .tableName(tableName)
+                .keySchema(keys)
+                .attributeDefinitions(definitions)
+                .billingMode(BillingMode.PAY_PER_REQUEST)
+                .build();
+    }
+
+    private static KeySchemaElement key(String name, KeyType type) {
+        return KeySchemaElement.builder().attributeName(name).keyType(type).build();
+    }
+
+    private static AttributeDefinition stringAttribute(String name) {
+        return AttributeDefinition.builder().attributeName(name).attributeType(ScalarAttributeType.S).build();
+    }
+}
