@@ -41,6 +41,8 @@ public final class ChannelSession {
     private final Mqtt3RxClient client3;
     private final java.util.function.Supplier<CompletableFuture<Void>> connect;
     private volatile String lastProblem;
+    /** Connected and subscribed (or resumed a session that is). */
+    private volatile boolean subscribed;
 
     ChannelSession(String channel, String topic, String clientId, ProtocolVersion version, BrokerSessions broker,
             int maxMessageSize) {
@@ -54,6 +56,7 @@ public final class ChannelSession {
                 .maxDelay(10, TimeUnit.SECONDS)
                 .applyAutomaticReconnect()
                 .addDisconnectedListener(context -> {
+                    subscribed = false;
                     lastProblem = context.getCause().getMessage();
                     Log.warnf("MQTT channel %s (%s) disconnected: %s; reconnecting", channel, clientId, lastProblem);
                     // Subscriptions are made on every connect without a session (see onConnected).
@@ -136,24 +139,26 @@ public final class ChannelSession {
         Log.infof("MQTT channel %s connected as %s (%s, session %s)", channel, clientId, version,
                 sessionPresent ? "resumed" : "new");
         if (sessionPresent) {
+            subscribed = true;
             return;
         }
-        CompletableFuture<?> subscribed;
+        CompletableFuture<?> subscription;
         if (version == ProtocolVersion.MQTT_5) {
-            var subscription = client5.toAsync().subscribeWith()
+            subscription = client5.toAsync().subscribeWith()
                     .topicFilter(topic)
                     .qos(MqttQos.AT_LEAST_ONCE)
                     .retainAsPublished(true)
-                    .retainHandling(Mqtt5RetainHandling.DO_NOT_SEND);
-            subscribed = subscription.send();
+                    .retainHandling(Mqtt5RetainHandling.DO_NOT_SEND)
+                    .send();
         } else {
-            subscribed = client3.toAsync().subscribeWith().topicFilter(topic).qos(MqttQos.AT_LEAST_ONCE).send();
+            subscription = client3.toAsync().subscribeWith().topicFilter(topic).qos(MqttQos.AT_LEAST_ONCE).send();
         }
-        subscribed.whenComplete((ack, failure) -> {
+        subscription.whenComplete((ack, failure) -> {
             if (failure != null) {
                 lastProblem = "subscribe to " + topic + " failed: " + failure.getMessage();
                 Log.errorf("MQTT channel %s: %s", channel, lastProblem);
             } else {
+                subscribed = true;
                 Log.infof("MQTT channel %s subscribed to %s", channel, topic);
             }
         });
@@ -186,10 +191,10 @@ public final class ChannelSession {
         }
     }
 
-    /** True while connected to the broker. */
+    /** True while connected to the broker and subscribed. */
     public boolean connected() {
         MqttClientState state = version == ProtocolVersion.MQTT_5 ? client5.getState() : client3.getState();
-        return state == MqttClientState.CONNECTED;
+        return state == MqttClientState.CONNECTED && subscribed;
     }
 
     /** Why the session is not connected, or null. */

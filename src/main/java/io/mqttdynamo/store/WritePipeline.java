@@ -48,6 +48,7 @@ import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
 public class WritePipeline {
 
     private static final Duration FIRST_RETRY_DELAY = Duration.ofMillis(50);
+    private static final int RECENTLY_REMOVED_LIMIT = 20_000;
 
     private final DynamoDbAsyncClient dynamo;
     private final StoreMetrics metrics;
@@ -64,6 +65,13 @@ public class WritePipeline {
     /** Items with a request in flight. */
     private final Set<String> busyItems = new HashSet<>();
     private final ArrayDeque<CompletableFuture<Void>> admissionWaiters = new ArrayDeque<>();
+    /** Set members removed lately, so that an addition arriving after its removal is not made. */
+    private final Map<String, Boolean> recentlyRemoved = new LinkedHashMap<>(1024, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > RECENTLY_REMOVED_LIMIT;
+        }
+    };
     private long sequence;
     private int requestsInFlight;
     private int writesInFlight;
@@ -126,7 +134,18 @@ public class WritePipeline {
     private CompletableFuture<Void> enqueue(ItemWrite write) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         String item = write.table().identity(write.key());
+        if (write instanceof ItemWrite.AddToSet add) {
+            // A removal can overtake its addition (acks and messages come on different channels).
+            add.values().removeIf(value -> recentlyRemoved.remove(item + '\u0000' + value) != null);
+            if (add.values().isEmpty()) {
+                done.complete(null);
+                return done;
+            }
+        }
         if (write instanceof ItemWrite.RemoveFromSet remove) {
+            for (String value : remove.values()) {
+                recentlyRemoved.put(item + '\u0000' + value, Boolean.TRUE);
+            }
             // An id removed before its addition was sent never needs to be added.
             Pending add = byMergeKey.get(mergeKey(item, new ItemWrite.AddToSet(remove.table(), remove.key(),
                     remove.attribute(), Set.of())));

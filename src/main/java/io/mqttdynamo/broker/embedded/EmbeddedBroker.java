@@ -27,6 +27,7 @@ import io.vertx.mqtt.MqttServerOptions;
 import io.vertx.mqtt.MqttTopicSubscription;
 import io.vertx.mqtt.messages.MqttPublishMessage;
 import io.vertx.mqtt.messages.codes.MqttSubAckReasonCode;
+import io.vertx.mqtt.messages.codes.MqttUnsubAckReasonCode;
 
 /**
  * A small MQTT 3.1.1 / 5 broker for development, demos and tests, which reports what happens in it the
@@ -212,12 +213,20 @@ public final class EmbeddedBroker {
     }
 
     private synchronized void onUnsubscribe(Session s, MqttEndpoint endpoint, int packetId, List<String> topics) {
+        List<MqttUnsubAckReasonCode> codes = new ArrayList<>();
         for (String topic : topics) {
             if (s.subscriptions.remove(topic) != null) {
+                codes.add(MqttUnsubAckReasonCode.SUCCESS);
                 emitClientEvent(s.clientId, "unsubscribed", base(s.clientId, s.username).put("topic", topic));
+            } else {
+                codes.add(MqttUnsubAckReasonCode.NO_SUBSCRIPTION_EXISTED);
             }
         }
-        endpoint.unsubscribeAcknowledge(packetId);
+        if (endpoint.protocolVersion() >= 5) {
+            endpoint.unsubscribeAcknowledge(packetId, codes, MqttProperties.NO_PROPERTIES);
+        } else {
+            endpoint.unsubscribeAcknowledge(packetId);
+        }
     }
 
     private synchronized void onPublish(Session s, MqttPublishMessage message) {

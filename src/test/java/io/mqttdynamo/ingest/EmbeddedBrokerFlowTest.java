@@ -1,0 +1,242 @@
+package io.mqttdynamo.ingest;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.UUID;
+
+import jakarta.inject.Inject;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.mqttdynamo.domain.EmqxMsgId;
+import io.mqttdynamo.support.EmbeddedBrokerProfile;
+import io.mqttdynamo.support.Readiness;
+import io.mqttdynamo.support.TableReader;
+import io.mqttdynamo.support.TestMqttClient;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
+/**
+ * Every write hook end to end: real MQTT clients on the embedded broker (which emits EMQX 5 events and
+ * envelopes), the service's own MQTT sessions, and a real DynamoDB-compatible server; items are read
+ * back and compared with the EMQX backend's shapes.
+ */
+@QuarkusTest
+@TestProfile(EmbeddedBrokerProfile.class)
+class EmbeddedBrokerFlowTest {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(20);
+    private static final int PORT = EmbeddedBrokerProfile.brokerPort();
+
+    @Inject
+    DynamoDbAsyncClient dynamo;
+
+    TableReader tables;
+    String run;
+
+    @BeforeEach
+    void setUp() {
+        Readiness.await();
+        tables = new TableReader(dynamo);
+        run = UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    @Test
+    void onClientConnectedAndDisconnectedKeepTheClientRow() {
+        String clientId = "mqttjs_" + run;
+        long before = System.currentTimeMillis() / 1000;
+        try (TestMqttClient client = TestMqttClient.connect(clientId, PORT)) {
+            Map<String, AttributeValue> online = await().atMost(TIMEOUT)
+                    .until(() -> tables.item("mqtt_client", "clientid", clientId).orElse(null), i -> i != null);
+            assertThat(online.keySet()).containsExactlyInAnyOrder("clientid", "node", "connect_state", "online_at",
+                    "offline_at");
+            assertThat(online.get("node").s()).isEqualTo("mqtt-dynamo@127.0.0.1");
+            assertThat(online.get("connect_state").n()).isEqualTo("1");
+            assertThat(online.get("offline_at").n()).isEqualTo("0");
+            assertThat(Long.parseLong(online.get("online_at").n()))
+                    .isBetween(before, System.currentTimeMillis() / 1000);
+        }
+        Map<String, AttributeValue> offline = await().atMost(TIMEOUT)
+                .until(() -> tables.item("mqtt_client", "clientid", clientId).orElseThrow(),
+                        i -> i.get("connect_state").n().equals("0"));
+        assertThat(Long.parseLong(offline.get("offline_at").n()))
+                .isGreaterThanOrEqualTo(Long.parseLong(offline.get("online_at").n()))
+                .isLessThanOrEqualTo(System.currentTimeMillis() / 1000);
+    }
+
+    @Test
+    void subscriptionsAreInsertedAndDeleted() {
+        String clientId = "sub_" + run;
+        String filter = "sensors/" + run + "/+/temp";
+        try (TestMqttClient client = TestMqttClient.connect(clientId, PORT)) {
+            client.subscribe(filter, 1);
+            Map<String, AttributeValue> row = await().atMost(TIMEOUT).until(
+                    () -> tables.item("mqtt_sub", "clientid", clientId, "topic", filter).orElse(null), i -> i != null);
+            assertThat(row).containsOnly(Map.entry("clientid", AttributeValue.fromS(clientId)),
+                    Map.entry("topic", AttributeValue.fromS(filter)), Map.entry("qos", AttributeValue.fromN("1")));
+            client.unsubscribe(filter);
+            await().atMost(TIMEOUT)
+                    .until(() -> tables.item("mqtt_sub", "clientid", clientId, "topic", filter).isEmpty());
+        }
+    }
+
+    @Test
+    void onMessagePublishStoresTheMessageAndMapsItsTopic() {
+        String topic = "testtopic/" + run;
+        long before = System.currentTimeMillis() / 1000;
+        try (TestMqttClient publisher = TestMqttClient.connect("pub_" + run, PORT)) {
+            publisher.publish(topic, "not stored: QoS 0", 0, false);
+            publisher.publish(topic, "{ \"msg\": \"Hello, World!\" }", 1, false);
+        }
+        String msgId = await().atMost(TIMEOUT).until(() -> tables.topicMsgIds(topic), ids -> !ids.isEmpty()).get(0);
+        Map<String, AttributeValue> message = await().atMost(TIMEOUT)
+                .until(() -> tables.item("mqtt_msg", "msgid", msgId).orElse(null), i -> i != null);
+        assertThat(message.keySet()).containsExactlyInAnyOrder("msgid", "topic", "qos", "sender", "retain", "arrived",
+                "payload");
+        assertThat(message.get("topic").s()).isEqualTo(topic);
+        assertThat(message.get("qos").n()).isEqualTo("1");
+        assertThat(message.get("sender").s()).isEqualTo("pub_" + run);
+        assertThat(message.get("retain").n()).isEqualTo("0");
+        assertThat(message.get("payload").s()).isEqualTo("{ \"msg\": \"Hello, World!\" }");
+        assertThat(Long.parseLong(message.get("arrived").n())).isBetween(before, System.currentTimeMillis() / 1000);
+        // EMQX-style id: decodes to a GUID whose timestamp is the publish time.
+        assertThat(EmqxMsgId.timestampMicros(msgId) / 1_000_000).isBetween(before, System.currentTimeMillis() / 1000);
+        assertThat(tables.topicMsgIds(topic)).containsExactly(msgId);
+    }
+
+    @Test
+    void onMessageRetainStoresAndOnRetainDeleteClearsTheRetainedMessage() {
+        String topic = "retained/" + run;
+        try (TestMqttClient publisher = TestMqttClient.connect("mqttjs_r" + run, PORT)) {
+            publisher.publish(topic, "{ \"msg\": \"Hello, World!\" }", 0, true);
+            Map<String, AttributeValue> retained = await().atMost(TIMEOUT)
+                    .until(() -> tables.item("mqtt_retain", "topic", topic).orElse(null), i -> i != null);
+            assertThat(retained.keySet()).containsExactlyInAnyOrder("topic", "msgid", "qos", "sender", "retain",
+                    "arrived", "payload");
+            assertThat(retained.get("retain").n()).isEqualTo("1");
+            assertThat(retained.get("qos").n()).isEqualTo("0");
+            assertThat(retained.get("sender").s()).isEqualTo("mqttjs_r" + run);
+            assertThat(retained.get("payload").s()).isEqualTo("{ \"msg\": \"Hello, World!\" }");
+            EmqxMsgId.decode(retained.get("msgid").s());
+
+            publisher.publish(topic, new byte[0], 1, true);
+            await().atMost(TIMEOUT).until(() -> tables.item("mqtt_retain", "topic", topic).isEmpty());
+        }
+    }
+
+    @Test
+    void onMessageAckedForQueueRecordsTheAckAndConsumesTheMessage() {
+        String topic = "queue/" + run;
+        String subscriberId = "mqttjs_s" + run;
+        try (TestMqttClient subscriber = TestMqttClient.connect(subscriberId, PORT);
+                TestMqttClient publisher = TestMqttClient.connect("mqttjs_p" + run, PORT)) {
+            subscriber.subscribe(topic, 1);
+            publisher.publish(topic, "to be acked", 1, false);
+            await().atMost(TIMEOUT).until(() -> subscriber.received().size() == 1);
+
+            Map<String, AttributeValue> acked = await().atMost(TIMEOUT)
+                    .until(() -> tables.item("mqtt_acked", "topic", topic, "clientid", subscriberId).orElse(null),
+                            i -> i != null);
+            assertThat(acked.keySet()).containsExactlyInAnyOrder("topic", "clientid", "msgid");
+            String msgId = acked.get("msgid").s();
+            // The ack's id is the message's id: both come from the broker's GUID.
+            assertThat(tables.item("mqtt_msg", "msgid", msgId)).isPresent()
+                    .hasValueSatisfying(m -> assertThat(m.get("payload").s()).isEqualTo("to be acked"));
+            await().atMost(TIMEOUT).until(() -> !tables.topicMsgIds(topic).contains(msgId));
+
+            // on_acked_delete: unsubscribing removes the client's ack row of that topic.
+            subscriber.unsubscribe(topic);
+            await().atMost(TIMEOUT)
+                    .until(() -> tables.item("mqtt_acked", "topic", topic, "clientid", subscriberId).isEmpty());
+        }
+    }
+
+    @Test
+    void binaryPayloadsAreStoredAsBinaryAndLargeOnesWhole() {
+        String topic = "binary/" + run;
+        byte[] binary = {(byte) 0xff, (byte) 0xfe, 0x00, (byte) 0x80, 'a'};
+        byte[] large = new byte[300 * 1024];
+        Arrays.fill(large, (byte) 'x');
+        try (TestMqttClient publisher = TestMqttClient.connect("bin_" + run, PORT)) {
+            publisher.publish(topic, binary, 1, false);
+            publisher.publish(topic + "/large", large, 1, false);
+        }
+        String binaryId = await().atMost(TIMEOUT).until(() -> tables.topicMsgIds(topic), ids -> !ids.isEmpty()).get(0);
+        Map<String, AttributeValue> stored = await().atMost(TIMEOUT)
+                .until(() -> tables.item("mqtt_msg", "msgid", binaryId).orElse(null), i -> i != null);
+        assertThat(stored.get("payload").b().asByteArray()).isEqualTo(binary);
+        assertThat(stored.get("payload").s()).isNull();
+
+        String largeId = await().atMost(TIMEOUT).until(() -> tables.topicMsgIds(topic + "/large"), ids -> !ids.isEmpty())
+                .get(0);
+        Map<String, AttributeValue> storedLarge = await().atMost(TIMEOUT)
+                .until(() -> tables.item("mqtt_msg", "msgid", largeId).orElse(null), i -> i != null);
+        assertThat(storedLarge.get("payload").s()).hasSize(large.length)
+                .isEqualTo(new String(large, StandardCharsets.US_ASCII));
+    }
+
+    @Test
+    void payloadsTooLargeForAnItemAreStoredWithoutPayloadAndFlagged() {
+        String topic = "huge/" + run;
+        byte[] huge = new byte[500 * 1024];
+        Arrays.fill(huge, (byte) 'y');
+        try (TestMqttClient publisher = TestMqttClient.connect("huge_" + run, PORT)) {
+            publisher.publish(topic, huge, 1, true);
+        }
+        String msgId = await().atMost(TIMEOUT).until(() -> tables.topicMsgIds(topic), ids -> !ids.isEmpty()).get(0);
+        Map<String, AttributeValue> message = await().atMost(TIMEOUT)
+                .until(() -> tables.item("mqtt_msg", "msgid", msgId).orElse(null), i -> i != null);
+        assertThat(message).doesNotContainKey("payload");
+        assertThat(message.get("payload_truncated").n()).isEqualTo("1");
+        assertThat(message.get("payload_size").n()).isEqualTo(Integer.toString(huge.length));
+        assertThat(tables.item("mqtt_retain", "topic", topic)).hasValueSatisfying(
+                r -> assertThat(r.get("payload_truncated").n()).isEqualTo("1"));
+    }
+
+    @Test
+    void malformedEnvelopesAreCountedAndSkippedWithoutStoppingTheStream() {
+        String topic = "after-bad/" + run;
+        try (TestMqttClient client = TestMqttClient.connect("bad_" + run, PORT)) {
+            client.publish("mqtt-dynamo/events/message_publish", "{not json", 1, false);
+            client.publish("mqtt-dynamo/events/message_publish",
+                    new byte[] {'{', '"', 't', 'o', 'p', 'i', 'c', '"', ':', '"', (byte) 0xc3, (byte) 0x28, '"', '}'},
+                    1, false);
+            client.publish("mqtt-dynamo/events/message_publish", "{\"qos\": 1}", 1, false);
+            client.publish("mqtt-dynamo/events/message_acked", "{\"id\": \"xyz\", \"topic\": \"t\", \"clientid\": \"c\"}",
+                    1, false);
+            client.publish(topic, "still flowing", 1, false);
+        }
+        await().atMost(TIMEOUT).until(() -> !tables.topicMsgIds(topic).isEmpty());
+        String metrics = given().get("/q/metrics").asString();
+        assertThat(metricValue(metrics, "mqtt_dynamo_events_rejected_total{channel=\"messages\",reason=\"invalid_json\"}"))
+                .isGreaterThanOrEqualTo(2);
+        assertThat(metricValue(metrics, "mqtt_dynamo_events_rejected_total{channel=\"messages\",reason=\"missing_field\"}"))
+                .isGreaterThanOrEqualTo(1);
+        assertThat(metricValue(metrics, "mqtt_dynamo_events_rejected_total{channel=\"acks\",reason=\"invalid_id\"}"))
+                .isGreaterThanOrEqualTo(1);
+    }
+
+    @Test
+    void readinessReportsBrokerAndDynamoDb() {
+        given().get("/q/health/ready").then().statusCode(200);
+        String body = given().get("/q/health/ready").asString();
+        assertThat(body).contains("mqtt-broker", "dynamodb", "connected as mqtt-dynamo-test-messages");
+    }
+
+    static double metricValue(String metrics, String series) {
+        return metrics.lines()
+                .filter(line -> line.startsWith(series + " "))
+                .mapToDouble(line -> Double.parseDouble(line.substring(series.length() + 1).trim()))
+                .findFirst()
+                .orElse(0);
+    }
+}
