@@ -1,0 +1,121 @@
+package io.mqttdynamo.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+
+import org.junit.jupiter.api.Test;
+
+import io.mqttdynamo.domain.BrokerEvent;
+import io.mqttdynamo.domain.EmqxMsgId;
+
+class EventDecodingTest {
+
+    private static byte[] json(String text) {
+        return text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void emqx5Connected() {
+        var event = EmqxEventDecoder.decode("$SYS/brokers/emqx@127.0.0.1/clients/mqttjs_34f653fdcc/connected",
+                json("{\"username\":\"foo\",\"ts\":1563765246123,\"sockport\":1883,\"proto_ver\":5,"
+                        + "\"keepalive\":60,\"ipaddress\":\"127.0.0.1\",\"connected_at\":1563765246120,"
+                        + "\"clientid\":\"mqttjs_34f653fdcc\",\"clean_start\":true}"), 0);
+        assertThat(event).contains(new BrokerEvent.ClientConnected("mqttjs_34f653fdcc", "emqx@127.0.0.1", "foo",
+                1563765246120L));
+    }
+
+    @Test
+    void emqx4ConnectedInSecondsAndDisconnected() {
+        var connected = EmqxEventDecoder.decode("$SYS/brokers/emqx@node1/clients/c1/connected",
+                json("{\"clientid\":\"c1\",\"connected_at\":1563765246}"), 0);
+        assertThat(connected).contains(new BrokerEvent.ClientConnected("c1", "emqx@node1", null, 1563765246000L));
+        var disconnected = EmqxEventDecoder.decode("$SYS/brokers/emqx@node1/clients/c1/disconnected",
+                json("{\"clientid\":\"c1\",\"reason\":\"normal\",\"ts\":1563765300000}"), 0);
+        assertThat(disconnected).contains(new BrokerEvent.ClientDisconnected("c1", "emqx@node1", "normal",
+                1563765300000L));
+    }
+
+    @Test
+    void subscribedCarriesTheFilterAndQos() {
+        var event = EmqxEventDecoder.decode("$SYS/brokers/n/clients/c1/subscribed",
+                json("{\"clientid\":\"c1\",\"topic\":\"a/+/b\",\"subopts\":{\"qos\":2,\"nl\":0},\"ts\":1563765300000}"), 0);
+        assertThat(event).contains(new BrokerEvent.ClientSubscribed("c1", "a/+/b", 2, 1563765300000L));
+        var unsubscribed = EmqxEventDecoder.decode("$SYS/brokers/n/clients/c1/unsubscribed",
+                json("{\"clientid\":\"c1\",\"topic\":\"a/+/b\",\"ts\":1563765301000}"), 0);
+        assertThat(unsubscribed).contains(new BrokerEvent.ClientUnsubscribed("c1", "a/+/b", 1563765301000L));
+    }
+
+    @Test
+    void smallTimesAreSecondsAndMissingOnesTheReceiptTime() {
+        var event = EmqxEventDecoder.decode("$SYS/brokers/n/clients/c1/unsubscribed",
+                json("{\"clientid\":\"c1\",\"topic\":\"t\",\"ts\":5000}"), 0).orElseThrow();
+        assertThat(((BrokerEvent.ClientUnsubscribed) event).atMillis()).isEqualTo(5_000_000L);
+        var noTime = EmqxEventDecoder.decode("$SYS/brokers/n/clients/c1/unsubscribed",
+                json("{\"clientid\":\"c1\",\"topic\":\"t\"}"), 42).orElseThrow();
+        assertThat(((BrokerEvent.ClientUnsubscribed) noTime).atMillis()).isEqualTo(42L);
+    }
+
+    @Test
+    void clientIdsWithSlashesComeFromThePayloadOrTheWholeTopicMiddle() {
+        var fromPayload = EmqxEventDecoder.decode("$SYS/brokers/n/clients/a/b/connected",
+                json("{\"clientid\":\"a/b\",\"ts\":1}"), 0).orElseThrow();
+        assertThat(fromPayload.clientId()).isEqualTo("a/b");
+        var fromTopic = EmqxEventDecoder.decode("$SYS/brokers/n/clients/a/b/connected", json("{\"ts\":1}"), 0)
+                .orElseThrow();
+        assertThat(fromTopic.clientId()).isEqualTo("a/b");
+    }
+
+    @Test
+    void otherEventKindsAreIgnoredAndBadOnesRefused() {
+        assertThat(EmqxEventDecoder.decode("$SYS/brokers/n/clients/c/session_created", json("{}"), 0)).isEmpty();
+        assertThatThrownBy(() -> EmqxEventDecoder.decode("$SYS/brokers/n/clients/c/connected", json("[1]"), 0))
+                .isInstanceOfSatisfying(MalformedEventException.class, e -> assertThat(e.reason()).isEqualTo("invalid_json"));
+        assertThatThrownBy(() -> EmqxEventDecoder.decode("$SYS/brokers/n/clients/c/subscribed",
+                json("{\"clientid\":\"c\"}"), 0))
+                .isInstanceOfSatisfying(MalformedEventException.class, e -> assertThat(e.reason()).isEqualTo("missing_field"));
+        assertThatThrownBy(() -> EmqxEventDecoder.decode("$SYS/brokers/n/clients/c/subscribed",
+                json("{\"clientid\":\"c\",\"topic\":\"t\",\"qos\":7}"), 0))
+                .isInstanceOfSatisfying(MalformedEventException.class, e -> assertThat(e.reason()).isEqualTo("invalid_qos"));
+    }
+
+    @Test
+    void publishEnvelopeKeepsTheBrokersIdAndBinaryPayloads() {
+        byte[] binary = {(byte) 0xff, 0, 1};
+        var message = EnvelopeDecoder.message(json("{\"id\":\"00058E3CA4B23FBBF44300000D140001\","
+                + "\"clientid\":\"mqttjs_17137f2af0\",\"topic\":\"testtopic\",\"qos\":1,"
+                + "\"flags\":{\"retain\":true,\"dup\":false},\"payload\":\"ignored\",\"payload_b64\":\""
+                + Base64.getEncoder().encodeToString(binary) + "\",\"publish_received_at\":1563765995000}"),
+                new EmqxMsgId(), 0);
+        assertThat(message.msgId()).isEqualTo("Mjg4NDYzOTExMTcxNzQ5MTQwMjU1NzgyMDgxNzU1ODczMjJ");
+        assertThat(message.sender()).isEqualTo("mqttjs_17137f2af0");
+        assertThat(message.retain()).isTrue();
+        assertThat(message.qos()).isEqualTo(1);
+        assertThat(message.payload()).isEqualTo(binary);
+        assertThat(message.arrivedMillis()).isEqualTo(1563765995000L);
+    }
+
+    @Test
+    void publishEnvelopeWithoutIdGetsANewOneAndTextPayload() {
+        var message = EnvelopeDecoder.message(json("{\"topic\":\"t\",\"payload\":\"héllo\",\"timestamp\":7}"),
+                new EmqxMsgId(), 0);
+        EmqxMsgId.decode(message.msgId());
+        assertThat(new String(message.payload(), StandardCharsets.UTF_8)).isEqualTo("héllo");
+        assertThat(message.qos()).isZero();
+        assertThat(message.retain()).isFalse();
+        assertThat(message.sender()).isEmpty();
+    }
+
+    @Test
+    void ackEnvelope() {
+        var ack = EnvelopeDecoder.ack(json("{\"id\":\"00058E3E862C90F8F440000012000001\","
+                + "\"clientid\":\"mqttjs_673dd52f4f\",\"from_clientid\":\"pub\",\"topic\":\"testtopic\",\"qos\":1,"
+                + "\"timestamp\":1563767000000}"), 0);
+        assertThat(ack).isEqualTo(new BrokerEvent.MessageAcked("Mjg4NDY1NDAxMjczMzcyMjUwMjExOTc1MzY4MDY4MzAwODB",
+                "testtopic", "mqttjs_673dd52f4f", "pub", 1, 1563767000000L));
+        assertThatThrownBy(() -> EnvelopeDecoder.ack(json("{\"id\":\"nothex\",\"topic\":\"t\",\"clientid\":\"c\"}"), 0))
+                .isInstanceOfSatisfying(MalformedEventException.class, e -> assertThat(e.reason()).isEqualTo("invalid_id"));
+    }
+}
