@@ -24,21 +24,26 @@ public class SeedConfigInterceptor implements ConfigSourceInterceptor {
             "quarkus.dynamodb.aws.credentials.static-provider.secret-access-key",
             "backend.dynamo.pool1.aws_secret_access_key");
 
+    /** Values that only come from a default are not settings: the EMQX one wins over them. */
+    private static boolean isDefault(ConfigValue value) {
+        return value.getConfigSourceOrdinal() <= 0;
+    }
+
     @Override
     public ConfigValue getValue(ConfigSourceInterceptorContext context, String name) {
         ConfigValue value = context.proceed(name);
-        if (value != null) {
+        if (value != null && !isDefault(value)) {
             return value;
         }
         String seedName = FALLBACKS.get(name);
         if (seedName != null) {
             ConfigValue seed = context.proceed(seedName);
-            return seed == null ? null : seed.withName(name);
+            return seed == null ? value : seed.withName(name);
         }
         if (name.equals("quarkus.dynamodb.aws.credentials.type")) {
             ConfigValue keyId = context.proceed(KEY_ID);
-            return keyId == null ? null : keyId.withName(name).withValue("static");
+            return keyId == null ? value : keyId.withName(name).withValue("static");
         }
-        return null;
+        return value;
     }
 }
