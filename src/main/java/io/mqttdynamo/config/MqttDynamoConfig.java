@@ -164,6 +164,10 @@ public interface MqttDynamoConfig {
         @WithDefault("1884")
         int port();
 
+        /** Accept MQTT 5 clients; false makes it a 3.1.1-only broker (to try clients against one). */
+        @WithDefault("true")
+        boolean mqtt5();
+
         /** The node name in the $SYS topics and envelopes the embedded broker emits. */
         @WithDefault("mqtt-dynamo@127.0.0.1")
         String node();

@@ -14,6 +14,7 @@ import java.util.Optional;
 import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.domain.Payloads;
 import io.mqttdynamo.domain.TopicFilter;
+import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
 import io.netty.handler.codec.mqtt.MqttProperties;
 import io.netty.handler.codec.mqtt.MqttQoS;
 import io.quarkus.logging.Log;
@@ -49,14 +50,20 @@ public final class EmbeddedBroker {
     private static final int MQTT3_IN_FLIGHT = 100;
 
     private final String node;
+    private final boolean mqtt5;
     private final EmqxMsgId ids = new EmqxMsgId();
     private final Map<String, Session> sessions = new HashMap<>();
     private final Map<String, Delivered> retained = new LinkedHashMap<>();
     private final Map<String, Integer> sharedCursor = new HashMap<>();
     private MqttServer server;
 
-    public EmbeddedBroker(String node) {
+    /**
+     * @param node the node name in events and envelopes
+     * @param mqtt5 whether MQTT 5 clients are accepted; without it the broker speaks 3.1.1 only
+     */
+    public EmbeddedBroker(String node, boolean mqtt5) {
         this.node = node;
+        this.mqtt5 = mqtt5;
     }
 
     /** Starts listening; completes with the bound port. */
@@ -108,6 +115,10 @@ public final class EmbeddedBroker {
     }
 
     private synchronized void onConnect(MqttEndpoint endpoint) {
+        if (!mqtt5 && endpoint.protocolVersion() >= 5) {
+            endpoint.reject(MqttConnectReturnCode.CONNECTION_REFUSED_UNSUPPORTED_PROTOCOL_VERSION);
+            return;
+        }
         String clientId = endpoint.clientIdentifier();
         Session session = sessions.get(clientId);
         if (session != null && session.online()) {

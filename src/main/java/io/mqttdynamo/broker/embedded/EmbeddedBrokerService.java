@@ -35,7 +35,7 @@ public class EmbeddedBrokerService {
         if (!config.enabled()) {
             return;
         }
-        broker = new EmbeddedBroker(config.node());
+        broker = new EmbeddedBroker(config.node(), config.mqtt5());
         try {
             int port = broker.start(vertx, config.host(), config.port())
                     .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
