@@ -119,9 +119,10 @@ public final class ChannelSession {
      * are requested and acknowledged.
      */
     public Multi<Message<byte[]>> messages() {
+        // ALL, not SUBSCRIBED: a resumed session delivers for subscriptions an earlier process made.
         Flowable<Message<byte[]>> publishes = version == ProtocolVersion.MQTT_5
-                ? client5.publishes(MqttGlobalPublishFilter.SUBSCRIBED, true).map(this::message5)
-                : client3.publishes(MqttGlobalPublishFilter.SUBSCRIBED, true).map(this::message3);
+                ? client5.publishes(MqttGlobalPublishFilter.ALL, true).map(this::message5)
+                : client3.publishes(MqttGlobalPublishFilter.ALL, true).map(this::message3);
         Flowable<Message<byte[]>> connected = publishes.doOnSubscribe(subscription -> connect.get()
                 .whenComplete((ok, failure) -> {
                     if (failure != null) {

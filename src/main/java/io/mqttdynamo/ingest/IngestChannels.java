@@ -4,6 +4,9 @@ import java.util.Optional;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import org.eclipse.microprofile.config.Config;
+import org.eclipse.microprofile.config.ConfigValue;
+
 import io.mqttdynamo.broker.ChannelTopics;
 import io.mqttdynamo.config.MqttDynamoConfig;
 
@@ -19,9 +22,19 @@ public class IngestChannels implements ChannelTopics {
     public static final String ACKS = "acks";
 
     private final MqttDynamoConfig config;
+    private final Config rawConfig;
 
-    public IngestChannels(MqttDynamoConfig config) {
+    public IngestChannels(MqttDynamoConfig config, Config rawConfig) {
         this.config = config;
+        this.rawConfig = rawConfig;
+    }
+
+    /** An empty setting ({@code MQTT_DYNAMO_ACKS_TOPIC=}) or {@code none} turns the acks channel off. */
+    private boolean acksOff() {
+        ConfigValue value = rawConfig.getConfigValue("mqtt-dynamo.acks.topic");
+        String raw = value == null ? null : value.getRawValue();
+        boolean setEmpty = raw != null && raw.isBlank() && value.getSourceName() != null;
+        return setEmpty || config.acks().topic().filter(t -> !t.isBlank() && !t.equals("none")).isEmpty();
     }
 
     @Override
@@ -29,7 +42,7 @@ public class IngestChannels implements ChannelTopics {
         return switch (channel) {
             case CLIENT_EVENTS -> config.events().effectiveTopic();
             case MESSAGES -> Optional.of(config.messages().effectiveTopic());
-            case ACKS -> config.acks().topic().filter(t -> !t.isBlank());
+            case ACKS -> acksOff() ? Optional.empty() : config.acks().topic();
             default -> Optional.empty();
         };
     }
