@@ -10,6 +10,7 @@ import org.eclipse.microprofile.reactive.messaging.Metadata;
 import com.hivemq.client.mqtt.MqttClientState;
 import com.hivemq.client.mqtt.MqttGlobalPublishFilter;
 import com.hivemq.client.mqtt.datatypes.MqttQos;
+import com.hivemq.client.mqtt.lifecycle.MqttDisconnectSource;
 import com.hivemq.client.mqtt.mqtt3.Mqtt3RxClient;
 import com.hivemq.client.mqtt.mqtt3.lifecycle.Mqtt3ClientConnectedContext;
 import com.hivemq.client.mqtt.mqtt3.message.publish.Mqtt3Publish;
@@ -58,6 +59,10 @@ public final class ChannelSession {
                 .addDisconnectedListener(context -> {
                     subscribed = false;
                     lastProblem = context.getCause().getMessage();
+                    if (context.getSource() == MqttDisconnectSource.USER) {
+                        Log.infof("MQTT channel %s (%s) closed", channel, clientId);
+                        return;
+                    }
                     Log.warnf("MQTT channel %s (%s) disconnected: %s; reconnecting", channel, clientId, lastProblem);
                     // Subscriptions are made on every connect without a session (see onConnected).
                     context.getReconnector().resubscribeIfSessionExpired(false);
