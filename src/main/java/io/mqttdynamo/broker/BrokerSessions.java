@@ -10,6 +10,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 import jakarta.annotation.PreDestroy;
+import jakarta.annotation.Priority;
+import jakarta.enterprise.event.Observes;
+
+import io.quarkus.runtime.ShutdownEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import com.hivemq.client.mqtt.MqttClient;
@@ -145,6 +149,13 @@ public class BrokerSessions {
                     }
                 });
         return Uni.createFrom().completionStage(version);
+    }
+
+    /** After the writes are drained, before an embedded broker stops. */
+    public static final int SHUTDOWN_PRIORITY = 20;
+
+    void onStop(@Observes @Priority(SHUTDOWN_PRIORITY) ShutdownEvent event) {
+        closeAll();
     }
 
     @PreDestroy

@@ -222,6 +222,9 @@ public final class ChannelSession {
 
     /** Leaves the broker cleanly; the persistent session stays with the broker. */
     void close() {
+        if (!(version == ProtocolVersion.MQTT_5 ? client5.getState() : client3.getState()).isConnectedOrReconnect()) {
+            return;
+        }
         if (version == ProtocolVersion.MQTT_5) {
             client5.toAsync().disconnect();
         } else {

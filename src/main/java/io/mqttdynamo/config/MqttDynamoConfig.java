@@ -137,6 +137,10 @@ public interface MqttDynamoConfig {
         @WithDefault("PT5S")
         Duration maxRetryDelay();
 
+        /** On shutdown, how long to wait for taken writes to be stored before leaving them to the broker. */
+        @WithDefault("PT10S")
+        Duration drainTimeout();
+
         /** Most msgids kept per topic in mqtt_topic_msg_map; the oldest are dropped past it. */
         @WithDefault("1000")
         int topicMsgIdsCap();

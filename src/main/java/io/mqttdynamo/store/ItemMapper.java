@@ -2,7 +2,9 @@ package io.mqttdynamo.store;
 
 import static io.mqttdynamo.store.Tables.Attr;
 
+import java.math.BigInteger;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -15,6 +17,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.config.MqttDynamoConfig.TimeUnitSetting;
 import io.mqttdynamo.domain.BrokerEvent;
+import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.domain.Payloads;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
@@ -35,7 +38,13 @@ public class ItemMapper {
             "#clientid", Attr.CLIENTID, "#node", Attr.NODE, "#state", Attr.CONNECT_STATE,
             "#online_at", Attr.ONLINE_AT, "#offline_at", Attr.OFFLINE_AT);
 
+    /** EMQX msgids in time order; ids of another form after them, by text. */
+    static final Comparator<String> OLDEST_FIRST = Comparator
+            .comparing((String id) -> guidOrNull(id), Comparator.nullsLast(Comparator.naturalOrder()))
+            .thenComparing(Comparator.naturalOrder());
+
     private final TimeUnitSetting timeUnit;
+    private final int topicMsgIdsCap;
     private final int maxStoredPayload;
     private final Optional<Duration> messageTtl;
     private final Counter truncated;
@@ -44,6 +53,7 @@ public class ItemMapper {
         this.timeUnit = config.timeUnit();
         this.maxStoredPayload = config.messages().maxStoredPayload();
         this.messageTtl = config.store().messageTtl();
+        this.topicMsgIdsCap = config.store().topicMsgIdsCap();
         this.truncated = Counter.builder("mqtt_dynamo_payloads_truncated")
                 .description("Payloads too large for a DynamoDB item, stored without payload").register(registry);
     }
@@ -95,7 +105,7 @@ public class ItemMapper {
     /** on_message_publish, second half: the msgid joins its topic's set in mqtt_topic_msg_map. */
     public ItemWrite topicMessage(BrokerEvent.MessagePublished e) {
         return new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, Map.of(Attr.TOPIC, s(e.topic())), Attr.MSG_ID_SET,
-                Set.of(e.msgId()));
+                Set.of(e.msgId()), topicMsgIdsCap, OLDEST_FIRST);
     }
 
     /** on_message_retain: the topic's retained message. */
@@ -144,6 +154,14 @@ public class ItemMapper {
     public static AttributeValue payloadValue(byte[] payload) {
         Optional<String> text = Payloads.utf8(payload);
         return text.map(AttributeValue::fromS).orElseGet(() -> AttributeValue.fromB(SdkBytes.fromByteArray(payload)));
+    }
+
+    private static BigInteger guidOrNull(String msgId) {
+        try {
+            return EmqxMsgId.decode(msgId);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
     }
 
     private AttributeValue time(long millis) {

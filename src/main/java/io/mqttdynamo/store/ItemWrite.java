@@ -1,5 +1,6 @@
 package io.mqttdynamo.store;
 
+import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
@@ -25,11 +26,19 @@ public sealed interface ItemWrite {
     record Delete(Tables table, Map<String, AttributeValue> key) implements ItemWrite {
     }
 
-    /** Adds strings to a string-set attribute (UpdateItem ADD). */
-    record AddToSet(Tables table, Map<String, AttributeValue> key, String attribute, Set<String> values)
-            implements ItemWrite {
+    /**
+     * Adds strings to a string-set attribute (UpdateItem ADD). With a {@code cap}, the set is kept to that
+     * many members by removing the first ones in {@code order} after an addition that overfills it.
+     */
+    record AddToSet(Tables table, Map<String, AttributeValue> key, String attribute, Set<String> values, int cap,
+            Comparator<String> order) implements ItemWrite {
         public AddToSet {
             values = new LinkedHashSet<>(values);
+        }
+
+        /** An addition without a cap. */
+        public AddToSet(Tables table, Map<String, AttributeValue> key, String attribute, Set<String> values) {
+            this(table, key, attribute, values, 0, Comparator.naturalOrder());
         }
     }
 

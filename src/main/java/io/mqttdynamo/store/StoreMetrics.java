@@ -40,6 +40,10 @@ public class StoreMetrics {
         registry.counter("mqtt_dynamo_write_failures", "table", table.tableName(), "reason", reason).increment();
     }
 
+    void trimmed(Tables table, int members) {
+        registry.counter("mqtt_dynamo_set_members_trimmed", "table", table.tableName()).increment(members);
+    }
+
     void batch(int items) {
         batchSize.record(items);
     }

@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -30,7 +31,9 @@ import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedExce
 import software.amazon.awssdk.services.dynamodb.model.DeleteRequest;
 import software.amazon.awssdk.services.dynamodb.model.DynamoDbException;
 import software.amazon.awssdk.services.dynamodb.model.PutRequest;
+import software.amazon.awssdk.services.dynamodb.model.ReturnValue;
 import software.amazon.awssdk.services.dynamodb.model.UpdateItemRequest;
+import software.amazon.awssdk.services.dynamodb.model.UpdateItemResponse;
 import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
 
 /**
@@ -72,6 +75,8 @@ public class WritePipeline {
             return size() > RECENTLY_REMOVED_LIMIT;
         }
     };
+    private final List<CompletableFuture<Void>> idleWaiters = new ArrayList<>();
+    private boolean draining;
     private long sequence;
     private int requestsInFlight;
     private int writesInFlight;
@@ -101,12 +106,33 @@ public class WritePipeline {
      */
     public CompletionStage<Void> admission() {
         synchronized (lock) {
+            if (draining) {
+                // Shutting down: what is not taken now stays unacknowledged and the broker redelivers it.
+                return new CompletableFuture<>();
+            }
             if (queue.size() + writesInFlight < maxPending) {
                 return CompletableFuture.completedFuture(null);
             }
             CompletableFuture<Void> waiter = new CompletableFuture<>();
             admissionWaiters.add(waiter);
             return waiter;
+        }
+    }
+
+    /**
+     * Stops taking writes and completes when all taken ones are stored (or refused). Used on shutdown,
+     * so that acknowledged work is finished and the rest is left to the broker.
+     */
+    public CompletableFuture<Void> drain() {
+        synchronized (lock) {
+            draining = true;
+            admissionWaiters.clear();
+            if (queue.isEmpty() && writesInFlight == 0) {
+                return CompletableFuture.completedFuture(null);
+            }
+            CompletableFuture<Void> idle = new CompletableFuture<>();
+            idleWaiters.add(idle);
+            return idle;
         }
     }
 
@@ -121,7 +147,7 @@ public class WritePipeline {
                 futures.add(enqueue(write));
             }
         }
-        drain();
+        sendReady();
         return futures.size() == 1 ? futures.get(0)
                 : CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new));
     }
@@ -202,7 +228,7 @@ public class WritePipeline {
     }
 
     /** Sends what may be sent now: as many requests as free slots allow, oldest writes first. */
-    private void drain() {
+    private void sendReady() {
         List<Runnable> sends = new ArrayList<>();
         synchronized (lock) {
             long now = System.nanoTime();
@@ -254,7 +280,7 @@ public class WritePipeline {
                     synchronized (lock) {
                         retryTimerSet = false;
                     }
-                    drain();
+                    sendReady();
                 });
             }
         }
@@ -316,21 +342,8 @@ public class WritePipeline {
     }
 
     private void sendSingle(Pending p) {
-        UpdateItemRequest request;
-        if (p.write instanceof ItemWrite.AddToSet add) {
-            request = setUpdate(add.table(), add.key(), "ADD", add.attribute(), add.values());
-        } else if (p.write instanceof ItemWrite.RemoveFromSet remove) {
-            request = setUpdate(remove.table(), remove.key(), "DELETE", remove.attribute(), remove.values());
-        } else if (p.write instanceof ItemWrite.ConditionalUpdate update) {
-            request = UpdateItemRequest.builder()
-                    .tableName(update.table().tableName())
-                    .key(update.key())
-                    .updateExpression(update.updateExpression())
-                    .conditionExpression(update.conditionExpression())
-                    .expressionAttributeNames(update.names())
-                    .expressionAttributeValues(update.values())
-                    .build();
-        } else {
+        UpdateItemRequest request = updateRequest(p.write);
+        if (request == null) {
             // A put or delete sent alone, to find which item of a refused batch DynamoDB refuses.
             sendBatch(List.of(p));
             return;
@@ -344,6 +357,9 @@ public class WritePipeline {
             metrics.latency(System.nanoTime() - started);
             Throwable cause = failure == null ? null : unwrap(failure);
             if (cause == null) {
+                if (p.write instanceof ItemWrite.AddToSet add) {
+                    trimIfOverfilled(add, response);
+                }
                 finish(List.of(p), List.of(), List.of(), null);
             } else if (cause instanceof ConditionalCheckFailedException) {
                 metrics.stale();
@@ -353,6 +369,43 @@ public class WritePipeline {
                 failed(List.of(p), cause);
             }
         });
+    }
+
+    /** The UpdateItem request of a set change or conditional update; null for a put or delete. */
+    private static UpdateItemRequest updateRequest(ItemWrite write) {
+        if (write instanceof ItemWrite.AddToSet add) {
+            UpdateItemRequest addition = setUpdate(add.table(), add.key(), "ADD", add.attribute(), add.values());
+            return add.cap() > 0 && addition.updateExpression() != null
+                    ? addition.toBuilder().returnValues(ReturnValue.UPDATED_NEW).build()
+                    : addition;
+        }
+        if (write instanceof ItemWrite.RemoveFromSet remove) {
+            return setUpdate(remove.table(), remove.key(), "DELETE", remove.attribute(), remove.values());
+        }
+        if (write instanceof ItemWrite.ConditionalUpdate update) {
+            return UpdateItemRequest.builder()
+                    .tableName(update.table().tableName())
+                    .key(update.key())
+                    .updateExpression(update.updateExpression())
+                    .conditionExpression(update.conditionExpression())
+                    .expressionAttributeNames(update.names())
+                    .expressionAttributeValues(update.values())
+                    .build();
+        }
+        return null;
+    }
+
+    /** After an addition that took a capped set over its cap, removes its oldest members. */
+    private void trimIfOverfilled(ItemWrite.AddToSet add, UpdateItemResponse response) {
+        AttributeValue set = response.attributes() == null ? null : response.attributes().get(add.attribute());
+        if (add.cap() <= 0 || set == null || !set.hasSs() || set.ss().size() <= add.cap()) {
+            return;
+        }
+        List<String> members = new ArrayList<>(set.ss());
+        members.sort(add.order());
+        Set<String> oldest = new LinkedHashSet<>(members.subList(0, members.size() - add.cap()));
+        metrics.trimmed(add.table(), oldest.size());
+        submit(new ItemWrite.RemoveFromSet(add.table(), add.key(), add.attribute(), oldest));
     }
 
     private static UpdateItemRequest setUpdate(Tables table, Map<String, AttributeValue> key, String action,
@@ -420,6 +473,10 @@ public class WritePipeline {
             while (!admissionWaiters.isEmpty() && queue.size() + writesInFlight < maxPending) {
                 admitted.add(admissionWaiters.poll());
             }
+            if (queue.isEmpty() && writesInFlight == 0) {
+                admitted.addAll(idleWaiters);
+                idleWaiters.clear();
+            }
         }
         for (Pending p : stored) {
             metrics.written(p.write.table(), 1);
@@ -430,7 +487,7 @@ public class WritePipeline {
             refused.waiters.forEach(w -> w.completeExceptionally(error));
         }
         admitted.forEach(w -> w.complete(null));
-        drain();
+        sendReady();
     }
 
     /** Puts a write back in its place; a newer write queued meanwhile to the same item absorbs it. */

@@ -7,6 +7,8 @@ import static org.awaitility.Awaitility.await;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
@@ -223,6 +225,27 @@ class EmbeddedBrokerFlowTest {
                 .isGreaterThanOrEqualTo(1);
         assertThat(metricValue(metrics, "mqtt_dynamo_events_rejected_total{channel=\"acks\",reason=\"invalid_id\"}"))
                 .isGreaterThanOrEqualTo(1);
+    }
+
+    @Test
+    void aTopicsMsgIdSetKeepsOnlyTheNewestIdsPastItsCap() {
+        String topic = "busy/" + run;
+        int published = EmbeddedBrokerProfile.TOPIC_MSG_IDS_CAP + 4;
+        try (TestMqttClient publisher = TestMqttClient.connect("busy_" + run, PORT)) {
+            for (int i = 0; i < published; i++) {
+                publisher.publish(topic, "message " + i, 1, false);
+            }
+        }
+        await().atMost(TIMEOUT).until(() -> tables.scan("mqtt_msg").stream()
+                .filter(m -> m.get("topic").s().equals(topic)).count() == published);
+        List<String> newest = tables.scan("mqtt_msg").stream()
+                .filter(m -> m.get("topic").s().equals(topic))
+                .map(m -> m.get("msgid").s())
+                .sorted(Comparator.comparing(EmqxMsgId::decode).reversed())
+                .limit(EmbeddedBrokerProfile.TOPIC_MSG_IDS_CAP)
+                .toList();
+        await().atMost(TIMEOUT).untilAsserted(
+                () -> assertThat(tables.topicMsgIds(topic)).containsExactlyInAnyOrderElementsOf(newest));
     }
 
     @Test

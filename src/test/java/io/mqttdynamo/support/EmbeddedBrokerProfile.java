@@ -11,6 +11,9 @@ import io.quarkus.test.junit.QuarkusTestProfile;
  */
 public class EmbeddedBrokerProfile implements QuarkusTestProfile {
 
+    /** Small, so that a test can overfill a topic's MsgId set. */
+    public static final int TOPIC_MSG_IDS_CAP = 5;
+
     /** One port per test JVM: a system property, since the profile is loaded by more than one class loader. */
     public static int brokerPort() {
         synchronized (System.class) {
@@ -29,7 +32,8 @@ public class EmbeddedBrokerProfile implements QuarkusTestProfile {
                 "mqtt-dynamo.embedded-broker.enabled", "true",
                 "mqtt-dynamo.embedded-broker.port", Integer.toString(brokerPort()),
                 "mqtt-dynamo.messages.mode", "envelope",
-                "mqtt-dynamo.broker.client-id", "mqtt-dynamo-test");
+                "mqtt-dynamo.broker.client-id", "mqtt-dynamo-test",
+                "mqtt-dynamo.store.topic-msg-ids-cap", Integer.toString(TOPIC_MSG_IDS_CAP));
     }
 
     @Override

@@ -47,7 +47,7 @@ public class EmbeddedBrokerService {
         }
     }
 
-    void onStop(@Observes ShutdownEvent event) {
+    void onStop(@Observes @Priority(STARTUP_PRIORITY + 1000) ShutdownEvent event) {
         if (broker != null) {
             broker.stop();
         }

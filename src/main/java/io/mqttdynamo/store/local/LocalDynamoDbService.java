@@ -38,7 +38,7 @@ public class LocalDynamoDbService {
                 config.dataPath().map(p -> ", data in " + p).orElse(", in memory"));
     }
 
-    void onStop(@Observes ShutdownEvent event) {
+    void onStop(@Observes @Priority(STARTUP_PRIORITY + 2000) ShutdownEvent event) {
         if (server != null) {
             server.close();
         }
