@@ -2,7 +2,6 @@ package io.mqttdynamo.ingest;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -31,7 +30,7 @@ public class HookRouter {
         if (config.messages().mode() == MqttDynamoConfig.MessageMode.RAW) {
             config.acks().topic().filter(t -> !t.isBlank()).map(TopicFilter::parse).ifPresent(ownTopics::add);
             config.events().effectiveTopic().map(TopicFilter::parse).ifPresent(ownTopics::add);
-            Optional.of("mqtt-dynamo/events/#").map(TopicFilter::parse).ifPresent(ownTopics::add);
+            ownTopics.add(TopicFilter.parse("mqtt-dynamo/events/#"));
         }
     }
 

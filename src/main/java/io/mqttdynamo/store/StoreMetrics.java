@@ -64,9 +64,4 @@ public class StoreMetrics {
         Gauge.builder("mqtt_dynamo_pending_writes", pending).description("Writes waiting for DynamoDB")
                 .register(registry);
     }
-
-    /** The mean write latency so far, in milliseconds (for the dashboard and health). */
-    public double meanLatencyMillis() {
-        return requestLatency.mean(TimeUnit.MILLISECONDS);
-    }
 }

@@ -2,9 +2,6 @@ package io.mqttdynamo.store;
 
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.List;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -32,7 +29,6 @@ public class TableCreator {
 
     private final DynamoDbAsyncClient dynamo;
     private final boolean createTables;
-    private final Set<Tables> active = ConcurrentHashMap.newKeySet();
     private volatile String problem = "tables not checked yet";
 
     public TableCreator(DynamoDbAsyncClient dynamo, MqttDynamoConfig config) {
@@ -56,11 +52,6 @@ public class TableCreator {
         return problem;
     }
 
-    /** The tables known to be active. */
-    public List<Tables> activeTables() {
-        return List.copyOf(active);
-    }
-
     private Uni<Void> ensure(Tables table) {
         return describe(table)
                 .onFailure(ResourceNotFoundException.class).recoverWithUni(missing -> create(table))
@@ -69,7 +60,6 @@ public class TableCreator {
                         : Uni.createFrom().failure(new IllegalStateException(table.tableName() + " is " + status)))
                 .onFailure().invoke(failure -> problem = describeProblem(table, failure))
                 .onFailure().retry().withBackOff(Duration.ofMillis(100), Duration.ofSeconds(5)).indefinitely()
-                .invoke(() -> active.add(table))
                 .replaceWithVoid();
     }
 

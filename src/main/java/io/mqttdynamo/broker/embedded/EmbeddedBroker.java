@@ -87,7 +87,7 @@ public final class EmbeddedBroker {
     }
 
     /** A message waiting for a subscriber's acknowledgement. */
-    record InFlight(Delivered message, int qos, boolean retainFlag, String topic) {
+    record InFlight(Delivered message, int qos, boolean retainFlag) {
     }
 
     record Subscription(String filter, TopicFilter match, String group, int qos, boolean noLocal,
@@ -345,7 +345,7 @@ public final class EmbeddedBroker {
     }
 
     private void deliver(Session s, Delivered message, int qos, boolean retainFlag) {
-        InFlight delivery = new InFlight(message, qos, retainFlag, message.topic());
+        InFlight delivery = new InFlight(message, qos, retainFlag);
         if (qos == 0) {
             if (s.online()) {
                 s.endpoint.publish(message.topic(), Buffer.buffer(message.payload()), MqttQoS.AT_MOST_ONCE, false,
@@ -370,7 +370,7 @@ public final class EmbeddedBroker {
             InFlight next = s.queue.poll();
             int packetId = nextPacketId(s);
             s.inFlight.put(packetId, next);
-            s.endpoint.publish(next.topic(), Buffer.buffer(next.message().payload()), MqttQoS.valueOf(next.qos()),
+            s.endpoint.publish(next.message().topic(), Buffer.buffer(next.message().payload()), MqttQoS.valueOf(next.qos()),
                     false, next.retainFlag(), packetId);
         }
     }
