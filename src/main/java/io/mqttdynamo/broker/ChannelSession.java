@@ -171,19 +171,21 @@ public final class ChannelSession {
     }
 
     private Message<byte[]> message5(Mqtt5Publish publish) {
-        InboundMqttMetadata metadata = new InboundMqttMetadata(publish.getTopic().toString(),
-                publish.getQos().getCode(), publish.isRetain(), System.currentTimeMillis());
-        return Message.of(publish.getPayloadAsBytes(), Metadata.of(metadata), () -> {
-            acknowledge(publish::acknowledge);
-            return CompletableFuture.completedFuture(null);
-        });
+        return message(publish.getTopic().toString(), publish.getQos(), publish.isRetain(),
+                publish.getPayloadAsBytes(), publish::acknowledge);
     }
 
     private Message<byte[]> message3(Mqtt3Publish publish) {
-        InboundMqttMetadata metadata = new InboundMqttMetadata(publish.getTopic().toString(),
-                publish.getQos().getCode(), publish.isRetain(), System.currentTimeMillis());
-        return Message.of(publish.getPayloadAsBytes(), Metadata.of(metadata), () -> {
-            acknowledge(publish::acknowledge);
+        return message(publish.getTopic().toString(), publish.getQos(), publish.isRetain(),
+                publish.getPayloadAsBytes(), publish::acknowledge);
+    }
+
+    /** A channel message whose ack sends the broker its PUBACK. */
+    private Message<byte[]> message(String topic, MqttQos qos, boolean retain, byte[] payload, Runnable puback) {
+        InboundMqttMetadata metadata = new InboundMqttMetadata(topic, qos.getCode(), retain,
+                System.currentTimeMillis());
+        return Message.of(payload, Metadata.of(metadata), () -> {
+            acknowledge(puback);
             return CompletableFuture.completedFuture(null);
         });
     }

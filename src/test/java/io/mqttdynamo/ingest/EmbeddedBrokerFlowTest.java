@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.support.EmbeddedBrokerProfile;
+import io.mqttdynamo.support.PrometheusText;
 import io.mqttdynamo.support.Readiness;
 import io.mqttdynamo.support.TableReader;
 import io.mqttdynamo.support.TestMqttClient;
@@ -219,11 +220,11 @@ class EmbeddedBrokerFlowTest {
         }
         await().atMost(TIMEOUT).until(() -> !tables.topicMsgIds(topic).isEmpty());
         String metrics = given().get("/q/metrics").asString();
-        assertThat(metricValue(metrics, "mqtt_dynamo_events_rejected_total{channel=\"messages\",reason=\"invalid_json\"}"))
+        assertThat(PrometheusText.value(metrics, "mqtt_dynamo_events_rejected_total{channel=\"messages\",reason=\"invalid_json\"}"))
                 .isGreaterThanOrEqualTo(2);
-        assertThat(metricValue(metrics, "mqtt_dynamo_events_rejected_total{channel=\"messages\",reason=\"missing_field\"}"))
+        assertThat(PrometheusText.value(metrics, "mqtt_dynamo_events_rejected_total{channel=\"messages\",reason=\"missing_field\"}"))
                 .isGreaterThanOrEqualTo(1);
-        assertThat(metricValue(metrics, "mqtt_dynamo_events_rejected_total{channel=\"acks\",reason=\"invalid_id\"}"))
+        assertThat(PrometheusText.value(metrics, "mqtt_dynamo_events_rejected_total{channel=\"acks\",reason=\"invalid_id\"}"))
                 .isGreaterThanOrEqualTo(1);
     }
 
@@ -253,13 +254,5 @@ class EmbeddedBrokerFlowTest {
         given().get("/q/health/ready").then().statusCode(200);
         String body = given().get("/q/health/ready").asString();
         assertThat(body).contains("mqtt-broker", "dynamodb", "connected as mqtt-dynamo-test-messages");
-    }
-
-    static double metricValue(String metrics, String series) {
-        return metrics.lines()
-                .filter(line -> line.startsWith(series + " "))
-                .mapToDouble(line -> Double.parseDouble(line.substring(series.length() + 1).trim()))
-                .findFirst()
-                .orElse(0);
     }
 }

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.support.MosquittoProfile;
+import io.mqttdynamo.support.PrometheusText;
 import io.mqttdynamo.support.Readiness;
 import io.mqttdynamo.support.TableReader;
 import io.mqttdynamo.support.TestMqttClient;
@@ -143,7 +144,7 @@ class MosquittoRawModeTest {
     }
 
     private static double staleUpdates() {
-        return EmbeddedBrokerFlowTest.metricValue(given().get("/q/metrics").asString(),
+        return PrometheusText.value(given().get("/q/metrics").asString(),
                 "mqtt_dynamo_stale_updates_total");
     }
 }

@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.store.local.DynaliteServer;
 import io.mqttdynamo.support.LocalDynamoDbResource;
+import io.mqttdynamo.support.PrometheusText;
 import io.mqttdynamo.support.TableReader;
 import io.mqttdynamo.support.TestMqttClient;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
@@ -81,8 +82,8 @@ class CrashRecoveryIT {
             publisher.publish(topic, "survives a crash", 1, false);
         }
         await("received, not stored").atMost(TIMEOUT).until(() -> get(httpPort, "/q/metrics")
-                .map(m -> metric(m, "mqtt_dynamo_events_received_total{channel=\"messages\"}") >= 1
-                        && metric(m, "mqtt_dynamo_pending_writes") >= 2)
+                .map(m -> PrometheusText.value(m, "mqtt_dynamo_events_received_total{channel=\"messages\"}") >= 1
+                        && PrometheusText.value(m, "mqtt_dynamo_pending_writes") >= 2)
                 .orElse(false));
 
         // 2. Killed before the write: no chance to acknowledge or to drain.
@@ -136,11 +137,5 @@ class CrashRecoveryIT {
             Thread.currentThread().interrupt();
             return Optional.empty();
         }
-    }
-
-    private static double metric(String metrics, String series) {
-        return metrics.lines().filter(line -> line.startsWith(series + " "))
-                .mapToDouble(line -> Double.parseDouble(line.substring(series.length() + 1).trim()))
-                .findFirst().orElse(0);
     }
 }
