@@ -34,6 +34,9 @@ public interface MqttDynamoConfig {
     /** Per-function switches and topic filters, keyed by the seed's function name (on_message_publish …). */
     Map<String, Hook> hooks();
 
+    /** The dashboard and JSON API. */
+    Dashboard dashboard();
+
     /** The in-process development broker. */
     EmbeddedBroker embeddedBroker();
 
@@ -155,6 +158,22 @@ public interface MqttDynamoConfig {
 
         /** Replaces the function's topic filters. */
         Optional<String> topic();
+    }
+
+    interface Dashboard {
+        Auth auth();
+
+        interface Auth {
+            /** Ask for HTTP basic credentials on the dashboard and /api (health and metrics stay open). */
+            @WithDefault("false")
+            boolean enabled();
+
+            @WithDefault("admin")
+            String username();
+
+            /** Required when auth is enabled; from a Secret via MQTT_DYNAMO_DASHBOARD_AUTH_PASSWORD. */
+            Optional<String> password();
+        }
     }
 
     interface EmbeddedBroker {

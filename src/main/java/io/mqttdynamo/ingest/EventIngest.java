@@ -33,10 +33,13 @@ public class EventIngest {
     private final WritePipeline pipeline;
     private final MeterRegistry registry;
     private final MqttDynamoConfig.MessageMode mode;
+    private final RecentActivity activity;
     private final EmqxMsgId ids = new EmqxMsgId();
 
-    public EventIngest(HookRouter router, WritePipeline pipeline, MeterRegistry registry, MqttDynamoConfig config) {
+    public EventIngest(HookRouter router, WritePipeline pipeline, RecentActivity activity, MeterRegistry registry,
+            MqttDynamoConfig config) {
         this.router = router;
+        this.activity = activity;
         this.pipeline = pipeline;
         this.registry = registry;
         this.mode = config.messages().mode();
@@ -67,9 +70,11 @@ public class EventIngest {
         InboundMqttMetadata mqtt = message.getMetadata(InboundMqttMetadata.class)
                 .orElseGet(() -> new InboundMqttMetadata("", 0, false, System.currentTimeMillis()));
         registry.counter("mqtt_dynamo_events_received", "channel", channel).increment();
+        BrokerEvent event;
         List<ItemWrite> writes;
         try {
-            writes = decode.apply(mqtt).map(router::writesFor).orElse(List.of());
+            event = decode.apply(mqtt).orElse(null);
+            writes = event == null ? List.of() : router.writesFor(event);
         } catch (MalformedEventException e) {
             return reject(channel, mqtt, message, e.reason(), e.getMessage());
         } catch (RuntimeException e) {
@@ -80,7 +85,9 @@ public class EventIngest {
             return message.ack();
         }
         return pipeline.admission().thenAccept(admitted -> pipeline.submitAll(writes).whenComplete((ok, failure) -> {
-            if (failure != null && !(failure.getCause() instanceof RejectedWriteException)
+            if (failure == null) {
+                activity.stored(event);
+            } else if (!(failure.getCause() instanceof RejectedWriteException)
                     && !(failure instanceof RejectedWriteException)) {
                 Log.errorf(failure, "writes of a message on %s failed", LogSafe.of(mqtt.topic()));
             }

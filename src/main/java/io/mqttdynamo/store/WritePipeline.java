@@ -81,6 +81,9 @@ public class WritePipeline {
     private int requestsInFlight;
     private int writesInFlight;
     private boolean retryTimerSet;
+    private final Map<Tables, Long> created = new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile String lastError;
+    private volatile long lastErrorAtMillis;
 
     public WritePipeline(DynamoDbAsyncClient dynamo, StoreMetrics metrics, MqttDynamoConfig config) {
         this.dynamo = dynamo;
@@ -91,6 +94,21 @@ public class WritePipeline {
         this.maxPending = Math.max(1, store.maxPending());
         this.maxRetryDelayMillis = store.maxRetryDelay().toMillis();
         metrics.pendingGauge(this::pending);
+    }
+
+    /** Items that conditional updates created in {@code table} since start (new clients in mqtt_client). */
+    public long created(Tables table) {
+        return created.getOrDefault(table, 0L);
+    }
+
+    /** The last DynamoDB failure, or null. */
+    public String lastError() {
+        return lastError;
+    }
+
+    /** When the last failure happened (epoch millis), 0 if none. */
+    public long lastErrorAtMillis() {
+        return lastErrorAtMillis;
     }
 
     /** Writes queued or in flight. */
@@ -359,6 +377,9 @@ public class WritePipeline {
             if (cause == null) {
                 if (p.write instanceof ItemWrite.AddToSet add) {
                     trimIfOverfilled(add, response);
+                } else if (p.write instanceof ItemWrite.ConditionalUpdate && !response.hasAttributes()) {
+                    // No old values: the update created the item.
+                    created.merge(p.write.table(), 1L, Long::sum);
                 }
                 finish(List.of(p), List.of(), List.of(), null);
             } else if (cause instanceof ConditionalCheckFailedException) {
@@ -390,6 +411,7 @@ public class WritePipeline {
                     .conditionExpression(update.conditionExpression())
                     .expressionAttributeNames(update.names())
                     .expressionAttributeValues(update.values())
+                    .returnValues(ReturnValue.UPDATED_OLD)
                     .build();
         }
         return null;
@@ -423,6 +445,8 @@ public class WritePipeline {
     }
 
     private void failed(List<Pending> writes, Throwable cause) {
+        lastError = errorCode(cause) + ": " + cause.getMessage();
+        lastErrorAtMillis = System.currentTimeMillis();
         if (isRetryable(cause)) {
             Log.warnf("DynamoDB write of %d item(s) failed, will retry: %s", writes.size(), cause.toString());
             finish(List.of(), writes, List.of(), null);

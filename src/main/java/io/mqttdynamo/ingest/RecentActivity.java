@@ -1,0 +1,131 @@
+package io.mqttdynamo.ingest;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import io.mqttdynamo.domain.BrokerEvent;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.operators.multi.processors.BroadcastProcessor;
+
+/**
+ * What this instance stored lately, kept in memory for the dashboard: the last messages, and a stream
+ * of which kind of data just changed (so that pages refresh only what moved).
+ */
+@ApplicationScoped
+public class RecentActivity {
+
+    /** Most messages remembered. */
+    public static final int CAPACITY = 200;
+    /** Bytes of a payload remembered for previews. */
+    public static final int PREVIEW_BYTES = 1024;
+
+    /** What changed in the tables. */
+    public enum Change {
+        CLIENTS, SUBSCRIPTIONS, MESSAGES, RETAINED, ACKS
+    }
+
+    /** A message as stored; {@code payloadStart} holds at most {@link #PREVIEW_BYTES} of it. */
+    public record StoredMessage(String msgId, String topic, int qos, boolean retain, String sender,
+            byte[] payloadStart, int payloadSize, long arrivedMillis) {
+    }
+
+    private final ArrayDeque<StoredMessage> messages = new ArrayDeque<>(CAPACITY);
+    /** Online clients by id, with the time of the event that said so. */
+    private final Map<String, Long> online = new ConcurrentHashMap<>();
+    /** Time of the last connect or disconnect event per client, so that late events do not win. */
+    private final Map<String, Long> lastPresenceEvent = new ConcurrentHashMap<>();
+    private final BroadcastProcessor<Change> changes = BroadcastProcessor.create();
+
+    /** Called once the writes of {@code event} are stored. */
+    void stored(BrokerEvent event) {
+        if (event instanceof BrokerEvent.MessagePublished m) {
+            synchronized (messages) {
+                if (messages.size() == CAPACITY) {
+                    messages.removeFirst();
+                }
+                messages.addLast(new StoredMessage(m.msgId(), m.topic(), m.qos(), m.retain(), m.sender(),
+                        Arrays.copyOf(m.payload(), Math.min(PREVIEW_BYTES, m.payload().length)), m.payload().length,
+                        m.arrivedMillis()));
+            }
+            emit(m.retain() ? Change.RETAINED : Change.MESSAGES);
+            if (m.retain()) {
+                emit(Change.MESSAGES);
+            }
+        } else if (event instanceof BrokerEvent.ClientConnected c) {
+            presence(c.clientId(), true, c.atMillis());
+            emit(Change.CLIENTS);
+        } else if (event instanceof BrokerEvent.ClientDisconnected d) {
+            presence(d.clientId(), false, d.atMillis());
+            emit(Change.CLIENTS);
+        } else if (event instanceof BrokerEvent.ClientSubscribed || event instanceof BrokerEvent.ClientUnsubscribed) {
+            emit(Change.SUBSCRIPTIONS);
+        } else if (event instanceof BrokerEvent.MessageAcked) {
+            emit(Change.ACKS);
+        }
+    }
+
+    private void presence(String clientId, boolean isOnline, long atMillis) {
+        synchronized (online) {
+            Long last = lastPresenceEvent.get(clientId);
+            if (last != null && last > atMillis) {
+                return;
+            }
+            lastPresenceEvent.put(clientId, atMillis);
+            if (isOnline) {
+                online.put(clientId, atMillis);
+            } else {
+                online.remove(clientId);
+            }
+        }
+    }
+
+    /** Adds clients found online in mqtt_client at start-up (events seen since then win). */
+    public void seedOnline(List<String> clientIds) {
+        synchronized (online) {
+            for (String clientId : clientIds) {
+                if (!lastPresenceEvent.containsKey(clientId)) {
+                    online.put(clientId, 0L);
+                }
+            }
+        }
+    }
+
+    /** Clients online, as far as stored events tell. */
+    public int onlineCount() {
+        return online.size();
+    }
+
+    private void emit(Change change) {
+        synchronized (changes) {
+            changes.onNext(change);
+        }
+    }
+
+    /** The newest messages first, those whose topic passes {@code filter}, at most {@code limit}. */
+    public List<StoredMessage> recentMessages(Predicate<String> topicFilter, int limit) {
+        List<StoredMessage> result = new ArrayList<>();
+        synchronized (messages) {
+            Iterator<StoredMessage> newestFirst = messages.descendingIterator();
+            while (newestFirst.hasNext() && result.size() < limit) {
+                StoredMessage message = newestFirst.next();
+                if (topicFilter.test(message.topic())) {
+                    result.add(message);
+                }
+            }
+        }
+        return result;
+    }
+
+    /** The changes from now on. */
+    public Multi<Change> changes() {
+        return changes;
+    }
+}

@@ -1,0 +1,118 @@
+package io.mqttdynamo.web;
+
+import java.util.List;
+
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.NotFoundException;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+
+import io.mqttdynamo.store.Rows;
+import io.smallrye.mutiny.Uni;
+
+/**
+ * The JSON API: the dashboard's data for scripts and other tools. Listings are pages
+ * ({@code {"items": [...], "next": "<cursor>"}}); pass {@code cursor=<next>} for the following page.
+ */
+@Path("/api")
+@Produces(MediaType.APPLICATION_JSON)
+public class ApiResource {
+
+    /** A client with what hangs off it. */
+    public record ClientDetail(Rows.Client client, List<Rows.Subscription> subscriptions, Rows.Page<Rows.Ack> acks) {
+    }
+
+    /** A topic's unacknowledged messages and the ones this instance stored lately. */
+    public record TopicMessages(String topic, List<MessageJson> pending, List<MessageJson> recent) {
+    }
+
+    /** A message: {@code payload} is the text, or null with {@code payloadBase64} for binary payloads. */
+    public record MessageJson(String msgId, String topic, int qos, String sender, boolean retain, long arrived,
+            String payload, String payloadBase64, int payloadSize, boolean payloadTruncated) {
+
+        static MessageJson of(MessageView m) {
+            return new MessageJson(m.msgId(), m.topic(), m.qos(), m.sender(), m.retain(), m.arrivedMillis(),
+                    m.payload().text(), m.payload().base64(), m.payload().size(), m.payload().truncated());
+        }
+    }
+
+    /** An error: what went wrong and what to do. */
+    public record ApiError(int status, String error) {
+    }
+
+    private final DashboardData data;
+
+    public ApiResource(DashboardData data) {
+        this.data = data;
+    }
+
+    @GET
+    @Path("clients")
+    public Uni<Rows.Page<Rows.Client>> clients(@QueryParam("online") boolean online, @QueryParam("q") String prefix,
+            @QueryParam("cursor") String cursor, @QueryParam("limit") Integer limit) {
+        return data.clients(online, prefix, cursor, limit);
+    }
+
+    @GET
+    @Path("clients/{id: .+}")
+    public Uni<ClientDetail> client(@PathParam("id") String clientId, @QueryParam("cursor") String acksCursor) {
+        return data.client(clientId)
+                .map(found -> found.orElseThrow(() -> new NotFoundException("no client '" + clientId + "'")))
+                .flatMap(client -> Uni.combine().all()
+                        .unis(data.subscriptionsOf(clientId), data.acksOf(clientId, acksCursor))
+                        .with((subscriptions, acks) -> new ClientDetail(client, subscriptions, acks)));
+    }
+
+    @GET
+    @Path("subscriptions")
+    public Uni<Rows.Page<Rows.Subscription>> subscriptions(@QueryParam("q") String q,
+            @QueryParam("cursor") String cursor, @QueryParam("limit") Integer limit) {
+        return data.subscriptions(q, cursor, limit);
+    }
+
+    /** Retained messages on topics matching {@code filter}, or the one of {@code topic}. */
+    @GET
+    @Path("retained")
+    public Uni<Object> retained(@QueryParam("filter") String filter, @QueryParam("topic") String topic,
+            @QueryParam("cursor") String cursor, @QueryParam("limit") Integer limit) {
+        if (topic != null) {
+            return data.retainedOf(topic).map(found -> MessageJson.of(found.orElseThrow(
+                    () -> new NotFoundException("no retained message on '" + topic + "'"))));
+        }
+        return data.retained(filter, cursor, limit).map(page -> new Rows.Page<>(
+                page.items().stream().map(MessageJson::of).toList(), page.next()));
+    }
+
+    @GET
+    @Path("messages")
+    public Uni<TopicMessages> messages(@QueryParam("topic") String topic) {
+        if (topic == null || topic.isBlank()) {
+            throw new IllegalArgumentException("the 'topic' query parameter is required");
+        }
+        List<MessageJson> recent = data.recent(topic, 50).stream().map(MessageJson::of).toList();
+        return data.pending(topic).map(pending -> new TopicMessages(topic,
+                pending.stream().map(MessageJson::of).toList(), recent));
+    }
+
+    @GET
+    @Path("stats")
+    public Uni<Overview> stats() {
+        return data.overview();
+    }
+
+    @ServerExceptionMapper
+    public Response badRequest(IllegalArgumentException e) {
+        return Response.status(400).type(MediaType.APPLICATION_JSON).entity(new ApiError(400, e.getMessage())).build();
+    }
+
+    @ServerExceptionMapper
+    public Response notFound(NotFoundException e) {
+        return Response.status(404).type(MediaType.APPLICATION_JSON).entity(new ApiError(404, e.getMessage())).build();
+    }
+}

@@ -1,0 +1,179 @@
+package io.mqttdynamo.web;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Predicate;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+import io.mqttdynamo.broker.BrokerSessions;
+import io.mqttdynamo.broker.ChannelSession;
+import io.mqttdynamo.domain.TopicFilter;
+import io.mqttdynamo.ingest.RecentActivity;
+import io.mqttdynamo.store.Rows;
+import io.mqttdynamo.store.TableCreator;
+import io.mqttdynamo.store.TableQueries;
+import io.mqttdynamo.store.Tables;
+import io.mqttdynamo.store.WritePipeline;
+import io.quarkus.logging.Log;
+import io.quarkus.runtime.StartupEvent;
+import io.smallrye.mutiny.Uni;
+
+/**
+ * What the dashboard and the API show, gathered from the tables (bounded reads), the in-memory activity
+ * and the pipeline's state. Also parses the user's filters and cursors, refusing bad ones.
+ */
+@ApplicationScoped
+public class DashboardData {
+
+    /** Rows of one page unless asked otherwise. */
+    public static final int PAGE_SIZE = 25;
+    public static final int MAX_PAGE_SIZE = 200;
+    private static final int CENSUS_MAX = 1_000_000;
+
+    private final TableQueries queries;
+    private final RecentActivity activity;
+    private final Throughput throughput;
+    private final BrokerSessions sessions;
+    private final TableCreator tables;
+    private final WritePipeline pipeline;
+    private volatile long knownAtCensus = -1;
+    private volatile long createdBeforeCensus;
+
+    public DashboardData(TableQueries queries, RecentActivity activity, Throughput throughput,
+            BrokerSessions sessions, TableCreator tables, WritePipeline pipeline) {
+        this.queries = queries;
+        this.activity = activity;
+        this.throughput = throughput;
+        this.sessions = sessions;
+        this.tables = tables;
+        this.pipeline = pipeline;
+    }
+
+    /** Seeds the client counts from the table once the tables are there (events keep them current). */
+    void onStart(@Observes StartupEvent event) {
+        queries.clientCensus(CENSUS_MAX)
+                .onFailure().retry().withBackOff(java.time.Duration.ofSeconds(1), java.time.Duration.ofSeconds(30))
+                .atMost(20)
+                .subscribe().with(census -> {
+                    activity.seedOnline(census.online());
+                    createdBeforeCensus = pipeline.created(Tables.CLIENT);
+                    knownAtCensus = census.known();
+                }, failure -> Log.warnf("clients not counted from mqtt_client: %s", failure.getMessage()));
+    }
+
+    /** Clients in mqtt_client: counted once at start-up, plus those created since; -1 before the count. */
+    long knownClients() {
+        return knownAtCensus < 0 ? -1 : knownAtCensus + pipeline.created(Tables.CLIENT) - createdBeforeCensus;
+    }
+
+    public Uni<Overview> overview() {
+        return Uni.createFrom().item(this::knownClients).map(known -> {
+            Throughput.Snapshot snapshot = throughput.snapshot();
+            double rateMax = Overview.max(snapshot.messagesPerSecond());
+            double latencyMax = Overview.max(snapshot.writeLatencyMillis());
+            boolean brokerUp = !sessions.sessions().isEmpty()
+                    && sessions.sessions().values().stream().allMatch(ChannelSession::connected);
+            String brokerDetail = sessions.address() + (brokerUp ? "" : sessions.sessions().values().stream()
+                    .map(ChannelSession::lastProblem).filter(p -> p != null).findFirst().map(p -> ": " + p)
+                    .orElse(": connecting"));
+            String tableProblem = tables.problem();
+            return new Overview(activity.onlineCount(), known, brokerUp, brokerDetail, tableProblem == null,
+                    tableProblem == null ? "six tables active" : tableProblem, pipeline.pending(),
+                    pipeline.lastError(), pipeline.lastErrorAtMillis(), snapshot.recentRate(10),
+                    snapshot.recentLatency(10), Overview.points(snapshot.messagesPerSecond(), rateMax),
+                    Overview.points(snapshot.writeLatencyMillis(), latencyMax), rateMax, latencyMax);
+        });
+    }
+
+    public Uni<Rows.Page<Rows.Client>> clients(boolean onlineOnly, String prefix, String cursor, Integer limit) {
+        return queries.clients(onlineOnly, prefix, cursor, pageSize(limit));
+    }
+
+    public Uni<Optional<Rows.Client>> client(String clientId) {
+        return queries.client(clientId);
+    }
+
+    public Uni<List<Rows.Subscription>> subscriptionsOf(String clientId) {
+        return queries.subscriptionsOf(clientId);
+    }
+
+    public Uni<Rows.Page<Rows.Ack>> acksOf(String clientId, String cursor) {
+        return queries.acksOf(clientId, cursor, PAGE_SIZE);
+    }
+
+    /**
+     * Subscriptions; {@code q} matches a client id prefix or, as an MQTT filter, the subscribed filter
+     * (a subscription to {@code a/+} is found by {@code a/#}).
+     */
+    public Uni<Rows.Page<Rows.Subscription>> subscriptions(String q, String cursor, Integer limit) {
+        Predicate<Rows.Subscription> keep = sub -> true;
+        if (q != null && !q.isBlank()) {
+            Optional<TopicFilter> filter = tryFilter(q);
+            keep = sub -> sub.clientId().startsWith(q) || sub.topic().equals(q)
+                    || filter.map(f -> f.matches(sub.topic())).orElse(false);
+        }
+        return queries.subscriptions(keep, cursor, pageSize(limit));
+    }
+
+    /** Retained messages on topics matching {@code filter} (an MQTT topic filter; all when empty). */
+    public Uni<Rows.Page<MessageView>> retained(String filter, String cursor, Integer limit) {
+        Predicate<String> keep = topicPredicate(filter);
+        return queries.retained(keep, cursor, pageSize(limit))
+                .map(page -> new Rows.Page<>(page.items().stream().map(MessageView::of).toList(), page.next()));
+    }
+
+    public Uni<Optional<MessageView>> retainedOf(String topic) {
+        return queries.retainedOf(topic).map(m -> m.map(MessageView::of));
+    }
+
+    /** A topic's pending (unacked) messages, newest first, at most a page. */
+    public Uni<List<MessageView>> pending(String topic) {
+        return queries.pendingIds(topic).flatMap(ids -> {
+            List<String> newest = ids.stream().sorted(java.util.Comparator.comparing(DashboardData::guid).reversed())
+                    .limit(PAGE_SIZE).toList();
+            return queries.messages(newest);
+        }).map(messages -> messages.stream().map(MessageView::of).toList());
+    }
+
+    /** Messages this instance stored lately on topics matching {@code filter}. */
+    public List<MessageView> recent(String filter, int limit) {
+        return activity.recentMessages(topicPredicate(filter), limit).stream().map(MessageView::of).toList();
+    }
+
+    /** A topic filter's predicate; all topics for an empty filter; IllegalArgumentException when invalid. */
+    public static Predicate<String> topicPredicate(String filter) {
+        if (filter == null || filter.isBlank()) {
+            return topic -> true;
+        }
+        TopicFilter parsed = TopicFilter.parse(filter);
+        return parsed::matches;
+    }
+
+    private static Optional<TopicFilter> tryFilter(String text) {
+        try {
+            return Optional.of(TopicFilter.parse(text));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static java.math.BigInteger guid(String msgId) {
+        try {
+            return io.mqttdynamo.domain.EmqxMsgId.decode(msgId);
+        } catch (IllegalArgumentException e) {
+            return java.math.BigInteger.ZERO;
+        }
+    }
+
+    private static int pageSize(Integer limit) {
+        if (limit == null) {
+            return PAGE_SIZE;
+        }
+        if (limit < 1 || limit > MAX_PAGE_SIZE) {
+            throw new IllegalArgumentException("limit must be between 1 and " + MAX_PAGE_SIZE);
+        }
+        return limit;
+    }
+}

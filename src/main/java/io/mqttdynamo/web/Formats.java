@@ -1,0 +1,55 @@
+package io.mqttdynamo.web;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
+
+import io.quarkus.qute.TemplateExtension;
+
+/** Formatting for the templates ({@code {fmt:time(…)}} …), so that the HTML holds no logic. */
+@TemplateExtension(namespace = "fmt")
+public final class Formats {
+
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss'Z'")
+            .withZone(ZoneOffset.UTC);
+
+    private Formats() {
+    }
+
+    /** Epoch milliseconds as a UTC time; "—" for 0 (never). */
+    static String time(long millis) {
+        return millis <= 0 ? "—" : TIME.format(Instant.ofEpochMilli(millis));
+    }
+
+    /** A byte count for people. */
+    static String size(int bytes) {
+        if (bytes < 1024) {
+            return bytes + " B";
+        }
+        if (bytes < 1024 * 1024) {
+            return String.format(Locale.ROOT, "%.1f KB", bytes / 1024.0);
+        }
+        return String.format(Locale.ROOT, "%.1f MB", bytes / (1024.0 * 1024));
+    }
+
+    /** A number with at most one decimal. */
+    static String decimal(double value) {
+        return String.format(Locale.ROOT, value >= 100 ? "%.0f" : "%.1f", value);
+    }
+
+    /** Percent-encodes text for a URL path segment or query value (MQTT text may hold any character). */
+    static String url(String text) {
+        StringBuilder out = new StringBuilder();
+        for (byte b : (text == null ? "" : text).getBytes(StandardCharsets.UTF_8)) {
+            char c = (char) (b & 0xFF);
+            if (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || "-._~".indexOf(c) >= 0) {
+                out.append(c);
+            } else {
+                out.append('%').append(String.format("%02X", b & 0xFF));
+            }
+        }
+        return out.toString();
+    }
+}
