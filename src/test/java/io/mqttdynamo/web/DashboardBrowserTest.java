@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
@@ -73,7 +74,9 @@ class DashboardBrowserTest {
     void anOnlineClientAndARetainedMessageAppearWithoutReloading() throws Exception {
         String run = UUID.randomUUID().toString().substring(0, 8);
         browser.get(root.toString());
+        // Sections are swapped while we read them: a stale element just means "look again".
         WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(30));
+        wait.ignoring(StaleElementReferenceException.class);
         wait.until(d -> d.findElement(By.cssSelector("[data-fragment=online]")).isDisplayed());
         // A marker that a reload would wipe out.
         ((JavascriptExecutor) browser).executeScript("window.__sameDocument = 'yes';");
@@ -84,8 +87,8 @@ class DashboardBrowserTest {
             wait.until(d -> d.findElement(By.cssSelector("[data-fragment=online]")).getText().contains(clientId));
             wait.until(d -> d.findElement(By.cssSelector("[data-fragment=retained]")).getText()
                     .contains("lights/" + run + "/kitchen"));
-            assertThat(browser.findElement(By.cssSelector("[data-fragment=retained]")).getText())
-                    .contains("{\"on\": true}");
+            wait.until(d -> d.findElement(By.cssSelector("[data-fragment=retained]")).getText()
+                    .contains("{\"on\": true}"));
             assertThat(((JavascriptExecutor) browser).executeScript("return window.__sameDocument;"))
                     .as("updated in place, not reloaded").isEqualTo("yes");
             Path screenshot = Path.of("target", "dashboard.png");
