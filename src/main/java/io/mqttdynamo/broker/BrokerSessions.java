@@ -24,6 +24,7 @@ import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5ConnAckException;
 
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.quarkus.logging.Log;
+import io.quarkus.runtime.LaunchMode;
 import io.smallrye.mutiny.Uni;
 
 /**
@@ -44,8 +45,14 @@ public class BrokerSessions {
     public BrokerSessions(MqttDynamoConfig config) {
         this.broker = config.broker();
         MqttDynamoConfig.EmbeddedBroker embedded = config.embeddedBroker();
-        this.host = embedded.enabled() ? embedded.host() : broker.host();
-        this.port = embedded.enabled() ? embedded.port() : broker.port();
+        // The embedded broker exists in dev mode and tests only.
+        boolean useEmbedded = embedded.enabled() && LaunchMode.current() != LaunchMode.NORMAL;
+        if (embedded.enabled() && !useEmbedded) {
+            Log.warnf("mqtt-dynamo.embedded-broker.enabled is ignored: the embedded broker is for dev mode and"
+                    + " tests; connecting to %s:%d", broker.host(), broker.port());
+        }
+        this.host = useEmbedded ? embedded.host() : broker.host();
+        this.port = useEmbedded ? embedded.port() : broker.port();
         this.clientIdBase = broker.clientId().orElseGet(BrokerSessions::defaultClientId);
         this.configuredVersion = ProtocolVersion.parse(broker.protocolVersion());
         this.negotiated = configuredVersion != null

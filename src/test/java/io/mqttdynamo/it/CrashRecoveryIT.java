@@ -71,6 +71,8 @@ class CrashRecoveryIT {
         env.put("QUARKUS_DYNAMODB_AWS_CREDENTIALS_TYPE", "static");
         env.put("QUARKUS_DYNAMODB_AWS_CREDENTIALS_STATIC_PROVIDER_ACCESS_KEY_ID", "it");
         env.put("QUARKUS_DYNAMODB_AWS_CREDENTIALS_STATIC_PROVIDER_SECRET_ACCESS_KEY", "it-secret-value");
+        env.put("MQTT_DYNAMO_DASHBOARD_AUTH_ENABLED", "true");
+        env.put("MQTT_DYNAMO_DASHBOARD_AUTH_PASSWORD", "it-dashboard-secret");
 
         // 1. DynamoDB is down: the service subscribes, receives, and cannot store.
         int httpPort = LocalDynamoDbResource.freePort();
@@ -111,7 +113,8 @@ class CrashRecoveryIT {
         assertThat(second.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
         assertThat(java.nio.file.Files.readString(Path.of("target", "crash-it-second.log")))
                 .contains("MQTT channel messages connected")
-                .doesNotContain("it-secret-value");
+                .doesNotContain("it-secret-value")
+                .doesNotContain("it-dashboard-secret");
     }
 
     private Process start(Map<String, String> env, int httpPort, String log) throws IOException {

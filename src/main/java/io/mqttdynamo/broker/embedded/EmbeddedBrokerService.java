@@ -7,6 +7,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
 import io.mqttdynamo.config.MqttDynamoConfig;
+import io.quarkus.arc.profile.IfBuildProfile;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -14,9 +15,11 @@ import io.vertx.core.Vertx;
 
 /**
  * Runs the embedded broker when {@code mqtt-dynamo.embedded-broker.enabled} is true (dev mode's default):
- * started before ingest connects, stopped with the application.
+ * started before ingest connects, stopped with the application. Built into dev mode and tests only: the
+ * production jar and the native executable do not contain it.
  */
 @ApplicationScoped
+@IfBuildProfile(anyOf = {"dev", "test"})
 public class EmbeddedBrokerService {
 
     /** Before the table check and ingest. */

@@ -7,15 +7,18 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
 import io.mqttdynamo.config.MqttDynamoConfig;
+import io.quarkus.arc.profile.IfBuildProfile;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 
 /**
  * Runs the local DynamoDB-compatible server when {@code mqtt-dynamo.local-dynamodb.enabled} is true (dev
- * mode's default), before anything talks to DynamoDB; stops it with the application.
+ * mode's default), before anything talks to DynamoDB; stops it with the application. Built into dev mode
+ * and tests only.
  */
 @ApplicationScoped
+@IfBuildProfile(anyOf = {"dev", "test"})
 public class LocalDynamoDbService {
 
     /** First of all start-up work. */

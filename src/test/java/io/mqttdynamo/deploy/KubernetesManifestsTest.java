@@ -1,0 +1,189 @@
+package io.mqttdynamo.deploy;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+
+import io.mqttdynamo.config.MqttDynamoConfig;
+import io.mqttdynamo.support.EmbeddedBrokerProfile;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import io.smallrye.config.ConfigMappings;
+
+/**
+ * Keeps {@code k8s/} honest against the application: probe paths answer, the port is the image's, every
+ * environment variable is a setting the application has (a renamed property breaks this test), selectors
+ * select the pods, the image is the one the Dockerfiles build, and the pod runs locked down.
+ */
+@QuarkusTest
+@TestProfile(EmbeddedBrokerProfile.class)
+class KubernetesManifestsTest {
+
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    private static final Path K8S = Path.of("k8s");
+    private static JsonNode deployment;
+    private static JsonNode container;
+    private static Map<String, JsonNode> byKind;
+
+    @BeforeAll
+    static void read() throws IOException {
+        byKind = new java.util.HashMap<>();
+        for (String file : resources(K8S.resolve("kustomization.yaml"))) {
+            JsonNode doc = YAML.readTree(K8S.resolve(file).toFile());
+            assertThat(doc.path("apiVersion").asText()).as(file + " apiVersion").isNotEmpty();
+            assertThat(doc.path("kind").asText()).as(file + " kind").isNotEmpty();
+            assertThat(doc.path("metadata").path("name").asText()).as(file + " name").startsWith("mqtt-dynamo");
+            assertThat(doc.path("metadata").path("labels").path("app").asText()).as(file + " label app")
+                    .isEqualTo("mqtt-dynamo");
+            byKind.put(doc.path("kind").asText(), doc);
+        }
+        deployment = byKind.get("Deployment");
+        container = deployment.path("spec").path("template").path("spec").path("containers").get(0);
+    }
+
+    @Test
+    void kustomizationsListFilesThatExist() throws IOException {
+        assertThat(byKind).containsKeys("Deployment", "Service", "ConfigMap", "Secret", "PodDisruptionBudget",
+                "ServiceAccount");
+        Path overlay = K8S.resolve("overlays/jvm");
+        for (String resource : resources(overlay.resolve("kustomization.yaml"))) {
+            assertThat(overlay.resolve(resource).resolve("kustomization.yaml")).exists();
+        }
+    }
+
+    @Test
+    void probesAnswerOnTheContainerPort() throws IOException {
+        for (String probe : List.of("startupProbe", "livenessProbe", "readinessProbe")) {
+            JsonNode get = container.path(probe).path("httpGet");
+            assertThat(get.path("port").asText()).as(probe + " port").isEqualTo("http");
+            given().get(get.path("path").asText()).then().statusCode(200);
+        }
+        JsonNode port = container.path("ports").get(0);
+        assertThat(port.path("name").asText()).isEqualTo("http");
+        assertThat(port.path("containerPort").asInt()).isEqualTo(exposedPort("Dockerfile.native-micro"))
+                .isEqualTo(exposedPort("Dockerfile.jvm")).isEqualTo(8080);
+        assertThat(byKind.get("Service").path("spec").path("ports").get(0).path("targetPort").asText())
+                .isEqualTo("http");
+        assertThat(deployment.path("metadata").path("annotations").isMissingNode()).isTrue();
+        assertThat(deployment.path("spec").path("template").path("metadata").path("annotations")
+                .path("prometheus.io/path").asText()).satisfies(path -> given().get(path).then().statusCode(200));
+    }
+
+    @Test
+    void everyEnvironmentVariableIsASettingOfTheApplication() throws IOException {
+        Set<String> known = new HashSet<>();
+        ConfigMappings.getProperties(ConfigMappings.ConfigClass.configClass(MqttDynamoConfig.class, "mqtt-dynamo"))
+                .keySet().forEach(name -> known.add(envName(name)));
+        Set<String> documented = new HashSet<>();
+        // Table cells read "`mqtt-dynamo.broker.host` / `.port`": the second is a sibling of the first.
+        Matcher property = Pattern.compile("`((?:mqtt-dynamo|quarkus)\\.[a-z0-9.\\-]+)`(?: / `(\\.[a-z0-9\\-]+)`)?")
+                .matcher(Files.readString(Path.of("README.md")));
+        while (property.find()) {
+            String name = property.group(1);
+            documented.add(envName(name));
+            if (property.group(2) != null) {
+                documented.add(envName(name.substring(0, name.lastIndexOf('.')) + property.group(2)));
+            }
+        }
+        // The README's table abbreviates a few: "…static-provider.access-key-id / secret-access-key".
+        documented.add("QUARKUS_DYNAMODB_AWS_CREDENTIALS_STATIC_PROVIDER_ACCESS_KEY_ID");
+        documented.add("QUARKUS_DYNAMODB_AWS_CREDENTIALS_STATIC_PROVIDER_SECRET_ACCESS_KEY");
+
+        List<String> names = new ArrayList<>();
+        byKind.get("ConfigMap").path("data").fieldNames().forEachRemaining(names::add);
+        byKind.get("Secret").path("stringData").fieldNames().forEachRemaining(names::add);
+        container.path("env").forEach(env -> names.add(env.path("name").asText()));
+        names.remove("POD_NAME");
+        assertThat(names).isNotEmpty();
+        for (String name : names) {
+            if (name.startsWith("MQTT_DYNAMO_")) {
+                assertThat(known).as("a setting of MqttDynamoConfig").contains(name);
+            }
+            assertThat(documented).as("a setting in the README's configuration table").contains(name);
+        }
+        assertThat(container.path("envFrom").findValuesAsText("name"))
+                .containsExactlyInAnyOrder("mqtt-dynamo-config", "mqtt-dynamo-config-creds");
+    }
+
+    @Test
+    void selectorsSelectThePods() {
+        JsonNode podLabels = deployment.path("spec").path("template").path("metadata").path("labels");
+        for (JsonNode selector : List.of(deployment.path("spec").path("selector").path("matchLabels"),
+                byKind.get("Service").path("spec").path("selector"),
+                byKind.get("PodDisruptionBudget").path("spec").path("selector").path("matchLabels"))) {
+            assertThat(selector.size()).isPositive();
+            selector.fields().forEachRemaining(label -> assertThat(podLabels.path(label.getKey()).asText())
+                    .isEqualTo(label.getValue().asText()));
+        }
+        assertThat(deployment.path("spec").path("replicas").asInt()).isEqualTo(2);
+        assertThat(byKind.get("ConfigMap").path("data").path("MQTT_DYNAMO_MESSAGES_TOPIC").asText())
+                .as("replicas share the stream").startsWith("$share/");
+        assertThat(container.path("env").toString()).contains("$(POD_NAME)");
+    }
+
+    @Test
+    void theImageIsTheOneTheDockerfilesBuild() throws IOException {
+        JsonNode image = YAML.readTree(K8S.resolve("kustomization.yaml").toFile()).path("images").get(0);
+        assertThat(container.path("image").asText()).isEqualTo(image.path("name").asText());
+        String tag = image.path("newName").asText() + ":" + image.path("newTag").asText();
+        assertThat(Files.readString(Path.of("src/main/docker/Dockerfile.native-micro"))).contains("-t " + tag + " .");
+        assertThat(Files.readString(Path.of("pom.xml"))).contains("<artifactId>" + image.path("newName").asText()
+                + "</artifactId>");
+        JsonNode jvm = YAML.readTree(K8S.resolve("overlays/jvm/kustomization.yaml").toFile()).path("images").get(0);
+        assertThat(Files.readString(Path.of("src/main/docker/Dockerfile.jvm")))
+                .contains("-t " + jvm.path("newName").asText() + ":" + jvm.path("newTag").asText() + " .");
+    }
+
+    @Test
+    void thePodRunsLockedDownAndDrainsBeforeItIsKilled() {
+        JsonNode pod = deployment.path("spec").path("template").path("spec");
+        assertThat(pod.path("securityContext").path("runAsNonRoot").asBoolean()).isTrue();
+        JsonNode security = container.path("securityContext");
+        assertThat(security.path("readOnlyRootFilesystem").asBoolean()).isTrue();
+        assertThat(security.path("allowPrivilegeEscalation").asBoolean()).isFalse();
+        assertThat(security.path("capabilities").path("drop").toString()).contains("ALL");
+        assertThat(container.path("volumeMounts").findValuesAsText("mountPath")).contains("/tmp");
+        Duration drain = Duration.parse(byKind.get("ConfigMap").path("data")
+                .path("MQTT_DYNAMO_STORE_DRAIN_TIMEOUT").asText());
+        assertThat(pod.path("terminationGracePeriodSeconds").asLong()).isGreaterThan(drain.toSeconds());
+        assertThat(container.path("resources").path("limits").path("memory").asText()).isNotEmpty();
+        assertThat(container.path("resources").path("requests").path("cpu").asText()).isNotEmpty();
+    }
+
+    private static List<String> resources(Path kustomization) throws IOException {
+        List<String> files = new ArrayList<>();
+        YAML.readTree(kustomization.toFile()).path("resources").forEach(r -> files.add(r.asText()));
+        assertThat(files).as(kustomization + " resources").isNotEmpty();
+        return files;
+    }
+
+    private static int exposedPort(String dockerfile) throws IOException {
+        Matcher expose = Pattern.compile("(?m)^EXPOSE (\\d+)").matcher(
+                Files.readString(Path.of("src/main/docker", dockerfile)));
+        assertThat(expose.find()).as(dockerfile + " EXPOSE").isTrue();
+        return Integer.parseInt(expose.group(1));
+    }
+
+    private static String envName(String property) {
+        return property.replaceAll("[^A-Za-z0-9]", "_").toUpperCase(Locale.ROOT);
+    }
+}
