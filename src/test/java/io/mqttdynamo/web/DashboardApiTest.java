@@ -126,6 +126,13 @@ class DashboardApiTest {
     }
 
     @Test
+    void theApiIsDescribedInOpenApi() {
+        given().get("/q/openapi?format=json").then().statusCode(200)
+                .body(containsString("/api/clients")).body(containsString("/api/retained"))
+                .body(containsString("/api/messages"));
+    }
+
+    @Test
     void listingsPageWithACursorUntilTheEnd() {
         String prefix = "page/" + run + "/";
         try (TestMqttClient client = TestMqttClient.connect("pager-" + run, PORT)) {
