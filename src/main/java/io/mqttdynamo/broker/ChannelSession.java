@@ -2,6 +2,7 @@ package io.mqttdynamo.broker;
 
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 
 import org.eclipse.microprofile.reactive.messaging.Message;
@@ -128,15 +129,20 @@ public final class ChannelSession {
         Flowable<Message<byte[]>> publishes = version == ProtocolVersion.MQTT_5
                 ? client5.publishes(MqttGlobalPublishFilter.ALL, true).map(this::message5)
                 : client3.publishes(MqttGlobalPublishFilter.ALL, true).map(this::message3);
-        Flowable<Message<byte[]>> connected = publishes.doOnSubscribe(subscription -> connect.get()
-                .whenComplete((ok, failure) -> {
-                    if (failure != null) {
-                        lastProblem = failure.getMessage();
-                        Log.warnf("MQTT channel %s (%s): first connect failed: %s; retrying", channel, clientId,
-                                failure.getMessage());
-                    }
-                }));
-        return Multi.createFrom().publisher(AdaptersToFlow.publisher(connected))
+        // Connect only once the subscription to the client's publishes has returned: the client has then
+        // registered the flow, and a resumed session's redeliveries, which arrive right after CONNACK,
+        // find it (connecting from inside onSubscribe raced with that registration).
+        Flow.Publisher<Message<byte[]>> subscribeThenConnect = subscriber -> {
+            AdaptersToFlow.publisher(publishes).subscribe(subscriber);
+            connect.get().whenComplete((ok, failure) -> {
+                if (failure != null) {
+                    lastProblem = failure.getMessage();
+                    Log.warnf("MQTT channel %s (%s): first connect failed: %s; retrying", channel, clientId,
+                            failure.getMessage());
+                }
+            });
+        };
+        return Multi.createFrom().publisher(subscribeThenConnect)
                 .onTermination().invoke(this::close);
     }
 

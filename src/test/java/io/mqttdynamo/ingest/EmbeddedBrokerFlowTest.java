@@ -152,8 +152,9 @@ class EmbeddedBrokerFlowTest {
             assertThat(acked.keySet()).containsExactlyInAnyOrder("topic", "clientid", "msgid");
             String msgId = acked.get("msgid").s();
             // The ack's id is the message's id: both come from the broker's GUID.
-            assertThat(tables.item("mqtt_msg", "msgid", msgId)).isPresent()
-                    .hasValueSatisfying(m -> assertThat(m.get("payload").s()).isEqualTo("to be acked"));
+            Map<String, AttributeValue> message = await().atMost(TIMEOUT)
+                    .until(() -> tables.item("mqtt_msg", "msgid", msgId).orElse(null), m -> m != null);
+            assertThat(message.get("payload").s()).isEqualTo("to be acked");
             await().atMost(TIMEOUT).until(() -> !tables.topicMsgIds(topic).contains(msgId));
 
             // on_acked_delete: unsubscribing removes the client's ack row of that topic.

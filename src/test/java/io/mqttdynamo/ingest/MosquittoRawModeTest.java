@@ -61,7 +61,8 @@ class MosquittoRawModeTest {
             publisher.publish(topic, "raw payload", 1, false);
         }
         String msgId = await().atMost(TIMEOUT).until(() -> tables.topicMsgIds(topic), ids -> !ids.isEmpty()).get(0);
-        Map<String, AttributeValue> message = tables.item("mqtt_msg", "msgid", msgId).orElseThrow();
+        Map<String, AttributeValue> message = await().atMost(TIMEOUT)
+                .until(() -> tables.item("mqtt_msg", "msgid", msgId).orElse(null), i -> i != null);
         assertThat(message.keySet()).containsExactlyInAnyOrder("msgid", "topic", "qos", "sender", "retain", "arrived",
                 "payload");
         assertThat(message.get("payload").s()).isEqualTo("raw payload");

@@ -54,7 +54,8 @@ class Mqtt311FallbackTest {
         client.disconnect();
         String msgId = await().atMost(Duration.ofSeconds(20))
                 .until(() -> tables.topicMsgIds("v3/topic"), ids -> !ids.isEmpty()).get(0);
-        var message = tables.item("mqtt_msg", "msgid", msgId).orElseThrow();
+        var message = await().atMost(Duration.ofSeconds(20))
+                .until(() -> tables.item("mqtt_msg", "msgid", msgId).orElse(null), m -> m != null);
         assertThat(message.get("sender").s()).isEqualTo("v3-publisher");
         assertThat(message.get("payload").s()).isEqualTo("over 3.1.1");
     }

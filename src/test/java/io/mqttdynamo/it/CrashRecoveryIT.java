@@ -104,15 +104,21 @@ class CrashRecoveryIT {
             TableReader tables = new TableReader(client);
             String msgId = await("stored after restart").atMost(TIMEOUT).ignoreExceptions()
                     .until(() -> tables.topicMsgIds(topic), ids -> !ids.isEmpty()).get(0);
-            assertThat(tables.item("mqtt_msg", "msgid", msgId).orElseThrow().get("payload").s())
-                    .isEqualTo("survives a crash");
+            // The message item and the topic's id set are separate writes: wait for both.
+            var message = await("message item").atMost(TIMEOUT)
+                    .until(() -> tables.item("mqtt_msg", "msgid", msgId), java.util.Optional::isPresent).orElseThrow();
+            assertThat(message.get("payload").s()).isEqualTo("survives a crash");
         }
 
-        // A clean stop (SIGTERM) ends the process; secrets never reach the log.
+        // A clean stop (SIGTERM) ends the process; secrets never reach the log; nothing embedded ran.
         second.destroy();
         assertThat(second.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
         assertThat(java.nio.file.Files.readString(Path.of("target", "crash-it-second.log")))
                 .contains("MQTT channel messages connected")
+                .contains("Profile prod activated")
+                .as("nothing embedded in production")
+                .doesNotContain("embedded MQTT broker")
+                .doesNotContain("local DynamoDB-compatible server")
                 .doesNotContain("it-secret-value")
                 .doesNotContain("it-dashboard-secret");
     }
