@@ -251,6 +251,23 @@ class EmbeddedBrokerFlowTest {
     }
 
     @Test
+    void theEmbeddedBrokerSplitsASharedSubscriptionAmongItsMembers() {
+        String filter = "$share/workers-" + run + "/jobs/" + run + "/#";
+        try (TestMqttClient first = TestMqttClient.connect("worker1_" + run, PORT);
+                TestMqttClient second = TestMqttClient.connect("worker2_" + run, PORT);
+                TestMqttClient publisher = TestMqttClient.connect("boss_" + run, PORT)) {
+            first.subscribe(filter, 1);
+            second.subscribe(filter, 1);
+            for (int i = 0; i < 6; i++) {
+                publisher.publish("jobs/" + run + "/" + i, "job " + i, 1, false);
+            }
+            await().atMost(TIMEOUT).until(() -> first.received().size() + second.received().size() == 6);
+            assertThat(first.received()).isNotEmpty();
+            assertThat(second.received()).isNotEmpty();
+        }
+    }
+
+    @Test
     void readinessReportsBrokerAndDynamoDb() {
         given().get("/q/health/ready").then().statusCode(200);
         String body = given().get("/q/health/ready").asString();

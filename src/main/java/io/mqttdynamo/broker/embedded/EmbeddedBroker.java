@@ -311,7 +311,7 @@ public final class EmbeddedBroker {
                 retained.put(message.topic(), message);
             }
         }
-        Map<String, List<Object[]>> groups = new LinkedHashMap<>();
+        Map<String, List<GroupMember>> groups = new LinkedHashMap<>();
         for (Session s : sessions.values()) {
             Subscription best = null;
             for (Subscription subscription : s.subscriptions.values()) {
@@ -320,8 +320,8 @@ public final class EmbeddedBroker {
                 }
                 if (subscription.group() != null) {
                     if (s.online()) {
-                        groups.computeIfAbsent(subscription.group() + '\u0000' + subscription.match().toString(),
-                                g -> new ArrayList<>()).add(new Object[] {s, subscription});
+                        groups.computeIfAbsent(subscription.group() + '\u0000' + subscription.match(),
+                                g -> new ArrayList<>()).add(new GroupMember(s, subscription));
                     }
                     continue;
                 }
@@ -338,10 +338,13 @@ public final class EmbeddedBroker {
         }
         groups.forEach((group, members) -> {
             int cursor = sharedCursor.merge(group, 1, Integer::sum);
-            Object[] chosen = members.get(Math.floorMod(cursor, members.size()));
-            Subscription subscription = (Subscription) chosen[1];
-            deliver((Session) chosen[0], message, Math.min(subscription.qos(), message.qos()), false);
+            GroupMember chosen = members.get(Math.floorMod(cursor, members.size()));
+            deliver(chosen.session(), message, Math.min(chosen.subscription().qos(), message.qos()), false);
         });
+    }
+
+    /** A connected member of a shared subscription group. */
+    private record GroupMember(Session session, Subscription subscription) {
     }
 
     private void deliver(Session s, Delivered message, int qos, boolean retainFlag) {
