@@ -11,6 +11,7 @@ import org.eclipse.microprofile.reactive.messaging.Metadata;
 import com.hivemq.client.mqtt.MqttClientState;
 import com.hivemq.client.mqtt.MqttGlobalPublishFilter;
 import com.hivemq.client.mqtt.datatypes.MqttQos;
+import com.hivemq.client.mqtt.exceptions.MqttSessionExpiredException;
 import com.hivemq.client.mqtt.lifecycle.MqttDisconnectSource;
 import com.hivemq.client.mqtt.mqtt3.Mqtt3RxClient;
 import com.hivemq.client.mqtt.mqtt3.lifecycle.Mqtt3ClientConnectedContext;
@@ -134,6 +135,9 @@ public final class ChannelSession {
         // find it (connecting from inside onSubscribe raced with that registration).
         Flow.Publisher<Message<byte[]>> subscribeThenConnect = subscriber -> {
             AdaptersToFlow.publisher(publishes).subscribe(subscriber);
+            if (state() != MqttClientState.DISCONNECTED) {
+                return;
+            }
             connect.get().whenComplete((ok, failure) -> {
                 if (failure != null) {
                     lastProblem = failure.getMessage();
@@ -142,7 +146,14 @@ public final class ChannelSession {
                 }
             });
         };
+        // A broker that lost the session (restarted without persistence) ends the client's publish flow:
+        // its unacknowledged messages can no longer be acknowledged. The session is new and subscribed
+        // again on connect; the flow is taken up again here.
         return Multi.createFrom().publisher(subscribeThenConnect)
+                .onFailure(MqttSessionExpiredException.class).invoke(expired -> Log.warnf(
+                        "MQTT channel %s: the broker lost the session (%s); unacknowledged messages will not be"
+                                + " redelivered by it", channel, expired.getMessage()))
+                .onFailure(MqttSessionExpiredException.class).retry().indefinitely()
                 .onTermination().invoke(this::close);
     }
 
@@ -207,8 +218,11 @@ public final class ChannelSession {
 
     /** True while connected to the broker and subscribed. */
     public boolean connected() {
-        MqttClientState state = version == ProtocolVersion.MQTT_5 ? client5.getState() : client3.getState();
-        return state == MqttClientState.CONNECTED && subscribed;
+        return state() == MqttClientState.CONNECTED && subscribed;
+    }
+
+    private MqttClientState state() {
+        return version == ProtocolVersion.MQTT_5 ? client5.getState() : client3.getState();
     }
 
     /** Why the session is not connected, or null. */
@@ -230,7 +244,7 @@ public final class ChannelSession {
 
     /** Leaves the broker cleanly; the persistent session stays with the broker. */
     void close() {
-        if (!(version == ProtocolVersion.MQTT_5 ? client5.getState() : client3.getState()).isConnectedOrReconnect()) {
+        if (!state().isConnectedOrReconnect()) {
             return;
         }
         if (version == ProtocolVersion.MQTT_5) {

@@ -1,0 +1,98 @@
+package io.mqttdynamo.it;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+import io.mqttdynamo.support.LocalDynamoDbResource;
+import io.mqttdynamo.support.PrometheusText;
+
+/**
+ * The packaged service run as users run it: {@code java -jar target/quarkus-app/quarkus-run.jar} with
+ * environment variables, its output in {@code target/<name>.log}.
+ */
+final class PackagedService implements AutoCloseable {
+
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    private final Process process;
+    private final int httpPort;
+    private final Path log;
+
+    private PackagedService(Process process, int httpPort, Path log) {
+        this.process = process;
+        this.httpPort = httpPort;
+        this.log = log;
+    }
+
+    static PackagedService start(Map<String, String> env, String name) throws IOException {
+        int httpPort = LocalDynamoDbResource.freePort();
+        Path log = Path.of("target", name + ".log");
+        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar", Path.of("target", "quarkus-app", "quarkus-run.jar").toString())
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile());
+        builder.environment().putAll(env);
+        builder.environment().put("QUARKUS_HTTP_PORT", Integer.toString(httpPort));
+        return new PackagedService(builder.start(), httpPort, log);
+    }
+
+    /** The body of a GET, empty while the service does not answer. */
+    Optional<String> get(String path) {
+        try {
+            HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + httpPort + path)).timeout(Duration.ofSeconds(5)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            return Optional.of(response.body());
+        } catch (IOException e) {
+            return Optional.empty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        }
+    }
+
+    /** A series of /q/metrics, 0 while absent or unreachable. */
+    double metric(String series) {
+        return get("/q/metrics").map(page -> PrometheusText.value(page, series)).orElse(0.0);
+    }
+
+    /** True once the channel's session is connected and subscribed (readiness data). */
+    boolean channelConnected(String channel, String clientIdBase) {
+        return get("/q/health/ready").filter(body -> body.contains("\"" + channel + "\": \"connected as "
+                + clientIdBase + "-" + channel)).isPresent();
+    }
+
+    String log() throws IOException {
+        return Files.readString(log);
+    }
+
+    /** SIGKILL: no shutdown, no drain, no acknowledgement. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly().waitFor();
+    }
+
+    /** SIGTERM; true when the process ended within 30 s. */
+    boolean stop() throws InterruptedException {
+        process.destroy();
+        return process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void close() {
+        process.destroyForcibly();
+    }
+
+    /** A file name for {@code File} users. */
+    File logFile() {
+        return log.toFile();
+    }
+}
