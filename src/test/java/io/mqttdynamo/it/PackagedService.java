@@ -1,6 +1,5 @@
 package io.mqttdynamo.it;
 
-import java.io.File;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -89,10 +88,5 @@ final class PackagedService implements AutoCloseable {
     @Override
     public void close() {
         process.destroyForcibly();
-    }
-
-    /** A file name for {@code File} users. */
-    File logFile() {
-        return log.toFile();
     }
 }
