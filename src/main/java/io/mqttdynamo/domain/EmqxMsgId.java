@@ -3,6 +3,7 @@ package io.mqttdynamo.domain;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.util.Comparator;
 import java.util.HexFormat;
 
 /**
@@ -18,6 +19,11 @@ public final class EmqxMsgId {
 
     private static final char[] ALPHABET =
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345678".toCharArray();
+
+    /** Msgids in the order of their GUIDs (time, then node and sequence); ids of another form last, by text. */
+    public static final Comparator<String> OLDEST_FIRST = Comparator
+            .comparing(EmqxMsgId::decodeOrNull, Comparator.nullsLast(Comparator.naturalOrder()))
+            .thenComparing(Comparator.naturalOrder());
 
     private final long node;
     private long lastMicros;
@@ -84,6 +90,14 @@ public final class EmqxMsgId {
             return new BigInteger(decimal);
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("not an EMQX msgid: " + msgId);
+        }
+    }
+
+    private static BigInteger decodeOrNull(String msgId) {
+        try {
+            return decode(msgId);
+        } catch (IllegalArgumentException e) {
+            return null;
         }
     }
 

@@ -1,5 +1,6 @@
 package io.mqttdynamo.ingest;
 
+import java.util.Arrays;
 import java.util.Optional;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -60,7 +61,7 @@ public final class EmqxEventDecoder {
     private static String clientIdOf(String[] levels) {
         for (int i = 0; i + 2 < levels.length; i++) {
             if (levels[i].equals("clients")) {
-                return String.join("/", java.util.Arrays.copyOfRange(levels, i + 1, levels.length - 1));
+                return String.join("/", Arrays.copyOfRange(levels, i + 1, levels.length - 1));
             }
         }
         return null;

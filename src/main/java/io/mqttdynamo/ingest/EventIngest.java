@@ -1,6 +1,8 @@
 package io.mqttdynamo.ingest;
 
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
@@ -10,6 +12,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Message;
 
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.mqttdynamo.broker.InboundMqttMetadata;
 import io.mqttdynamo.config.MqttDynamoConfig;
@@ -34,6 +37,7 @@ public class EventIngest {
     private final MeterRegistry registry;
     private final MqttDynamoConfig.MessageMode mode;
     private final RecentActivity activity;
+    private final Map<String, Counter> received = new ConcurrentHashMap<>();
     private final EmqxMsgId ids = new EmqxMsgId();
 
     public EventIngest(HookRouter router, WritePipeline pipeline, RecentActivity activity, MeterRegistry registry,
@@ -69,7 +73,8 @@ public class EventIngest {
             Function<InboundMqttMetadata, Optional<BrokerEvent>> decode) {
         InboundMqttMetadata mqtt = message.getMetadata(InboundMqttMetadata.class)
                 .orElseGet(() -> new InboundMqttMetadata("", 0, false, System.currentTimeMillis()));
-        registry.counter("mqtt_dynamo_events_received", "channel", channel).increment();
+        received.computeIfAbsent(channel, c -> registry.counter("mqtt_dynamo_events_received", "channel", c))
+                .increment();
         BrokerEvent event;
         List<ItemWrite> writes;
         try {

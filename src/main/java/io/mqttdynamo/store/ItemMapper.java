@@ -2,9 +2,7 @@ package io.mqttdynamo.store;
 
 import static io.mqttdynamo.store.Tables.Attr;
 
-import java.math.BigInteger;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -37,11 +35,6 @@ public class ItemMapper {
     private static final Map<String, String> CLIENT_NAMES = Map.of(
             "#clientid", Attr.CLIENTID, "#node", Attr.NODE, "#state", Attr.CONNECT_STATE,
             "#online_at", Attr.ONLINE_AT, "#offline_at", Attr.OFFLINE_AT);
-
-    /** EMQX msgids in time order; ids of another form after them, by text. */
-    static final Comparator<String> OLDEST_FIRST = Comparator
-            .comparing((String id) -> guidOrNull(id), Comparator.nullsLast(Comparator.naturalOrder()))
-            .thenComparing(Comparator.naturalOrder());
 
     private final TimeUnitSetting timeUnit;
     private final int topicMsgIdsCap;
@@ -105,7 +98,7 @@ public class ItemMapper {
     /** on_message_publish, second half: the msgid joins its topic's set in mqtt_topic_msg_map. */
     public ItemWrite topicMessage(BrokerEvent.MessagePublished e) {
         return new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, Map.of(Attr.TOPIC, s(e.topic())), Attr.MSG_ID_SET,
-                Set.of(e.msgId()), topicMsgIdsCap, OLDEST_FIRST);
+                Set.of(e.msgId()), topicMsgIdsCap, EmqxMsgId.OLDEST_FIRST);
     }
 
     /** on_message_retain: the topic's retained message. */
@@ -154,14 +147,6 @@ public class ItemMapper {
     public static AttributeValue payloadValue(byte[] payload) {
         Optional<String> text = Payloads.utf8(payload);
         return text.map(AttributeValue::fromS).orElseGet(() -> AttributeValue.fromB(SdkBytes.fromByteArray(payload)));
-    }
-
-    private static BigInteger guidOrNull(String msgId) {
-        try {
-            return EmqxMsgId.decode(msgId);
-        } catch (IllegalArgumentException e) {
-            return null;
-        }
     }
 
     private AttributeValue time(long millis) {

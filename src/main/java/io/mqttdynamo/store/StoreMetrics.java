@@ -1,5 +1,7 @@
 package io.mqttdynamo.store;
 
+import java.util.EnumMap;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
@@ -20,6 +22,7 @@ public class StoreMetrics {
     private final Timer requestLatency;
     private final Counter retries;
     private final Counter stale;
+    private final Map<Tables, Counter> written = new EnumMap<>(Tables.class);
 
     public StoreMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -30,10 +33,14 @@ public class StoreMetrics {
         this.retries = Counter.builder("mqtt_dynamo_write_retries").description("Writes retried").register(registry);
         this.stale = Counter.builder("mqtt_dynamo_stale_updates")
                 .description("Client updates dropped because a newer state is stored").register(registry);
+        for (Tables table : Tables.values()) {
+            written.put(table, Counter.builder("mqtt_dynamo_items_written").tag("table", table.tableName())
+                    .description("Items stored").register(registry));
+        }
     }
 
     void written(Tables table, int items) {
-        registry.counter("mqtt_dynamo_items_written", "table", table.tableName()).increment(items);
+        written.get(table).increment(items);
     }
 
     void failed(Tables table, String reason) {

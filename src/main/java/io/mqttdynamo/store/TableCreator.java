@@ -83,8 +83,6 @@ public class TableCreator {
     }
 
     private static String describeProblem(Tables table, Throwable failure) {
-        Throwable cause = failure.getCause() != null && failure.getMessage() != null
-                && failure.getMessage().startsWith("software.amazon") ? failure.getCause() : failure;
-        return table.tableName() + ": " + cause.getMessage();
+        return table.tableName() + ": " + WritePipeline.unwrap(failure).getMessage();
     }
 }

@@ -538,7 +538,8 @@ public class WritePipeline {
         }
     }
 
-    private static Throwable unwrap(Throwable failure) {
+    /** The failure under CompletionException wrappers. */
+    static Throwable unwrap(Throwable failure) {
         Throwable cause = failure;
         while (cause instanceof CompletionException && cause.getCause() != null) {
             cause = cause.getCause();

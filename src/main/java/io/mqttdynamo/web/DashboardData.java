@@ -9,6 +9,7 @@ import jakarta.enterprise.event.Observes;
 
 import io.mqttdynamo.broker.BrokerSessions;
 import io.mqttdynamo.broker.ChannelSession;
+import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.domain.TopicFilter;
 import io.mqttdynamo.ingest.RecentActivity;
 import io.mqttdynamo.store.Rows;
@@ -131,7 +132,7 @@ public class DashboardData {
     /** A topic's pending (unacked) messages, newest first, at most a page. */
     public Uni<List<MessageView>> pending(String topic) {
         return queries.pendingIds(topic).flatMap(ids -> {
-            List<String> newest = ids.stream().sorted(java.util.Comparator.comparing(DashboardData::guid).reversed())
+            List<String> newest = ids.stream().sorted(EmqxMsgId.OLDEST_FIRST.reversed())
                     .limit(PAGE_SIZE).toList();
             return queries.messages(newest);
         }).map(messages -> messages.stream().map(MessageView::of).toList());
@@ -156,14 +157,6 @@ public class DashboardData {
             return Optional.of(TopicFilter.parse(text));
         } catch (IllegalArgumentException e) {
             return Optional.empty();
-        }
-    }
-
-    private static java.math.BigInteger guid(String msgId) {
-        try {
-            return io.mqttdynamo.domain.EmqxMsgId.decode(msgId);
-        } catch (IllegalArgumentException e) {
-            return java.math.BigInteger.ZERO;
         }
     }
 

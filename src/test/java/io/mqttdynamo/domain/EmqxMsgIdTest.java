@@ -64,6 +64,17 @@ class EmqxMsgIdTest {
     }
 
     @Test
+    void idsSortOldestFirstAndForeignIdsLast() {
+        EmqxMsgId ids = new EmqxMsgId();
+        String first = ids.next();
+        String second = ids.next();
+        String third = ids.next();
+        List<String> sorted = new ArrayList<>(List.of("not-an-emqx-id", third, first, second));
+        sorted.sort(EmqxMsgId.OLDEST_FIRST);
+        assertThat(sorted).containsExactly(first, second, third, "not-an-emqx-id");
+    }
+
+    @Test
     void refusesWhatIsNotAnId() {
         assertThatThrownBy(() -> EmqxMsgId.fromHex("abc")).hasMessageContaining("32 hex digits");
         assertThatThrownBy(() -> EmqxMsgId.decode("Mj9Z")).hasMessageContaining("not an EMQX msgid");
