@@ -13,7 +13,10 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
-/** The write pipeline's figures under {@code mqtt_dynamo_*} in {@code /q/metrics}. */
+/**
+ * The write pipeline's figures: counters and timers under {@code mqtt_dynamo_*} in {@code /q/metrics},
+ * and what the dashboard and health checks read (last error, items created).
+ */
 @ApplicationScoped
 public class StoreMetrics {
 
@@ -23,6 +26,9 @@ public class StoreMetrics {
     private final Counter retries;
     private final Counter stale;
     private final Map<Tables, Counter> written = new EnumMap<>(Tables.class);
+    private final Map<Tables, java.util.concurrent.atomic.LongAdder> created = new EnumMap<>(Tables.class);
+    private volatile String lastError;
+    private volatile long lastErrorAtMillis;
 
     public StoreMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -36,7 +42,32 @@ public class StoreMetrics {
         for (Tables table : Tables.values()) {
             written.put(table, Counter.builder("mqtt_dynamo_items_written").tag("table", table.tableName())
                     .description("Items stored").register(registry));
+            created.put(table, new java.util.concurrent.atomic.LongAdder());
         }
+    }
+
+    /** Items that conditional updates created in {@code table} since start (new clients in mqtt_client). */
+    public long created(Tables table) {
+        return created.get(table).sum();
+    }
+
+    /** The last DynamoDB failure, or null. */
+    public String lastError() {
+        return lastError;
+    }
+
+    /** When the last failure happened (epoch millis), 0 if none. */
+    public long lastErrorAtMillis() {
+        return lastErrorAtMillis;
+    }
+
+    void itemCreated(Tables table) {
+        created.get(table).increment();
+    }
+
+    void error(String description) {
+        lastError = description;
+        lastErrorAtMillis = System.currentTimeMillis();
     }
 
     void written(Tables table, int items) {

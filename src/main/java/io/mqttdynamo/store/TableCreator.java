@@ -83,6 +83,6 @@ public class TableCreator {
     }
 
     private static String describeProblem(Tables table, Throwable failure) {
-        return table.tableName() + ": " + WritePipeline.unwrap(failure).getMessage();
+        return table.tableName() + ": " + RetryPolicy.unwrap(failure).getMessage();
     }
 }

@@ -1,120 +1,69 @@
 package io.mqttdynamo.store;
 
-import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.quarkus.logging.Log;
-import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
-import software.amazon.awssdk.services.dynamodb.model.BatchWriteItemRequest;
 import software.amazon.awssdk.services.dynamodb.model.BatchWriteItemResponse;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
-import software.amazon.awssdk.services.dynamodb.model.DeleteRequest;
 import software.amazon.awssdk.services.dynamodb.model.DynamoDbException;
-import software.amazon.awssdk.services.dynamodb.model.PutRequest;
-import software.amazon.awssdk.services.dynamodb.model.ReturnValue;
-import software.amazon.awssdk.services.dynamodb.model.UpdateItemRequest;
 import software.amazon.awssdk.services.dynamodb.model.UpdateItemResponse;
-import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
 
 /**
- * The single way into DynamoDB for ingest: queues item writes, coalesces writes to the same item,
- * packs puts and deletes into BatchWriteItem requests, keeps a bounded number of requests in flight,
- * retries until DynamoDB takes the write, and pushes back on ingest when too much is waiting.
+ * The single way into DynamoDB for ingest: takes item writes into the {@link WriteQueue} (per-item order,
+ * folding), sends what the queue releases with at most {@code max-in-flight} requests at a time, retries
+ * passing failures after the {@link RetryPolicy}'s delay, and pushes back on ingest while
+ * {@code max-pending} writes wait.
  *
- * <p>Order: writes to one item are applied in the order they were submitted; an item never has two
- * requests in flight, and a write that waits behind another to the same item replaces it (put, delete)
- * or joins it (set additions and removals). The future of a write completes once DynamoDB has stored
- * it or a later write to the same item, or exceptionally with {@link RejectedWriteException} when
- * DynamoDB refuses it for good (for example an item over 400 KB).
+ * <p>The future of a write completes once DynamoDB has stored it or a later write to the same item that
+ * replaced it, or exceptionally with {@link RejectedWriteException} when DynamoDB refuses it for good (for
+ * example an item over 400 KB); the other writes of a refused batch are stored.
  */
 @ApplicationScoped
 public class WritePipeline {
 
-    private static final Duration FIRST_RETRY_DELAY = Duration.ofMillis(50);
-    private static final int RECENTLY_REMOVED_LIMIT = 20_000;
-
     private final DynamoDbAsyncClient dynamo;
     private final StoreMetrics metrics;
-    private final int batchSize;
+    private final RetryPolicy retryPolicy;
     private final int maxInFlight;
     private final int maxPending;
-    private final long maxRetryDelayMillis;
 
     private final Object lock = new Object();
-    /** Queued writes in submission order (by sequence number). */
-    private final TreeMap<Long, Pending> queue = new TreeMap<>();
-    /** Queued writes by what they coalesce on. */
-    private final Map<String, Pending> byMergeKey = new HashMap<>();
-    /** Items with a request in flight. */
-    private final Set<String> busyItems = new HashSet<>();
+    private final WriteQueue queue;
     private final ArrayDeque<CompletableFuture<Void>> admissionWaiters = new ArrayDeque<>();
-    /** Set members removed lately, so that an addition arriving after its removal is not made. */
-    private final Map<String, Boolean> recentlyRemoved = new LinkedHashMap<>(1024, 0.75f, false) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
-            return size() > RECENTLY_REMOVED_LIMIT;
-        }
-    };
     private final List<CompletableFuture<Void>> idleWaiters = new ArrayList<>();
-    private boolean draining;
-    private long sequence;
     private int requestsInFlight;
-    private int writesInFlight;
-    private boolean retryTimerSet;
-    private final Map<Tables, Long> created = new java.util.concurrent.ConcurrentHashMap<>();
-    private volatile String lastError;
-    private volatile long lastErrorAtMillis;
+    private boolean draining;
+    /** Due times (System.nanoTime) for which a retry timer is set. */
+    private final Set<Long> timers = new LinkedHashSet<>();
 
     public WritePipeline(DynamoDbAsyncClient dynamo, StoreMetrics metrics, MqttDynamoConfig config) {
         this.dynamo = dynamo;
         this.metrics = metrics;
         MqttDynamoConfig.Store store = config.store();
-        this.batchSize = Math.max(1, Math.min(25, store.batchSize()));
-        this.maxInFlight = Math.max(1, store.maxInFlight());
-        this.maxPending = Math.max(1, store.maxPending());
-        this.maxRetryDelayMillis = store.maxRetryDelay().toMillis();
+        this.queue = new WriteQueue(store.batchSize());
+        this.maxInFlight = store.maxInFlight();
+        this.maxPending = store.maxPending();
+        this.retryPolicy = new RetryPolicy(store.maxRetryDelay());
         metrics.pendingGauge(this::pending);
-    }
-
-    /** Items that conditional updates created in {@code table} since start (new clients in mqtt_client). */
-    public long created(Tables table) {
-        return created.getOrDefault(table, 0L);
-    }
-
-    /** The last DynamoDB failure, or null. */
-    public String lastError() {
-        return lastError;
-    }
-
-    /** When the last failure happened (epoch millis), 0 if none. */
-    public long lastErrorAtMillis() {
-        return lastErrorAtMillis;
     }
 
     /** Writes queued or in flight. */
     public int pending() {
         synchronized (lock) {
-            return queue.size() + writesInFlight;
+            return queue.size();
         }
     }
 
@@ -128,7 +77,7 @@ public class WritePipeline {
                 // Shutting down: what is not taken now stays unacknowledged and the broker redelivers it.
                 return new CompletableFuture<>();
             }
-            if (queue.size() + writesInFlight < maxPending) {
+            if (queue.size() < maxPending) {
                 return CompletableFuture.completedFuture(null);
             }
             CompletableFuture<Void> waiter = new CompletableFuture<>();
@@ -145,7 +94,7 @@ public class WritePipeline {
         synchronized (lock) {
             draining = true;
             admissionWaiters.clear();
-            if (queue.isEmpty() && writesInFlight == 0) {
+            if (queue.size() == 0) {
                 return CompletableFuture.completedFuture(null);
             }
             CompletableFuture<Void> idle = new CompletableFuture<>();
@@ -159,375 +108,198 @@ public class WritePipeline {
         if (writes.isEmpty()) {
             return CompletableFuture.completedFuture(null);
         }
-        List<CompletableFuture<Void>> futures = new ArrayList<>(writes.size());
+        CompletableFuture<?>[] futures = new CompletableFuture<?>[writes.size()];
         synchronized (lock) {
-            for (ItemWrite write : writes) {
-                futures.add(enqueue(write));
+            for (int i = 0; i < futures.length; i++) {
+                CompletableFuture<Void> done = new CompletableFuture<>();
+                queue.add(writes.get(i), done);
+                futures[i] = done;
             }
         }
         sendReady();
-        return futures.size() == 1 ? futures.get(0)
-                : CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new));
+        @SuppressWarnings("unchecked")
+        CompletableFuture<Void> all = futures.length == 1 ? (CompletableFuture<Void>) futures[0]
+                : CompletableFuture.allOf(futures);
+        return all;
     }
 
-    /** Queues one write. */
-    public CompletableFuture<Void> submit(ItemWrite write) {
-        return submitAll(List.of(write));
-    }
-
-    private CompletableFuture<Void> enqueue(ItemWrite write) {
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        String item = write.table().identity(write.key());
-        if (write instanceof ItemWrite.AddToSet add) {
-            // A removal can overtake its addition (acks and messages come on different channels).
-            add.values().removeIf(value -> recentlyRemoved.remove(item + '\u0000' + value) != null);
-            if (add.values().isEmpty()) {
-                done.complete(null);
-                return done;
-            }
-        }
-        if (write instanceof ItemWrite.RemoveFromSet remove) {
-            for (String value : remove.values()) {
-                recentlyRemoved.put(item + '\u0000' + value, Boolean.TRUE);
-            }
-            // An id removed before its addition was sent never needs to be added.
-            Pending add = byMergeKey.get(mergeKey(item, new ItemWrite.AddToSet(remove.table(), remove.key(),
-                    remove.attribute(), Set.of())));
-            if (add != null) {
-                ItemWrite.AddToSet adding = (ItemWrite.AddToSet) add.write;
-                Set<String> left = new HashSet<>(remove.values());
-                left.removeAll(adding.values());
-                adding.values().removeAll(remove.values());
-                if (left.isEmpty()) {
-                    done.complete(null);
-                    return done;
-                }
-                write = new ItemWrite.RemoveFromSet(remove.table(), remove.key(), remove.attribute(), left);
-            }
-        }
-        String mergeKey = mergeKey(item, write);
-        Pending existing = byMergeKey.get(mergeKey);
-        if (existing != null) {
-            existing.write = merge(existing.write, write);
-            existing.waiters.add(done);
-        } else {
-            Pending pending = new Pending(sequence++, item, mergeKey, write);
-            pending.waiters.add(done);
-            queue.put(pending.sequence, pending);
-            byMergeKey.put(mergeKey, pending);
-        }
-        return done;
-    }
-
-    private String mergeKey(String item, ItemWrite write) {
-        if (write instanceof ItemWrite.AddToSet add) {
-            return item + "\u0000add\u0000" + add.attribute();
-        }
-        if (write instanceof ItemWrite.RemoveFromSet remove) {
-            return item + "\u0000remove\u0000" + remove.attribute();
-        }
-        if (write instanceof ItemWrite.ConditionalUpdate) {
-            return item + "\u0000update\u0000" + sequence;
-        }
-        return item + "\u0000item";
-    }
-
-    /** The write that has the effect of {@code older} followed by {@code newer} (same merge key). */
-    private static ItemWrite merge(ItemWrite older, ItemWrite newer) {
-        if (older instanceof ItemWrite.AddToSet a && newer instanceof ItemWrite.AddToSet b) {
-            a.values().addAll(b.values());
-            return a;
-        }
-        if (older instanceof ItemWrite.RemoveFromSet a && newer instanceof ItemWrite.RemoveFromSet b) {
-            a.values().addAll(b.values());
-            return a;
-        }
-        return newer;
-    }
-
-    /** Sends what may be sent now: as many requests as free slots allow, oldest writes first. */
+    /** Sends what the queue releases, as many requests as free slots allow. */
     private void sendReady() {
-        List<Runnable> sends = new ArrayList<>();
+        List<WriteQueue.Outgoing> outgoing;
         synchronized (lock) {
-            long now = System.nanoTime();
             int slots = maxInFlight - requestsInFlight;
-            List<Pending> batch = null;
-            long earliestRetry = Long.MAX_VALUE;
-            Iterator<Pending> it = queue.values().iterator();
-            while (it.hasNext() && (slots > 0 || batch != null)) {
-                Pending p = it.next();
-                if (busyItems.contains(p.item)) {
-                    continue;
-                }
-                if (p.notBefore - now > 0) {
-                    earliestRetry = Math.min(earliestRetry, p.notBefore);
-                    continue;
-                }
-                boolean batchable = !p.alone
-                        && (p.write instanceof ItemWrite.Put || p.write instanceof ItemWrite.Delete);
-                if (batchable) {
-                    if (batch == null) {
-                        if (slots <= 0) {
-                            continue;
-                        }
-                        batch = new ArrayList<>(batchSize);
-                        slots--;
-                    }
-                    take(it, p);
-                    batch.add(p);
-                    if (batch.size() == batchSize) {
-                        List<Pending> full = batch;
-                        sends.add(() -> sendBatch(full));
-                        batch = null;
-                    }
-                } else if (slots > 0) {
-                    slots--;
-                    take(it, p);
-                    sends.add(() -> sendSingle(p));
-                }
+            if (slots <= 0) {
+                return;
             }
-            if (batch != null) {
-                List<Pending> last = batch;
-                sends.add(() -> sendBatch(last));
-            }
-            requestsInFlight += sends.size();
-            if (earliestRetry != Long.MAX_VALUE && !retryTimerSet) {
-                retryTimerSet = true;
-                long delay = Math.max(1, TimeUnit.NANOSECONDS.toMillis(earliestRetry - now));
-                CompletableFuture.delayedExecutor(delay, TimeUnit.MILLISECONDS).execute(() -> {
-                    synchronized (lock) {
-                        retryTimerSet = false;
-                    }
-                    sendReady();
-                });
+            outgoing = queue.take(System.nanoTime(), slots);
+            requestsInFlight += outgoing.size();
+            scheduleRetryTimer();
+        }
+        for (WriteQueue.Outgoing request : outgoing) {
+            if (request.batch() || !(isUpdate(request.writes().get(0).write()))) {
+                sendBatch(request.writes());
+            } else {
+                sendUpdate(request.writes().get(0));
             }
         }
-        sends.forEach(Runnable::run);
     }
 
-    private void take(Iterator<Pending> it, Pending p) {
-        it.remove();
-        byMergeKey.remove(p.mergeKey);
-        busyItems.add(p.item);
-        writesInFlight++;
+    private static boolean isUpdate(ItemWrite write) {
+        return !(write instanceof ItemWrite.Put || write instanceof ItemWrite.Delete);
     }
 
-    private void sendBatch(List<Pending> batch) {
-        Map<String, List<WriteRequest>> requests = new LinkedHashMap<>();
-        for (Pending p : batch) {
-            WriteRequest request;
-            if (p.write instanceof ItemWrite.Put put) {
-                request = WriteRequest.builder().putRequest(PutRequest.builder().item(put.item()).build()).build();
-            } else if (p.write instanceof ItemWrite.Delete delete) {
-                request = WriteRequest.builder().deleteRequest(DeleteRequest.builder().key(delete.key()).build())
-                        .build();
-            } else {
-                throw new IllegalStateException("not batchable: " + p.write);
+    /** One timer per due time: a retry that is due sooner than every timer set gets its own. */
+    private void scheduleRetryTimer() {
+        OptionalLong due = queue.nextDue();
+        if (due.isEmpty() || timers.stream().anyMatch(t -> t - due.getAsLong() <= 0)) {
+            return;
+        }
+        long dueAt = due.getAsLong();
+        timers.add(dueAt);
+        long delayNanos = Math.max(0, dueAt - System.nanoTime());
+        CompletableFuture.delayedExecutor(delayNanos, TimeUnit.NANOSECONDS).execute(() -> {
+            synchronized (lock) {
+                timers.remove(dueAt);
             }
-            requests.computeIfAbsent(p.write.table().tableName(), t -> new ArrayList<>()).add(request);
+            sendReady();
+        });
+    }
+
+    private void sendBatch(List<WriteQueue.Sent> batch) {
+        List<ItemWrite> writes = new ArrayList<>(batch.size());
+        for (WriteQueue.Sent sent : batch) {
+            writes.add(sent.write());
         }
         metrics.batch(batch.size());
         long started = System.nanoTime();
-        call(() -> dynamo.batchWriteItem(BatchWriteItemRequest.builder().requestItems(requests).build()))
-                .whenComplete((response, failure) -> {
-                    metrics.latency(System.nanoTime() - started);
-                    if (failure == null) {
-                        batchDone(batch, response);
-                    } else {
-                        failed(batch, unwrap(failure));
-                    }
-                });
-    }
-
-    private void batchDone(List<Pending> batch, BatchWriteItemResponse response) {
-        Set<String> unprocessed = new HashSet<>();
-        if (response.hasUnprocessedItems()) {
-            response.unprocessedItems().forEach((tableName, requests) -> {
-                Tables table = Tables.byName(tableName);
-                for (WriteRequest r : requests) {
-                    Map<String, AttributeValue> key = r.putRequest() != null
-                            ? table.keyOf(r.putRequest().item()) : r.deleteRequest().key();
-                    unprocessed.add(table.identity(key));
-                }
-            });
-        }
-        List<Pending> retry = new ArrayList<>();
-        List<Pending> stored = new ArrayList<>();
-        for (Pending p : batch) {
-            (unprocessed.contains(p.item) ? retry : stored).add(p);
-        }
-        finish(stored, retry, List.of(), null);
-    }
-
-    private void sendSingle(Pending p) {
-        UpdateItemRequest request = updateRequest(p.write);
-        if (request == null) {
-            // A put or delete sent alone, to find which item of a refused batch DynamoDB refuses.
-            sendBatch(List.of(p));
-            return;
-        }
-        if (request.updateExpression() == null) {
-            finish(List.of(p), List.of(), List.of(), null);
-            return;
-        }
-        long started = System.nanoTime();
-        call(() -> dynamo.updateItem(request)).whenComplete((response, failure) -> {
+        call(() -> dynamo.batchWriteItem(WriteRequests.batch(writes))).whenComplete((response, failure) -> {
             metrics.latency(System.nanoTime() - started);
-            Throwable cause = failure == null ? null : unwrap(failure);
-            if (cause == null) {
-                if (p.write instanceof ItemWrite.AddToSet add) {
-                    trimIfOverfilled(add, response);
-                } else if (p.write instanceof ItemWrite.ConditionalUpdate && !response.hasAttributes()) {
-                    // No old values: the update created the item.
-                    created.merge(p.write.table(), 1L, Long::sum);
-                }
-                finish(List.of(p), List.of(), List.of(), null);
-            } else if (cause instanceof ConditionalCheckFailedException) {
-                metrics.stale();
-                Log.debugf("%s %s: a newer state is stored, update dropped", p.write.table().tableName(), p.item);
-                finish(List.of(p), List.of(), List.of(), null);
+            if (failure == null) {
+                batchDone(batch, response);
             } else {
-                failed(List.of(p), cause);
+                failed(batch, RetryPolicy.unwrap(failure));
             }
         });
     }
 
-    /** The UpdateItem request of a set change or conditional update; null for a put or delete. */
-    private static UpdateItemRequest updateRequest(ItemWrite write) {
-        if (write instanceof ItemWrite.AddToSet add) {
-            UpdateItemRequest addition = setUpdate(add.table(), add.key(), "ADD", add.attribute(), add.values());
-            return add.cap() > 0 && addition.updateExpression() != null
-                    ? addition.toBuilder().returnValues(ReturnValue.UPDATED_NEW).build()
-                    : addition;
+    private void batchDone(List<WriteQueue.Sent> batch, BatchWriteItemResponse response) {
+        Set<String> unprocessed = WriteRequests.unprocessed(response);
+        List<WriteQueue.Sent> stored = new ArrayList<>(batch.size());
+        List<WriteQueue.Sent> retry = new ArrayList<>(unprocessed.size());
+        for (WriteQueue.Sent sent : batch) {
+            (unprocessed.contains(sent.item()) ? retry : stored).add(sent);
         }
-        if (write instanceof ItemWrite.RemoveFromSet remove) {
-            return setUpdate(remove.table(), remove.key(), "DELETE", remove.attribute(), remove.values());
-        }
-        if (write instanceof ItemWrite.ConditionalUpdate update) {
-            return UpdateItemRequest.builder()
-                    .tableName(update.table().tableName())
-                    .key(update.key())
-                    .updateExpression(update.updateExpression())
-                    .conditionExpression(update.conditionExpression())
-                    .expressionAttributeNames(update.names())
-                    .expressionAttributeValues(update.values())
-                    .returnValues(ReturnValue.UPDATED_OLD)
-                    .build();
-        }
-        return null;
+        settle(stored, retry, List.of(), null, null);
     }
 
-    /** After an addition that took a capped set over its cap, removes its oldest members. */
-    private void trimIfOverfilled(ItemWrite.AddToSet add, UpdateItemResponse response) {
-        AttributeValue set = response.attributes() == null ? null : response.attributes().get(add.attribute());
+    private void sendUpdate(WriteQueue.Sent sent) {
+        long started = System.nanoTime();
+        call(() -> dynamo.updateItem(WriteRequests.update(sent.write()))).whenComplete((response, failure) -> {
+            metrics.latency(System.nanoTime() - started);
+            Throwable cause = failure == null ? null : RetryPolicy.unwrap(failure);
+            if (cause == null) {
+                ItemWrite trim = null;
+                if (sent.write() instanceof ItemWrite.AddToSet add) {
+                    trim = trimOf(add, response);
+                } else if (sent.write() instanceof ItemWrite.ConditionalUpdate && !response.hasAttributes()) {
+                    metrics.itemCreated(sent.write().table());
+                }
+                settle(List.of(sent), List.of(), List.of(), null, null, trim);
+            } else if (cause instanceof ConditionalCheckFailedException) {
+                metrics.stale();
+                Log.debugf("%s: a newer state is stored, update dropped", sent.item());
+                settle(List.of(sent), List.of(), List.of(), null, null);
+            } else {
+                failed(List.of(sent), cause);
+            }
+        });
+    }
+
+    /** The removal of the oldest members of a capped set that {@code add} overfilled, or null. */
+    private ItemWrite trimOf(ItemWrite.AddToSet add, UpdateItemResponse response) {
+        AttributeValue set = response.hasAttributes() ? response.attributes().get(add.attribute()) : null;
         if (add.cap() <= 0 || set == null || !set.hasSs() || set.ss().size() <= add.cap()) {
-            return;
+            return null;
         }
         List<String> members = new ArrayList<>(set.ss());
         members.sort(add.order());
         Set<String> oldest = new LinkedHashSet<>(members.subList(0, members.size() - add.cap()));
         metrics.trimmed(add.table(), oldest.size());
-        submit(new ItemWrite.RemoveFromSet(add.table(), add.key(), add.attribute(), oldest));
+        return new ItemWrite.RemoveFromSet(add.table(), add.key(), add.attribute(), oldest);
     }
 
-    private static UpdateItemRequest setUpdate(Tables table, Map<String, AttributeValue> key, String action,
-            String attribute, Set<String> values) {
-        if (values.isEmpty()) {
-            return UpdateItemRequest.builder().tableName(table.tableName()).key(key).build();
-        }
-        return UpdateItemRequest.builder()
-                .tableName(table.tableName())
-                .key(key)
-                .updateExpression(action + " #set :values")
-                .expressionAttributeNames(Map.of("#set", attribute))
-                .expressionAttributeValues(Map.of(":values", AttributeValue.fromSs(List.copyOf(values))))
-                .build();
-    }
-
-    private void failed(List<Pending> writes, Throwable cause) {
-        lastError = errorCode(cause) + ": " + cause.getMessage();
-        lastErrorAtMillis = System.currentTimeMillis();
-        if (isRetryable(cause)) {
+    private void failed(List<WriteQueue.Sent> writes, Throwable cause) {
+        metrics.error(RetryPolicy.errorCode(cause) + ": " + cause.getMessage());
+        if (RetryPolicy.isRetryable(cause)) {
             Log.warnf("DynamoDB write of %d item(s) failed, will retry: %s", writes.size(), cause.toString());
-            finish(List.of(), writes, List.of(), null);
+            settle(List.of(), writes, List.of(), null, null);
         } else if (writes.size() > 1) {
             // One item spoils the batch: send each alone so that only the bad one is refused.
-            for (Pending p : writes) {
-                p.alone = true;
-            }
-            finish(List.of(), List.of(), writes, null);
+            settle(List.of(), List.of(), writes, null, null);
+        } else if (cause instanceof DynamoDbException) {
+            WriteQueue.Sent refused = writes.get(0);
+            metrics.failed(refused.write().table(), RetryPolicy.errorCode(cause));
+            Log.errorf("DynamoDB refused a write to %s (%s), dropped: %s", refused.write().table().tableName(),
+                    RetryPolicy.errorCode(cause), cause.getMessage());
+            settle(List.of(), List.of(), List.of(), refused,
+                    new RejectedWriteException(refused.write().table(), refused.item()));
         } else {
-            Pending p = writes.get(0);
-            metrics.failed(p.write.table(), errorCode(cause));
-            Log.errorf("DynamoDB refused a write to %s (%s), dropped: %s", p.write.table().tableName(),
-                    errorCode(cause), cause.getMessage());
-            finish(List.of(), List.of(), List.of(), p);
+            // Not DynamoDB's answer but a fault of the service itself: the write fails with it, so that its
+            // message is not acknowledged.
+            WriteQueue.Sent failed = writes.get(0);
+            metrics.failed(failed.write().table(), RetryPolicy.errorCode(cause));
+            Log.errorf(cause, "a write to %s failed before DynamoDB answered", failed.write().table().tableName());
+            settle(List.of(), List.of(), List.of(), failed, cause);
         }
     }
 
     /**
-     * Settles a finished request: {@code stored} writes complete, {@code retry} writes go back with a
-     * delay, {@code again} go back at once, {@code refused} completes exceptionally.
+     * Settles a finished request: {@code stored} writes complete ({@code trim}, if any, follows the single
+     * stored write), {@code retry} writes go back with a delay, {@code alone} go back at once to be sent one
+     * by one, {@code refused} completes exceptionally with {@code error}.
      */
-    private void finish(List<Pending> stored, List<Pending> retry, List<Pending> again, Pending refused) {
+    private void settle(List<WriteQueue.Sent> stored, List<WriteQueue.Sent> retry, List<WriteQueue.Sent> alone,
+            WriteQueue.Sent refused, Throwable error) {
+        settle(stored, retry, alone, refused, error, null);
+    }
+
+    private void settle(List<WriteQueue.Sent> stored, List<WriteQueue.Sent> retry, List<WriteQueue.Sent> alone,
+            WriteQueue.Sent refused, Throwable error, ItemWrite trim) {
+        List<CompletableFuture<Void>> done = new ArrayList<>();
+        List<CompletableFuture<Void>> failed = List.of();
         List<CompletableFuture<Void>> admitted = new ArrayList<>();
         synchronized (lock) {
             requestsInFlight--;
-            for (List<Pending> group : List.of(stored, retry, again)) {
-                for (Pending p : group) {
-                    busyItems.remove(p.item);
-                    writesInFlight--;
-                }
+            for (WriteQueue.Sent sent : stored) {
+                done.addAll(trim == null ? queue.stored(sent) : queue.storedThen(sent, trim));
             }
+            long now = System.nanoTime();
+            for (WriteQueue.Sent sent : retry) {
+                long delay = retryPolicy.delayMillis(WriteQueue.attempts(sent));
+                queue.retryAfter(sent, now + TimeUnit.MILLISECONDS.toNanos(delay));
+            }
+            alone.forEach(queue::sendAlone);
             if (refused != null) {
-                busyItems.remove(refused.item);
-                writesInFlight--;
+                failed = queue.refused(refused);
             }
-            for (Pending p : retry) {
-                p.attempts++;
-                long delay = Math.min(maxRetryDelayMillis, FIRST_RETRY_DELAY.toMillis() << Math.min(p.attempts, 16));
-                delay = delay / 2 + ThreadLocalRandom.current().nextLong(delay / 2 + 1);
-                p.notBefore = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(delay);
-                requeue(p);
-            }
-            if (!retry.isEmpty()) {
-                metrics.retried(retry.size());
-            }
-            again.forEach(this::requeue);
-            while (!admissionWaiters.isEmpty() && queue.size() + writesInFlight < maxPending) {
+            while (!admissionWaiters.isEmpty() && queue.size() < maxPending) {
                 admitted.add(admissionWaiters.poll());
             }
-            if (queue.isEmpty() && writesInFlight == 0) {
+            if (queue.size() == 0) {
                 admitted.addAll(idleWaiters);
                 idleWaiters.clear();
             }
         }
-        for (Pending p : stored) {
-            metrics.written(p.write.table(), 1);
-            p.waiters.forEach(w -> w.complete(null));
+        if (!retry.isEmpty()) {
+            metrics.retried(retry.size());
         }
-        if (refused != null) {
-            RejectedWriteException error = new RejectedWriteException(refused.write.table(), refused.item);
-            refused.waiters.forEach(w -> w.completeExceptionally(error));
+        for (WriteQueue.Sent sent : stored) {
+            metrics.written(sent.write().table(), 1);
         }
+        done.forEach(w -> w.complete(null));
+        failed.forEach(w -> w.completeExceptionally(error));
         admitted.forEach(w -> w.complete(null));
         sendReady();
-    }
-
-    /** Puts a write back in its place; a newer write queued meanwhile to the same item absorbs it. */
-    private void requeue(Pending p) {
-        Pending newer = byMergeKey.get(p.mergeKey);
-        if (newer == null) {
-            queue.put(p.sequence, p);
-            byMergeKey.put(p.mergeKey, p);
-            return;
-        }
-        newer.write = merge(p.write, newer.write);
-        newer.waiters.addAll(p.waiters);
-        queue.remove(newer.sequence);
-        newer.sequence = p.sequence;
-        newer.notBefore = Math.max(newer.notBefore, p.notBefore);
-        queue.put(newer.sequence, newer);
     }
 
     private static <T> CompletableFuture<T> call(java.util.function.Supplier<CompletableFuture<T>> request) {
@@ -535,57 +307,6 @@ public class WritePipeline {
             return request.get();
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
-        }
-    }
-
-    /** The failure under CompletionException wrappers. */
-    static Throwable unwrap(Throwable failure) {
-        Throwable cause = failure;
-        while (cause instanceof CompletionException && cause.getCause() != null) {
-            cause = cause.getCause();
-        }
-        return cause;
-    }
-
-    /** Network trouble, throttling, server errors and missing tables pass; a refused request does not. */
-    static boolean isRetryable(Throwable cause) {
-        if (cause instanceof SdkClientException) {
-            return true;
-        }
-        if (cause instanceof DynamoDbException e) {
-            String code = errorCode(e);
-            return e.statusCode() >= 500 || e.statusCode() == 0 || e.isThrottlingException()
-                    || code.equals("ResourceNotFoundException") || code.equals("ProvisionedThroughputExceededException")
-                    || code.equals("RequestLimitExceeded") || code.equals("ThrottlingException")
-                    || code.equals("LimitExceededException") || code.equals("ResourceInUseException");
-        }
-        return !(cause instanceof IllegalArgumentException);
-    }
-
-    private static String errorCode(Throwable cause) {
-        if (cause instanceof DynamoDbException e && e.awsErrorDetails() != null
-                && e.awsErrorDetails().errorCode() != null) {
-            return e.awsErrorDetails().errorCode();
-        }
-        return cause.getClass().getSimpleName();
-    }
-
-    /** A queued write with the futures of everyone waiting for it. */
-    private static final class Pending {
-        long sequence;
-        final String item;
-        final String mergeKey;
-        ItemWrite write;
-        final List<CompletableFuture<Void>> waiters = new ArrayList<>(1);
-        int attempts;
-        long notBefore = System.nanoTime();
-        boolean alone;
-
-        Pending(long sequence, String item, String mergeKey, ItemWrite write) {
-            this.sequence = sequence;
-            this.item = item;
-            this.mergeKey = mergeKey;
-            this.write = write;
         }
     }
 }

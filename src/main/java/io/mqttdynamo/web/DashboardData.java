@@ -16,6 +16,7 @@ import io.mqttdynamo.store.Rows;
 import io.mqttdynamo.store.TableCreator;
 import io.mqttdynamo.store.TableQueries;
 import io.mqttdynamo.store.Tables;
+import io.mqttdynamo.store.StoreMetrics;
 import io.mqttdynamo.store.WritePipeline;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.StartupEvent;
@@ -39,17 +40,20 @@ public class DashboardData {
     private final BrokerSessions sessions;
     private final TableCreator tables;
     private final WritePipeline pipeline;
+    private final StoreMetrics storeMetrics;
     private volatile long knownAtCensus = -1;
     private volatile long createdBeforeCensus;
 
     public DashboardData(TableQueries queries, RecentActivity activity, Throughput throughput,
-            BrokerSessions sessions, TableCreator tables, WritePipeline pipeline) {
+            BrokerSessions sessions, TableCreator tables, WritePipeline pipeline,
+            StoreMetrics storeMetrics) {
         this.queries = queries;
         this.activity = activity;
         this.throughput = throughput;
         this.sessions = sessions;
         this.tables = tables;
         this.pipeline = pipeline;
+        this.storeMetrics = storeMetrics;
     }
 
     /** Seeds the client counts from the table once the tables are there (events keep them current). */
@@ -59,14 +63,14 @@ public class DashboardData {
                 .atMost(20)
                 .subscribe().with(census -> {
                     activity.seedOnline(census.online());
-                    createdBeforeCensus = pipeline.created(Tables.CLIENT);
+                    createdBeforeCensus = storeMetrics.created(Tables.CLIENT);
                     knownAtCensus = census.known();
                 }, failure -> Log.warnf("clients not counted from mqtt_client: %s", failure.getMessage()));
     }
 
     /** Clients in mqtt_client: counted once at start-up, plus those created since; -1 before the count. */
     long knownClients() {
-        return knownAtCensus < 0 ? -1 : knownAtCensus + pipeline.created(Tables.CLIENT) - createdBeforeCensus;
+        return knownAtCensus < 0 ? -1 : knownAtCensus + storeMetrics.created(Tables.CLIENT) - createdBeforeCensus;
     }
 
     public Uni<Overview> overview() {
@@ -82,7 +86,7 @@ public class DashboardData {
             String tableProblem = tables.problem();
             return new Overview(activity.onlineCount(), known, brokerUp, brokerDetail, tableProblem == null,
                     tableProblem == null ? "six tables active" : tableProblem, pipeline.pending(),
-                    pipeline.lastError(), pipeline.lastErrorAtMillis(), snapshot.recentRate(10),
+                    storeMetrics.lastError(), storeMetrics.lastErrorAtMillis(), snapshot.recentRate(10),
                     snapshot.recentLatency(10), Overview.points(snapshot.messagesPerSecond(), rateMax),
                     Overview.points(snapshot.writeLatencyMillis(), latencyMax), rateMax, latencyMax);
         });

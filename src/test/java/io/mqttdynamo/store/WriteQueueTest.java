@@ -1,0 +1,181 @@
+package io.mqttdynamo.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+import org.junit.jupiter.api.Test;
+
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
+class WriteQueueTest {
+
+    private static final long NOW = 1_000_000_000L;
+    private final WriteQueue queue = new WriteQueue(25);
+
+    private static ItemWrite add(String topic, String... ids) {
+        return new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, Map.of("topic", AttributeValue.fromS(topic)), "MsgId",
+                Set.of(ids));
+    }
+
+    private static ItemWrite remove(String topic, String... ids) {
+        return new ItemWrite.RemoveFromSet(Tables.TOPIC_MSG_MAP, Map.of("topic", AttributeValue.fromS(topic)),
+                "MsgId", Set.of(ids));
+    }
+
+    private static ItemWrite put(String topic, String payload) {
+        return new ItemWrite.Put(Tables.RETAIN,
+                Map.of("topic", AttributeValue.fromS(topic), "payload", AttributeValue.fromS(payload)));
+    }
+
+    private CompletableFuture<Void> queue(ItemWrite write) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        queue.add(write, done);
+        return done;
+    }
+
+    private List<WriteQueue.Sent> takeAll(long now) {
+        List<WriteQueue.Sent> sent = new ArrayList<>();
+        queue.take(now, 100).forEach(request -> sent.addAll(request.writes()));
+        return sent;
+    }
+
+    private static WriteQueue.Sent only(List<WriteQueue.Sent> sent) {
+        assertThat(sent).hasSize(1);
+        return sent.get(0);
+    }
+
+    @Test
+    void aWriteWaitingOutItsRetryDelayHoldsBackLaterWritesToItsItem() {
+        queue(add("t", "m1"));
+        WriteQueue.Sent first = only(takeAll(NOW));
+        queue.retryAfter(first, NOW + 1_000);
+        CompletableFuture<Void> removal = queue(remove("t", "m1"));
+
+        assertThat(takeAll(NOW + 999)).isEmpty();
+        WriteQueue.Sent retried = only(takeAll(NOW + 1_000));
+        // The failed addition may have been applied, so it is sent again, and the removal only after it.
+        assertThat(retried.write()).isEqualTo(add("t", "m1"));
+        assertThat(takeAll(NOW + 2_000)).isEmpty();
+        queue.stored(retried);
+        WriteQueue.Sent next = only(takeAll(NOW + 2_000));
+        assertThat(next.write()).isEqualTo(remove("t", "m1"));
+        assertThat(removal).isNotDone();
+        queue.stored(next).forEach(w -> w.complete(null));
+        assertThat(removal).isDone();
+        assertThat(queue.size()).isZero();
+    }
+
+    @Test
+    void writesToOneItemAreNeverSentTwiceAtOnce() {
+        queue(add("t", "m1"));
+        WriteQueue.Sent first = only(takeAll(NOW));
+        queue(add("t", "m2"));
+        queue(add("t", "m3"));
+        assertThat(takeAll(NOW)).isEmpty();
+
+        queue.stored(first);
+        WriteQueue.Sent folded = only(takeAll(NOW));
+        assertThat(((ItemWrite.AddToSet) folded.write()).values()).containsExactlyInAnyOrder("m2", "m3");
+    }
+
+    @Test
+    void aRemovalCancelsAnAdditionThatWasNeverSent() {
+        queue(add("busy", "m0"));
+        only(takeAll(NOW));
+        CompletableFuture<Void> addition = queue(add("t", "m1"));
+        CompletableFuture<Void> removal = queue(remove("t", "m1"));
+
+        assertThat(addition).isCompleted();
+        assertThat(removal).isCompleted();
+        assertThat(queue.size()).isEqualTo(1);
+        assertThat(takeAll(NOW)).isEmpty();
+    }
+
+    @Test
+    void anAdditionArrivingAfterItsRemovalIsSkipped() {
+        queue(remove("t", "m1"));
+        WriteQueue.Sent removal = only(takeAll(NOW));
+        queue.stored(removal);
+
+        CompletableFuture<Void> late = queue(add("t", "m1"));
+        assertThat(late).isCompleted();
+        assertThat(takeAll(NOW)).isEmpty();
+    }
+
+    @Test
+    void aPutReplacesTheWritesWaitingForItsItemAndCompletesTheirFutures() {
+        queue(put("t", "v1"));
+        WriteQueue.Sent first = only(takeAll(NOW));
+        CompletableFuture<Void> second = queue(put("t", "v2"));
+        CompletableFuture<Void> third = queue(put("t", "v3"));
+        assertThat(queue.size()).isEqualTo(2);
+
+        queue.stored(first);
+        WriteQueue.Sent last = only(takeAll(NOW));
+        assertThat(last.write()).isEqualTo(put("t", "v3"));
+        queue.stored(last).forEach(w -> w.complete(null));
+        assertThat(second).isCompleted();
+        assertThat(third).isCompleted();
+    }
+
+    @Test
+    void putsOfDifferentItemsGoInBatchesOfBatchSize() {
+        for (int i = 0; i < 30; i++) {
+            queue(put("t" + i, "v"));
+        }
+        List<WriteQueue.Outgoing> requests = queue.take(NOW, 16);
+        assertThat(requests).extracting(r -> r.writes().size()).containsExactly(25, 5);
+        assertThat(requests).allMatch(WriteQueue.Outgoing::batch);
+    }
+
+    @Test
+    void noMoreRequestsThanSlots() {
+        for (int i = 0; i < 5; i++) {
+            queue(add("t" + i, "m"));
+        }
+        assertThat(queue.take(NOW, 3)).hasSize(3);
+        assertThat(queue.take(NOW, 3)).hasSize(2);
+    }
+
+    @Test
+    void writesOfARefusedBatchAreSentAloneNext() {
+        queue(put("a", "v"));
+        queue(put("b", "v"));
+        WriteQueue.Outgoing batch = queue.take(NOW, 1).get(0);
+        assertThat(batch.writes()).hasSize(2);
+        batch.writes().forEach(queue::sendAlone);
+
+        List<WriteQueue.Outgoing> alone = queue.take(NOW, 10);
+        assertThat(alone).hasSize(2).noneMatch(WriteQueue.Outgoing::batch);
+    }
+
+    @Test
+    void aTrimComesBeforeTheAdditionsThatWaitedBehindTheOverfillingOne() {
+        queue(add("t", "m1"));
+        WriteQueue.Sent first = only(takeAll(NOW));
+        queue(add("t", "m2"));
+
+        queue.storedThen(first, remove("t", "m0"));
+        WriteQueue.Sent trim = only(takeAll(NOW));
+        assertThat(trim.write()).isEqualTo(remove("t", "m0"));
+        queue.stored(trim);
+        assertThat(only(takeAll(NOW)).write()).isEqualTo(add("t", "m2"));
+    }
+
+    @Test
+    void theEarliestRetryIsDueFirst() {
+        queue(add("a", "m"));
+        queue(add("b", "m"));
+        List<WriteQueue.Sent> sent = takeAll(NOW);
+        queue.retryAfter(sent.get(0), NOW + 500);
+        queue.retryAfter(sent.get(1), NOW + 100);
+        assertThat(queue.nextDue()).hasValue(NOW + 100);
+        assertThat(only(takeAll(NOW + 100)).item()).isEqualTo(sent.get(1).item());
+        assertThat(queue.nextDue()).hasValue(NOW + 500);
+    }
+}
