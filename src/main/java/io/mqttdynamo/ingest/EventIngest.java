@@ -2,12 +2,14 @@ package io.mqttdynamo.ingest;
 
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Event;
 
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Message;
@@ -18,6 +20,7 @@ import io.mqttdynamo.broker.InboundMqttMetadata;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EmqxMsgId;
+import io.mqttdynamo.hooks.HookRouter;
 import io.mqttdynamo.store.ItemWrite;
 import io.mqttdynamo.store.RejectedWriteException;
 import io.mqttdynamo.store.WritePipeline;
@@ -26,8 +29,11 @@ import io.quarkus.logging.Log;
 /**
  * Where MQTT messages become DynamoDB writes: decodes each message of the three channels, runs the hook
  * functions, hands the writes to the pipeline and acks the message (so the broker gets its PUBACK) only
- * once they are stored. A message that cannot be decoded is logged, counted and acked: it would never
- * decode better.
+ * once they are stored.
+ *
+ * <p>A message that cannot be decoded is logged, counted and acked: it would never decode better. A
+ * failure of the service's own (a bug, not the input) leaves the message unacknowledged, so the broker
+ * redelivers it to the next session; it is logged, counted and turns liveness down.
  */
 @ApplicationScoped
 public class EventIngest {
@@ -36,17 +42,38 @@ public class EventIngest {
     private final WritePipeline pipeline;
     private final MeterRegistry registry;
     private final MqttDynamoConfig.MessageMode mode;
-    private final RecentActivity activity;
-    private final Map<String, Counter> received = new ConcurrentHashMap<>();
+    private final Event<EventStored> stored;
+    private final Map<String, Counter> received;
+    private final Map<String, Counter> failed;
+    private final AtomicLong unacknowledged = new AtomicLong();
     private final EmqxMsgId ids = new EmqxMsgId();
 
-    public EventIngest(HookRouter router, WritePipeline pipeline, RecentActivity activity, MeterRegistry registry,
+    public EventIngest(HookRouter router, WritePipeline pipeline, Event<EventStored> stored, MeterRegistry registry,
             MqttDynamoConfig config) {
         this.router = router;
-        this.activity = activity;
+        this.stored = stored;
         this.pipeline = pipeline;
         this.registry = registry;
         this.mode = config.messages().mode();
+        this.received = perChannel(registry, "mqtt_dynamo_events_received", "Messages taken from the broker");
+        this.failed = perChannel(registry, "mqtt_dynamo_events_failed",
+                "Messages left unacknowledged after a failure of the service (redelivered after a restart)");
+    }
+
+    private static Map<String, Counter> perChannel(MeterRegistry registry, String name, String description) {
+        return Map.of(
+                IngestChannels.CLIENT_EVENTS, counter(registry, name, description, IngestChannels.CLIENT_EVENTS),
+                IngestChannels.MESSAGES, counter(registry, name, description, IngestChannels.MESSAGES),
+                IngestChannels.ACKS, counter(registry, name, description, IngestChannels.ACKS));
+    }
+
+    private static Counter counter(MeterRegistry registry, String name, String description, String channel) {
+        return Counter.builder(name).description(description).tag("channel", channel).register(registry);
+    }
+
+    /** Messages that failed inside the service and were left unacknowledged since start. */
+    public long unacknowledgedFailures() {
+        return unacknowledged.get();
     }
 
     @Incoming(IngestChannels.CLIENT_EVENTS)
@@ -73,8 +100,7 @@ public class EventIngest {
             Function<InboundMqttMetadata, Optional<BrokerEvent>> decode) {
         InboundMqttMetadata mqtt = message.getMetadata(InboundMqttMetadata.class)
                 .orElseGet(() -> new InboundMqttMetadata("", 0, false, System.currentTimeMillis()));
-        received.computeIfAbsent(channel, c -> registry.counter("mqtt_dynamo_events_received", "channel", c))
-                .increment();
+        received.get(channel).increment();
         BrokerEvent event;
         List<ItemWrite> writes;
         try {
@@ -83,20 +109,24 @@ public class EventIngest {
         } catch (MalformedEventException e) {
             return reject(channel, mqtt, message, e.reason(), e.getMessage());
         } catch (RuntimeException e) {
-            Log.debugf(e, "unexpected failure decoding a message of %s", channel);
-            return reject(channel, mqtt, message, "invalid_event", e.toString());
+            failed(channel, mqtt, message, e);
+            return CompletableFuture.completedFuture(null);
         }
         if (writes.isEmpty()) {
             return message.ack();
         }
         return pipeline.admission().thenAccept(admitted -> pipeline.submitAll(writes).whenComplete((ok, failure) -> {
-            if (failure == null) {
-                activity.stored(event);
-            } else if (!(failure.getCause() instanceof RejectedWriteException)
-                    && !(failure instanceof RejectedWriteException)) {
-                Log.errorf(failure, "writes of a message on %s failed", LogSafe.of(mqtt.topic()));
+            Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+                    ? failure.getCause() : failure;
+            if (cause == null) {
+                stored.fire(new EventStored(event));
+                message.ack();
+            } else if (cause instanceof RejectedWriteException) {
+                // DynamoDB refused an item for good (logged and counted by the pipeline): it never will take it.
+                message.ack();
+            } else {
+                failed(channel, mqtt, message, cause);
             }
-            message.ack();
         }));
     }
 
@@ -105,5 +135,13 @@ public class EventIngest {
         registry.counter("mqtt_dynamo_events_rejected", "channel", channel, "reason", reason).increment();
         Log.warnf("skipped a message on %s (channel %s): %s", LogSafe.of(mqtt.topic()), channel, LogSafe.of(detail));
         return message.ack();
+    }
+
+    private void failed(String channel, InboundMqttMetadata mqtt, Message<byte[]> message, Throwable cause) {
+        failed.get(channel).increment();
+        unacknowledged.incrementAndGet();
+        Log.errorf(cause, "a message on %s (channel %s) failed inside the service; it stays unacknowledged and the"
+                + " broker redelivers it after a restart", LogSafe.of(mqtt.topic()), channel);
+        message.nack(cause);
     }
 }

@@ -8,9 +8,15 @@ import org.eclipse.microprofile.config.Config;
 import org.eclipse.microprofile.config.ConfigValue;
 
 import io.mqttdynamo.broker.ChannelTopics;
+import io.mqttdynamo.config.ConfigCheck;
 import io.mqttdynamo.config.MqttDynamoConfig;
+import io.mqttdynamo.hooks.HookRules;
 
-/** The three ingest channels and the topic filter each subscribes to. */
+/**
+ * The three ingest channels and the topic filter each subscribes to. The connector asks it before it
+ * opens any channel, so this is where wrong settings stop the start-up: every {@code mqtt-dynamo.*} range
+ * and the hook lines (checked as {@link HookRules} is built).
+ */
 @ApplicationScoped
 public class IngestChannels implements ChannelTopics {
 
@@ -24,7 +30,8 @@ public class IngestChannels implements ChannelTopics {
     private final MqttDynamoConfig config;
     private final Config rawConfig;
 
-    public IngestChannels(MqttDynamoConfig config, Config rawConfig) {
+    public IngestChannels(MqttDynamoConfig config, Config rawConfig, HookRules rules) {
+        ConfigCheck.require(config);
         this.config = config;
         this.rawConfig = rawConfig;
     }

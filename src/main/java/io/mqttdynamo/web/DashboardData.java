@@ -11,7 +11,7 @@ import io.mqttdynamo.broker.BrokerSessions;
 import io.mqttdynamo.broker.ChannelSession;
 import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.domain.TopicFilter;
-import io.mqttdynamo.ingest.RecentActivity;
+import io.mqttdynamo.web.RecentActivity;
 import io.mqttdynamo.store.Rows;
 import io.mqttdynamo.store.TableCreator;
 import io.mqttdynamo.store.TableQueries;

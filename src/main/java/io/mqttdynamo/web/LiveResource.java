@@ -10,7 +10,7 @@ import jakarta.ws.rs.core.MediaType;
 
 import org.jboss.resteasy.reactive.RestStreamElementType;
 
-import io.mqttdynamo.ingest.RecentActivity;
+import io.mqttdynamo.web.RecentActivity;
 import io.smallrye.mutiny.Multi;
 
 /**

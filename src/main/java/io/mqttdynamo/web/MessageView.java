@@ -1,6 +1,6 @@
 package io.mqttdynamo.web;
 
-import io.mqttdynamo.ingest.RecentActivity;
+import io.mqttdynamo.web.RecentActivity;
 import io.mqttdynamo.store.Rows;
 
 /** A stored message as pages and the API show it. */

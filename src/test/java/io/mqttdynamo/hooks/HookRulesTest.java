@@ -1,4 +1,4 @@
-package io.mqttdynamo.config;
+package io.mqttdynamo.hooks;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -9,6 +9,7 @@ import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
 
+import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.TopicFilter;
 
 class HookRulesTest {

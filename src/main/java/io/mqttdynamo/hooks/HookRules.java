@@ -1,4 +1,4 @@
-package io.mqttdynamo.config;
+package io.mqttdynamo.hooks;
 
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -8,14 +8,15 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 
-import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import jakarta.inject.Singleton;
 
 import org.eclipse.microprofile.config.Config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.TopicFilter;
 import io.quarkus.logging.Log;
 
@@ -27,11 +28,16 @@ import io.quarkus.logging.Log;
  * <p>Without any {@code backend.dynamo.hook.*} line every function runs for every topic. With them, the
  * seed's functions run only where a line names them, as in EMQX; the subscription-table functions, which
  * EMQX ran without a line, stay on.
+ *
+ * <p>Built when first injected (a singleton, no lazy proxy), which the connector does before any channel
+ * opens: a misspelled function name stops the start-up instead of dropping messages.
  */
-@ApplicationScoped
+@Singleton
 public class HookRules {
 
     static final String SEED_PREFIX = "backend.dynamo.hook.";
+    /** The same lines as environment variables. */
+    static final String SEED_ENV_PREFIX = "BACKEND_DYNAMO_HOOK_";
     private static final Set<HookFunction> ALWAYS_ON_IN_SEED =
             EnumSet.of(HookFunction.ON_CLIENT_SUBSCRIBED, HookFunction.ON_CLIENT_UNSUBSCRIBED);
 
@@ -43,6 +49,10 @@ public class HookRules {
         for (String name : rawConfig.getPropertyNames()) {
             if (name.startsWith(SEED_PREFIX)) {
                 rawConfig.getOptionalValue(name, String.class).ifPresent(v -> seedLines.put(name, v));
+            } else if (name.startsWith(SEED_ENV_PREFIX)) {
+                // BACKEND_DYNAMO_HOOK_MESSAGE_PUBLISH_1: hook points have no underscores, so the name maps back.
+                String dotted = name.toLowerCase(java.util.Locale.ROOT).replace('_', '.');
+                rawConfig.getOptionalValue(name, String.class).ifPresent(v -> seedLines.put(dotted, v));
             }
         }
         this.rules = build(seedLines, config.hooks());

@@ -1,16 +1,13 @@
-package io.mqttdynamo.ingest;
+package io.mqttdynamo.hooks;
 
 import java.util.ArrayList;
 import java.util.List;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
-import io.mqttdynamo.config.HookFunction;
-import io.mqttdynamo.config.HookRules;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.TopicFilter;
-import io.mqttdynamo.store.ItemMapper;
 import io.mqttdynamo.store.ItemWrite;
 
 /** Runs the seed's hook functions: which item writes a broker event causes, given the hook rules. */

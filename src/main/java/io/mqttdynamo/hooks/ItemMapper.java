@@ -1,4 +1,4 @@
-package io.mqttdynamo.store;
+package io.mqttdynamo.hooks;
 
 import static io.mqttdynamo.store.Tables.Attr;
 
@@ -17,6 +17,8 @@ import io.mqttdynamo.config.MqttDynamoConfig.TimeUnitSetting;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.domain.Payloads;
+import io.mqttdynamo.store.ItemWrite;
+import io.mqttdynamo.store.Tables;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 

@@ -1,4 +1,4 @@
-package io.mqttdynamo.config;
+package io.mqttdynamo.hooks;
 
 import java.util.Arrays;
 import java.util.Optional;

@@ -1,4 +1,4 @@
-package io.mqttdynamo.ingest;
+package io.mqttdynamo.web;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -10,8 +10,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Predicate;
 
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 
 import io.mqttdynamo.domain.BrokerEvent;
+import io.mqttdynamo.ingest.EventStored;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.operators.multi.processors.BroadcastProcessor;
 
@@ -24,6 +26,8 @@ public class RecentActivity {
 
     /** Most messages remembered. */
     public static final int CAPACITY = 200;
+    /** Clients whose last presence event time is remembered. */
+    static final int PRESENCE_MEMORY = 100_000;
     /** Bytes of a payload remembered for previews. */
     public static final int PREVIEW_BYTES = 1024;
 
@@ -40,12 +44,21 @@ public class RecentActivity {
     private final ArrayDeque<StoredMessage> messages = new ArrayDeque<>(CAPACITY);
     /** Online clients by id, with the time of the event that said so. */
     private final Map<String, Long> online = new ConcurrentHashMap<>();
-    /** Time of the last connect or disconnect event per client, so that late events do not win. */
-    private final Map<String, Long> lastPresenceEvent = new ConcurrentHashMap<>();
+    /**
+     * Time of the last connect or disconnect event per client, so that late events do not win; bounded,
+     * since late events come within seconds and client ids without end.
+     */
+    private final Map<String, Long> lastPresenceEvent = new java.util.LinkedHashMap<>(1024, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+            return size() > PRESENCE_MEMORY;
+        }
+    };
     private final BroadcastProcessor<Change> changes = BroadcastProcessor.create();
 
-    /** Called once the writes of {@code event} are stored. */
-    void stored(BrokerEvent event) {
+    /** Called once the writes of an event are stored. */
+    void stored(@Observes EventStored stored) {
+        BrokerEvent event = stored.event();
         if (event instanceof BrokerEvent.MessagePublished m) {
             synchronized (messages) {
                 if (messages.size() == CAPACITY) {

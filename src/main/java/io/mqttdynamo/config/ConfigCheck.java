@@ -1,0 +1,99 @@
+package io.mqttdynamo.config;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import io.mqttdynamo.domain.TopicFilter;
+
+/**
+ * Checks every {@code mqtt-dynamo.*} setting against what it accepts, so that a wrong value stops the
+ * service at start-up with the property's name instead of misbehaving later.
+ */
+public final class ConfigCheck {
+
+    /** DynamoDB's item size limit: a payload larger than this can never be stored in an item. */
+    public static final int DYNAMODB_ITEM_LIMIT = 400 * 1024;
+    /** MQTT's largest packet (the remaining length's maximum plus the fixed header). */
+    static final int MQTT_MAX_PACKET = 268_435_460;
+
+    private final List<String> problems = new ArrayList<>();
+
+    private ConfigCheck() {
+    }
+
+    /** The problems of {@code config}, one line each naming the property; empty when all is well. */
+    public static List<String> problems(MqttDynamoConfig config) {
+        ConfigCheck check = new ConfigCheck();
+        check.check(config);
+        return check.problems;
+    }
+
+    /** Throws with every problem of {@code config} listed. */
+    public static void require(MqttDynamoConfig config) {
+        List<String> problems = problems(config);
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("Invalid configuration; the service does not start:\n  - "
+                    + String.join("\n  - ", problems));
+        }
+    }
+
+    private void check(MqttDynamoConfig config) {
+        MqttDynamoConfig.Broker broker = config.broker();
+        range("mqtt-dynamo.broker.port", broker.port(), 1, 65535);
+        range("mqtt-dynamo.broker.receive-maximum", broker.receiveMaximum(), 1, 65535);
+        range("mqtt-dynamo.broker.max-message-size", broker.maxMessageSize(), 1, MQTT_MAX_PACKET);
+        duration("mqtt-dynamo.broker.session-expiry", broker.sessionExpiry(), Duration.ZERO,
+                Duration.ofSeconds(0xFFFF_FFFFL));
+        topic("mqtt-dynamo.events.topic", config.events().topic());
+        topic("mqtt-dynamo.messages.topic", config.messages().topic());
+        config.acks().topic().filter(t -> !t.isBlank() && !t.equals("none"))
+                .ifPresent(t -> topic("mqtt-dynamo.acks.topic", Optional.of(t)));
+        range("mqtt-dynamo.messages.max-stored-payload", config.messages().maxStoredPayload(), 0, DYNAMODB_ITEM_LIMIT);
+
+        MqttDynamoConfig.Store store = config.store();
+        range("mqtt-dynamo.store.batch-size", store.batchSize(), 1, 25);
+        range("mqtt-dynamo.store.max-in-flight", store.maxInFlight(), 1, 1024);
+        range("mqtt-dynamo.store.max-pending", store.maxPending(), 1, 10_000_000);
+        range("mqtt-dynamo.store.topic-msg-ids-cap", store.topicMsgIdsCap(), 0, 100_000);
+        duration("mqtt-dynamo.store.max-retry-delay", store.maxRetryDelay(), Duration.ofMillis(1),
+                Duration.ofHours(1));
+        duration("mqtt-dynamo.store.drain-timeout", store.drainTimeout(), Duration.ZERO, Duration.ofHours(1));
+        store.messageTtl().ifPresent(ttl -> duration("mqtt-dynamo.store.message-ttl", ttl, Duration.ofSeconds(1),
+                Duration.ofDays(36_500)));
+
+        MqttDynamoConfig.Dashboard.Auth auth = config.dashboard().auth();
+        if (auth.enabled() && auth.password().filter(p -> !p.isBlank()).isEmpty()) {
+            problems.add("mqtt-dynamo.dashboard.auth.password must be set when mqtt-dynamo.dashboard.auth.enabled"
+                    + " is true (MQTT_DYNAMO_DASHBOARD_AUTH_PASSWORD, from a Secret)");
+        }
+        if (auth.enabled() && auth.username().isBlank()) {
+            problems.add("mqtt-dynamo.dashboard.auth.username must not be empty when the login is enabled");
+        }
+        range("mqtt-dynamo.embedded-broker.port", config.embeddedBroker().port(), 1, 65535);
+        range("mqtt-dynamo.local-dynamodb.port", config.localDynamoDb().port(), 1, 65535);
+    }
+
+    private void range(String property, long value, long min, long max) {
+        if (value < min || value > max) {
+            problems.add(property + " = " + value + ": must be from " + min + " to " + max);
+        }
+    }
+
+    private void duration(String property, Duration value, Duration min, Duration max) {
+        if (value.compareTo(min) < 0 || value.compareTo(max) > 0) {
+            problems.add(property + " = " + value + ": must be from " + min + " to " + max);
+        }
+    }
+
+    private void topic(String property, Optional<String> filter) {
+        filter.ifPresent(f -> {
+            try {
+                TopicFilter.parse(f);
+            } catch (IllegalArgumentException e) {
+                problems.add(property + ": " + e.getMessage());
+            }
+        });
+    }
+}
