@@ -70,6 +70,12 @@ final class PackagedService implements AutoCloseable {
                 + clientIdBase + "-" + channel)).isPresent();
     }
 
+    /** The exit code once the process ended within {@code timeout}, empty while it runs. */
+    Optional<Integer> exitCode(Duration timeout) throws InterruptedException {
+        return process.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+                ? Optional.of(process.exitValue()) : Optional.empty();
+    }
+
     String log() throws IOException {
         return Files.readString(log);
     }

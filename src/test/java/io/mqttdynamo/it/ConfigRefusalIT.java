@@ -1,0 +1,76 @@
+package io.mqttdynamo.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Wrong settings stop the packaged service at start-up, with the property named, before it takes any
+ * message: nothing is acknowledged and dropped because of a typo.
+ */
+class ConfigRefusalIT {
+
+    private PackagedService service;
+
+    @AfterEach
+    void stop() {
+        if (service != null) {
+            service.close();
+        }
+    }
+
+    /** A service that would otherwise start (nothing it needs is missing but what the test breaks). */
+    private static Map<String, String> environment() {
+        Map<String, String> env = new HashMap<>();
+        env.put("MQTT_DYNAMO_BROKER_HOST", "127.0.0.1");
+        env.put("MQTT_DYNAMO_BROKER_PORT", "1883");
+        env.put("MQTT_DYNAMO_BROKER_CLIENT_ID", "config-refusal-it");
+        env.put("MQTT_DYNAMO_EVENTS_DIALECT", "none");
+        env.put("MQTT_DYNAMO_MESSAGES_TOPIC", "config-refusal-it/#");
+        env.put("MQTT_DYNAMO_ACKS_TOPIC", "none");
+        env.put("QUARKUS_DYNAMODB_ENDPOINT_OVERRIDE", "http://127.0.0.1:9");
+        env.put("QUARKUS_DYNAMODB_AWS_REGION", "us-west-2");
+        env.put("QUARKUS_DYNAMODB_AWS_CREDENTIALS_TYPE", "static");
+        env.put("QUARKUS_DYNAMODB_AWS_CREDENTIALS_STATIC_PROVIDER_ACCESS_KEY_ID", "it");
+        env.put("QUARKUS_DYNAMODB_AWS_CREDENTIALS_STATIC_PROVIDER_SECRET_ACCESS_KEY", "it");
+        return env;
+    }
+
+    private String refusedWith(Map<String, String> change, String name) throws Exception {
+        Map<String, String> env = environment();
+        env.putAll(change);
+        service = PackagedService.start(env, name);
+        Optional<Integer> exit = service.exitCode(Duration.ofSeconds(60));
+        assertThat(exit).as("the service stops by itself").isPresent();
+        assertThat(exit.get()).isNotZero();
+        return service.log();
+    }
+
+    @Test
+    void aMisspelledHookFunctionStopsTheStart() throws Exception {
+        String log = refusedWith(Map.of("BACKEND_DYNAMO_HOOK_MESSAGE_PUBLISH_1",
+                "{\"topic\": \"#\", \"action\": {\"function\": \"on_mesage_publish\"}}"), "config-refusal-hook");
+        assertThat(log).contains("backend.dynamo.hook.message.publish.1").contains("on_mesage_publish")
+                .contains("on_message_publish");
+    }
+
+    @Test
+    void aLoginWithoutPasswordStopsTheStart() throws Exception {
+        String log = refusedWith(Map.of("MQTT_DYNAMO_DASHBOARD_AUTH_ENABLED", "true"), "config-refusal-auth");
+        assertThat(log).contains("mqtt-dynamo.dashboard.auth.password");
+    }
+
+    @Test
+    void outOfRangeValuesStopTheStartInsteadOfBeingClamped() throws Exception {
+        String log = refusedWith(Map.of("MQTT_DYNAMO_STORE_BATCH_SIZE", "30",
+                "MQTT_DYNAMO_BROKER_RECEIVE_MAXIMUM", "70000"), "config-refusal-range");
+        assertThat(log).contains("mqtt-dynamo.store.batch-size = 30: must be from 1 to 25")
+                .contains("mqtt-dynamo.broker.receive-maximum = 70000: must be from 1 to 65535");
+    }
+}
