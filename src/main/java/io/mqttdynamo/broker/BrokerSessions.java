@@ -22,6 +22,7 @@ import com.hivemq.client.mqtt.exceptions.ConnectionFailedException;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
 import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5ConnAckException;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.LaunchMode;
@@ -41,8 +42,10 @@ public class BrokerSessions {
     private final ProtocolVersion configuredVersion;
     private final Uni<ProtocolVersion> negotiated;
     private final Map<String, ChannelSession> sessions = new ConcurrentHashMap<>();
+    private final MeterRegistry registry;
 
-    public BrokerSessions(MqttDynamoConfig config) {
+    public BrokerSessions(MqttDynamoConfig config, MeterRegistry registry) {
+        this.registry = registry;
         this.broker = config.broker();
         MqttDynamoConfig.EmbeddedBroker embedded = config.embeddedBroker();
         // The embedded broker exists in dev mode and tests only.
@@ -68,7 +71,7 @@ public class BrokerSessions {
     public Uni<ChannelSession> open(String channel, String topic, int maxMessageSize) {
         return negotiated.map(version -> {
             ChannelSession session = new ChannelSession(channel, topic, clientIdBase + "-" + channel, version,
-                    this, Math.min(maxMessageSize, broker.maxMessageSize()));
+                    this, Math.min(maxMessageSize, broker.maxMessageSize()), registry);
             ChannelSession previous = sessions.put(channel, session);
             if (previous != null) {
                 previous.close();
@@ -112,7 +115,7 @@ public class BrokerSessions {
     }
 
     int receiveMaximum() {
-        return Math.max(1, Math.min(65535, broker.receiveMaximum()));
+        return broker.receiveMaximum();
     }
 
     /**

@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.eclipse.microprofile.reactive.messaging.Metadata;
@@ -23,6 +24,13 @@ import com.hivemq.client.mqtt.mqtt3.message.auth.Mqtt3SimpleAuth;
 import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
 import com.hivemq.client.mqtt.mqtt5.message.subscribe.Mqtt5RetainHandling;
 
+import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5DisconnectException;
+import com.hivemq.client.mqtt.mqtt5.lifecycle.Mqtt5ClientDisconnectedContext;
+import com.hivemq.client.mqtt.mqtt5.message.disconnect.Mqtt5DisconnectReasonCode;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.logging.Log;
 import io.reactivex.Flowable;
 import io.smallrye.mutiny.Multi;
@@ -46,13 +54,20 @@ public final class ChannelSession {
     private volatile String lastProblem;
     /** Connected and subscribed (or resumed a session that is). */
     private volatile boolean subscribed;
+    /** Messages received and not acknowledged yet: what the client holds for the service. */
+    private final AtomicInteger unacknowledged = new AtomicInteger();
+    private final Counter reconnects;
 
     ChannelSession(String channel, String topic, String clientId, ProtocolVersion version, BrokerSessions broker,
-            int maxMessageSize) {
+            int maxMessageSize, MeterRegistry registry) {
         this.channel = channel;
         this.topic = topic;
         this.clientId = clientId;
         this.version = version;
+        this.reconnects = Counter.builder("mqtt_dynamo_broker_reconnects").tag("channel", channel)
+                .description("Times the channel's MQTT connection was lost and made again").register(registry);
+        Gauge.builder("mqtt_dynamo_unacknowledged_messages", unacknowledged, AtomicInteger::get).tag("channel", channel)
+                .description("Messages received from the broker and not acknowledged yet").register(registry);
         var builder = broker.clientBuilder(clientId)
                 .automaticReconnect()
                 .initialDelay(200, TimeUnit.MILLISECONDS)
@@ -65,9 +80,13 @@ public final class ChannelSession {
                         Log.infof("MQTT channel %s (%s) closed", channel, clientId);
                         return;
                     }
+                    reconnects.increment();
                     Log.warnf("MQTT channel %s (%s) disconnected: %s; reconnecting", channel, clientId, lastProblem);
                     // Subscriptions are made on every connect without a session (see onConnected).
                     context.getReconnector().resubscribeIfSessionExpired(false);
+                    if (context instanceof Mqtt5ClientDisconnectedContext v5 && overranWindow(v5.getCause())) {
+                        widenWindow(v5);
+                    }
                 });
         if (version == ProtocolVersion.MQTT_5) {
             this.client3 = null;
@@ -95,6 +114,23 @@ public final class ChannelSession {
         }
     }
 
+
+    /** True when the broker sent more unacknowledged messages than the receive maximum allowed. */
+    private static boolean overranWindow(Throwable cause) {
+        return cause instanceof Mqtt5DisconnectException disconnect
+                && disconnect.getMqttMessage().getReasonCode() == Mqtt5DisconnectReasonCode.RECEIVE_MAXIMUM_EXCEEDED;
+    }
+
+    /**
+     * A broker that overran the window resends all it has in flight on resume, again more than the window
+     * (Mosquitto 2.0.x does): without a wider window the channel would reconnect for good.
+     */
+    private void widenWindow(Mqtt5ClientDisconnectedContext context) {
+        Log.warnf("MQTT channel %s: the broker sent more unacknowledged messages than the receive maximum (a broker"
+                + " fault; Mosquitto 2.0.x does so under bursts); reconnecting with the widest window, 65535."
+                + " Set mqtt-dynamo.broker.receive-maximum=65535 to avoid the reconnect.", channel);
+        context.getReconnector().connectWith().restrictions().receiveMaximum(65535).applyRestrictions().applyConnect();
+    }
 
     /** The MQTT 5 credentials, or null without any. */
     static Mqtt5SimpleAuth auth5(BrokerSessions broker) {
@@ -201,13 +237,17 @@ public final class ChannelSession {
     private Message<byte[]> message(String topic, MqttQos qos, boolean retain, byte[] payload, Runnable puback) {
         InboundMqttMetadata metadata = new InboundMqttMetadata(topic, qos.getCode(), retain,
                 System.currentTimeMillis());
+        unacknowledged.incrementAndGet();
         return Message.of(payload, Metadata.of(metadata), () -> {
             acknowledge(puback);
-            return CompletableFuture.completedFuture(null);
+            return ACKED;
         });
     }
 
+    private static final CompletableFuture<Void> ACKED = CompletableFuture.completedFuture(null);
+
     private void acknowledge(Runnable ack) {
+        unacknowledged.decrementAndGet();
         try {
             ack.run();
         } catch (RuntimeException e) {

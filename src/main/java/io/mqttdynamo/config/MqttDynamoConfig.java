@@ -69,8 +69,12 @@ public interface MqttDynamoConfig {
         @WithDefault("P7D")
         Duration sessionExpiry();
 
-        /** QoS 1/2 messages the broker may send before the service acknowledges them. */
-        @WithDefault("1024")
+        /**
+         * QoS 1/2 messages the broker may send before the service acknowledges them (MQTT 5). 65535, the
+         * protocol's maximum: Mosquitto 2.0.x sends more than a smaller window under a burst, which the
+         * client must answer by disconnecting (see the README, "Flow control").
+         */
+        @WithDefault("65535")
         int receiveMaximum();
 
         /** Largest MQTT packet accepted, in bytes. */

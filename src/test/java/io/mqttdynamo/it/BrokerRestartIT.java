@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.store.local.DynaliteServer;
 import io.mqttdynamo.support.LocalDynamoDbResource;
+import io.mqttdynamo.support.OwnMosquitto;
 import io.mqttdynamo.support.TableReader;
 import io.mqttdynamo.support.TestMqttClient;
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
@@ -53,7 +54,7 @@ class BrokerRestartIT {
                 Optional.empty());
         int dynamoPort = Integer.parseInt(dynamo.endpoint().substring(dynamo.endpoint().lastIndexOf(':') + 1));
         String clientId = "restart-it-" + run;
-        broker = startMosquitto(brokerPort);
+        broker = OwnMosquitto.start(brokerPort);
         service = PackagedService.start(CrashRecoveryIT.environment(clientId, brokerPort, "restart/#", dynamoPort),
                 "restart-it");
         await("subscribed").atMost(TIMEOUT).until(() -> service.channelConnected("messages", clientId));
@@ -66,7 +67,7 @@ class BrokerRestartIT {
 
             broker.destroyForcibly().waitFor();
             await("noticed").atMost(TIMEOUT).until(() -> !service.channelConnected("messages", clientId));
-            broker = startMosquitto(brokerPort);
+            broker = OwnMosquitto.start(brokerPort);
             await("reconnected and subscribed").atMost(TIMEOUT)
                     .until(() -> service.channelConnected("messages", clientId));
 
@@ -81,31 +82,5 @@ class BrokerRestartIT {
         try (TestMqttClient publisher = TestMqttClient.connect("restart-pub-" + UUID.randomUUID(), port)) {
             publisher.publish(topic, payload, 1, false);
         }
-    }
-
-    /** A Mosquitto on {@code port} that keeps nothing across restarts. */
-    private static Process startMosquitto(int port) throws IOException {
-        Path config = Files.createTempFile("mosquitto-it", ".conf");
-        Files.writeString(config, "listener " + port + " 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                + "max_queued_messages 0\n");
-        config.toFile().setReadable(true, false);
-        String binary = Files.exists(Path.of("/usr/sbin/mosquitto")) ? "/usr/sbin/mosquitto" : "mosquitto";
-        Process process = new ProcessBuilder(binary, "-c", config.toString())
-                .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .start();
-        await("mosquitto on " + port).atMost(Duration.ofSeconds(10)).until(() -> {
-            try (Socket socket = new Socket()) {
-                socket.connect(new InetSocketAddress("127.0.0.1", port), 200);
-                return true;
-            } catch (IOException e) {
-                return !process.isAlive() ? fail(process) : false;
-            }
-        });
-        return process;
-    }
-
-    private static boolean fail(Process process) {
-        throw new IllegalStateException("mosquitto exited with code " + process.exitValue());
     }
 }

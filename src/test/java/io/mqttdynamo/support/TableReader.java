@@ -41,6 +41,24 @@ public final class TableReader {
         }
     }
 
+    /** How many items a table holds (a paged Scan that counts). */
+    public long count(String table) {
+        try {
+            long count = 0;
+            Map<String, AttributeValue> start = null;
+            do {
+                Map<String, AttributeValue> from = start;
+                var page = dynamo.scan(b -> b.tableName(table).select("COUNT").exclusiveStartKey(from))
+                        .get(30, TimeUnit.SECONDS);
+                count += page.count();
+                start = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;
+            } while (start != null);
+            return count;
+        } catch (Exception e) {
+            throw new IllegalStateException("Scan of " + table + " failed: " + e.getMessage(), e);
+        }
+    }
+
     /** The msgids of a topic in mqtt_topic_msg_map. */
     public List<String> topicMsgIds(String topic) {
         return item("mqtt_topic_msg_map", "topic", topic)
