@@ -1,0 +1,209 @@
+package io.mqttdynamo.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.mqttdynamo.config.MqttDynamoConfig;
+import io.mqttdynamo.store.local.DynaliteServer;
+import io.mqttdynamo.support.DynamoDbProxy;
+import io.mqttdynamo.support.LocalDynamoDbResource;
+import io.mqttdynamo.support.TableReader;
+import io.smallrye.config.SmallRyeConfigBuilder;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.retry.RetryMode;
+import software.amazon.awssdk.http.nio.netty.NettyNioAsyncHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
+/**
+ * The write pipeline with the real SDK over real sockets, a fault-injecting proxy between it and a local
+ * DynamoDB server: failed requests, throttling, unprocessed items and refused items.
+ */
+class WritePipelineFaultTest {
+
+    private static DynaliteServer dynalite;
+    private static DynamoDbAsyncClient direct;
+    private DynamoDbProxy proxy;
+    private DynamoDbAsyncClient client;
+    private SimpleMeterRegistry registry;
+    private WritePipeline pipeline;
+    private TableReader tables;
+
+    @BeforeAll
+    static void startDynamoDb() throws Exception {
+        dynalite = DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(),
+                Optional.empty());
+        direct = client(dynalite.endpoint());
+        for (Tables table : Tables.values()) {
+            direct.createTable(table.createRequest()).get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @AfterAll
+    static void stopDynamoDb() {
+        direct.close();
+        dynalite.close();
+    }
+
+    @BeforeEach
+    void startPipeline() throws Exception {
+        proxy = DynamoDbProxy.start(dynalite.endpoint());
+        client = client(proxy.endpoint());
+        registry = new SimpleMeterRegistry();
+        MqttDynamoConfig config = new SmallRyeConfigBuilder()
+                .withMapping(MqttDynamoConfig.class)
+                .withDefaultValue("mqtt-dynamo.store.max-retry-delay", "PT0.2S")
+                .build()
+                .getConfigMapping(MqttDynamoConfig.class);
+        pipeline = new WritePipeline(client, new StoreMetrics(registry), config);
+        tables = new TableReader(direct);
+    }
+
+    @AfterEach
+    void stopPipeline() {
+        client.close();
+        proxy.close();
+    }
+
+    /** No retries in the SDK: the pipeline's own retries are under test. */
+    private static DynamoDbAsyncClient client(String endpoint) {
+        return DynamoDbAsyncClient.builder()
+                .endpointOverride(URI.create(endpoint))
+                .region(Region.US_WEST_2)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test")))
+                .httpClientBuilder(NettyNioAsyncHttpClient.builder())
+                .overrideConfiguration(o -> o.retryStrategy(RetryMode.STANDARD).retryStrategy(b -> b.maxAttempts(1)))
+                .build();
+    }
+
+    private static Map<String, AttributeValue> topicKey(String topic) {
+        return Map.of(Tables.Attr.TOPIC, AttributeValue.fromS(topic));
+    }
+
+    private static ItemWrite retained(String topic, String payload) {
+        return new ItemWrite.Put(Tables.RETAIN, Map.of(Tables.Attr.TOPIC, AttributeValue.fromS(topic),
+                Tables.Attr.PAYLOAD, AttributeValue.fromS(payload)));
+    }
+
+    private double counter(String name) {
+        return registry.find(name).counters().stream().mapToDouble(c -> c.count()).sum();
+    }
+
+    @Test
+    void aFailedSetAdditionStillGoesBeforeTheRemovalQueuedBehindIt() throws Exception {
+        String topic = "order/" + System.nanoTime();
+        CountDownLatch additionArrived = new CountDownLatch(1);
+        CountDownLatch removalQueued = new CountDownLatch(1);
+        AtomicInteger additions = new AtomicInteger();
+        List<String> updates = Collections.synchronizedList(new ArrayList<>());
+        proxy.onExchange(e -> {
+            if (e.operation().equals("UpdateItem") && e.requestBody().contains(topic)) {
+                updates.add((e.requestBody().contains("ADD") ? "ADD" : "DELETE") + " " + e.status());
+            }
+        });
+        proxy.fault(request -> {
+            if (request.operation().equals("UpdateItem") && request.body().contains(topic)
+                    && request.body().contains("ADD") && additions.getAndIncrement() == 0) {
+                additionArrived.countDown();
+                try {
+                    // The removal is queued while the addition is in flight; then the addition fails.
+                    removalQueued.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return DynamoDbProxy.Fault.error(500, "InternalServerError", "injected");
+            }
+            return null;
+        });
+
+        CompletableFuture<Void> addition = pipeline.submitAll(List.of(
+                new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, topicKey(topic), Tables.Attr.MSG_ID_SET, Set.of("m1"))));
+        assertThat(additionArrived.await(10, TimeUnit.SECONDS)).isTrue();
+        CompletableFuture<Void> removal = pipeline.submitAll(List.of(
+                new ItemWrite.RemoveFromSet(Tables.TOPIC_MSG_MAP, topicKey(topic), Tables.Attr.MSG_ID_SET,
+                        Set.of("m1"))));
+        removalQueued.countDown();
+        CompletableFuture.allOf(addition, removal).get(20, TimeUnit.SECONDS);
+
+        assertThat(updates).containsExactly("ADD 500", "ADD 200", "DELETE 200");
+        assertThat(tables.topicMsgIds(topic)).isEmpty();
+        assertThat(counter("mqtt_dynamo_write_retries")).isEqualTo(1);
+    }
+
+    @Test
+    void throttlingAndServerErrorsAreRetriedUntilEverythingIsStored() throws Exception {
+        AtomicInteger refusals = new AtomicInteger();
+        proxy.fault(request -> switch (refusals.getAndIncrement()) {
+            case 0, 1 -> DynamoDbProxy.Fault.error(400, "ProvisionedThroughputExceededException", "slow down");
+            case 2 -> DynamoDbProxy.Fault.error(400, "ThrottlingException", "slow down");
+            case 3 -> DynamoDbProxy.Fault.error(500, "InternalServerError", "oops");
+            case 4, 5 -> DynamoDbProxy.Fault.unprocessed(3);
+            default -> null;
+        });
+        String prefix = "throttled/" + System.nanoTime() + "/";
+        List<ItemWrite> writes = new ArrayList<>();
+        for (int i = 0; i < 60; i++) {
+            writes.add(retained(prefix + i, "v" + i));
+        }
+        writes.add(new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, topicKey(prefix), Tables.Attr.MSG_ID_SET,
+                Set.of("a", "b")));
+        pipeline.submitAll(writes).get(30, TimeUnit.SECONDS);
+
+        for (int i = 0; i < 60; i++) {
+            assertThat(tables.item("mqtt_retain", "topic", prefix + i)).as("item %d", i)
+                    .hasValueSatisfying(item -> assertThat(item.get("payload").s()).startsWith("v"));
+        }
+        assertThat(tables.topicMsgIds(prefix)).containsExactlyInAnyOrder("a", "b");
+        assertThat(counter("mqtt_dynamo_write_retries")).isGreaterThanOrEqualTo(4);
+        assertThat(pipeline.pending()).isZero();
+    }
+
+    @Test
+    void anItemDynamoDbRefusesDoesNotTakeItsBatchNeighboursDown() throws Exception {
+        String prefix = "refused/" + System.nanoTime() + "/";
+        List<CompletableFuture<Void>> results = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            // Item 4 is over DynamoDB's 400 KB item limit (also by dynalite's count).
+            String payload = i == 4 ? "x".repeat(420 * 1024) : "v" + i;
+            results.add(pipeline.submitAll(List.of(retained(prefix + i, payload))));
+        }
+        for (int i = 0; i < 10; i++) {
+            CompletableFuture<Void> result = results.get(i);
+            if (i == 4) {
+                assertThatThrownBy(() -> result.get(20, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                        .hasCauseInstanceOf(RejectedWriteException.class);
+                assertThat(tables.item("mqtt_retain", "topic", prefix + i)).isEmpty();
+            } else {
+                result.get(20, TimeUnit.SECONDS);
+                assertThat(tables.item("mqtt_retain", "topic", prefix + i)).isPresent();
+            }
+        }
+        assertThat(counter("mqtt_dynamo_write_failures")).isEqualTo(1);
+        // The stream goes on.
+        pipeline.submitAll(List.of(retained(prefix + "after", "v"))).get(10, TimeUnit.SECONDS);
+        assertThat(tables.item("mqtt_retain", "topic", prefix + "after")).isPresent();
+    }
+}
