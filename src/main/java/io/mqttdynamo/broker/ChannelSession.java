@@ -163,9 +163,14 @@ public final class ChannelSession {
      */
     public Multi<Message<byte[]>> messages() {
         // ALL, not SUBSCRIBED: a resumed session delivers for subscriptions an earlier process made.
-        Flowable<Message<byte[]>> publishes = version == ProtocolVersion.MQTT_5
+        // Taken from the client as they come: the client walks its queue of messages not yet taken on every
+        // publish that arrives, which costs more the more wait there (it was most of the CPU under a burst).
+        // The buffer holds no more than the client would: what the broker sent and was not acknowledged,
+        // which the receive window bounds; ingest's back-pressure is the pipeline's admission.
+        Flowable<Message<byte[]>> publishes = (version == ProtocolVersion.MQTT_5
                 ? client5.publishes(MqttGlobalPublishFilter.ALL, true).map(this::message5)
-                : client3.publishes(MqttGlobalPublishFilter.ALL, true).map(this::message3);
+                : client3.publishes(MqttGlobalPublishFilter.ALL, true).map(this::message3))
+                .onBackpressureBuffer();
         // Connect only once the subscription to the client's publishes has returned: the client has then
         // registered the flow, and a resumed session's redeliveries, which arrive right after CONNACK,
         // find it (connecting from inside onSubscribe raced with that registration).
