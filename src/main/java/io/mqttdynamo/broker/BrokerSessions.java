@@ -1,5 +1,6 @@
 package io.mqttdynamo.broker;
 
+import io.mqttdynamo.config.Lifecycle;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.Map;
@@ -57,7 +58,11 @@ public class BrokerSessions {
         this.host = useEmbedded ? embedded.host() : broker.host();
         this.port = useEmbedded ? embedded.port() : broker.port();
         this.clientIdBase = broker.clientId().orElseGet(BrokerSessions::defaultClientId);
-        this.configuredVersion = ProtocolVersion.parse(broker.protocolVersion());
+        this.configuredVersion = switch (broker.protocolVersion()) {
+            case AUTO -> null;
+            case V5 -> ProtocolVersion.MQTT_5;
+            case V3_1_1 -> ProtocolVersion.MQTT_3_1_1;
+        };
         this.negotiated = configuredVersion != null
                 ? Uni.createFrom().item(configuredVersion)
                 : Uni.createFrom().deferred(this::probe)
@@ -128,13 +133,10 @@ public class BrokerSessions {
                 .buildAsync();
         CompletableFuture<ProtocolVersion> version = client.connectWith()
                 .cleanStart(true)
-                .simpleAuth(ChannelSession.auth5(this))
+                .simpleAuth(Mqtt5Client.auth(this))
                 .send()
                 .orTimeout(10, TimeUnit.SECONDS)
-                .thenApply(ack -> {
-                    client.disconnect();
-                    return ProtocolVersion.MQTT_5;
-                })
+                .thenApply(ack -> ProtocolVersion.MQTT_5)
                 .exceptionallyCompose(failure -> {
                     Throwable cause = failure instanceof java.util.concurrent.CompletionException
                             && failure.getCause() != null ? failure.getCause() : failure;
@@ -154,6 +156,8 @@ public class BrokerSessions {
                     return CompletableFuture.completedFuture(ProtocolVersion.MQTT_3_1_1);
                 })
                 .whenComplete((v, e) -> {
+                    // Also after a time-out: a connection that comes up late must not stay open.
+                    client.disconnect();
                     if (v != null) {
                         Log.infof("MQTT broker %s:%d: speaking %s", host, port, v);
                     }
@@ -161,10 +165,7 @@ public class BrokerSessions {
         return Uni.createFrom().completionStage(version);
     }
 
-    /** After the writes are drained, before an embedded broker stops. */
-    public static final int SHUTDOWN_PRIORITY = 20;
-
-    void onStop(@Observes @Priority(SHUTDOWN_PRIORITY) ShutdownEvent event) {
+    void onStop(@Observes @Priority(Lifecycle.STOP_MQTT_SESSIONS) ShutdownEvent event) {
         closeAll();
     }
 

@@ -1,10 +1,12 @@
 package io.mqttdynamo.config;
 
+import io.mqttdynamo.domain.EventTopics;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 
 import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithConverter;
 import io.smallrye.config.WithDefault;
 import io.smallrye.config.WithName;
 
@@ -60,7 +62,8 @@ public interface MqttDynamoConfig {
 
         /** auto (MQTT 5, else 3.1.1), 5 or 3.1.1. */
         @WithDefault("auto")
-        String protocolVersion();
+        @WithConverter(MqttProtocol.Converter.class)
+        MqttProtocol protocolVersion();
 
         /** Base of the client ids; one persistent session per channel: {@code <client-id>-events} … */
         Optional<String> clientId();
@@ -113,13 +116,13 @@ public interface MqttDynamoConfig {
         int maxStoredPayload();
 
         default String effectiveTopic() {
-            return topic().orElse(mode() == MessageMode.RAW ? "#" : "mqtt-dynamo/events/message_publish");
+            return topic().orElse(mode() == MessageMode.RAW ? "#" : EventTopics.MESSAGE_PUBLISH);
         }
     }
 
     interface Acks {
         /** Empty turns the acks channel off. */
-        @WithDefault("mqtt-dynamo/events/message_acked")
+        @WithDefault(EventTopics.MESSAGE_ACKED)
         Optional<String> topic();
     }
 
@@ -216,6 +219,24 @@ public interface MqttDynamoConfig {
 
         /** Keeps the data in this folder across restarts; in memory when unset. */
         Optional<String> dataPath();
+    }
+
+    /** The MQTT version setting: {@code auto}, {@code 5} or {@code 3.1.1}. */
+    enum MqttProtocol {
+        AUTO, V5, V3_1_1;
+
+        /** Reads the values users write ({@code 5}, {@code 3.1.1}), which are no enum names. */
+        public static final class Converter implements org.eclipse.microprofile.config.spi.Converter<MqttProtocol> {
+            @Override
+            public MqttProtocol convert(String value) {
+                return switch (value.trim().toLowerCase(java.util.Locale.ROOT)) {
+                    case "auto" -> AUTO;
+                    case "5", "5.0", "mqtt5" -> V5;
+                    case "3.1.1", "3", "4", "mqtt3" -> V3_1_1;
+                    default -> throw new IllegalArgumentException("must be auto, 5 or 3.1.1, got: " + value);
+                };
+            }
+        }
     }
 
     enum EventDialect {

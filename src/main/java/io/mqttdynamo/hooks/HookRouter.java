@@ -1,5 +1,6 @@
 package io.mqttdynamo.hooks;
 
+import io.mqttdynamo.domain.EventTopics;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -27,7 +28,7 @@ public class HookRouter {
         if (config.messages().mode() == MqttDynamoConfig.MessageMode.RAW) {
             config.acks().topic().filter(t -> !t.isBlank()).map(TopicFilter::parse).ifPresent(ownTopics::add);
             config.events().effectiveTopic().map(TopicFilter::parse).ifPresent(ownTopics::add);
-            ownTopics.add(TopicFilter.parse("mqtt-dynamo/events/#"));
+            ownTopics.add(TopicFilter.parse(EventTopics.ALL));
         }
     }
 

@@ -1,5 +1,6 @@
 package io.mqttdynamo.ingest;
 
+import io.mqttdynamo.config.Lifecycle;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -28,10 +29,7 @@ public class ShutdownDrain {
         this.timeout = config.store().drainTimeout();
     }
 
-    /** First on shutdown: before the sessions close. */
-    public static final int SHUTDOWN_PRIORITY = 10;
-
-    void onStop(@Observes @Priority(SHUTDOWN_PRIORITY) ShutdownEvent event) {
+    void onStop(@Observes @Priority(Lifecycle.STOP_DRAIN_WRITES) ShutdownEvent event) {
         int pending = pipeline.pending();
         try {
             // Blocking is right here: this is the shutdown thread, and shutdown must wait for the drain.

@@ -1,5 +1,6 @@
 package io.mqttdynamo.store;
 
+import io.mqttdynamo.config.Lifecycle;
 import java.time.Duration;
 import java.util.Arrays;
 
@@ -24,8 +25,6 @@ import software.amazon.awssdk.services.dynamodb.model.TableStatus;
 @ApplicationScoped
 public class TableCreator {
 
-    /** After the local DynamoDB server, before ingest. */
-    public static final int STARTUP_PRIORITY = 100;
 
     private final DynamoDbAsyncClient dynamo;
     private final boolean createTables;
@@ -36,7 +35,7 @@ public class TableCreator {
         this.createTables = config.store().createTables();
     }
 
-    void onStart(@Observes @Priority(STARTUP_PRIORITY) StartupEvent event) {
+    void onStart(@Observes @Priority(Lifecycle.START_TABLES) StartupEvent event) {
         Uni.join().all(Arrays.stream(Tables.values()).map(this::ensure).toList()).andFailFast()
                 .subscribe().with(
                         ok -> {

@@ -76,10 +76,17 @@ class HookRulesTest {
     }
 
     @Test
-    void functionNamesAreTheSeeds() {
-        assertThat(List.of(HookFunction.values())).extracting(HookFunction::configName).contains(
-                "on_client_connected", "on_subscribe_lookup", "on_client_disconnected", "on_message_fetch_for_queue",
-                "on_retain_lookup", "on_acked_delete", "on_message_publish", "on_message_retain", "on_retain_delete",
-                "on_message_acked_for_queue");
+    void functionNamesAreTheSeedsAndReadBack() {
+        List<String> seed = List.of("on_client_connected", "on_subscribe_lookup", "on_client_disconnected",
+                "on_message_fetch_for_queue", "on_retain_lookup", "on_acked_delete", "on_message_publish",
+                "on_message_retain", "on_retain_delete", "on_message_acked_for_queue");
+        assertThat(List.of(HookFunction.values())).extracting(HookFunction::configName)
+                .containsExactlyInAnyOrderElementsOf(
+                        java.util.stream.Stream.concat(seed.stream(),
+                                java.util.stream.Stream.of("on_client_subscribed", "on_client_unsubscribed")).toList());
+        for (String name : seed) {
+            assertThat(HookFunction.byConfigName(name)).as(name).isPresent();
+        }
+        assertThat(HookFunction.byConfigName("on_mesage_publish")).isEmpty();
     }
 }

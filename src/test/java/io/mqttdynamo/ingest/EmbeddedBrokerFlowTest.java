@@ -1,5 +1,6 @@
 package io.mqttdynamo.ingest;
 
+import io.mqttdynamo.domain.EventTopics;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -210,12 +211,12 @@ class EmbeddedBrokerFlowTest {
     void malformedEnvelopesAreCountedAndSkippedWithoutStoppingTheStream() {
         String topic = "after-bad/" + run;
         try (TestMqttClient client = TestMqttClient.connect("bad_" + run, PORT)) {
-            client.publish("mqtt-dynamo/events/message_publish", "{not json", 1, false);
-            client.publish("mqtt-dynamo/events/message_publish",
+            client.publish(EventTopics.MESSAGE_PUBLISH, "{not json", 1, false);
+            client.publish(EventTopics.MESSAGE_PUBLISH,
                     new byte[] {'{', '"', 't', 'o', 'p', 'i', 'c', '"', ':', '"', (byte) 0xc3, (byte) 0x28, '"', '}'},
                     1, false);
-            client.publish("mqtt-dynamo/events/message_publish", "{\"qos\": 1}", 1, false);
-            client.publish("mqtt-dynamo/events/message_acked", "{\"id\": \"xyz\", \"topic\": \"t\", \"clientid\": \"c\"}",
+            client.publish(EventTopics.MESSAGE_PUBLISH, "{\"qos\": 1}", 1, false);
+            client.publish(EventTopics.MESSAGE_ACKED, "{\"id\": \"xyz\", \"topic\": \"t\", \"clientid\": \"c\"}",
                     1, false);
             client.publish(topic, "still flowing", 1, false);
         }

@@ -15,6 +15,7 @@ import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import io.mqttdynamo.ingest.IngestChannels;
 import io.mqttdynamo.store.local.DynaliteServer;
 import io.mqttdynamo.support.LocalDynamoDbResource;
 import io.mqttdynamo.support.OwnMosquitto;
@@ -57,7 +58,7 @@ class BrokerRestartIT {
         broker = OwnMosquitto.start(brokerPort);
         service = PackagedService.start(CrashRecoveryIT.environment(clientId, brokerPort, "restart/#", dynamoPort),
                 "restart-it");
-        await("subscribed").atMost(TIMEOUT).until(() -> service.channelConnected("messages", clientId));
+        await("subscribed").atMost(TIMEOUT).until(() -> service.channelConnected(IngestChannels.MESSAGES, clientId));
 
         try (DynamoDbAsyncClient client = CrashRecoveryIT.dynamoClient(dynamo)) {
             TableReader tables = new TableReader(client);
@@ -66,10 +67,10 @@ class BrokerRestartIT {
                     .until(() -> !tables.topicMsgIds("restart/before").isEmpty());
 
             broker.destroyForcibly().waitFor();
-            await("noticed").atMost(TIMEOUT).until(() -> !service.channelConnected("messages", clientId));
+            await("noticed").atMost(TIMEOUT).until(() -> !service.channelConnected(IngestChannels.MESSAGES, clientId));
             broker = OwnMosquitto.start(brokerPort);
             await("reconnected and subscribed").atMost(TIMEOUT)
-                    .until(() -> service.channelConnected("messages", clientId));
+                    .until(() -> service.channelConnected(IngestChannels.MESSAGES, clientId));
 
             publish(brokerPort, "restart/after", "after");
             await("stored after the restart").atMost(TIMEOUT).ignoreExceptions()

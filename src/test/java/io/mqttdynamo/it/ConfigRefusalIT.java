@@ -73,4 +73,10 @@ class ConfigRefusalIT {
         assertThat(log).contains("mqtt-dynamo.store.batch-size = 30: must be from 1 to 25")
                 .contains("mqtt-dynamo.broker.receive-maximum = 70000: must be from 1 to 65535");
     }
+
+    @Test
+    void anUnknownProtocolVersionStopsTheStart() throws Exception {
+        String log = refusedWith(Map.of("MQTT_DYNAMO_BROKER_PROTOCOL_VERSION", "4.2"), "config-refusal-protocol");
+        assertThat(log).contains("mqtt-dynamo.broker.protocol-version").contains("must be auto, 5 or 3.1.1");
+    }
 }

@@ -14,6 +14,7 @@ import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import io.mqttdynamo.ingest.IngestChannels;
 import io.mqttdynamo.store.local.DynaliteServer;
 import io.mqttdynamo.support.LocalDynamoDbResource;
 import io.mqttdynamo.support.TableReader;
@@ -56,8 +57,8 @@ class CrashRecoveryIT {
 
         // 1. DynamoDB is down: the service subscribes, receives, and cannot store.
         PackagedService first = started(PackagedService.start(env, "crash-it-first"));
-        await("subscribed").atMost(TIMEOUT).until(() -> first.channelConnected("messages", clientId));
-        assertThat(first.get("/q/health/ready").orElseThrow()).doesNotContain("acks");
+        await("subscribed").atMost(TIMEOUT).until(() -> first.channelConnected(IngestChannels.MESSAGES, clientId));
+        assertThat(first.get("/q/health/ready").orElseThrow()).doesNotContain(IngestChannels.ACKS);
         try (TestMqttClient publisher = TestMqttClient.connect("crash-pub-" + run, 1883)) {
             publisher.publish(topic, "survives a crash", 1, false);
         }

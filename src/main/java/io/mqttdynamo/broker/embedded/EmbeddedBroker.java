@@ -1,5 +1,6 @@
 package io.mqttdynamo.broker.embedded;
 
+import io.mqttdynamo.domain.EventTopics;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -43,9 +44,9 @@ import io.vertx.mqtt.messages.codes.MqttUnsubAckReasonCode;
  */
 public final class EmbeddedBroker {
 
-    public static final String PUBLISH_ENVELOPES = "mqtt-dynamo/events/message_publish";
-    public static final String ACK_ENVELOPES = "mqtt-dynamo/events/message_acked";
-    private static final TopicFilter OWN_EVENTS = TopicFilter.parse("mqtt-dynamo/events/#");
+    public static final String PUBLISH_ENVELOPES = EventTopics.MESSAGE_PUBLISH;
+    public static final String ACK_ENVELOPES = EventTopics.MESSAGE_ACKED;
+    private static final TopicFilter OWN_EVENTS = TopicFilter.parse(EventTopics.ALL);
     private static final int MAX_QUEUED = 100_000;
     private static final int MQTT3_IN_FLIGHT = 100;
 

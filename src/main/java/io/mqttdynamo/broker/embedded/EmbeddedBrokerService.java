@@ -1,5 +1,6 @@
 package io.mqttdynamo.broker.embedded;
 
+import io.mqttdynamo.config.Lifecycle;
 import java.util.concurrent.TimeUnit;
 
 import jakarta.annotation.Priority;
@@ -22,8 +23,6 @@ import io.vertx.core.Vertx;
 @IfBuildProfile(anyOf = {"dev", "test"})
 public class EmbeddedBrokerService {
 
-    /** Before the table check and ingest. */
-    public static final int STARTUP_PRIORITY = 20;
 
     private final MqttDynamoConfig.EmbeddedBroker config;
     private final Vertx vertx;
@@ -34,7 +33,7 @@ public class EmbeddedBrokerService {
         this.vertx = vertx;
     }
 
-    void onStart(@Observes @Priority(STARTUP_PRIORITY) StartupEvent event) throws Exception {
+    void onStart(@Observes @Priority(Lifecycle.START_EMBEDDED_BROKER) StartupEvent event) throws Exception {
         if (!config.enabled()) {
             return;
         }
@@ -50,7 +49,7 @@ public class EmbeddedBrokerService {
         }
     }
 
-    void onStop(@Observes @Priority(STARTUP_PRIORITY + 1000) ShutdownEvent event) {
+    void onStop(@Observes @Priority(Lifecycle.STOP_EMBEDDED_BROKER) ShutdownEvent event) {
         if (broker != null) {
             broker.stop();
         }

@@ -1,5 +1,6 @@
 package io.mqttdynamo.store.local;
 
+import io.mqttdynamo.config.Lifecycle;
 import java.nio.file.Path;
 
 import jakarta.annotation.Priority;
@@ -21,8 +22,6 @@ import io.quarkus.runtime.StartupEvent;
 @IfBuildProfile(anyOf = {"dev", "test"})
 public class LocalDynamoDbService {
 
-    /** First of all start-up work. */
-    public static final int STARTUP_PRIORITY = 10;
 
     private final MqttDynamoConfig.LocalDynamoDb config;
     private DynaliteServer server;
@@ -31,7 +30,7 @@ public class LocalDynamoDbService {
         this.config = config.localDynamoDb();
     }
 
-    void onStart(@Observes @Priority(STARTUP_PRIORITY) StartupEvent event) throws Exception {
+    void onStart(@Observes @Priority(Lifecycle.START_LOCAL_DYNAMODB) StartupEvent event) throws Exception {
         if (!config.enabled()) {
             return;
         }
@@ -41,7 +40,7 @@ public class LocalDynamoDbService {
                 config.dataPath().map(p -> ", data in " + p).orElse(", in memory"));
     }
 
-    void onStop(@Observes @Priority(STARTUP_PRIORITY + 2000) ShutdownEvent event) {
+    void onStop(@Observes @Priority(Lifecycle.STOP_LOCAL_DYNAMODB) ShutdownEvent event) {
         if (server != null) {
             server.close();
         }

@@ -1,0 +1,23 @@
+package io.mqttdynamo.config;
+
+/**
+ * The order of start-up and shutdown work (CDI observer priorities: lower runs first), in one place.
+ *
+ * <p>Start: the local DynamoDB server, the embedded broker, then the table check; ingest channels open as
+ * SmallRye Reactive Messaging starts. Stop: drain the writes already taken (so their messages are
+ * acknowledged), close the MQTT sessions, then stop the embedded broker and the local DynamoDB server.
+ */
+public final class Lifecycle {
+
+    public static final int START_LOCAL_DYNAMODB = 10;
+    public static final int START_EMBEDDED_BROKER = 20;
+    public static final int START_TABLES = 100;
+
+    public static final int STOP_DRAIN_WRITES = 10;
+    public static final int STOP_MQTT_SESSIONS = 20;
+    public static final int STOP_EMBEDDED_BROKER = 1020;
+    public static final int STOP_LOCAL_DYNAMODB = 2010;
+
+    private Lifecycle() {
+    }
+}
