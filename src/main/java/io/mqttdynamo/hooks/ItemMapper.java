@@ -17,6 +17,7 @@ import io.mqttdynamo.config.MqttDynamoConfig.TimeUnitSetting;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.domain.Payloads;
+import io.mqttdynamo.store.ItemSize;
 import io.mqttdynamo.store.ItemWrite;
 import io.mqttdynamo.store.Tables;
 import software.amazon.awssdk.core.SdkBytes;
@@ -94,7 +95,7 @@ public class ItemMapper {
         item.put(Attr.TOPIC, s(e.topic()));
         messageTtl.ifPresent(ttl -> item.put(Attr.EXPIRES_AT,
                 AttributeValue.fromN(Long.toString((e.arrivedMillis() + ttl.toMillis()) / 1000))));
-        return new ItemWrite.Put(Tables.MSG, item);
+        return new ItemWrite.Put(Tables.MSG, withPayload(item, e.payload()));
     }
 
     /** on_message_publish, second half: the msgid joins its topic's set in mqtt_topic_msg_map. */
@@ -108,7 +109,7 @@ public class ItemMapper {
         Map<String, AttributeValue> item = messageAttributes(e);
         item.put(Attr.TOPIC, s(e.topic()));
         item.put(Attr.MSGID, s(e.msgId()));
-        return new ItemWrite.Put(Tables.RETAIN, item);
+        return new ItemWrite.Put(Tables.RETAIN, withPayload(item, e.payload()));
     }
 
     /** on_retain_delete: an empty retained publish clears the topic's retained message. */
@@ -134,13 +135,23 @@ public class ItemMapper {
         item.put(Attr.SENDER, s(e.sender()));
         item.put(Attr.RETAIN, e.retain() ? ONE : ZERO);
         item.put(Attr.ARRIVED, time(e.arrivedMillis()));
-        byte[] payload = e.payload();
-        if (payload.length > maxStoredPayload) {
+        return item;
+    }
+
+    /**
+     * Adds the payload when it is within {@code max-stored-payload} and the whole item stays within
+     * DynamoDB's 400 KB (names and values, as DynamoDB counts them); otherwise the item is stored without it,
+     * flagged {@code payload_truncated} with the payload's size, so that the message is not lost whole.
+     */
+    private Map<String, AttributeValue> withPayload(Map<String, AttributeValue> item, byte[] payload) {
+        AttributeValue value = payload.length > maxStoredPayload ? null : payloadValue(payload);
+        if (value == null
+                || ItemSize.of(item) + Attr.PAYLOAD.length() + ItemSize.of(value) > ItemSize.MAX_ITEM_BYTES) {
             truncated.increment();
             item.put(Attr.PAYLOAD_TRUNCATED, ONE);
             item.put(Attr.PAYLOAD_SIZE, n(payload.length));
         } else {
-            item.put(Attr.PAYLOAD, payloadValue(payload));
+            item.put(Attr.PAYLOAD, value);
         }
         return item;
     }

@@ -4,6 +4,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -112,7 +113,13 @@ public class WritePipeline {
         synchronized (lock) {
             for (int i = 0; i < futures.length; i++) {
                 CompletableFuture<Void> done = new CompletableFuture<>();
-                queue.add(writes.get(i), done);
+                ItemWrite write = writes.get(i);
+                Optional<String> keyProblem = ItemSize.keyProblem(write.table(), write.key());
+                if (keyProblem.isPresent()) {
+                    refuseUpFront(write, keyProblem.get(), done);
+                } else {
+                    queue.add(write, done);
+                }
                 futures[i] = done;
             }
         }
@@ -121,6 +128,13 @@ public class WritePipeline {
         CompletableFuture<Void> all = futures.length == 1 ? (CompletableFuture<Void>) futures[0]
                 : CompletableFuture.allOf(futures);
         return all;
+    }
+
+    /** A write DynamoDB would refuse by its documented limits is refused here, as DynamoDB would: counted, logged. */
+    private void refuseUpFront(ItemWrite write, String problem, CompletableFuture<Void> done) {
+        metrics.failed(write.table(), "KeyLimit");
+        Log.errorf("a write to %s breaks DynamoDB's key limits (%s), dropped", write.table().tableName(), problem);
+        done.completeExceptionally(new RejectedWriteException(write.table(), problem));
     }
 
     /** Sends what the queue releases, as many requests as free slots allow. */

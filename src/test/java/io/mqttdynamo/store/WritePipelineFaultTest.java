@@ -206,4 +206,19 @@ class WritePipelineFaultTest {
         pipeline.submitAll(List.of(retained(prefix + "after", "v"))).get(10, TimeUnit.SECONDS);
         assertThat(tables.item("mqtt_retain", "topic", prefix + "after")).isPresent();
     }
+
+    @Test
+    void aKeyOverDynamoDbsLimitIsRefusedBeforeItIsSentAndItsNeighboursAreStored() throws Exception {
+        String prefix = "longkey/" + System.nanoTime() + "/";
+        // 1,100 UTF-16 units, which the local server takes; 3,300 UTF-8 bytes, which DynamoDB refuses.
+        String tooLong = prefix + "€".repeat(1_100);
+        CompletableFuture<Void> refused = pipeline.submitAll(List.of(retained(tooLong, "v")));
+        CompletableFuture<Void> neighbour = pipeline.submitAll(List.of(retained(prefix + "ok", "v")));
+
+        assertThatThrownBy(() -> refused.get(10, TimeUnit.SECONDS)).hasCauseInstanceOf(RejectedWriteException.class);
+        neighbour.get(10, TimeUnit.SECONDS);
+        assertThat(tables.item("mqtt_retain", "topic", prefix + "ok")).isPresent();
+        assertThat(tables.item("mqtt_retain", "topic", tooLong)).isEmpty();
+        assertThat(counter("mqtt_dynamo_write_failures")).isEqualTo(1);
+    }
 }
