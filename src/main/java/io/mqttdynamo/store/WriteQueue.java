@@ -165,16 +165,21 @@ final class WriteQueue {
     /**
      * Takes what may be sent at {@code nowNanos}, at most {@code requests} requests: puts and deletes of
      * different items in batches of up to {@code batch-size}, every other write alone. Lines that wait
-     * for each other's turn are taken oldest first.
+     * for each other's turn are taken oldest first. With {@code fullBatchesOnly}, puts and deletes stay
+     * while they are fewer than a batch.
      */
-    List<Outgoing> take(long nowNanos, int requests) {
+    List<Outgoing> take(long nowNanos, int requests, boolean fullBatchesOnly) {
         while (!delayed.isEmpty() && delayed.peek().notBefore - nowNanos <= 0) {
             makeReady(delayed.poll());
         }
         List<Outgoing> out = new ArrayList<>();
-        while (out.size() < requests && !(readyForBatch.isEmpty() && readyAlone.isEmpty())) {
+        while (out.size() < requests) {
+            boolean batchReady = fullBatchesOnly ? readyForBatch.size() >= batchSize : !readyForBatch.isEmpty();
+            if (!batchReady && readyAlone.isEmpty()) {
+                break;
+            }
             boolean alone = !readyAlone.isEmpty()
-                    && (readyForBatch.isEmpty() || readyAlone.peek().readySince <= readyForBatch.peek().readySince);
+                    && (!batchReady || readyAlone.peek().readySince <= readyForBatch.peek().readySince);
             if (alone) {
                 Line line = readyAlone.poll();
                 out.add(new Outgoing(List.of(send(line)), false));
@@ -194,6 +199,11 @@ final class WriteQueue {
         Entry first = line.writes.peekFirst();
         first.sentBefore = true;
         return new Sent(line, first);
+    }
+
+    /** True when puts or deletes wait that could be sent, though fewer than a batch. */
+    boolean batchWaiting() {
+        return !readyForBatch.isEmpty();
     }
 
     /** When the earliest delayed write may be sent (System.nanoTime), or empty. */

@@ -40,7 +40,7 @@ class WriteQueueTest {
 
     private List<WriteQueue.Sent> takeAll(long now) {
         List<WriteQueue.Sent> sent = new ArrayList<>();
-        queue.take(now, 100).forEach(request -> sent.addAll(request.writes()));
+        queue.take(now, 100, false).forEach(request -> sent.addAll(request.writes()));
         return sent;
     }
 
@@ -128,7 +128,7 @@ class WriteQueueTest {
         for (int i = 0; i < 30; i++) {
             queue(put("t" + i, "v"));
         }
-        List<WriteQueue.Outgoing> requests = queue.take(NOW, 16);
+        List<WriteQueue.Outgoing> requests = queue.take(NOW, 16, false);
         assertThat(requests).extracting(r -> r.writes().size()).containsExactly(25, 5);
         assertThat(requests).allMatch(WriteQueue.Outgoing::batch);
     }
@@ -138,19 +138,19 @@ class WriteQueueTest {
         for (int i = 0; i < 5; i++) {
             queue(add("t" + i, "m"));
         }
-        assertThat(queue.take(NOW, 3)).hasSize(3);
-        assertThat(queue.take(NOW, 3)).hasSize(2);
+        assertThat(queue.take(NOW, 3, false)).hasSize(3);
+        assertThat(queue.take(NOW, 3, false)).hasSize(2);
     }
 
     @Test
     void writesOfARefusedBatchAreSentAloneNext() {
         queue(put("a", "v"));
         queue(put("b", "v"));
-        WriteQueue.Outgoing batch = queue.take(NOW, 1).get(0);
+        WriteQueue.Outgoing batch = queue.take(NOW, 1, false).get(0);
         assertThat(batch.writes()).hasSize(2);
         batch.writes().forEach(queue::sendAlone);
 
-        List<WriteQueue.Outgoing> alone = queue.take(NOW, 10);
+        List<WriteQueue.Outgoing> alone = queue.take(NOW, 10, false);
         assertThat(alone).hasSize(2).noneMatch(WriteQueue.Outgoing::batch);
     }
 
@@ -177,5 +177,18 @@ class WriteQueueTest {
         assertThat(queue.nextDue()).hasValue(NOW + 100);
         assertThat(only(takeAll(NOW + 100)).item()).isEqualTo(sent.get(1).item());
         assertThat(queue.nextDue()).hasValue(NOW + 500);
+    }
+
+    @Test
+    void fullBatchesOnlyLeavesAPartialBatchButNotTheWritesThatGoAlone() {
+        for (int i = 0; i < 30; i++) {
+            queue(put("t" + i, "v"));
+        }
+        queue(add("set", "m"));
+        List<WriteQueue.Outgoing> first = queue.take(NOW, 16, true);
+        assertThat(first).extracting(r -> r.writes().size()).containsExactlyInAnyOrder(25, 1);
+        assertThat(queue.batchWaiting()).isTrue();
+        assertThat(queue.take(NOW, 16, true)).isEmpty();
+        assertThat(queue.take(NOW, 16, false)).extracting(r -> r.writes().size()).containsExactly(5);
     }
 }
