@@ -120,6 +120,13 @@ public final class EmbeddedBroker {
             return;
         }
         String clientId = endpoint.clientIdentifier();
+        if (!nameableInTopics(clientId)) {
+            // Its events would need a topic with wildcards in it: the event's client id could not be told.
+            endpoint.reject(endpoint.protocolVersion() >= 5
+                    ? MqttConnectReturnCode.CONNECTION_REFUSED_CLIENT_IDENTIFIER_NOT_VALID
+                    : MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED);
+            return;
+        }
         Session session = sessions.get(clientId);
         if (session != null && session.online()) {
             // Session takeover: the old connection leaves first, so events keep their order.
@@ -410,9 +417,19 @@ public final class EmbeddedBroker {
         return HexFormat.of().withUpperCase().formatHex(ids.nextGuid());
     }
 
-    /** A client id as one topic level: the characters MQTT reserves in topics become '_'. */
+    /**
+     * A client id as it appears in event topics: unchanged, slashes included (as EMQX does; decoders take
+     * everything between {@code clients} and the event kind). Ids that cannot be part of a topic name are
+     * refused at CONNECT (see {@link #nameableInTopics}).
+     */
     private static String topicLevel(String clientId) {
-        return clientId.isEmpty() ? "_" : clientId.replace('/', '_').replace('+', '_').replace('#', '_');
+        return clientId;
+    }
+
+    /** Whether a client id can be written into a topic name: no wildcards, no NUL, not empty. */
+    static boolean nameableInTopics(String clientId) {
+        return clientId != null && !clientId.isEmpty() && clientId.indexOf('+') < 0 && clientId.indexOf('#') < 0
+                && clientId.indexOf('\u0000') < 0;
     }
 
     private static int receiveMaximum(MqttEndpoint endpoint) {
