@@ -11,7 +11,9 @@ import java.util.function.Predicate;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
+import io.mqttdynamo.domain.Payloads;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.operators.multi.processors.BroadcastProcessor;
 
@@ -32,9 +34,13 @@ public class RecentActivity {
         CLIENTS, SUBSCRIPTIONS, MESSAGES, RETAINED, ACKS
     }
 
-    /** A message as stored; {@code payloadStart} holds at most {@link #PREVIEW_BYTES} of it. */
+    /**
+     * A message as stored. {@code payloadStart} holds at most {@link #PREVIEW_BYTES} of the payload, cut
+     * on a character boundary when it is text; {@code binary} tells whether the whole payload is not
+     * UTF-8; {@code leftOut} whether the item was stored without its payload (too large).
+     */
     public record StoredMessage(String msgId, String topic, int qos, boolean retain, String sender,
-            byte[] payloadStart, int payloadSize, long arrivedMillis) {
+            byte[] payloadStart, int payloadSize, boolean binary, boolean leftOut, long arrivedMillis) {
     }
 
     private final ArrayDeque<StoredMessage> messages = new ArrayDeque<>(CAPACITY);
@@ -43,6 +49,11 @@ public class RecentActivity {
     /** Time of the last connect or disconnect event per client, so that late events do not win. */
     private final Map<String, Long> lastPresenceEvent = new ConcurrentHashMap<>();
     private final BroadcastProcessor<Change> changes = BroadcastProcessor.create();
+    private final int maxStoredPayload;
+
+    public RecentActivity(MqttDynamoConfig config) {
+        this.maxStoredPayload = config.messages().maxStoredPayload();
+    }
 
     /** Called once the writes of {@code event} are stored. */
     void stored(BrokerEvent event) {
@@ -51,8 +62,11 @@ public class RecentActivity {
                 if (messages.size() == CAPACITY) {
                     messages.removeFirst();
                 }
+                byte[] payload = m.payload();
+                boolean binary = Payloads.utf8(payload).isEmpty();
+                int keep = binary ? Math.min(PREVIEW_BYTES, payload.length) : Payloads.utf8Prefix(payload, PREVIEW_BYTES);
                 messages.addLast(new StoredMessage(m.msgId(), m.topic(), m.qos(), m.retain(), m.sender(),
-                        Arrays.copyOf(m.payload(), Math.min(PREVIEW_BYTES, m.payload().length)), m.payload().length,
+                        Arrays.copyOf(payload, keep), payload.length, binary, payload.length > maxStoredPayload,
                         m.arrivedMillis()));
             }
             emit(m.retain() ? Change.RETAINED : Change.MESSAGES);

@@ -32,13 +32,19 @@ public class ApiResource {
     public record TopicMessages(String topic, List<MessageJson> pending, List<MessageJson> recent) {
     }
 
-    /** A message: {@code payload} is the text, or null with {@code payloadBase64} for binary payloads. */
+    /**
+     * A message: {@code payload} is the text, or null with {@code payloadBase64} for binary payloads.
+     * {@code payloadTruncated}: the stored item holds no payload (too large; both are null).
+     * {@code previewCut}: {@code payload} / {@code payloadBase64} hold only the start of the payload
+     * ({@code payloadSize} bytes in all), as recent messages kept in memory do.
+     */
     public record MessageJson(String msgId, String topic, int qos, String sender, boolean retain, long arrived,
-            String payload, String payloadBase64, int payloadSize, boolean payloadTruncated) {
+            String payload, String payloadBase64, int payloadSize, boolean payloadTruncated, boolean previewCut) {
 
         static MessageJson of(MessageView m) {
             return new MessageJson(m.msgId(), m.topic(), m.qos(), m.sender(), m.retain(), m.arrivedMillis(),
-                    m.payload().text(), m.payload().base64(), m.payload().size(), m.payload().truncated());
+                    m.payload().text(), m.payload().base64(), m.payload().size(), m.payload().truncated(),
+                    m.payload().previewCut());
         }
     }
 
@@ -55,7 +61,7 @@ public class ApiResource {
     @GET
     @Path("clients")
     public Uni<Rows.Page<Rows.Client>> clients(@QueryParam("online") boolean online, @QueryParam("q") String prefix,
-            @QueryParam("cursor") String cursor, @QueryParam("limit") Integer limit) {
+            @QueryParam("cursor") String cursor, @QueryParam("limit") String limit) {
         return data.clients(online, prefix, cursor, limit);
     }
 
@@ -72,21 +78,29 @@ public class ApiResource {
     @GET
     @Path("subscriptions")
     public Uni<Rows.Page<Rows.Subscription>> subscriptions(@QueryParam("q") String q,
-            @QueryParam("cursor") String cursor, @QueryParam("limit") Integer limit) {
+            @QueryParam("cursor") String cursor, @QueryParam("limit") String limit) {
         return data.subscriptions(q, cursor, limit);
     }
 
-    /** Retained messages on topics matching {@code filter}, or the one of {@code topic}. */
+    /** Retained messages on topics matching {@code filter} (all when none), a page at a time. */
     @GET
     @Path("retained")
-    public Uni<Object> retained(@QueryParam("filter") String filter, @QueryParam("topic") String topic,
-            @QueryParam("cursor") String cursor, @QueryParam("limit") Integer limit) {
+    public Uni<Rows.Page<MessageJson>> retained(@QueryParam("filter") String filter,
+            @QueryParam("cursor") String cursor, @QueryParam("limit") String limit, @QueryParam("topic") String topic) {
         if (topic != null) {
-            return data.retainedOf(topic).map(found -> MessageJson.of(found.orElseThrow(
-                    () -> new NotFoundException("no retained message on '" + topic + "'"))));
+            throw new IllegalArgumentException("/api/retained lists retained messages by 'filter'; one topic's"
+                    + " retained message is at /api/retained/message?topic=<topic>");
         }
         return data.retained(filter, cursor, limit).map(page -> new Rows.Page<>(
                 page.items().stream().map(MessageJson::of).toList(), page.next()));
+    }
+
+    /** The retained message of {@code topic}, whole; 404 when the topic has none. */
+    @GET
+    @Path("retained/message")
+    public Uni<MessageJson> retainedMessage(@QueryParam("topic") String topic) {
+        return data.retainedOf(topic).map(found -> MessageJson.of(found.orElseThrow(
+                () -> new NotFoundException("no retained message on '" + topic + "'"))));
     }
 
     @GET
