@@ -6,6 +6,7 @@ import java.util.Arrays;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
 
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.quarkus.logging.Log;
@@ -13,6 +14,8 @@ import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.DescribeTableResponse;
+import software.amazon.awssdk.services.dynamodb.model.DynamoDbException;
+import software.amazon.awssdk.services.dynamodb.model.ResourceInUseException;
 import software.amazon.awssdk.services.dynamodb.model.ResourceNotFoundException;
 import software.amazon.awssdk.services.dynamodb.model.TableStatus;
 
@@ -30,13 +33,24 @@ public class TableCreator {
     private final DynamoDbAsyncClient dynamo;
     private final boolean createTables;
     private volatile String problem = "tables not checked yet";
+    private final java.util.Map<Tables, String> lastLogged = new java.util.EnumMap<>(Tables.class);
 
+    @Inject
     public TableCreator(DynamoDbAsyncClient dynamo, MqttDynamoConfig config) {
+        this(dynamo, config.store().createTables());
+    }
+
+    TableCreator(DynamoDbAsyncClient dynamo, boolean createTables) {
         this.dynamo = dynamo;
-        this.createTables = config.store().createTables();
+        this.createTables = createTables;
     }
 
     void onStart(@Observes @Priority(STARTUP_PRIORITY) StartupEvent event) {
+        start();
+    }
+
+    /** Checks (and creates) the six tables in the background until they are all active. */
+    void start() {
         Uni.join().all(Arrays.stream(Tables.values()).map(this::ensure).toList()).andFailFast()
                 .subscribe().with(
                         ok -> {
@@ -58,7 +72,7 @@ public class TableCreator {
                 .onItem().transformToUni(status -> status == TableStatus.ACTIVE
                         ? Uni.createFrom().voidItem()
                         : Uni.createFrom().failure(new IllegalStateException(table.tableName() + " is " + status)))
-                .onFailure().invoke(failure -> problem = describeProblem(table, failure))
+                .onFailure().invoke(failure -> report(table, failure))
                 .onFailure().retry().withBackOff(Duration.ofMillis(100), Duration.ofSeconds(5)).indefinitely()
                 .replaceWithVoid();
     }
@@ -79,10 +93,49 @@ public class TableCreator {
         Log.infof("creating DynamoDB table %s", table.tableName());
         return Uni.createFrom().completionStage(() -> dynamo.createTable(table.createRequest()))
                 .map(response -> response.tableDescription().tableStatus())
-                .onFailure().recoverWithItem(TableStatus.CREATING);
+                // Only "in use" means someone (another replica) is creating it; anything else is a failure.
+                .onFailure(failure -> WritePipeline.unwrap(failure) instanceof ResourceInUseException)
+                .recoverWithItem(TableStatus.CREATING)
+                .onFailure().transform(failure -> new TableFailure("cannot create it", WritePipeline.unwrap(failure)));
     }
 
-    private static String describeProblem(Tables table, Throwable failure) {
-        return table.tableName() + ": " + WritePipeline.unwrap(failure).getMessage();
+    /** A failed DynamoDB call on a table, with what the service was doing. */
+    private static final class TableFailure extends RuntimeException {
+        TableFailure(String doing, Throwable cause) {
+            super(doing + ": " + cause.getMessage(), cause);
+        }
+    }
+
+    /** Records what is wrong for readiness and the dashboard; logs it once per change, not per retry. */
+    private void report(Tables table, Throwable failure) {
+        String now = describeProblem(table, failure);
+        synchronized (lastLogged) {
+            if (!now.equals(lastLogged.get(table))) {
+                lastLogged.put(table, now);
+                Log.warnf("DynamoDB table not ready (retrying): %s", now);
+            }
+        }
+        problem = now;
+    }
+
+    static String describeProblem(Tables table, Throwable failure) {
+        Throwable cause = WritePipeline.unwrap(failure);
+        String what = cause instanceof IllegalStateException ? cause.getMessage()
+                : cause instanceof TableFailure ? cause.getMessage()
+                : "cannot describe it: " + cause.getMessage();
+        Throwable root = cause instanceof TableFailure ? cause.getCause() : cause;
+        String advice = "";
+        if (root instanceof DynamoDbException dynamoFailure && dynamoFailure.awsErrorDetails() != null) {
+            String code = String.valueOf(dynamoFailure.awsErrorDetails().errorCode());
+            if (code.contains("AccessDenied") || code.contains("UnrecognizedClient") || code.contains("Signature")) {
+                advice = " (" + code + "); give the service's AWS identity dynamodb:DescribeTable and CreateTable on"
+                        + " the table, or create the tables yourself (see the README's Tables) and set"
+                        + " mqtt-dynamo.store.create-tables=false";
+            } else {
+                advice = " (" + code + ")";
+            }
+        }
+        String text = what.startsWith(table.tableName()) ? what : table.tableName() + ": " + what;
+        return text + advice;
     }
 }
