@@ -11,6 +11,9 @@ import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
 import io.mqttdynamo.store.Rows;
@@ -58,6 +61,9 @@ public class ApiResource {
         this.data = data;
     }
 
+    @Operation(summary = "Clients, a page at a time")
+    @APIResponse(responseCode = "200", description = "a page: {\"items\", \"next\"}")
+    @APIResponse(responseCode = "400", description = "a bad parameter (limit, cursor, filter, a key over DynamoDB's limits): {\"status\", \"error\"}")
     @GET
     @Path("clients")
     public Uni<Rows.Page<Rows.Client>> clients(@QueryParam("online") boolean online, @QueryParam("q") String prefix,
@@ -65,6 +71,10 @@ public class ApiResource {
         return data.clients(online, prefix, cursor, limit);
     }
 
+    @Operation(summary = "A client with its subscriptions and a page of its acks")
+    @APIResponse(responseCode = "200", description = "the client")
+    @APIResponse(responseCode = "400", description = "a bad parameter (limit, cursor, filter, a key over DynamoDB's limits): {\"status\", \"error\"}")
+    @APIResponse(responseCode = "404", description = "no such client")
     @GET
     @Path("clients/{id: .+}")
     public Uni<ClientDetail> client(@PathParam("id") String clientId, @QueryParam("cursor") String acksCursor) {
@@ -75,6 +85,9 @@ public class ApiResource {
                         .with((subscriptions, acks) -> new ClientDetail(client, subscriptions, acks)));
     }
 
+    @Operation(summary = "Subscriptions, a page at a time")
+    @APIResponse(responseCode = "200", description = "a page: {\"items\", \"next\"}")
+    @APIResponse(responseCode = "400", description = "a bad parameter (limit, cursor, filter, a key over DynamoDB's limits): {\"status\", \"error\"}")
     @GET
     @Path("subscriptions")
     public Uni<Rows.Page<Rows.Subscription>> subscriptions(@QueryParam("q") String q,
@@ -83,10 +96,14 @@ public class ApiResource {
     }
 
     /** Retained messages on topics matching {@code filter} (all when none), a page at a time. */
+    @Operation(summary = "Retained messages on topics matching a filter, a page at a time")
+    @APIResponse(responseCode = "200", description = "a page: {\"items\", \"next\"}")
+    @APIResponse(responseCode = "400", description = "a bad parameter (limit, cursor, filter, a key over DynamoDB's limits): {\"status\", \"error\"}")
     @GET
     @Path("retained")
     public Uni<Rows.Page<MessageJson>> retained(@QueryParam("filter") String filter,
-            @QueryParam("cursor") String cursor, @QueryParam("limit") String limit, @QueryParam("topic") String topic) {
+            @QueryParam("cursor") String cursor, @QueryParam("limit") String limit,
+            @Parameter(hidden = true) @QueryParam("topic") String topic) {
         if (topic != null) {
             throw new IllegalArgumentException("/api/retained lists retained messages by 'filter'; one topic's"
                     + " retained message is at /api/retained/message?topic=<topic>");
@@ -96,6 +113,10 @@ public class ApiResource {
     }
 
     /** The retained message of {@code topic}, whole; 404 when the topic has none. */
+    @Operation(summary = "The retained message of one topic, whole")
+    @APIResponse(responseCode = "200", description = "the message")
+    @APIResponse(responseCode = "400", description = "a bad parameter (limit, cursor, filter, a key over DynamoDB's limits): {\"status\", \"error\"}")
+    @APIResponse(responseCode = "404", description = "no retained message on the topic")
     @GET
     @Path("retained/message")
     public Uni<MessageJson> retainedMessage(@QueryParam("topic") String topic) {
@@ -103,6 +124,9 @@ public class ApiResource {
                 () -> new NotFoundException("no retained message on '" + topic + "'"))));
     }
 
+    @Operation(summary = "A topic's pending and recent messages")
+    @APIResponse(responseCode = "200", description = "the messages")
+    @APIResponse(responseCode = "400", description = "a bad parameter (limit, cursor, filter, a key over DynamoDB's limits): {\"status\", \"error\"}")
     @GET
     @Path("messages")
     public Uni<TopicMessages> messages(@QueryParam("topic") String topic) {
@@ -114,6 +138,8 @@ public class ApiResource {
                 pending.stream().map(MessageJson::of).toList(), recent));
     }
 
+    @Operation(summary = "Counts, health and the last minutes of throughput as per-second series")
+    @APIResponse(responseCode = "200", description = "the numbers")
     @GET
     @Path("stats")
     public Uni<Overview> stats() {
