@@ -12,6 +12,7 @@ import io.mqttdynamo.config.MqttDynamoConfig;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.subscription.Cancellable;
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.DescribeTableResponse;
 import software.amazon.awssdk.services.dynamodb.model.DynamoDbException;
@@ -33,6 +34,7 @@ public class TableCreator {
     private final DynamoDbAsyncClient dynamo;
     private final boolean createTables;
     private volatile String problem = "tables not checked yet";
+    private volatile Cancellable running;
     private final java.util.Map<Tables, String> lastLogged = new java.util.EnumMap<>(Tables.class);
 
     @Inject
@@ -51,7 +53,7 @@ public class TableCreator {
 
     /** Checks (and creates) the six tables in the background until they are all active. */
     void start() {
-        Uni.join().all(Arrays.stream(Tables.values()).map(this::ensure).toList()).andFailFast()
+        running = Uni.join().all(Arrays.stream(Tables.values()).map(this::ensure).toList()).andFailFast()
                 .subscribe().with(
                         ok -> {
                             problem = null;
@@ -59,6 +61,14 @@ public class TableCreator {
                                     .map(Tables::tableName).toList());
                         },
                         failure -> Log.errorf("DynamoDB tables not ready: %s", failure.getMessage()));
+    }
+
+    /** Stops checking (and retrying). */
+    void stop() {
+        Cancellable current = running;
+        if (current != null) {
+            current.cancel();
+        }
     }
 
     /** Null when all six tables are active, else what is wrong and what to do. */
@@ -71,7 +81,7 @@ public class TableCreator {
                 .onFailure(ResourceNotFoundException.class).recoverWithUni(missing -> create(table))
                 .onItem().transformToUni(status -> status == TableStatus.ACTIVE
                         ? Uni.createFrom().voidItem()
-                        : Uni.createFrom().failure(new IllegalStateException(table.tableName() + " is " + status)))
+                        : Uni.createFrom().failure(new NotActiveYet(table.tableName() + " is " + status)))
                 .onFailure().invoke(failure -> report(table, failure))
                 .onFailure().retry().withBackOff(Duration.ofMillis(100), Duration.ofSeconds(5)).indefinitely()
                 .replaceWithVoid();
@@ -99,6 +109,13 @@ public class TableCreator {
                 .onFailure().transform(failure -> new TableFailure("cannot create it", WritePipeline.unwrap(failure)));
     }
 
+    /** A table that exists and is not active yet (being created): expected, not a failure to warn of. */
+    private static final class NotActiveYet extends IllegalStateException {
+        NotActiveYet(String message) {
+            super(message);
+        }
+    }
+
     /** A failed DynamoDB call on a table, with what the service was doing. */
     private static final class TableFailure extends RuntimeException {
         TableFailure(String doing, Throwable cause) {
@@ -112,7 +129,11 @@ public class TableCreator {
         synchronized (lastLogged) {
             if (!now.equals(lastLogged.get(table))) {
                 lastLogged.put(table, now);
-                Log.warnf("DynamoDB table not ready (retrying): %s", now);
+                if (WritePipeline.unwrap(failure) instanceof NotActiveYet) {
+                    Log.debugf("DynamoDB table not active yet: %s", now);
+                } else {
+                    Log.warnf("DynamoDB table not ready (retrying): %s", now);
+                }
             }
         }
         problem = now;

@@ -34,6 +34,7 @@ class TableCreatorFailureTest {
 
     private HttpServer server;
     private DynamoDbAsyncClient dynamo;
+    private TableCreator creator;
     private final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
 
     @BeforeEach
@@ -51,6 +52,9 @@ class TableCreatorFailureTest {
 
     @AfterEach
     void stop() {
+        if (creator != null) {
+            creator.stop();
+        }
         dynamo.close();
         server.stop(0);
     }
@@ -79,7 +83,7 @@ class TableCreatorFailureTest {
 
     @Test
     void aRefusedCreateTableIsReportedAndRetriedNotTakenForCreating() {
-        TableCreator creator = new TableCreator(dynamo, true);
+        creator = new TableCreator(dynamo, true);
         creator.start();
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(creator.problem())
                 .isNotNull()
