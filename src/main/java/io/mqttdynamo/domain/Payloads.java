@@ -24,4 +24,20 @@ public final class Payloads {
             return Optional.empty();
         }
     }
+
+    /**
+     * How many of the first {@code maxBytes} bytes of UTF-8 text {@code bytes} can be kept without cutting
+     * a character in half: {@code maxBytes}, or less down to the start of the character it would cut.
+     */
+    public static int utf8Prefix(byte[] bytes, int maxBytes) {
+        if (bytes.length <= maxBytes) {
+            return bytes.length;
+        }
+        int cut = Math.max(0, maxBytes);
+        // a continuation byte (10xxxxxx) at the cut belongs to the character before it
+        while (cut > 0 && (bytes[cut] & 0xC0) == 0x80) {
+            cut--;
+        }
+        return cut;
+    }
 }

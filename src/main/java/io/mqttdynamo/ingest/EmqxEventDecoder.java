@@ -27,9 +27,16 @@ public final class EmqxEventDecoder {
         }
         JsonNode json = Json.object(payload);
         String node = nodeOf(levels, json);
-        String clientId = Json.text(json, "clientid");
+        // The topic's client id is authoritative: the broker wrote it from the connection itself. A
+        // payload 'clientid' is only a copy; one that says otherwise is not trusted and the event is
+        // refused. The payload's id is used only when the topic has none.
+        String clientId = clientIdOf(levels);
+        String claimed = Json.text(json, "clientid");
         if (clientId == null || clientId.isEmpty()) {
-            clientId = clientIdOf(levels);
+            clientId = claimed;
+        } else if (claimed != null && !claimed.isEmpty() && !claimed.equals(clientId)) {
+            throw new MalformedEventException("clientid_mismatch", "'clientid' " + EnvelopeDecoder.shorten(claimed)
+                    + " is not the topic's client " + EnvelopeDecoder.shorten(clientId));
         }
         if (clientId == null || clientId.isEmpty()) {
             throw new MalformedEventException("missing_field", "no 'clientid' in the event or its topic");
@@ -41,9 +48,19 @@ public final class EmqxEventDecoder {
             case "disconnected" -> new BrokerEvent.ClientDisconnected(clientId, node, Json.text(json, "reason"),
                     Json.millis(json, ts, "disconnected_at", "ts"));
             case "subscribed" -> new BrokerEvent.ClientSubscribed(clientId, Json.requiredText(json, "topic"),
-                    Json.qos(json.path("subopts").get("qos"), Json.qos(json.get("qos"), 0)), ts);
+                    subscribedQos(json), ts);
             default -> new BrokerEvent.ClientUnsubscribed(clientId, Json.requiredText(json, "topic"), ts);
         });
+    }
+
+    /** {@code subopts.qos} (EMQX 5), else {@code qos} (EMQX 4), else 0; a present one must be 0, 1 or 2. */
+    private static int subscribedQos(JsonNode json) {
+        JsonNode subopts = json.get("subopts");
+        if (subopts != null && !subopts.isObject()) {
+            throw new MalformedEventException("invalid_qos", "'subopts' must be an object");
+        }
+        int fallback = Json.qos(json.get("qos"), 0);
+        return subopts == null ? fallback : Json.qos(subopts.get("qos"), fallback);
     }
 
     /** The level after {@code brokers}, else the event's own {@code node} field. */

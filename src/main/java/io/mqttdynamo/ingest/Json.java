@@ -43,26 +43,40 @@ final class Json {
         return value;
     }
 
-    /** The first of {@code fields} holding a time, in epoch milliseconds (seconds are converted). */
+    /**
+     * The first of {@code fields} present, in epoch milliseconds (seconds are converted); {@code fallback}
+     * when none is. A present field must be a whole number of zero or more: anything else (negative,
+     * fractional, out of range, text, null, an object) is malformed.
+     */
     static long millis(JsonNode node, long fallback, String... fields) {
         for (String field : fields) {
             JsonNode value = node.get(field);
-            if (value != null && value.canConvertToLong()) {
-                long time = value.asLong();
-                return time < MILLIS_THRESHOLD ? time * 1000 : time;
+            if (value == null) {
+                continue;
             }
+            if (!value.isIntegralNumber() || !value.canConvertToLong() || value.asLong() < 0) {
+                throw new MalformedEventException("invalid_time", "'" + field + "' must be a whole number of"
+                        + " seconds or milliseconds since the epoch, got: " + EnvelopeDecoder.shorten(value.toString()));
+            }
+            long time = value.asLong();
+            return time < MILLIS_THRESHOLD ? time * 1000 : time;
         }
         return fallback;
     }
 
+    /**
+     * A QoS: {@code fallback} when the field is absent ({@code value} null); otherwise it must be the
+     * whole number 0, 1 or 2. Anything else (null, text, true, an object, 1.5, 1e400, a number out of
+     * range) is malformed: no value is guessed.
+     */
     static int qos(JsonNode value, int fallback) {
-        if (value == null || !value.canConvertToInt()) {
+        if (value == null) {
             return fallback;
         }
-        int qos = value.asInt();
-        if (qos < 0 || qos > 2) {
-            throw new MalformedEventException("invalid_qos", "qos " + qos);
+        if (!value.isIntegralNumber() || !value.canConvertToInt() || value.asInt() < 0 || value.asInt() > 2) {
+            throw new MalformedEventException("invalid_qos", "qos must be 0, 1 or 2, got: "
+                    + EnvelopeDecoder.shorten(value.toString()));
         }
-        return qos;
+        return value.asInt();
     }
 }

@@ -2,22 +2,18 @@ package io.mqttdynamo.store;
 
 import java.math.BigDecimal;
 import java.util.Map;
-import java.util.Optional;
 
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 /**
- * DynamoDB's documented size rules, so that an item or key it would refuse is known before it is sent
- * (local servers measure differently: dynalite counts UTF-16 units, DynamoDB UTF-8 bytes).
+ * DynamoDB's documented item size rules, so that an item it would refuse is known before it is sent
+ * (local servers measure differently: dynalite counts UTF-16 units, DynamoDB UTF-8 bytes). Key limits
+ * are {@link KeyLimits}.
  */
 public final class ItemSize {
 
     /** Largest item: attribute names and values together. */
     public static final int MAX_ITEM_BYTES = 400 * 1024;
-    /** Largest partition key value. */
-    public static final int MAX_PARTITION_KEY_BYTES = 2048;
-    /** Largest sort key value. */
-    public static final int MAX_SORT_KEY_BYTES = 1024;
 
     private ItemSize() {
     }
@@ -47,41 +43,8 @@ public final class ItemSize {
         };
     }
 
-    /** Why DynamoDB would refuse {@code key} of {@code table}, or empty when it would not. */
-    public static Optional<String> keyProblem(Tables table, Map<String, AttributeValue> key) {
-        Optional<String> hash = keyValueProblem(table.hashKey(), key.get(table.hashKey()), MAX_PARTITION_KEY_BYTES);
-        if (hash.isPresent() || table.rangeKey() == null) {
-            return hash;
-        }
-        return keyValueProblem(table.rangeKey(), key.get(table.rangeKey()), MAX_SORT_KEY_BYTES);
-    }
-
-    private static Optional<String> keyValueProblem(String name, AttributeValue value, int limit) {
-        if (value == null || value.s() == null || value.s().isEmpty()) {
-            return Optional.of("key attribute " + name + " is empty");
-        }
-        long bytes = utf8(value.s());
-        return bytes > limit
-                ? Optional.of("key attribute " + name + " is " + bytes + " bytes (UTF-8); DynamoDB allows " + limit)
-                : Optional.empty();
-    }
-
     static long utf8(String s) {
-        long bytes = 0;
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c < 0x80) {
-                bytes += 1;
-            } else if (c < 0x800) {
-                bytes += 2;
-            } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
-                bytes += 4;
-                i++;
-            } else {
-                bytes += 3;
-            }
-        }
-        return bytes;
+        return KeyLimits.utf8Length(s);
     }
 
     /** A number's size: its significant digits, two to a byte, plus one (DynamoDB's documented estimate). */

@@ -18,10 +18,10 @@ public final class Rows {
 
     /**
      * An mqtt_msg or mqtt_retain item. {@code payload} is null when it was too large to store
-     * ({@code payloadSize} still tells its size).
+     * ({@code truncated}: the item's {@code payload_truncated}; {@code payloadSize} still tells its size).
      */
     public record Message(String msgId, String topic, int qos, String sender, boolean retain, long arrived,
-            byte[] payload, boolean binary, int payloadSize) {
+            byte[] payload, boolean binary, int payloadSize, boolean truncated) {
     }
 
     /** An mqtt_acked item. */

@@ -7,13 +7,17 @@ import java.util.Arrays;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
 
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.subscription.Cancellable;
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.DescribeTableResponse;
+import software.amazon.awssdk.services.dynamodb.model.DynamoDbException;
+import software.amazon.awssdk.services.dynamodb.model.ResourceInUseException;
 import software.amazon.awssdk.services.dynamodb.model.ResourceNotFoundException;
 import software.amazon.awssdk.services.dynamodb.model.TableStatus;
 
@@ -29,14 +33,26 @@ public class TableCreator {
     private final DynamoDbAsyncClient dynamo;
     private final boolean createTables;
     private volatile String problem = "tables not checked yet";
+    private volatile Cancellable running;
+    private final java.util.Map<Tables, String> lastLogged = new java.util.EnumMap<>(Tables.class);
 
+    @Inject
     public TableCreator(DynamoDbAsyncClient dynamo, MqttDynamoConfig config) {
+        this(dynamo, config.store().createTables());
+    }
+
+    TableCreator(DynamoDbAsyncClient dynamo, boolean createTables) {
         this.dynamo = dynamo;
-        this.createTables = config.store().createTables();
+        this.createTables = createTables;
     }
 
     void onStart(@Observes @Priority(Lifecycle.START_TABLES) StartupEvent event) {
-        Uni.join().all(Arrays.stream(Tables.values()).map(this::ensure).toList()).andFailFast()
+        start();
+    }
+
+    /** Checks (and creates) the six tables in the background until they are all active. */
+    void start() {
+        running = Uni.join().all(Arrays.stream(Tables.values()).map(this::ensure).toList()).andFailFast()
                 .subscribe().with(
                         ok -> {
                             problem = null;
@@ -44,6 +60,14 @@ public class TableCreator {
                                     .map(Tables::tableName).toList());
                         },
                         failure -> Log.errorf("DynamoDB tables not ready: %s", failure.getMessage()));
+    }
+
+    /** Stops checking (and retrying). */
+    void stop() {
+        Cancellable current = running;
+        if (current != null) {
+            current.cancel();
+        }
     }
 
     /** Null when all six tables are active, else what is wrong and what to do. */
@@ -56,8 +80,8 @@ public class TableCreator {
                 .onFailure(ResourceNotFoundException.class).recoverWithUni(missing -> create(table))
                 .onItem().transformToUni(status -> status == TableStatus.ACTIVE
                         ? Uni.createFrom().voidItem()
-                        : Uni.createFrom().failure(new IllegalStateException(table.tableName() + " is " + status)))
-                .onFailure().invoke(failure -> problem = describeProblem(table, failure))
+                        : Uni.createFrom().failure(new NotActiveYet(table.tableName() + " is " + status)))
+                .onFailure().invoke(failure -> report(table, failure))
                 .onFailure().retry().withBackOff(Duration.ofMillis(100), Duration.ofSeconds(5)).indefinitely()
                 .replaceWithVoid();
     }
@@ -78,10 +102,60 @@ public class TableCreator {
         Log.infof("creating DynamoDB table %s", table.tableName());
         return Uni.createFrom().completionStage(() -> dynamo.createTable(table.createRequest()))
                 .map(response -> response.tableDescription().tableStatus())
-                .onFailure().recoverWithItem(TableStatus.CREATING);
+                // Only "in use" means someone (another replica) is creating it; anything else is a failure.
+                .onFailure(failure -> RetryPolicy.unwrap(failure) instanceof ResourceInUseException)
+                .recoverWithItem(TableStatus.CREATING)
+                .onFailure().transform(failure -> new TableFailure("cannot create it", RetryPolicy.unwrap(failure)));
     }
 
-    private static String describeProblem(Tables table, Throwable failure) {
-        return table.tableName() + ": " + RetryPolicy.unwrap(failure).getMessage();
+    /** A table that exists and is not active yet (being created): expected, not a failure to warn of. */
+    private static final class NotActiveYet extends IllegalStateException {
+        NotActiveYet(String message) {
+            super(message);
+        }
+    }
+
+    /** A failed DynamoDB call on a table, with what the service was doing. */
+    private static final class TableFailure extends RuntimeException {
+        TableFailure(String doing, Throwable cause) {
+            super(doing + ": " + cause.getMessage(), cause);
+        }
+    }
+
+    /** Records what is wrong for readiness and the dashboard; logs it once per change, not per retry. */
+    private void report(Tables table, Throwable failure) {
+        String now = describeProblem(table, failure);
+        synchronized (lastLogged) {
+            if (!now.equals(lastLogged.get(table))) {
+                lastLogged.put(table, now);
+                if (RetryPolicy.unwrap(failure) instanceof NotActiveYet) {
+                    Log.debugf("DynamoDB table not active yet: %s", now);
+                } else {
+                    Log.warnf("DynamoDB table not ready (retrying): %s", now);
+                }
+            }
+        }
+        problem = now;
+    }
+
+    static String describeProblem(Tables table, Throwable failure) {
+        Throwable cause = RetryPolicy.unwrap(failure);
+        String what = cause instanceof IllegalStateException ? cause.getMessage()
+                : cause instanceof TableFailure ? cause.getMessage()
+                : "cannot describe it: " + cause.getMessage();
+        Throwable root = cause instanceof TableFailure ? cause.getCause() : cause;
+        String advice = "";
+        if (root instanceof DynamoDbException dynamoFailure && dynamoFailure.awsErrorDetails() != null) {
+            String code = String.valueOf(dynamoFailure.awsErrorDetails().errorCode());
+            if (code.contains("AccessDenied") || code.contains("UnrecognizedClient") || code.contains("Signature")) {
+                advice = " (" + code + "); give the service's AWS identity dynamodb:DescribeTable and CreateTable on"
+                        + " the table, or create the tables yourself (see the README's Tables) and set"
+                        + " mqtt-dynamo.store.create-tables=false";
+            } else {
+                advice = " (" + code + ")";
+            }
+        }
+        String text = what.startsWith(table.tableName()) ? what : table.tableName() + ": " + what;
+        return text + advice;
     }
 }

@@ -2,6 +2,7 @@ package io.mqttdynamo.store;
 
 import static io.mqttdynamo.store.Tables.Attr;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -10,10 +11,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.function.Function;
 import java.util.function.Predicate;
 
 import jakarta.enterprise.context.ApplicationScoped;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.config.MqttDynamoConfig.TimeUnitSetting;
@@ -212,7 +219,8 @@ public class TableQueries {
         }
         int size = bytes != null ? bytes.length : (int) num(item, Attr.PAYLOAD_SIZE);
         return new Rows.Message(str(item, Attr.MSGID), str(item, Attr.TOPIC), (int) num(item, Attr.QOS),
-                str(item, Attr.SENDER), num(item, Attr.RETAIN) == 1, millis(item, Attr.ARRIVED), bytes, binary, size);
+                str(item, Attr.SENDER), num(item, Attr.RETAIN) == 1, millis(item, Attr.ARRIVED), bytes, binary, size,
+                bytes == null || num(item, Attr.PAYLOAD_TRUNCATED) == 1);
     }
 
     private long millis(Map<String, AttributeValue> item, String attribute) {
@@ -243,17 +251,27 @@ public class TableQueries {
         return AttributeValue.fromS(value);
     }
 
-    /** Listing cursors: a table's key attributes, in URL-safe base64. */
+    /**
+     * Listing cursors: the JSON of a key's string attributes ({@code {"clientid":"…","topic":"…"}}) in
+     * URL-safe base64, so that any key value (control characters, separators, any Unicode) comes back
+     * exactly as it was.
+     */
     static final class Cursor {
+
+        private static final ObjectMapper MAPPER = new ObjectMapper();
+        private static final String INVALID = "invalid cursor: use the 'next' value of the previous page";
 
         private Cursor() {
         }
 
         static String encode(Map<String, AttributeValue> key) {
-            StringBuilder text = new StringBuilder();
-            new java.util.TreeMap<>(key).forEach((name, value) -> text.append(name).append('\u0001')
-                    .append(value.s()).append('\u0002'));
-            return Base64.getUrlEncoder().withoutPadding().encodeToString(text.toString().getBytes(StandardCharsets.UTF_8));
+            ObjectNode json = MAPPER.createObjectNode();
+            new TreeMap<>(key).forEach((name, value) -> json.put(name, value.s()));
+            try {
+                return Base64.getUrlEncoder().withoutPadding().encodeToString(MAPPER.writeValueAsBytes(json));
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
         }
 
         /** The key a cursor stands for; null for none; IllegalArgumentException for one not of this table. */
@@ -261,25 +279,31 @@ public class TableQueries {
             if (cursor == null || cursor.isEmpty()) {
                 return null;
             }
-            String text;
+            JsonNode json;
             try {
-                text = new String(Base64.getUrlDecoder().decode(cursor), StandardCharsets.UTF_8);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("invalid cursor: use the 'next' value of the previous page");
+                json = MAPPER.readTree(Base64.getUrlDecoder().decode(cursor));
+            } catch (IllegalArgumentException | IOException e) {
+                throw new IllegalArgumentException(INVALID);
+            }
+            if (json == null || !json.isObject() || json.size() != (table.rangeKey() == null ? 1 : 2)) {
+                throw new IllegalArgumentException(INVALID);
             }
             Map<String, AttributeValue> key = new LinkedHashMap<>();
-            for (String part : text.split("\u0002")) {
-                int separator = part.indexOf('\u0001');
-                if (separator > 0) {
-                    key.put(part.substring(0, separator), AttributeValue.fromS(part.substring(separator + 1)));
-                }
-            }
-            boolean fits = key.containsKey(table.hashKey())
-                    && (table.rangeKey() == null ? key.size() == 1 : key.containsKey(table.rangeKey()) && key.size() == 2);
-            if (!fits) {
-                throw new IllegalArgumentException("invalid cursor: use the 'next' value of the previous page");
+            key.put(table.hashKey(), AttributeValue.fromS(keyValue(json, table.hashKey(),
+                    KeyLimits.PARTITION_KEY_MAX_BYTES)));
+            if (table.rangeKey() != null) {
+                key.put(table.rangeKey(), AttributeValue.fromS(keyValue(json, table.rangeKey(),
+                        KeyLimits.SORT_KEY_MAX_BYTES)));
             }
             return key;
+        }
+
+        private static String keyValue(JsonNode json, String attribute, int maxBytes) {
+            JsonNode value = json.get(attribute);
+            if (value == null || !value.isTextual() || !KeyLimits.fits(value.textValue(), maxBytes)) {
+                throw new IllegalArgumentException(INVALID);
+            }
+            return value.textValue();
         }
     }
 }

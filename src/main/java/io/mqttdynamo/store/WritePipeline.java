@@ -118,7 +118,7 @@ public class WritePipeline {
             for (int i = 0; i < futures.length; i++) {
                 CompletableFuture<Void> done = new CompletableFuture<>();
                 ItemWrite write = writes.get(i);
-                Optional<String> keyProblem = ItemSize.keyProblem(write.table(), write.key());
+                Optional<String> keyProblem = KeyLimits.problem(write.table(), write.key());
                 if (keyProblem.isPresent()) {
                     refuseUpFront(write, keyProblem.get(), done);
                 } else {

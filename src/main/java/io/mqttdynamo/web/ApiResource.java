@@ -11,6 +11,9 @@ import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
 import io.mqttdynamo.store.Rows;
@@ -32,13 +35,19 @@ public class ApiResource {
     public record TopicMessages(String topic, List<MessageJson> pending, List<MessageJson> recent) {
     }
 
-    /** A message: {@code payload} is the text, or null with {@code payloadBase64} for binary payloads. */
+    /**
+     * A message: {@code payload} is the text, or null with {@code payloadBase64} for binary payloads.
+     * {@code payloadTruncated}: the stored item holds no payload (too large; both are null).
+     * {@code previewCut}: {@code payload} / {@code payloadBase64} hold only the start of the payload
+     * ({@code payloadSize} bytes in all), as recent messages kept in memory do.
+     */
     public record MessageJson(String msgId, String topic, int qos, String sender, boolean retain, long arrived,
-            String payload, String payloadBase64, int payloadSize, boolean payloadTruncated) {
+            String payload, String payloadBase64, int payloadSize, boolean payloadTruncated, boolean previewCut) {
 
         static MessageJson of(MessageView m) {
             return new MessageJson(m.msgId(), m.topic(), m.qos(), m.sender(), m.retain(), m.arrivedMillis(),
-                    m.payload().text(), m.payload().base64(), m.payload().size(), m.payload().truncated());
+                    m.payload().text(), m.payload().base64(), m.payload().size(), m.payload().truncated(),
+                    m.payload().previewCut());
         }
     }
 
@@ -52,13 +61,20 @@ public class ApiResource {
         this.data = data;
     }
 
+    @Operation(summary = "Clients, a page at a time")
+    @APIResponse(responseCode = "200", description = "a page: {\"items\", \"next\"}")
+    @APIResponse(responseCode = "400", description = "a bad parameter (limit, cursor, filter, a key over DynamoDB's limits): {\"status\", \"error\"}")
     @GET
     @Path("clients")
     public Uni<Rows.Page<Rows.Client>> clients(@QueryParam("online") boolean online, @QueryParam("q") String prefix,
-            @QueryParam("cursor") String cursor, @QueryParam("limit") Integer limit) {
+            @QueryParam("cursor") String cursor, @QueryParam("limit") String limit) {
         return data.clients(online, prefix, cursor, limit);
     }
 
+    @Operation(summary = "A client with its subscriptions and a page of its acks")
+    @APIResponse(responseCode = "200", description = "the client")
+    @APIResponse(responseCode = "400", description = "a bad parameter (limit, cursor, filter, a key over DynamoDB's limits): {\"status\", \"error\"}")
+    @APIResponse(responseCode = "404", description = "no such client")
     @GET
     @Path("clients/{id: .+}")
     public Uni<ClientDetail> client(@PathParam("id") String clientId, @QueryParam("cursor") String acksCursor) {
@@ -69,26 +85,48 @@ public class ApiResource {
                         .with((subscriptions, acks) -> new ClientDetail(client, subscriptions, acks)));
     }
 
+    @Operation(summary = "Subscriptions, a page at a time")
+    @APIResponse(responseCode = "200", description = "a page: {\"items\", \"next\"}")
+    @APIResponse(responseCode = "400", description = "a bad parameter (limit, cursor, filter, a key over DynamoDB's limits): {\"status\", \"error\"}")
     @GET
     @Path("subscriptions")
     public Uni<Rows.Page<Rows.Subscription>> subscriptions(@QueryParam("q") String q,
-            @QueryParam("cursor") String cursor, @QueryParam("limit") Integer limit) {
+            @QueryParam("cursor") String cursor, @QueryParam("limit") String limit) {
         return data.subscriptions(q, cursor, limit);
     }
 
-    /** Retained messages on topics matching {@code filter}, or the one of {@code topic}. */
+    /** Retained messages on topics matching {@code filter} (all when none), a page at a time. */
+    @Operation(summary = "Retained messages on topics matching a filter, a page at a time")
+    @APIResponse(responseCode = "200", description = "a page: {\"items\", \"next\"}")
+    @APIResponse(responseCode = "400", description = "a bad parameter (limit, cursor, filter, a key over DynamoDB's limits): {\"status\", \"error\"}")
     @GET
     @Path("retained")
-    public Uni<Object> retained(@QueryParam("filter") String filter, @QueryParam("topic") String topic,
-            @QueryParam("cursor") String cursor, @QueryParam("limit") Integer limit) {
+    public Uni<Rows.Page<MessageJson>> retained(@QueryParam("filter") String filter,
+            @QueryParam("cursor") String cursor, @QueryParam("limit") String limit,
+            @Parameter(hidden = true) @QueryParam("topic") String topic) {
         if (topic != null) {
-            return data.retainedOf(topic).map(found -> MessageJson.of(found.orElseThrow(
-                    () -> new NotFoundException("no retained message on '" + topic + "'"))));
+            throw new IllegalArgumentException("/api/retained lists retained messages by 'filter'; one topic's"
+                    + " retained message is at /api/retained/message?topic=<topic>");
         }
         return data.retained(filter, cursor, limit).map(page -> new Rows.Page<>(
                 page.items().stream().map(MessageJson::of).toList(), page.next()));
     }
 
+    /** The retained message of {@code topic}, whole; 404 when the topic has none. */
+    @Operation(summary = "The retained message of one topic, whole")
+    @APIResponse(responseCode = "200", description = "the message")
+    @APIResponse(responseCode = "400", description = "a bad parameter (limit, cursor, filter, a key over DynamoDB's limits): {\"status\", \"error\"}")
+    @APIResponse(responseCode = "404", description = "no retained message on the topic")
+    @GET
+    @Path("retained/message")
+    public Uni<MessageJson> retainedMessage(@QueryParam("topic") String topic) {
+        return data.retainedOf(topic).map(found -> MessageJson.of(found.orElseThrow(
+                () -> new NotFoundException("no retained message on '" + topic + "'"))));
+    }
+
+    @Operation(summary = "A topic's pending and recent messages")
+    @APIResponse(responseCode = "200", description = "the messages")
+    @APIResponse(responseCode = "400", description = "a bad parameter (limit, cursor, filter, a key over DynamoDB's limits): {\"status\", \"error\"}")
     @GET
     @Path("messages")
     public Uni<TopicMessages> messages(@QueryParam("topic") String topic) {
@@ -100,6 +138,8 @@ public class ApiResource {
                 pending.stream().map(MessageJson::of).toList(), recent));
     }
 
+    @Operation(summary = "Counts, health and the last minutes of throughput as per-second series")
+    @APIResponse(responseCode = "200", description = "the numbers")
     @GET
     @Path("stats")
     public Uni<Overview> stats() {

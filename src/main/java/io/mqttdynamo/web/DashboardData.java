@@ -11,7 +11,7 @@ import io.mqttdynamo.broker.BrokerSessions;
 import io.mqttdynamo.broker.ChannelSession;
 import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.domain.TopicFilter;
-import io.mqttdynamo.web.RecentActivity;
+import io.mqttdynamo.store.KeyLimits;
 import io.mqttdynamo.store.Rows;
 import io.mqttdynamo.store.TableCreator;
 import io.mqttdynamo.store.TableQueries;
@@ -33,6 +33,9 @@ public class DashboardData {
     public static final int PAGE_SIZE = 25;
     public static final int MAX_PAGE_SIZE = 200;
     private static final int CENSUS_MAX = 1_000_000;
+    /** Names of the parameters in errors. */
+    static final String CLIENT_ID = "client id";
+    static final String TOPIC = "topic";
 
     private final TableQueries queries;
     private final RecentActivity activity;
@@ -76,32 +79,29 @@ public class DashboardData {
     public Uni<Overview> overview() {
         return Uni.createFrom().item(this::knownClients).map(known -> {
             Throughput.Snapshot snapshot = throughput.snapshot();
-            double rateMax = Overview.max(snapshot.messagesPerSecond());
-            double latencyMax = Overview.max(snapshot.writeLatencyMillis());
             boolean brokerUp = !sessions.sessions().isEmpty()
                     && sessions.sessions().values().stream().allMatch(ChannelSession::connected);
-            String brokerDetail = sessions.address() + (brokerUp ? "" : sessions.sessions().values().stream()
-                    .map(ChannelSession::lastProblem).filter(p -> p != null).findFirst().map(p -> ": " + p)
-                    .orElse(": connecting"));
+            String brokerProblem = brokerUp ? null : sessions.sessions().values().stream()
+                    .map(ChannelSession::lastProblem).filter(p -> p != null).findFirst().orElse("connecting");
             String tableProblem = tables.problem();
-            return new Overview(activity.onlineCount(), known, brokerUp, brokerDetail, tableProblem == null,
-                    tableProblem == null ? "six tables active" : tableProblem, pipeline.pending(),
-                    storeMetrics.lastError(), storeMetrics.lastErrorAtMillis(), snapshot.recentRate(10),
-                    snapshot.recentLatency(10), Overview.points(snapshot.messagesPerSecond(), rateMax),
-                    Overview.points(snapshot.writeLatencyMillis(), latencyMax), rateMax, latencyMax);
+            return new Overview(activity.onlineCount(), known, brokerUp, sessions.address(), brokerProblem,
+                    tableProblem == null, tableProblem, pipeline.pending(), storeMetrics.lastError(),
+                    storeMetrics.lastErrorAtMillis(), snapshot.recentRate(10), snapshot.recentLatency(10),
+                    new Overview.Chart(1, snapshot.endMillis(), snapshot.messagesPerSecond(),
+                            snapshot.writeLatencyMillis()));
         });
     }
 
-    public Uni<Rows.Page<Rows.Client>> clients(boolean onlineOnly, String prefix, String cursor, Integer limit) {
+    public Uni<Rows.Page<Rows.Client>> clients(boolean onlineOnly, String prefix, String cursor, String limit) {
         return queries.clients(onlineOnly, prefix, cursor, pageSize(limit));
     }
 
     public Uni<Optional<Rows.Client>> client(String clientId) {
-        return queries.client(clientId);
+        return queries.client(KeyLimits.partitionKey(CLIENT_ID, clientId));
     }
 
     public Uni<List<Rows.Subscription>> subscriptionsOf(String clientId) {
-        return queries.subscriptionsOf(clientId);
+        return queries.subscriptionsOf(KeyLimits.partitionKey(CLIENT_ID, clientId));
     }
 
     public Uni<Rows.Page<Rows.Ack>> acksOf(String clientId, String cursor) {
@@ -112,7 +112,7 @@ public class DashboardData {
      * Subscriptions; {@code q} matches a client id prefix or, as an MQTT filter, the subscribed filter
      * (a subscription to {@code a/+} is found by {@code a/#}).
      */
-    public Uni<Rows.Page<Rows.Subscription>> subscriptions(String q, String cursor, Integer limit) {
+    public Uni<Rows.Page<Rows.Subscription>> subscriptions(String q, String cursor, String limit) {
         Predicate<Rows.Subscription> keep = sub -> true;
         if (q != null && !q.isBlank()) {
             Optional<TopicFilter> filter = tryFilter(q);
@@ -123,19 +123,19 @@ public class DashboardData {
     }
 
     /** Retained messages on topics matching {@code filter} (an MQTT topic filter; all when empty). */
-    public Uni<Rows.Page<MessageView>> retained(String filter, String cursor, Integer limit) {
+    public Uni<Rows.Page<MessageView>> retained(String filter, String cursor, String limit) {
         Predicate<String> keep = topicPredicate(filter);
         return queries.retained(keep, cursor, pageSize(limit))
                 .map(page -> new Rows.Page<>(page.items().stream().map(MessageView::of).toList(), page.next()));
     }
 
     public Uni<Optional<MessageView>> retainedOf(String topic) {
-        return queries.retainedOf(topic).map(m -> m.map(MessageView::of));
+        return queries.retainedOf(KeyLimits.partitionKey(TOPIC, topic)).map(m -> m.map(MessageView::of));
     }
 
     /** A topic's pending (unacked) messages, newest first, at most a page. */
     public Uni<List<MessageView>> pending(String topic) {
-        return queries.pendingIds(topic).flatMap(ids -> {
+        return queries.pendingIds(KeyLimits.partitionKey(TOPIC, topic)).flatMap(ids -> {
             List<String> newest = ids.stream().sorted(EmqxMsgId.OLDEST_FIRST.reversed())
                     .limit(PAGE_SIZE).toList();
             return queries.messages(newest);
@@ -164,13 +164,26 @@ public class DashboardData {
         }
     }
 
-    private static int pageSize(Integer limit) {
+    /** Rows per page: {@code limit} given as text, a whole number from 1 to {@value #MAX_PAGE_SIZE}. */
+    static int pageSize(String limit) {
         if (limit == null) {
             return PAGE_SIZE;
         }
-        if (limit < 1 || limit > MAX_PAGE_SIZE) {
-            throw new IllegalArgumentException("limit must be between 1 and " + MAX_PAGE_SIZE);
+        if (!limit.matches("[0-9]{1,3}") || Integer.parseInt(limit) < 1 || Integer.parseInt(limit) > MAX_PAGE_SIZE) {
+            throw new IllegalArgumentException("'limit' must be a whole number from 1 to " + MAX_PAGE_SIZE + " (default "
+                    + PAGE_SIZE + "), got: " + (limit.length() > 20 ? limit.substring(0, 20) + "…" : limit));
         }
-        return limit;
+        return Integer.parseInt(limit);
+    }
+
+    /** Rows per page of the dashboard's own tables. */
+    public Uni<Rows.Page<Rows.Client>> clients(boolean onlineOnly, int rows) {
+        return queries.clients(onlineOnly, null, null, rows);
+    }
+
+    /** Retained messages of the dashboard's own table. */
+    public Uni<Rows.Page<MessageView>> retained(int rows) {
+        return queries.retained(topic -> true, null, rows)
+                .map(page -> new Rows.Page<>(page.items().stream().map(MessageView::of).toList(), page.next()));
     }
 }

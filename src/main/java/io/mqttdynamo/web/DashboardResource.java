@@ -67,8 +67,8 @@ public class DashboardResource {
     @GET
     public Uni<TemplateInstance> index() {
         return Uni.combine().all()
-                .unis(data.overview(), data.clients(true, null, null, OVERVIEW_ROWS),
-                        data.retained(null, null, OVERVIEW_ROWS))
+                .unis(data.overview(), data.clients(true, OVERVIEW_ROWS),
+                        data.retained(OVERVIEW_ROWS))
                 .with((overview, online, retained) -> Templates.index(overview, online, retained,
                         data.recent(null, OVERVIEW_ROWS)));
     }
@@ -82,13 +82,13 @@ public class DashboardResource {
     @GET
     @Path("fragments/online")
     public Uni<TemplateInstance> onlineFragment() {
-        return data.clients(true, null, null, OVERVIEW_ROWS).map(Templates::index$online);
+        return data.clients(true, OVERVIEW_ROWS).map(Templates::index$online);
     }
 
     @GET
     @Path("fragments/retained")
     public Uni<TemplateInstance> retainedFragment() {
-        return data.retained(null, null, OVERVIEW_ROWS).map(Templates::index$retained);
+        return data.retained(OVERVIEW_ROWS).map(Templates::index$retained);
     }
 
     @GET
@@ -129,7 +129,7 @@ public class DashboardResource {
     @GET
     @Path("retained/message")
     public Uni<TemplateInstance> retainedMessage(@QueryParam("topic") String topic) {
-        return data.retainedOf(topic == null ? "" : topic)
+        return data.retainedOf(topic)
                 .map(found -> Templates.retainedMessage(found.orElseThrow(
                         () -> new NotFoundException("no retained message on " + topic))));
     }

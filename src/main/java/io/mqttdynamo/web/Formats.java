@@ -52,4 +52,34 @@ public final class Formats {
         }
         return out.toString();
     }
+
+    /** Chart size in SVG user units. */
+    static final int CHART_WIDTH = 300;
+    static final int CHART_HEIGHT = 60;
+
+    /** SVG polyline points of a series, scaled so that its maximum touches the top of the chart. */
+    static String points(double[] values) {
+        double max = max(values);
+        StringBuilder points = new StringBuilder(values.length * 10);
+        double step = values.length > 1 ? (double) CHART_WIDTH / (values.length - 1) : 0;
+        for (int i = 0; i < values.length; i++) {
+            double y = CHART_HEIGHT - (max <= 0 ? 0 : values[i] / max * (CHART_HEIGHT - 2)) - 1;
+            points.append(String.format(Locale.ROOT, "%.1f,%.1f ", i * step, y));
+        }
+        return points.toString().trim();
+    }
+
+    /** The largest value of a series, as {@link #decimal} writes it. */
+    static String peak(double[] values) {
+        return decimal(max(values));
+    }
+
+    /** The largest value of a series, 0 for none. */
+    static double max(double[] values) {
+        double max = 0;
+        for (double v : values) {
+            max = Math.max(max, v);
+        }
+        return max;
+    }
 }

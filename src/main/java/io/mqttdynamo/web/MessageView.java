@@ -9,11 +9,11 @@ public record MessageView(String msgId, String topic, int qos, String sender, bo
 
     static MessageView of(Rows.Message m) {
         return new MessageView(m.msgId(), m.topic(), m.qos(), m.sender(), m.retain(), m.arrived(),
-                PayloadView.of(m.payload(), m.payloadSize(), m.binary()));
+                PayloadView.of(m.payload(), m.payloadSize(), m.binary(), m.truncated()));
     }
 
     static MessageView of(RecentActivity.StoredMessage m) {
         return new MessageView(m.msgId(), m.topic(), m.qos(), m.sender(), m.retain(), m.arrivedMillis(),
-                PayloadView.of(m.payloadStart(), m.payloadSize(), false));
+                PayloadView.of(m.payloadStart(), m.payloadSize(), m.binary(), m.leftOut()));
     }
 }

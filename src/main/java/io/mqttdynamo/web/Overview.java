@@ -1,36 +1,21 @@
 package io.mqttdynamo.web;
 
-import java.util.Locale;
-
 /**
- * The dashboard's header: counts, the pipeline's health and the throughput chart (SVG polyline points,
- * computed here so that the page needs no script to draw it).
+ * The dashboard's header as data: counts, the pipeline's health and the last minutes of throughput.
+ * How it is drawn is the page's business ({@code fmt:points} makes the chart's polyline).
+ *
+ * @param brokerProblem null when every channel is connected, else why not
+ * @param tablesProblem null when the six tables are active, else which one is not and why
+ * @param chart per-second series, oldest first
  */
-public record Overview(int onlineClients, long knownClients, boolean brokerUp, String brokerDetail,
-        boolean dynamoUp, String dynamoDetail, int pendingWrites, String lastError, long lastErrorAtMillis,
-        double messagesPerSecond, double writeLatencyMillis, String ratePoints, String latencyPoints,
-        double rateMax, double latencyMax) {
+public record Overview(int onlineClients, long knownClients, boolean brokerUp, String brokerAddress,
+        String brokerProblem, boolean dynamoUp, String tablesProblem, int pendingWrites, String lastError,
+        long lastErrorAtMillis, double messagesPerSecond, double writeLatencyMillis, Chart chart) {
 
-    /** Chart size in SVG user units. */
-    public static final int CHART_WIDTH = 300;
-    public static final int CHART_HEIGHT = 60;
-
-    /** Polyline points of a series scaled to the chart, and its maximum. */
-    static String points(double[] values, double max) {
-        StringBuilder points = new StringBuilder(values.length * 10);
-        double step = values.length > 1 ? (double) CHART_WIDTH / (values.length - 1) : 0;
-        for (int i = 0; i < values.length; i++) {
-            double y = CHART_HEIGHT - (max <= 0 ? 0 : values[i] / max * (CHART_HEIGHT - 2)) - 1;
-            points.append(String.format(Locale.ROOT, "%.1f,%.1f ", i * step, y));
-        }
-        return points.toString().trim();
-    }
-
-    static double max(double[] values) {
-        double max = 0;
-        for (double v : values) {
-            max = Math.max(max, v);
-        }
-        return max;
+    /**
+     * Evenly spaced samples, oldest first: {@code messagesPerSecond[i]} and {@code writeLatencyMillis[i]}
+     * cover the second that ended {@code (length - 1 - i) * stepSeconds} before {@code endMillis}.
+     */
+    public record Chart(int stepSeconds, long endMillis, double[] messagesPerSecond, double[] writeLatencyMillis) {
     }
 }

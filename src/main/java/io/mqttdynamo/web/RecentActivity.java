@@ -12,7 +12,9 @@ import java.util.function.Predicate;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
+import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
+import io.mqttdynamo.domain.Payloads;
 import io.mqttdynamo.ingest.EventStored;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.operators.multi.processors.BroadcastProcessor;
@@ -36,9 +38,13 @@ public class RecentActivity {
         CLIENTS, SUBSCRIPTIONS, MESSAGES, RETAINED, ACKS
     }
 
-    /** A message as stored; {@code payloadStart} holds at most {@link #PREVIEW_BYTES} of it. */
+    /**
+     * A message as stored. {@code payloadStart} holds at most {@link #PREVIEW_BYTES} of the payload, cut
+     * on a character boundary when it is text; {@code binary} tells whether the whole payload is not
+     * UTF-8; {@code leftOut} whether the item was stored without its payload (too large).
+     */
     public record StoredMessage(String msgId, String topic, int qos, boolean retain, String sender,
-            byte[] payloadStart, int payloadSize, long arrivedMillis) {
+            byte[] payloadStart, int payloadSize, boolean binary, boolean leftOut, long arrivedMillis) {
     }
 
     private final ArrayDeque<StoredMessage> messages = new ArrayDeque<>(CAPACITY);
@@ -55,6 +61,11 @@ public class RecentActivity {
         }
     };
     private final BroadcastProcessor<Change> changes = BroadcastProcessor.create();
+    private final int maxStoredPayload;
+
+    public RecentActivity(MqttDynamoConfig config) {
+        this.maxStoredPayload = config.messages().maxStoredPayload();
+    }
 
     /** Called once the writes of an event are stored. */
     void stored(@Observes EventStored stored) {
@@ -64,8 +75,11 @@ public class RecentActivity {
                 if (messages.size() == CAPACITY) {
                     messages.removeFirst();
                 }
+                byte[] payload = m.payload();
+                boolean binary = Payloads.utf8(payload).isEmpty();
+                int keep = binary ? Math.min(PREVIEW_BYTES, payload.length) : Payloads.utf8Prefix(payload, PREVIEW_BYTES);
                 messages.addLast(new StoredMessage(m.msgId(), m.topic(), m.qos(), m.retain(), m.sender(),
-                        Arrays.copyOf(m.payload(), Math.min(PREVIEW_BYTES, m.payload().length)), m.payload().length,
+                        Arrays.copyOf(payload, keep), payload.length, binary, payload.length > maxStoredPayload,
                         m.arrivedMillis()));
             }
             emit(m.retain() ? Change.RETAINED : Change.MESSAGES);

@@ -26,6 +26,7 @@ public class Throughput {
     private final double[] rate = new double[SECONDS];
     private final double[] latencyMillis = new double[SECONDS];
     private int newest = SECONDS - 1;
+    private long newestAtMillis = System.currentTimeMillis();
     private double lastReceived;
     private long lastLatencyCount;
     private double lastLatencyTotal;
@@ -46,6 +47,7 @@ public class Throughput {
         long count = latency == null ? 0 : latency.count();
         double total = latency == null ? 0 : latency.totalTime(TimeUnit.MILLISECONDS);
         newest = (newest + 1) % SECONDS;
+        newestAtMillis = System.currentTimeMillis();
         rate[newest] = Math.max(0, received - lastReceived);
         latencyMillis[newest] = count > lastLatencyCount ? (total - lastLatencyTotal) / (count - lastLatencyCount) : 0;
         lastReceived = received;
@@ -62,11 +64,11 @@ public class Throughput {
             rates[i] = rate[at];
             latencies[i] = latencyMillis[at];
         }
-        return new Snapshot(rates, latencies);
+        return new Snapshot(newestAtMillis, rates, latencies);
     }
 
-    /** Per-second values, oldest first. */
-    public record Snapshot(double[] messagesPerSecond, double[] writeLatencyMillis) {
+    /** Per-second values, oldest first; the newest ends at {@code endMillis}. */
+    public record Snapshot(long endMillis, double[] messagesPerSecond, double[] writeLatencyMillis) {
 
         /** Messages/s averaged over the last {@code seconds}. */
         public double recentRate(int seconds) {

@@ -270,8 +270,11 @@ class EmbeddedBrokerFlowTest {
 
     @Test
     void readinessReportsBrokerAndDynamoDb() {
-        given().get("/q/health/ready").then().statusCode(200);
-        String body = given().get("/q/health/ready").asString();
-        assertThat(body).contains("mqtt-broker", "dynamodb", "connected as mqtt-dynamo-test-messages");
+        var health = given().get("/q/health/ready").then().extract().jsonPath();
+        assertThat(health.getString("status")).isEqualTo("UP");
+        assertThat(health.getList("checks.name", String.class)).contains("mqtt-broker", "dynamodb");
+        assertThat(health.getString("checks.find { it.name == 'dynamodb' }.data.tables")).isEqualTo("active");
+        assertThat(health.getString("checks.find { it.name == 'mqtt-broker' }.status")).isEqualTo("UP");
+        assertThat(given().get("/q/health/ready").asString()).contains("connected as mqtt-dynamo-test-messages");
     }
 }

@@ -7,6 +7,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EmqxMsgId;
@@ -117,5 +119,54 @@ class EventDecodingTest {
                 "testtopic", "mqttjs_673dd52f4f", "pub", 1, 1563767000000L));
         assertThatThrownBy(() -> EnvelopeDecoder.ack(json("{\"id\":\"nothex\",\"topic\":\"t\",\"clientid\":\"c\"}"), 0))
                 .isInstanceOfSatisfying(MalformedEventException.class, e -> assertThat(e.reason()).isEqualTo("invalid_id"));
+    }
+
+    private static void assertMalformed(org.assertj.core.api.ThrowableAssert.ThrowingCallable decode, String reason) {
+        assertThatThrownBy(decode).isInstanceOfSatisfying(MalformedEventException.class,
+                e -> assertThat(e.reason()).isEqualTo(reason));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"2147483648", "1e400", "99999999999999999999999", "null", "true", "{}", "-1", "7",
+            "1.5", "\"1\"", "[]"})
+    void envelopeQosOtherThanZeroOneOrTwoIsMalformed(String qos) {
+        assertMalformed(() -> EnvelopeDecoder.message(json("{\"topic\":\"t\",\"payload\":\"p\",\"qos\":" + qos + "}"),
+                new EmqxMsgId(), 0), "invalid_qos");
+        assertMalformed(() -> EnvelopeDecoder.ack(json("{\"id\":\"00058E3E862C90F8F440000012000001\","
+                + "\"clientid\":\"c\",\"topic\":\"t\",\"qos\":" + qos + "}"), 0), "invalid_qos");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"0", "1", "2"})
+    void envelopeQosZeroOneAndTwoAreTaken(String qos) {
+        var message = EnvelopeDecoder.message(json("{\"topic\":\"t\",\"qos\":" + qos + "}"), new EmqxMsgId(), 0);
+        assertThat(message.qos()).isEqualTo(Integer.parseInt(qos));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"-5", "-1000", "1.5", "\"soon\"", "null", "{}", "1e300", "99999999999999999999999"})
+    void impossibleTimesAreMalformed(String time) {
+        assertMalformed(() -> EnvelopeDecoder.message(json("{\"topic\":\"t\",\"publish_received_at\":" + time + "}"),
+                new EmqxMsgId(), 0), "invalid_time");
+        assertMalformed(() -> EmqxEventDecoder.decode("$SYS/brokers/n/clients/c1/connected",
+                json("{\"clientid\":\"c1\",\"ts\":" + time + "}"), 0), "invalid_time");
+        assertMalformed(() -> EmqxEventDecoder.decode("$SYS/brokers/n/clients/c1/disconnected",
+                json("{\"disconnected_at\":" + time + "}"), 0), "invalid_time");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"1e300", "\"x\"", "3", "-1", "null", "true"})
+    void subscribedQosMustBeZeroOneOrTwo(String qos) {
+        assertMalformed(() -> EmqxEventDecoder.decode("$SYS/brokers/n/clients/c1/subscribed",
+                json("{\"topic\":\"t\",\"subopts\":{\"qos\":" + qos + "}}"), 0), "invalid_qos");
+    }
+
+    @Test
+    void theTopicsClientIdIsAuthoritative() {
+        assertMalformed(() -> EmqxEventDecoder.decode("$SYS/brokers/n/clients/victim/connected",
+                json("{\"clientid\":\"someone-else\",\"ts\":1563765246123}"), 0), "clientid_mismatch");
+        var event = EmqxEventDecoder.decode("$SYS/brokers/n/clients/c1/subscribed",
+                json("{\"topic\":\"t\",\"subopts\":{\"qos\":1}}"), 0).orElseThrow();
+        assertThat(event.clientId()).isEqualTo("c1");
     }
 }

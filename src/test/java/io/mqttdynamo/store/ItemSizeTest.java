@@ -27,19 +27,4 @@ class ItemSizeTest {
         assertThat(ItemSize.of(AttributeValue.fromN("1563765995"))).isEqualTo(6);
         assertThat(ItemSize.of(AttributeValue.fromN("1000"))).isEqualTo(2);
     }
-
-    @Test
-    void keysOverDynamoDbsLimitsInUtf8AreRefusedAlthoughShortInUtf16() {
-        String euros = "€".repeat(1_100);
-        assertThat(ItemSize.keyProblem(Tables.RETAIN, Map.of("topic", AttributeValue.fromS(euros))))
-                .hasValueSatisfying(problem -> assertThat(problem).contains("3300 bytes").contains("2048"));
-        assertThat(ItemSize.keyProblem(Tables.RETAIN, Map.of("topic", AttributeValue.fromS("a".repeat(2048)))))
-                .isEmpty();
-        assertThat(ItemSize.keyProblem(Tables.RETAIN, Map.of("topic", AttributeValue.fromS("a".repeat(2049)))))
-                .isPresent();
-        assertThat(ItemSize.keyProblem(Tables.SUB, Map.of("clientid", AttributeValue.fromS("c"),
-                "topic", AttributeValue.fromS("a".repeat(1025))))).hasValueSatisfying(p -> assertThat(p).contains("1024"));
-        assertThat(ItemSize.keyProblem(Tables.CLIENT, Map.of("clientid", AttributeValue.fromS(""))))
-                .hasValueSatisfying(p -> assertThat(p).contains("empty"));
-    }
 }

@@ -60,7 +60,7 @@ class DashboardApiTest {
         String topic = "xss/" + run;
         try (TestMqttClient client = TestMqttClient.connect(clientId, PORT)) {
             client.publish(topic, "<script>alert('x')</script>", 1, true);
-            await().atMost(TIMEOUT).until(() -> given().queryParam("topic", topic).get("/api/retained").statusCode() == 200);
+            await().atMost(TIMEOUT).until(() -> given().queryParam("topic", topic).get("/api/retained/message").statusCode() == 200);
             await().atMost(TIMEOUT).until(() -> given().queryParam("online", true).get("/api/clients").asString()
                     .contains(run));
 
@@ -97,7 +97,7 @@ class DashboardApiTest {
                     .body("subscriptions[0].qos", equalTo(1));
             await().atMost(TIMEOUT).until(() -> given().queryParam("filter", "api/+/state").get("/api/retained")
                     .asString().contains(topic));
-            given().queryParam("topic", topic).get("/api/retained").then().statusCode(200)
+            given().queryParam("topic", topic).get("/api/retained/message").then().statusCode(200)
                     .body("payload", equalTo("on")).body("sender", equalTo(clientId)).body("retain", equalTo(true));
             given().queryParam("q", "api/" + run + "/#").get("/api/subscriptions").then().statusCode(200)
                     .body("items.clientId", org.hamcrest.Matchers.hasItem(clientId));
@@ -127,9 +127,15 @@ class DashboardApiTest {
 
     @Test
     void theApiIsDescribedInOpenApi() {
-        given().get("/q/openapi?format=json").then().statusCode(200)
-                .body(containsString("/api/clients")).body(containsString("/api/retained"))
-                .body(containsString("/api/messages"));
+        JsonPath openApi = given().get("/q/openapi?format=json").then().statusCode(200).extract().jsonPath();
+        assertThat(openApi.getMap("paths")).containsKeys("/api/clients", "/api/retained", "/api/retained/message",
+                "/api/messages", "/api/stats");
+        // one response shape per path: the listing is a page, the single message has its own path
+        assertThat(openApi.getMap("paths.'/api/retained'.get.responses")).containsKeys("200", "400")
+                .doesNotContainKey("404");
+        assertThat(openApi.getMap("paths.'/api/retained/message'.get.responses")).containsKeys("200", "400", "404");
+        assertThat(openApi.getList("paths.'/api/retained'.get.parameters.name", String.class))
+                .contains("filter", "cursor", "limit");
     }
 
     @Test
@@ -176,11 +182,167 @@ class DashboardApiTest {
                 String line = events.readLine();
                 if (line != null && line.startsWith("data:")) {
                     JsonPath update = JsonPath.from(line.substring(5));
-                    assertThat(update.getList("changes")).isNotNull();
+                    // a tick says no change (empty), else the kinds of data that changed
+                    assertThat(update.getList("changes", String.class)).as("changes of %s", line)
+                            .allMatch(change -> Set.of("CLIENTS", "SUBSCRIPTIONS", "MESSAGES", "RETAINED", "ACKS")
+                                    .contains(change));
                     sawRetained = update.getList("changes").contains("RETAINED");
                 }
             }
             assertThat(sawRetained).as("a RETAINED change on the stream").isTrue();
         }
+    }
+
+    /** 2050 bytes of UTF-8 in 2045 UTF-16 units: over DynamoDB's partition key limit, under dynalite's count. */
+    private static final String OVER_KEY_LIMIT = "a".repeat(2040) + "é".repeat(5);
+
+    @Test
+    void keysDynamoDbCannotHoldAreRefusedWith400() {
+        for (String topic : List.of("t".repeat(3000), OVER_KEY_LIMIT)) {
+            given().queryParam("topic", topic).get("/api/retained/message").then().statusCode(400)
+                    .contentType("application/json").body("status", equalTo(400))
+                    .body("error", containsString("'topic'")).body("error", containsString("2048"));
+            given().queryParam("topic", topic).get("/api/messages").then().statusCode(400)
+                    .contentType("application/json").body("error", containsString("'topic'"))
+                    .body("error", containsString("2048"));
+            given().queryParam("topic", topic).get("/topic").then().statusCode(400).contentType("text/html")
+                    .body(containsString("2048"));
+            given().queryParam("topic", topic).get("/retained/message").then().statusCode(400)
+                    .contentType("text/html").body(containsString("2048"));
+        }
+        for (String clientId : List.of("c".repeat(2100), OVER_KEY_LIMIT)) {
+            given().get("/api/clients/" + clientId).then().statusCode(400).contentType("application/json")
+                    .body("error", containsString("'client id'")).body("error", containsString("2048"));
+            given().get("/clients/" + clientId).then().statusCode(400).contentType("text/html")
+                    .body(containsString("2048"));
+        }
+        given().get("/retained/message?topic=").then().statusCode(400).body(containsString("required"));
+        given().get("/retained/message").then().statusCode(400).body(containsString("required"));
+        given().get("/api/retained/message?topic=").then().statusCode(400).body("error", containsString("required"));
+        given().get("/api/retained/message").then().statusCode(400).body("error", containsString("required"));
+        // at the limit it is a key like any other, and there is no such client
+        given().get("/api/clients/" + "c".repeat(2048)).then().statusCode(404).body("error", containsString("no client"));
+        given().queryParam("topic", "t".repeat(2048)).get("/api/retained/message").then().statusCode(404);
+    }
+
+    @Test
+    void limitsOutsideOneTo200Are400() {
+        for (String limit : List.of("abc", "1e3", "2147483648", "0", "-1", "201", " 5", "5.0", "+5")) {
+            for (String path : List.of("/api/clients", "/api/subscriptions", "/api/retained")) {
+                given().queryParam("limit", limit).get(path).then().statusCode(400).contentType("application/json")
+                        .body("status", equalTo(400)).body("error", containsString("'limit'"))
+                        .body("error", containsString("1 to 200"));
+            }
+        }
+        given().queryParam("limit", 200).get("/api/clients").then().statusCode(200);
+        given().queryParam("limit", 1).get("/api/retained").then().statusCode(200)
+                .body("items.size()", org.hamcrest.Matchers.lessThanOrEqualTo(1));
+    }
+
+    @Test
+    void pagesCrossKeysWithControlCharactersAndSeparators() {
+        List<String> topics = List.of("ctl/" + run + "/a\u0002b", "ctl/" + run + "/a\u0001b", "ctl/" + run + "/a",
+                "ctl/" + run + "/a\u0002", "ctl/" + run + "/\u0001\u0002x", "ctl/" + run + "/é€😀");
+        List<String> filters = topics.stream().map(t -> t + "/+").toList();
+        String clientId = "ctl\u0002" + run + "\u0001x";
+        try (TestMqttClient client = TestMqttClient.connect(clientId, PORT)) {
+            for (String topic : topics) {
+                client.publish(topic, "v", 1, true);
+            }
+            for (String filter : filters) {
+                client.subscribe(filter, 1);
+            }
+            await().atMost(TIMEOUT).until(() -> given().queryParam("filter", "ctl/" + run + "/#")
+                    .queryParam("limit", 200).get("/api/retained").jsonPath().getList("items").size() == topics.size()
+                    && given().queryParam("q", clientId).queryParam("limit", 200).get("/api/subscriptions")
+                            .jsonPath().getList("items").size() == filters.size());
+            for (int limit : new int[] {1, 2}) {
+                assertThat(allPages("/api/retained", "filter", "ctl/" + run + "/#", limit, "items.topic"))
+                        .containsExactlyInAnyOrderElementsOf(topics);
+                assertThat(allPages("/api/subscriptions", "q", clientId, limit, "items.topic"))
+                        .containsExactlyInAnyOrderElementsOf(filters);
+            }
+        }
+    }
+
+    /** Every item of a listing, page by page: {@code limit} at a time, following {@code next}. */
+    private static List<String> allPages(String path, String param, String value, int limit, String field) {
+        List<String> all = new ArrayList<>();
+        String cursor = null;
+        int pages = 0;
+        do {
+            var request = given().queryParam(param, value).queryParam("limit", limit);
+            if (cursor != null) {
+                request = request.queryParam("cursor", cursor);
+            }
+            JsonPath page = request.get(path).then().statusCode(200).extract().jsonPath();
+            List<String> items = page.getList(field);
+            assertThat(items.size()).isLessThanOrEqualTo(limit);
+            all.addAll(items);
+            cursor = page.getString("next");
+            pages++;
+        } while (cursor != null && pages < 10_000);
+        return all;
+    }
+
+    @Test
+    void multiByteTextIsCutBetweenCharactersAndPreviewsAreNotTruncatedPayloads() {
+        String topic = "euro/" + run;
+        String euros = "€".repeat(400);
+        int bytes = euros.getBytes(StandardCharsets.UTF_8).length;
+        try (TestMqttClient client = TestMqttClient.connect("euro-" + run, PORT)) {
+            client.publish(topic, euros, 1, true);
+        }
+        await().atMost(TIMEOUT).until(() -> {
+            JsonPath m = given().queryParam("topic", topic).get("/api/messages").jsonPath();
+            return m.getList("recent").size() == 1 && m.getList("pending").size() == 1;
+        });
+        JsonPath messages = given().queryParam("topic", topic).get("/api/messages").then().statusCode(200)
+                .extract().jsonPath();
+        // recent messages are previews: the start of the text, whole characters only, and stored whole
+        String preview = messages.getString("recent[0].payload");
+        assertThat(preview).isNotEmpty().matches("€+");
+        assertThat(euros).startsWith(preview);
+        assertThat(preview.getBytes(StandardCharsets.UTF_8).length).isLessThan(bytes);
+        assertThat(messages.getString("recent[0].payloadBase64")).isNull();
+        assertThat(messages.getInt("recent[0].payloadSize")).isEqualTo(bytes);
+        assertThat(messages.getBoolean("recent[0].previewCut")).isTrue();
+        assertThat(messages.getBoolean("recent[0].payloadTruncated")).isFalse();
+        // the stored item is whole
+        assertThat(messages.getString("pending[0].payload")).isEqualTo(euros);
+        assertThat(messages.getBoolean("pending[0].previewCut")).isFalse();
+        assertThat(messages.getBoolean("pending[0].payloadTruncated")).isFalse();
+        given().queryParam("topic", topic).get("/api/retained/message").then().statusCode(200)
+                .body("payload", equalTo(euros)).body("payloadTruncated", equalTo(false))
+                .body("previewCut", equalTo(false));
+        assertThat(given().queryParam("topic", topic).get("/topic").then().statusCode(200).extract().asString())
+                .contains("€€€€").contains("(start shown)").doesNotContain("0x e2").doesNotContain("not stored");
+    }
+
+    @Test
+    void statsAreDataThatThePageDraws() {
+        try (TestMqttClient client = TestMqttClient.connect("stats-" + run, PORT)) {
+            for (int i = 0; i < 20; i++) {
+                client.publish("stats/" + run, "m" + i, 1, false);
+            }
+        }
+        await().atMost(TIMEOUT).until(() -> given().get("/api/stats").jsonPath()
+                .getList("chart.messagesPerSecond", Float.class).stream().anyMatch(rate -> rate > 0));
+        JsonPath stats = given().get("/api/stats").then().statusCode(200).extract().jsonPath();
+        assertThat(stats.getMap("")).doesNotContainKeys("ratePoints", "latencyPoints", "dynamoDetail", "brokerDetail");
+        assertThat(stats.getInt("chart.stepSeconds")).isEqualTo(1);
+        assertThat(stats.getLong("chart.endMillis")).isGreaterThan(System.currentTimeMillis() - 60_000);
+        List<Float> rates = stats.getList("chart.messagesPerSecond", Float.class);
+        assertThat(rates).hasSize(Throughput.SECONDS).allMatch(rate -> rate >= 0);
+        assertThat(stats.getList("chart.writeLatencyMillis")).hasSameSizeAs(rates);
+        assertThat(stats.getBoolean("dynamoUp")).isTrue();
+        assertThat(stats.getString("tablesProblem")).isNull();
+        String page = given().get("/").then().statusCode(200).extract().asString();
+        java.util.regex.Matcher rate = java.util.regex.Pattern
+                .compile("<polyline class=\"rate\" points=\"([^\"]*)\"").matcher(page);
+        assertThat(rate.find()).as("the rate polyline on the page").isTrue();
+        String[] points = rate.group(1).split(" ");
+        assertThat(points).hasSize(Throughput.SECONDS).allMatch(p -> p.matches("[0-9.]+,[0-9.]+"));
+        assertThat(page).contains("six tables active");
     }
 }

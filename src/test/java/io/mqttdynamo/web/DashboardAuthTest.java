@@ -1,6 +1,12 @@
 package io.mqttdynamo.web;
 
 import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.anyOf;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.nullValue;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -40,7 +46,16 @@ class DashboardAuthTest {
 
     @Test
     void probesAndMetricsStayOpen() {
-        given().get("/q/health/live").then().statusCode(200);
-        given().get("/q/metrics").then().statusCode(200);
+        // without credentials and with wrong ones: the real answers, not a login challenge
+        for (var request : java.util.List.of(given(), given().auth().preemptive().basic("operator", "wrong"))) {
+            request.get("/q/health/live").then().statusCode(200).header("WWW-Authenticate", nullValue())
+                    .body("status", equalTo("UP"));
+            request.get("/q/health/ready").then().statusCode(anyOf(is(200), is(503)))
+                    .header("WWW-Authenticate", nullValue()).body("checks.name", hasItem("dynamodb"));
+            request.get("/q/metrics").then().statusCode(200).header("WWW-Authenticate", nullValue())
+                    .body(containsString("mqtt_dynamo_pending_writes"));
+        }
+        // the same request on a protected path is refused, so the open answers above are not a filter that is off
+        given().get("/api/stats").then().statusCode(401);
     }
 }

@@ -2,6 +2,7 @@ package io.mqttdynamo.broker.embedded;
 
 import io.mqttdynamo.domain.EventTopics;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -38,7 +39,9 @@ import io.vertx.mqtt.messages.codes.MqttUnsubAckReasonCode;
  * publish, {@value #ACK_ENVELOPES} for every QoS 1/2 delivery a subscriber acknowledged).
  *
  * <p>It keeps persistent sessions (subscriptions, queued and unacknowledged QoS 1/2 messages) in
- * memory, retained messages, shared subscriptions ({@code $share/<group>/<filter>}, round robin) and the
+ * memory, each for its session expiry interval once disconnected (MQTT 5: the CONNECT's, at most
+ * {@link #MAX_SESSION_EXPIRY}; MQTT 3.1.1 with cleanSession=false: {@link #MQTT3_SESSION_EXPIRY}) and with
+ * at most {@link #MAX_QUEUED} messages waiting each, retained messages, shared subscriptions ({@code $share/<group>/<filter>}, round robin) and the
  * MQTT 5 subscription options no-local, retain-as-published and retain handling. It does not do
  * authentication, wills or topic aliases.
  */
@@ -47,8 +50,13 @@ public final class EmbeddedBroker {
     public static final String PUBLISH_ENVELOPES = EventTopics.MESSAGE_PUBLISH;
     public static final String ACK_ENVELOPES = EventTopics.MESSAGE_ACKED;
     private static final TopicFilter OWN_EVENTS = TopicFilter.parse(EventTopics.ALL);
-    private static final int MAX_QUEUED = 100_000;
     private static final int MQTT3_IN_FLIGHT = 100;
+    /** Longest a disconnected session is kept: MQTT 5 clients asking for more (or "never") get this. */
+    public static final Duration MAX_SESSION_EXPIRY = Duration.ofDays(7);
+    /** How long a disconnected MQTT 3.1.1 persistent session (cleanSession=false) is kept. */
+    public static final Duration MQTT3_SESSION_EXPIRY = Duration.ofDays(1);
+    /** QoS 1/2 messages kept per session for a client that is away or slow; newer ones are dropped. */
+    public static final int MAX_QUEUED = 10_000;
 
     private final String node;
     private final boolean mqtt5;
@@ -56,19 +64,49 @@ public final class EmbeddedBroker {
     private final Map<String, Session> sessions = new HashMap<>();
     private final Map<String, Delivered> retained = new LinkedHashMap<>();
     private final Map<String, Integer> sharedCursor = new HashMap<>();
+    private final Duration maxSessionExpiry;
+    private final Duration mqtt3SessionExpiry;
+    private final int maxQueued;
     private MqttServer server;
+    private Vertx vertx;
 
     /**
      * @param node the node name in events and envelopes
      * @param mqtt5 whether MQTT 5 clients are accepted; without it the broker speaks 3.1.1 only
      */
     public EmbeddedBroker(String node, boolean mqtt5) {
+        this(node, mqtt5, MAX_SESSION_EXPIRY, MQTT3_SESSION_EXPIRY, MAX_QUEUED);
+    }
+
+    /**
+     * @param maxSessionExpiry the longest time a disconnected session is kept (MQTT 5 clients get what
+     *        they ask for in CONNECT, at most this)
+     * @param mqtt3SessionExpiry how long a disconnected MQTT 3.1.1 persistent session is kept
+     * @param maxQueued QoS 1/2 messages kept per session beyond those in flight
+     */
+    public EmbeddedBroker(String node, boolean mqtt5, Duration maxSessionExpiry, Duration mqtt3SessionExpiry,
+            int maxQueued) {
         this.node = node;
         this.mqtt5 = mqtt5;
+        this.maxSessionExpiry = maxSessionExpiry;
+        this.mqtt3SessionExpiry = mqtt3SessionExpiry;
+        this.maxQueued = maxQueued;
+    }
+
+    /** Sessions held, connected or not (for tests and diagnostics). */
+    public synchronized int sessionCount() {
+        return sessions.size();
+    }
+
+    /** QoS 1/2 messages waiting in a client's session, in flight or queued; 0 without a session. */
+    public synchronized int waitingFor(String clientId) {
+        Session session = sessions.get(clientId);
+        return session == null ? 0 : session.queue.size() + session.inFlight.size();
     }
 
     /** Starts listening; completes with the bound port. */
     public Future<Integer> start(Vertx vertx, String host, int port) {
+        this.vertx = vertx;
         server = MqttServer.create(vertx, new MqttServerOptions()
                 .setHost(host)
                 .setPort(port)
@@ -101,6 +139,12 @@ public final class EmbeddedBroker {
         boolean persistent;
         String username;
         int maxInFlight = MQTT3_IN_FLIGHT;
+        /** How long the session outlives its connection; zero: not at all. */
+        Duration expiry = Duration.ZERO;
+        /** The timer that ends the session once it has been away for {@link #expiry}; -1 for none. */
+        long expiryTimer = -1;
+        /** Whether a full queue was logged since it last had room. */
+        boolean overflowLogged;
         int nextPacketId = 1;
         final Map<String, Subscription> subscriptions = new LinkedHashMap<>();
         final Map<Integer, InFlight> inFlight = new LinkedHashMap<>();
@@ -121,6 +165,13 @@ public final class EmbeddedBroker {
             return;
         }
         String clientId = endpoint.clientIdentifier();
+        if (!nameableInTopics(clientId)) {
+            // Its events would need a topic with wildcards in it: the event's client id could not be told.
+            endpoint.reject(endpoint.protocolVersion() >= 5
+                    ? MqttConnectReturnCode.CONNECTION_REFUSED_CLIENT_IDENTIFIER_NOT_VALID
+                    : MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED);
+            return;
+        }
         Session session = sessions.get(clientId);
         if (session != null && session.online()) {
             // Session takeover: the old connection leaves first, so events keep their order.
@@ -136,8 +187,14 @@ public final class EmbeddedBroker {
             sessions.put(clientId, session);
         }
         Session s = session;
+        if (s.expiryTimer >= 0) {
+            vertx.cancelTimer(s.expiryTimer);
+            s.expiryTimer = -1;
+        }
         s.endpoint = endpoint;
-        s.persistent = endpoint.protocolVersion() >= 5 ? sessionExpiry(endpoint) > 0 : !endpoint.isCleanSession();
+        s.expiry = endpoint.protocolVersion() >= 5 ? min(Duration.ofSeconds(sessionExpiry(endpoint)), maxSessionExpiry)
+                : endpoint.isCleanSession() ? Duration.ZERO : mqtt3SessionExpiry;
+        s.persistent = !s.expiry.isZero();
         s.username = endpoint.auth() == null ? null : endpoint.auth().getUsername();
         s.maxInFlight = endpoint.protocolVersion() >= 5 ? receiveMaximum(endpoint) : MQTT3_IN_FLIGHT;
 
@@ -300,7 +357,22 @@ public final class EmbeddedBroker {
                 .put("reason", reason).put("disconnected_at", System.currentTimeMillis()));
         if (!s.persistent) {
             sessions.remove(s.clientId);
+        } else if (vertx != null) {
+            s.expiryTimer = vertx.setTimer(Math.max(1, s.expiry.toMillis()), id -> expire(s, id));
         }
+    }
+
+    /** Ends a session that stayed away for its expiry interval, with what was queued for it. */
+    private synchronized void expire(Session s, long timer) {
+        if (s.expiryTimer == timer && !s.online() && sessions.get(s.clientId) == s) {
+            sessions.remove(s.clientId);
+            Log.debugf("embedded broker: session of %s expired with %d messages", s.clientId,
+                    s.queue.size() + s.inFlight.size());
+        }
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
     }
 
     /** Routes a message to every matching subscription; one member of each shared group gets it. */
@@ -360,10 +432,15 @@ public final class EmbeddedBroker {
         if (!s.online() && !s.persistent) {
             return;
         }
-        if (s.queue.size() >= MAX_QUEUED) {
-            Log.warnf("embedded broker: queue of %s is full, message to %s dropped", s.clientId, message.topic());
+        if (s.queue.size() >= maxQueued) {
+            if (!s.overflowLogged) {
+                s.overflowLogged = true;
+                Log.warnf("embedded broker: %d messages queued for %s; newer ones are dropped until it takes some",
+                        maxQueued, s.clientId);
+            }
             return;
         }
+        s.overflowLogged = false;
         s.queue.add(delivery);
         pump(s);
     }
@@ -411,9 +488,19 @@ public final class EmbeddedBroker {
         return HexFormat.of().withUpperCase().formatHex(ids.nextGuid());
     }
 
-    /** A client id as one topic level: the characters MQTT reserves in topics become '_'. */
+    /**
+     * A client id as it appears in event topics: unchanged, slashes included (as EMQX does; decoders take
+     * everything between {@code clients} and the event kind). Ids that cannot be part of a topic name are
+     * refused at CONNECT (see {@link #nameableInTopics}).
+     */
     private static String topicLevel(String clientId) {
-        return clientId.isEmpty() ? "_" : clientId.replace('/', '_').replace('+', '_').replace('#', '_');
+        return clientId;
+    }
+
+    /** Whether a client id can be written into a topic name: no wildcards, no NUL, not empty. */
+    static boolean nameableInTopics(String clientId) {
+        return clientId != null && !clientId.isEmpty() && clientId.indexOf('+') < 0 && clientId.indexOf('#') < 0
+                && clientId.indexOf('\u0000') < 0;
     }
 
     private static int receiveMaximum(MqttEndpoint endpoint) {
@@ -422,10 +509,11 @@ public final class EmbeddedBroker {
         return property == null ? 65535 : Math.max(1, (Integer) property.value());
     }
 
-    private static int sessionExpiry(MqttEndpoint endpoint) {
+    /** The CONNECT's session expiry interval in seconds (an unsigned 32-bit number; 0 when absent). */
+    private static long sessionExpiry(MqttEndpoint endpoint) {
         var property = endpoint.connectProperties() == null ? null
                 : endpoint.connectProperties().getProperty(
                         MqttProperties.MqttPropertyType.SESSION_EXPIRY_INTERVAL.value());
-        return property == null ? 0 : (Integer) property.value();
+        return property == null ? 0 : Integer.toUnsignedLong((Integer) property.value());
     }
 }

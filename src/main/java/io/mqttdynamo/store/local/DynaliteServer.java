@@ -9,6 +9,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A local DynamoDB-compatible server (dynalite, the npm package pinned in {@code local-dynamodb/}) run
@@ -18,6 +21,12 @@ import java.util.Optional;
 public final class DynaliteServer implements AutoCloseable {
 
     private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
+    /**
+     * Servers still running, stopped by one JVM shutdown hook if the JVM ends before they are closed. One
+     * hook for all: dev mode starts a server on every restart, and a hook per server would pile up.
+     */
+    private static final Set<Process> RUNNING = ConcurrentHashMap.newKeySet();
+    private static final AtomicBoolean HOOK_REGISTERED = new AtomicBoolean();
 
     private final Process process;
     private final String endpoint;
@@ -50,7 +59,7 @@ public final class DynaliteServer implements AutoCloseable {
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .start();
-        Runtime.getRuntime().addShutdownHook(new Thread(process::destroy, "dynalite-stop"));
+        stopOnExit(process);
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         while (!answers(host, port)) {
             if (!process.isAlive()) {
@@ -59,6 +68,7 @@ public final class DynaliteServer implements AutoCloseable {
             }
             if (System.nanoTime() > deadline) {
                 process.destroyForcibly();
+                RUNNING.remove(process);
                 throw new IOException("the local DynamoDB server (dynalite) did not answer on " + host + ":" + port
                         + " within " + START_TIMEOUT.toSeconds() + " s");
             }
@@ -72,8 +82,21 @@ public final class DynaliteServer implements AutoCloseable {
         return endpoint;
     }
 
+    /** Servers the shutdown hook would stop: started and not closed yet. */
+    static int runningCount() {
+        return RUNNING.size();
+    }
+
+    private static void stopOnExit(Process process) {
+        RUNNING.add(process);
+        if (HOOK_REGISTERED.compareAndSet(false, true)) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> RUNNING.forEach(Process::destroy), "dynalite-stop"));
+        }
+    }
+
     @Override
     public void close() {
+        RUNNING.remove(process);
         process.destroy();
         try {
             if (!process.waitFor(5, java.util.concurrent.TimeUnit.SECONDS)) {
