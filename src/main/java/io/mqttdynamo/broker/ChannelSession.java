@@ -156,6 +156,16 @@ public final class ChannelSession {
         return client.state() == MqttClientState.CONNECTED && subscribed;
     }
 
+    /** Times the connection was lost and made again since start. */
+    public long reconnects() {
+        return (long) reconnects.count();
+    }
+
+    /** Messages received and not acknowledged yet. */
+    public int unacknowledged() {
+        return unacknowledged.get();
+    }
+
     /** Why the session is not connected, or null. */
     public String lastProblem() {
         return lastProblem;

@@ -84,8 +84,11 @@ public class DashboardData {
             String brokerProblem = brokerUp ? null : sessions.sessions().values().stream()
                     .map(ChannelSession::lastProblem).filter(p -> p != null).findFirst().orElse("connecting");
             String tableProblem = tables.problem();
+            long reconnects = sessions.sessions().values().stream().mapToLong(ChannelSession::reconnects).sum();
+            long unacknowledged = sessions.sessions().values().stream().mapToLong(ChannelSession::unacknowledged)
+                    .sum();
             return new Overview(activity.onlineCount(), known, brokerUp, sessions.address(), brokerProblem,
-                    tableProblem == null, tableProblem, pipeline.pending(), storeMetrics.lastError(),
+                    reconnects, unacknowledged, tableProblem == null, tableProblem, pipeline.pending(), storeMetrics.lastError(),
                     storeMetrics.lastErrorAtMillis(), snapshot.recentRate(10), snapshot.recentLatency(10),
                     new Overview.Chart(1, snapshot.endMillis(), snapshot.messagesPerSecond(),
                             snapshot.writeLatencyMillis()));

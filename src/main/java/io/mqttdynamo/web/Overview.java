@@ -6,10 +6,13 @@ package io.mqttdynamo.web;
  *
  * @param brokerProblem null when every channel is connected, else why not
  * @param tablesProblem null when the six tables are active, else which one is not and why
+ * @param reconnects times the MQTT sessions lost their connection and made it again since start
+ * @param unacknowledgedMessages messages taken from the broker and not acknowledged yet (not yet stored)
  * @param chart per-second series, oldest first
  */
 public record Overview(int onlineClients, long knownClients, boolean brokerUp, String brokerAddress,
-        String brokerProblem, boolean dynamoUp, String tablesProblem, int pendingWrites, String lastError,
+        String brokerProblem, long reconnects, long unacknowledgedMessages, boolean dynamoUp, String tablesProblem,
+        int pendingWrites, String lastError,
         long lastErrorAtMillis, double messagesPerSecond, double writeLatencyMillis, Chart chart) {
 
     /**

@@ -24,6 +24,7 @@ import java.util.UUID;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import io.mqttdynamo.ingest.IngestChannels;
 import io.mqttdynamo.support.EmbeddedBrokerProfile;
 import io.mqttdynamo.support.Readiness;
 import io.mqttdynamo.support.TestMqttClient;
@@ -344,5 +345,19 @@ class DashboardApiTest {
         String[] points = rate.group(1).split(" ");
         assertThat(points).hasSize(Throughput.SECONDS).allMatch(p -> p.matches("[0-9.]+,[0-9.]+"));
         assertThat(page).contains("six tables active");
+    }
+
+    @Test
+    void aLostBrokerConnectionIsCountedAndShown() {
+        long before = given().get("/api/stats").jsonPath().getLong("reconnects");
+        // Another client taking over the acks channel's client id ends the service's connection.
+        try (TestMqttClient intruder = TestMqttClient.connect("mqtt-dynamo-test-" + IngestChannels.ACKS, PORT)) {
+            intruder.disconnect();
+        }
+        await().atMost(TIMEOUT).until(() -> given().get("/api/stats").jsonPath().getLong("reconnects") > before);
+        await().atMost(TIMEOUT).until(() -> given().get("/api/stats").jsonPath().getBoolean("brokerUp"));
+        long reconnects = given().get("/api/stats").jsonPath().getLong("reconnects");
+        assertThat(given().get("/").then().statusCode(200).extract().asString())
+                .containsPattern("<span class=\"value\" id=\"reconnects\">" + reconnects + "</span>");
     }
 }
