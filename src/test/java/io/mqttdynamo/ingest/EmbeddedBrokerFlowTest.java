@@ -233,7 +233,8 @@ class EmbeddedBrokerFlowTest {
     @Test
     void aTopicsMsgIdSetKeepsOnlyTheNewestIdsPastItsCap() {
         String topic = "busy/" + run;
-        int published = EmbeddedBrokerProfile.TOPIC_MSG_IDS_CAP + 4;
+        int published = EmbeddedBrokerProfile.TOPIC_MSG_IDS_CAP + 20;
+        double trimmedBefore = trimmed();
         try (TestMqttClient publisher = TestMqttClient.connect("busy_" + run, PORT)) {
             for (int i = 0; i < published; i++) {
                 publisher.publish(topic, "message " + i, 1, false);
@@ -249,6 +250,13 @@ class EmbeddedBrokerFlowTest {
                 .toList();
         await().atMost(TIMEOUT).untilAsserted(
                 () -> assertThat(tables.topicMsgIds(topic)).containsExactlyInAnyOrderElementsOf(newest));
+        // Each id is trimmed, and counted, once.
+        assertThat(trimmed() - trimmedBefore).isEqualTo(published - EmbeddedBrokerProfile.TOPIC_MSG_IDS_CAP);
+    }
+
+    private static double trimmed() {
+        return PrometheusText.value(given().get("/q/metrics").then().statusCode(200).extract().asString(),
+                "mqtt_dynamo_set_members_trimmed_total{table=\"mqtt_topic_msg_map\"}");
     }
 
     @Test
