@@ -1,6 +1,5 @@
 package io.mqttdynamo.broker;
 
-import io.mqttdynamo.config.Lifecycle;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.Map;
@@ -12,10 +11,8 @@ import java.util.concurrent.TimeUnit;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.annotation.Priority;
-import jakarta.enterprise.event.Observes;
-
-import io.quarkus.runtime.ShutdownEvent;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 
 import com.hivemq.client.mqtt.MqttClient;
 import com.hivemq.client.mqtt.MqttClientBuilder;
@@ -24,9 +21,11 @@ import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
 import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5ConnAckException;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.mqttdynamo.config.Lifecycle;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.LaunchMode;
+import io.quarkus.runtime.ShutdownEvent;
 import io.smallrye.mutiny.Uni;
 
 /**

@@ -1,10 +1,10 @@
 package io.mqttdynamo.config;
 
-import io.mqttdynamo.domain.EventTopics;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 
+import io.mqttdynamo.domain.EventTopics;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithConverter;
 import io.smallrye.config.WithDefault;

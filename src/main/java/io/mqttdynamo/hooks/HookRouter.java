@@ -1,6 +1,5 @@
 package io.mqttdynamo.hooks;
 
-import io.mqttdynamo.domain.EventTopics;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -8,6 +7,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
+import io.mqttdynamo.domain.EventTopics;
 import io.mqttdynamo.domain.TopicFilter;
 import io.mqttdynamo.store.ItemWrite;
 

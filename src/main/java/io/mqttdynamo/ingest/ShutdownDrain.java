@@ -1,6 +1,5 @@
 package io.mqttdynamo.ingest;
 
-import io.mqttdynamo.config.Lifecycle;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -9,6 +8,7 @@ import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
+import io.mqttdynamo.config.Lifecycle;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.store.WritePipeline;
 import io.quarkus.logging.Log;

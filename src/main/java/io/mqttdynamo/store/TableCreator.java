@@ -1,6 +1,5 @@
 package io.mqttdynamo.store;
 
-import io.mqttdynamo.config.Lifecycle;
 import java.time.Duration;
 import java.util.Arrays;
 
@@ -9,6 +8,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 
+import io.mqttdynamo.config.Lifecycle;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.StartupEvent;

@@ -1,6 +1,5 @@
 package io.mqttdynamo.ingest;
 
-import io.mqttdynamo.domain.EventTopics;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -19,6 +18,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.domain.EmqxMsgId;
+import io.mqttdynamo.domain.EventTopics;
 import io.mqttdynamo.support.EmbeddedBrokerProfile;
 import io.mqttdynamo.support.PrometheusText;
 import io.mqttdynamo.support.Readiness;

@@ -1,6 +1,5 @@
 package io.mqttdynamo.broker.embedded;
 
-import io.mqttdynamo.domain.EventTopics;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -14,6 +13,7 @@ import java.util.Map;
 import java.util.Optional;
 
 import io.mqttdynamo.domain.EmqxMsgId;
+import io.mqttdynamo.domain.EventTopics;
 import io.mqttdynamo.domain.Payloads;
 import io.mqttdynamo.domain.TopicFilter;
 import io.netty.handler.codec.mqtt.MqttConnectReturnCode;

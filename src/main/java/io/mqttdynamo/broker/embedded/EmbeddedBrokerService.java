@@ -1,12 +1,12 @@
 package io.mqttdynamo.broker.embedded;
 
-import io.mqttdynamo.config.Lifecycle;
 import java.util.concurrent.TimeUnit;
 
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
+import io.mqttdynamo.config.Lifecycle;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.quarkus.arc.profile.IfBuildProfile;
 import io.quarkus.logging.Log;

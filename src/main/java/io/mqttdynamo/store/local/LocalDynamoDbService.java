@@ -1,12 +1,12 @@
 package io.mqttdynamo.store.local;
 
-import io.mqttdynamo.config.Lifecycle;
 import java.nio.file.Path;
 
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
+import io.mqttdynamo.config.Lifecycle;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.quarkus.arc.profile.IfBuildProfile;
 import io.quarkus.logging.Log;
