@@ -354,7 +354,8 @@ public final class Benchmark {
             if (distinct >= expected) {
                 return new Persisted(true, now, msgItems, setEntries, intervalMs, pollNanos / 1e6 / polls);
             }
-            long progress = setEntries + msgItems;
+            // Redeliveries stored again are no progress: count distinct messages once they are counted.
+            long progress = distinct >= 0 ? distinct : Math.min(setEntries, expected - 1);
             if (progress != lastSeen) {
                 lastSeen = progress;
                 lastProgress = now;
@@ -367,8 +368,8 @@ public final class Benchmark {
                 log("gave up waiting: %d MsgId entries, %d of %d messages stored", setEntries, msgItems, expected);
                 return new Persisted(false, lastProgress, msgItems, setEntries, intervalMs, pollNanos / 1e6 / polls);
             }
-            // Keep the polls' share of dynalite's time small.
-            intervalMs = Math.max(250, (now - pollStart) / 1_000_000 * 10);
+            // Keep the polls' share of dynalite's time small, and still look every few seconds.
+            intervalMs = Math.min(5_000, Math.max(250, (now - pollStart) / 1_000_000 * 10));
             if (polls % 8 == 0) {
                 log("... %d MsgId entries after %.1f s", setEntries, (now - start) / 1e9);
             }
