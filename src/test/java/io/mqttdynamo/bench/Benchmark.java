@@ -108,6 +108,11 @@ public final class Benchmark {
         ObjectNode result;
         try {
             result = benchmark.runAll();
+        } catch (Throwable e) {
+            e.printStackTrace(LOG);
+            benchmark.closeAll();
+            Runtime.getRuntime().halt(1);
+            return;
         } finally {
             benchmark.closeAll();
         }
@@ -200,7 +205,7 @@ public final class Benchmark {
                 messages, 0, null));
         Persisted persisted = awaitPersisted(db, messages, start, publishing);
         long[] cpuAfter = {cpuTicks(service.process.pid()), cpuTicks(dynalitePid), cpuTicks(broker.process.pid())};
-        publishing.get(Math.max(1, stall.toSeconds()), TimeUnit.SECONDS);
+        finish(publishing);
         double seconds = (persisted.endNanos - start) / 1e9;
         double rate = persisted.complete ? messages / seconds : persisted.msgItems / seconds;
         out.put("persisted_msgs_per_s", round(rate, 0));
@@ -593,7 +598,7 @@ public final class Benchmark {
             }
             sleep(200);
         }
-        publishing.get(Math.max(1, stall.toSeconds()), TimeUnit.SECONDS);
+        finish(publishing);
         List<Double> millis = new ArrayList<>();
         for (Map.Entry<String, Long> entry : seqOf.entrySet()) {
             long seq = entry.getValue() - LATENCY_SEQ_BASE;
@@ -617,6 +622,19 @@ public final class Benchmark {
                 .count());
         log("latency: p50 %s ms, p99 %s ms (%d samples)", out.get("p50_ms"), out.get("p99_ms"), millis.size());
         service.stop();
+    }
+
+    /** Waits for the publisher to finish, at most twice the stall time (it gives up by itself after that). */
+    private void finish(CompletableFuture<Void> publishing) {
+        try {
+            publishing.get(2 * Math.max(1, stall.toSeconds()) + 5, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            log("publisher still running; going on");
+        } catch (java.util.concurrent.ExecutionException e) {
+            log("publisher failed: %s", e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static double percentile(List<Double> sorted, double p) {
@@ -698,7 +716,7 @@ public final class Benchmark {
             }
             sleep(50);
         }
-        publishing.get(Math.max(1, stall.toSeconds()), TimeUnit.SECONDS);
+        finish(publishing);
         if (failures.get() > 0) {
             log("naive bridge: %d writes failed", failures.get());
         }
