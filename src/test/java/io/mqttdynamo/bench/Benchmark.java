@@ -46,6 +46,7 @@ import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
 import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.store.local.DynaliteServer;
 import io.mqttdynamo.support.DynamoDbProxy;
+import io.mqttdynamo.support.PrometheusText;
 import io.mqttdynamo.support.LocalDynamoDbResource;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
@@ -93,6 +94,8 @@ public final class Benchmark {
     private final List<String> modes = Arrays.stream(System.getProperty("bench.modes", "raw,envelope").split(","))
             .map(String::trim).filter(s -> !s.isEmpty()).toList();
     private final boolean naive = Boolean.parseBoolean(System.getProperty("bench.naive", "true"));
+    /** Messages published and stored before the measured run, so that it measures a warm JVM. */
+    private final int warmupMessages = Integer.getInteger("bench.warmupMessages", 10_000);
     private final Duration stall = Duration.ofSeconds(Long.getLong("bench.stallSeconds", 120));
     private final Duration maxWait = Duration.ofSeconds(Long.getLong("bench.maxSeconds", 300));
     private final Path dir = Path.of("target", "bench");
@@ -199,11 +202,17 @@ public final class Benchmark {
         log("service ready (pid %d)", service.process.pid());
 
         Publisher publisher = track(connectPublisher(broker.port, "bench-pub-" + run + "-" + mode));
+        if (warmupMessages > 0) {
+            // The JVM's just-in-time compilation would otherwise be measured as the service's cost per message.
+            publisher.publishAll(mode, messages, warmupMessages, 0, null);
+            boolean warm = awaitAcknowledged(service, warmupMessages, System.nanoTime()) > 0;
+            log("warm-up: %d messages %s", warmupMessages, warm ? "stored" : "NOT all stored");
+        }
         long[] cpuBefore = {cpuTicks(service.process.pid()), cpuTicks(dynalitePid), cpuTicks(broker.process.pid())};
         long start = System.nanoTime();
         CompletableFuture<Void> publishing = CompletableFuture.runAsync(() -> publisher.publishAll(mode, 0,
                 messages, 0, null));
-        Persisted persisted = awaitPersisted(db, messages, start, publishing);
+        Persisted persisted = awaitPersisted(db, service, messages, start, publishing);
         long[] cpuAfter = {cpuTicks(service.process.pid()), cpuTicks(dynalitePid), cpuTicks(broker.process.pid())};
         double cpuSeconds = (System.nanoTime() - start) / 1e9;
         finish(publishing);
@@ -331,57 +340,56 @@ public final class Benchmark {
     }
 
     /**
-     * Polls until {@code expected} messages are persisted: the MsgId sets of mqtt_topic_msg_map hold that many
-     * entries (a cheap scan of one item per topic) and then a COUNT scan of mqtt_msg shows that many items.
+     * Waits until the service has acknowledged (so stored) {@code expected} messages after the warm-up: it
+     * took that many from the broker and holds none unacknowledged. A PUBACK goes out only once a message's
+     * items are in DynamoDB, so this is "persisted" without loading dynalite with polls; {@link #verify}
+     * then checks with a full scan that each message is there once.
      */
-    private Persisted awaitPersisted(DynamoDbAsyncClient db, long expected, long start,
+    private Persisted awaitPersisted(DynamoDbAsyncClient db, Service service, long expected, long start,
             CompletableFuture<Void> publishing) {
-        long intervalMs = 250;
-        long lastProgress = System.nanoTime();
-        long lastSeen = -1;
-        long msgItems = 0;
-        long setEntries = 0;
-        long polls = 0;
-        long pollNanos = 0;
+        long end = awaitAcknowledged(service, warmupMessages + expected, start);
+        if (publishing.isCompletedExceptionally()) {
+            log("publishing failed: %s", publishing.handle((v, e) -> e).join());
+        }
+        if (end > 0) {
+            return new Persisted(true, end, expected, -1, POLL_MS, 0);
+        }
+        long stored = distinctSeqs(db)[0];
+        log("gave up waiting: %d of %d messages stored", stored, expected);
+        return new Persisted(false, lastProgressNanos, stored, -1, POLL_MS, 0);
+    }
+
+    private static final long POLL_MS = 50;
+    private long lastProgressNanos;
+
+    /**
+     * Polls the service's metrics until it took {@code received} messages in all and holds none
+     * unacknowledged; the time it saw that (System.nanoTime), or 0 when it stalled or ran out of time.
+     */
+    private long awaitAcknowledged(Service service, long received, long start) {
         long deadline = start + maxWait.toNanos();
-        Stall stalled = new Stall(expected);
+        Stall stalled = new Stall(received);
+        lastProgressNanos = start;
+        long last = -1;
         while (true) {
-            long pollStart = System.nanoTime();
-            setEntries = setEntries(db, "mqtt_topic_msg_map");
-            if (setEntries >= expected) {
-                msgItems = countItems(db, "mqtt_msg");
-            }
-            long distinct = -1;
-            if (setEntries >= expected && msgItems >= expected) {
-                // Enough items; with duplicates (redeliveries) that is not yet every message: count distinct ones.
-                distinct = distinctSeqs(db)[0];
-            }
+            String metrics = service.get("/q/metrics").orElse("");
+            long taken = (long) PrometheusText.value(metrics, "mqtt_dynamo_events_received_total{channel=\"messages\"}");
+            long holding = (long) PrometheusText.value(metrics,
+                    "mqtt_dynamo_unacknowledged_messages{channel=\"messages\"}");
             long now = System.nanoTime();
-            polls++;
-            pollNanos += now - pollStart;
-            if (distinct >= expected) {
-                return new Persisted(true, now, msgItems, setEntries, intervalMs, pollNanos / 1e6 / polls);
+            if (taken >= received && holding == 0) {
+                return now;
             }
-            // Redeliveries stored again are no progress: count distinct messages once they are counted.
-            long progress = distinct >= 0 ? distinct : Math.min(setEntries, expected - 1);
-            if (progress != lastSeen) {
-                lastSeen = progress;
-                lastProgress = now;
+            long acknowledged = taken - holding;
+            if (acknowledged != last) {
+                last = acknowledged;
+                lastProgressNanos = now;
             }
-            if (publishing.isCompletedExceptionally()) {
-                log("publishing failed: %s", publishing.handle((v, e) -> e).join());
+            if (stalled.check(acknowledged, now) || now > deadline) {
+                log("no progress: %d taken, %d unacknowledged, %d expected", taken, holding, received);
+                return 0;
             }
-            if (stalled.check(progress, now) || now > deadline) {
-                msgItems = distinctSeqs(db)[0];
-                log("gave up waiting: %d MsgId entries, %d of %d messages stored", setEntries, msgItems, expected);
-                return new Persisted(false, lastProgress, msgItems, setEntries, intervalMs, pollNanos / 1e6 / polls);
-            }
-            // Keep the polls' share of dynalite's time small, and still look every few seconds.
-            intervalMs = Math.min(5_000, Math.max(250, (now - pollStart) / 1_000_000 * 10));
-            if (polls % 8 == 0) {
-                log("... %d MsgId entries after %.1f s", setEntries, (now - start) / 1e9);
-            }
-            sleep(intervalMs);
+            sleep(POLL_MS);
         }
     }
 
@@ -899,8 +907,17 @@ public final class Benchmark {
             }
             int httpPort = LocalDynamoDbResource.freePort();
             Path log = dir.resolve("service-" + name + ".log");
-            ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java")
-                    .toString(), "-jar", jar.toString())
+            List<String> command = new ArrayList<>();
+            command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            // e.g. -Dbench.serviceJvmArgs=-XX:StartFlightRecording=filename=target/bench/service.jfr,settings=profile
+            for (String arg : System.getProperty("bench.serviceJvmArgs", "").trim().split("\\s+")) {
+                if (!arg.isEmpty()) {
+                    command.add(arg.replace("{name}", name));
+                }
+            }
+            command.add("-jar");
+            command.add(jar.toString());
+            ProcessBuilder builder = new ProcessBuilder(command)
                     .redirectErrorStream(true)
                     .redirectOutput(log.toFile());
             builder.environment().putAll(env);
