@@ -86,14 +86,21 @@ public interface MqttDynamoConfig {
         @WithDefault("emqx5")
         EventDialect dialect();
 
-        /** Defaults to {@code $SYS/brokers/+/clients/+/+} for the EMQX dialects. */
+        /** Defaults to {@code $SYS/brokers/+/clients/+/+} for the EMQX dialects, {@code $aws/events/#} for AWS IoT. */
         Optional<String> topic();
+
+        /**
+         * The {@code node} attribute of mqtt_client items for dialects whose events name no node (AWS IoT);
+         * defaults to the broker host.
+         */
+        Optional<String> node();
 
         default Optional<String> effectiveTopic() {
             if (dialect() == EventDialect.NONE) {
                 return Optional.empty();
             }
-            return Optional.of(topic().orElse("$SYS/brokers/+/clients/+/+"));
+            return Optional.of(topic().orElse(dialect() == EventDialect.AWS_IOT
+                    ? "$aws/events/#" : "$SYS/brokers/+/clients/+/+"));
         }
     }
 
@@ -218,8 +225,9 @@ public interface MqttDynamoConfig {
         Optional<String> dataPath();
     }
 
+    /** {@code emqx5}, {@code emqx4}, {@code aws-iot} (AWS IoT Core's lifecycle events), {@code none}. */
     enum EventDialect {
-        EMQX5, EMQX4, NONE
+        EMQX5, EMQX4, AWS_IOT, NONE
     }
 
     enum MessageMode {
