@@ -50,6 +50,9 @@ public final class ConfigCheck {
         topic("mqtt-dynamo.messages.topic", config.messages().topic());
         config.acks().topic().filter(t -> !t.isBlank() && !t.equals("none"))
                 .ifPresent(t -> topic("mqtt-dynamo.acks.topic", Optional.of(t)));
+        if (config.events().node().filter(String::isBlank).isPresent()) {
+            problems.add("mqtt-dynamo.events.node must not be empty when set (it becomes mqtt_client's node)");
+        }
         range("mqtt-dynamo.messages.max-stored-payload", config.messages().maxStoredPayload(), 0, DYNAMODB_ITEM_LIMIT);
 
         MqttDynamoConfig.Store store = config.store();

@@ -128,6 +128,13 @@ public interface MqttDynamoConfig {
         /** Empty turns the acks channel off. */
         @WithDefault("mqtt-dynamo/events/message_acked")
         Optional<String> topic();
+
+        /**
+         * Queue semantics: the first acknowledgement of a message deletes its mqtt_msg item. Off by default:
+         * the item stays (for other subscribers and the dashboard) until its TTL, if one is set.
+         */
+        @WithDefault("false")
+        boolean deleteMessage();
     }
 
     interface Store {

@@ -17,6 +17,7 @@ public class HookRouter {
     private final HookRules rules;
     private final ItemMapper items;
     private final boolean storeQos0;
+    private final boolean deleteAckedMessage;
     /** The service's own event topics, never stored as messages when a raw filter also matches them. */
     private final List<TopicFilter> ownTopics = new ArrayList<>();
 
@@ -24,6 +25,7 @@ public class HookRouter {
         this.rules = rules;
         this.items = items;
         this.storeQos0 = config.messages().storeQos0();
+        this.deleteAckedMessage = config.acks().deleteMessage();
         if (config.messages().mode() == MqttDynamoConfig.MessageMode.RAW) {
             config.acks().topic().filter(t -> !t.isBlank()).map(TopicFilter::parse).ifPresent(ownTopics::add);
             config.events().effectiveTopic().map(TopicFilter::parse).ifPresent(ownTopics::add);
@@ -59,6 +61,9 @@ public class HookRouter {
             if (rules.applies(HookFunction.ON_MESSAGE_ACKED_FOR_QUEUE, e.topic())) {
                 writes.add(items.acked(e));
                 writes.add(items.consumed(e));
+                if (deleteAckedMessage) {
+                    writes.add(items.messageDeleted(e));
+                }
             }
         }
         return writes;

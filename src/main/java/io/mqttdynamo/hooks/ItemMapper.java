@@ -157,6 +157,11 @@ public class ItemMapper {
                 Attr.MSG_ID_SET, Set.of(e.msgId()));
     }
 
+    /** on_message_acked_for_queue with {@code acks.delete-message}: the acked message's item goes. */
+    public ItemWrite messageDeleted(BrokerEvent.MessageAcked e) {
+        return new ItemWrite.Delete(Tables.MSG, Map.of(Attr.MSGID, s(e.msgId())));
+    }
+
     private Map<String, AttributeValue> messageAttributes(BrokerEvent.MessagePublished e) {
         Map<String, AttributeValue> item = new HashMap<>();
         item.put(Attr.QOS, n(e.qos()));
