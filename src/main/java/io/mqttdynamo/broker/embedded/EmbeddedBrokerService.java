@@ -50,6 +50,11 @@ public class EmbeddedBrokerService {
         }
     }
 
+    /** The running broker; empty when it is not enabled. */
+    public java.util.Optional<EmbeddedBroker> broker() {
+        return java.util.Optional.ofNullable(broker);
+    }
+
     void onStop(@Observes @Priority(STARTUP_PRIORITY + 1000) ShutdownEvent event) {
         if (broker != null) {
             broker.stop();
