@@ -81,6 +81,11 @@ public class BrokerSessions {
     }
 
     /** The sessions by channel, for health and the dashboard. */
+    /** The base of the service's own client ids ({@code <base>-<channel>}). */
+    public String clientIdBase() {
+        return clientIdBase;
+    }
+
     public Map<String, ChannelSession> sessions() {
         return Map.copyOf(sessions);
     }

@@ -80,6 +80,28 @@ public interface MqttDynamoConfig {
         /** Largest MQTT packet accepted, in bytes. */
         @WithDefault("16777216")
         int maxMessageSize();
+
+        /** The broker's management API (EMQX), through which on_subscribe_lookup restores subscriptions. */
+        Api api();
+    }
+
+    interface Api {
+        /** e.g. {@code http://emqx:18083}; unset: no subscription restore on an external broker. */
+        Optional<String> url();
+
+        /** EMQX 5's API key, EMQX 4's AppID (HTTP Basic user). */
+        Optional<String> key();
+
+        /** Its secret (HTTP Basic password); from a Secret, never logged. */
+        Optional<String> secret();
+
+        /** How long one request may take before it is abandoned (and retried). */
+        @WithDefault("PT5S")
+        Duration timeout();
+
+        /** Retries of a request that failed with a 5xx, a timeout or a connection error. */
+        @WithDefault("3")
+        int retries();
     }
 
     interface Events {

@@ -44,6 +44,7 @@ public class EventIngest {
     private final MeterRegistry registry;
     private final MqttDynamoConfig.MessageMode mode;
     private final Event<EventStored> stored;
+    private final Event<EventTaken> taken;
     private final Map<String, Counter> received;
     private final Map<String, Counter> failed;
     private final AtomicLong unacknowledged = new AtomicLong();
@@ -51,9 +52,10 @@ public class EventIngest {
     private final MqttDynamoConfig.EventDialect dialect;
     private final String eventNode;
 
-    public EventIngest(HookRouter router, WritePipeline pipeline, Event<EventStored> stored, MeterRegistry registry,
-            MqttDynamoConfig config) {
+    public EventIngest(HookRouter router, WritePipeline pipeline, Event<EventStored> stored, Event<EventTaken> taken,
+            MeterRegistry registry, MqttDynamoConfig config) {
         this.router = router;
+        this.taken = taken;
         this.stored = stored;
         this.pipeline = pipeline;
         this.registry = registry;
@@ -135,7 +137,7 @@ public class EventIngest {
             return CompletableFuture.completedFuture(null);
         }
         if (writes.isEmpty()) {
-            return message.ack();
+            return message.ack().thenRun(() -> events.forEach(event -> taken.fire(new EventTaken(event))));
         }
         return pipeline.admission().thenAccept(admitted -> pipeline.submitAll(writes).whenComplete((ok, failure) -> {
             Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
@@ -143,6 +145,7 @@ public class EventIngest {
             if (cause == null) {
                 events.forEach(event -> stored.fire(new EventStored(event)));
                 message.ack();
+                events.forEach(event -> taken.fire(new EventTaken(event)));
             } else if (cause instanceof RejectedWriteException) {
                 // DynamoDB refused an item for good (logged and counted by the pipeline): it never will take it.
                 message.ack();
