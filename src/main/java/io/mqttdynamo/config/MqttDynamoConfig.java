@@ -24,6 +24,9 @@ public interface MqttDynamoConfig {
     /** Message acknowledgements. */
     Acks acks();
 
+    /** Keeping the broker's retained messages and mqtt_retain in step (on_retain_lookup). */
+    Retained retained();
+
     /** Unit of online_at, offline_at and arrived: seconds (as the EMQX documentation shows) or milliseconds. */
     @WithDefault("seconds")
     TimeUnitSetting timeUnit();
@@ -157,6 +160,15 @@ public interface MqttDynamoConfig {
          */
         @WithDefault("false")
         boolean deleteMessage();
+    }
+
+    interface Retained {
+        /**
+         * At start-up, when the broker kept no session of the service (it lost its state), compare its retained
+         * messages with mqtt_retain and fill in each side.
+         */
+        @WithDefault("true")
+        boolean restore();
     }
 
     interface Store {

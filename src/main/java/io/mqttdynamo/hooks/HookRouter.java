@@ -5,6 +5,7 @@ import java.util.List;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import io.mqttdynamo.broker.RetainedBrokerClient;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.TopicFilter;
@@ -18,11 +19,14 @@ public class HookRouter {
     private final ItemMapper items;
     private final boolean storeQos0;
     private final boolean deleteAckedMessage;
+    /** Retained messages the service republished itself (on_retain_lookup) are stored already. */
+    private final String retainedPublisher;
     /** The service's own event topics, never stored as messages when a raw filter also matches them. */
     private final List<TopicFilter> ownTopics = new ArrayList<>();
 
-    public HookRouter(HookRules rules, ItemMapper items, MqttDynamoConfig config) {
+    public HookRouter(HookRules rules, ItemMapper items, MqttDynamoConfig config, RetainedBrokerClient retainedClient) {
         this.rules = rules;
+        this.retainedPublisher = retainedClient.publisherId();
         this.items = items;
         this.storeQos0 = config.messages().storeQos0();
         this.deleteAckedMessage = config.acks().deleteMessage();
@@ -70,6 +74,9 @@ public class HookRouter {
     }
 
     private void messageWrites(BrokerEvent.MessagePublished e, List<ItemWrite> writes) {
+        if (!e.sender().isEmpty() && e.sender().startsWith(retainedPublisher)) {
+            return;
+        }
         for (TopicFilter own : ownTopics) {
             if (own.matches(e.topic())) {
                 return;
