@@ -258,6 +258,34 @@ public final class EmbeddedBroker {
         return true;
     }
 
+    /**
+     * Delivers a stored message to one client only, under the message's own id (so that its acknowledgement
+     * envelope names the stored message), at the QoS of the client's best non-shared subscription matching
+     * the topic. Nothing is published: no envelope, no other subscriber.
+     *
+     * @param hexId the message's GUID as 32 hex digits
+     * @return false when the client has no session or no subscription for the topic
+     */
+    public synchronized boolean deliverStored(String clientId, String hexId, String topic, byte[] payload, int qos,
+            String sender) {
+        Session s = sessions.get(clientId);
+        if (s == null) {
+            return false;
+        }
+        Subscription best = null;
+        for (Subscription subscription : s.subscriptions.values()) {
+            if (subscription.group() == null && subscription.match().matches(topic)
+                    && (best == null || subscription.qos() > best.qos())) {
+                best = subscription;
+            }
+        }
+        if (best == null) {
+            return false;
+        }
+        deliver(s, new Delivered(hexId, topic, payload, qos, false, sender, null), Math.min(best.qos(), qos), false);
+        return true;
+    }
+
     private synchronized void onUnsubscribe(Session s, MqttEndpoint endpoint, int packetId, List<String> topics) {
         List<MqttUnsubAckReasonCode> codes = new ArrayList<>();
         for (String topic : topics) {
