@@ -19,6 +19,7 @@ public class HookRouter {
     private final ItemMapper items;
     private final boolean storeQos0;
     private final boolean deleteAckedMessage;
+    private final ConsumedMessages consumed = new ConsumedMessages();
     /** Retained messages the service republished itself (on_retain_lookup) are stored already. */
     private final String retainedPublisher;
     /** The service's own event topics, never stored as messages when a raw filter also matches them. */
@@ -67,6 +68,7 @@ public class HookRouter {
                 writes.add(items.consumed(e));
                 if (deleteAckedMessage) {
                     writes.add(items.messageDeleted(e));
+                    consumed.consumed(e.msgId());
                 }
             }
         }
@@ -89,7 +91,8 @@ public class HookRouter {
             }
             return;
         }
-        if ((e.qos() > 0 || storeQos0) && rules.applies(HookFunction.ON_MESSAGE_PUBLISH, e.topic())) {
+        if ((e.qos() > 0 || storeQos0) && rules.applies(HookFunction.ON_MESSAGE_PUBLISH, e.topic())
+                && !(deleteAckedMessage && consumed.wasConsumed(e.msgId()))) {
             writes.add(items.message(e));
             writes.add(items.topicMessage(e));
         }
