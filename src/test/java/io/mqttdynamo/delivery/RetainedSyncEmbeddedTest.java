@@ -61,6 +61,18 @@ class RetainedSyncEmbeddedTest {
                 "arrived", AttributeValue.fromN("1700000000"), "payload", payload))).get(10, TimeUnit.SECONDS);
     }
 
+    /** Clears retained topics on the broker (and so in mqtt_retain), so that other tests' pages stay small. */
+    private void clear(String... topics) {
+        try (TestMqttClient cleaner = TestMqttClient.connect("sync_clean_" + run, PORT)) {
+            for (String topic : topics) {
+                cleaner.publish(topic, new byte[0], 1, true);
+            }
+        }
+        for (String topic : topics) {
+            await().atMost(TIMEOUT).until(() -> tables.item("mqtt_retain", "topic", topic).isEmpty());
+        }
+    }
+
     private static JsonPath restore() {
         return given().post("/api/retained/restore").then().statusCode(200).extract().jsonPath();
     }
@@ -99,6 +111,7 @@ class RetainedSyncEmbeddedTest {
         JsonPath again = restore();
         assertThat(again.getInt("stored")).isZero();
         assertThat(again.getInt("republished")).isZero();
+        clear("sync/" + run + "/text", "sync/" + run + "/binary", "sync/" + run + "/marker");
     }
 
     @Test
@@ -119,5 +132,6 @@ class RetainedSyncEmbeddedTest {
         assertThat(row.get("retain").n()).isEqualTo("1");
         assertThat(row.get("qos").n()).isEqualTo("1");
         EmqxMsgId.decode(row.get("msgid").s());
+        clear(topic);
     }
 }

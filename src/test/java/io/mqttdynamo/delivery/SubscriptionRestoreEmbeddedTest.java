@@ -75,6 +75,9 @@ class SubscriptionRestoreEmbeddedTest {
             await().atMost(TIMEOUT).until(() -> again.received().size() == 2);
             assertThat(again.received()).extracting(p -> new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8))
                     .containsExactly("retained while away", "after the restore");
+            publisher.publish("restore/" + run + "/kept", new byte[0], 1, true);
+            await().atMost(TIMEOUT)
+                    .until(() -> tables.item("mqtt_retain", "topic", "restore/" + run + "/kept").isEmpty());
         }
     }
 
