@@ -85,6 +85,16 @@ public class BrokerSessions {
     }
 
     /** The sessions by channel, for health and the dashboard. */
+    /** The MQTT version spoken with the broker (probed once when auto). */
+    Uni<ProtocolVersion> version() {
+        return negotiated;
+    }
+
+    /** The base of the service's own client ids ({@code <base>-<channel>}). */
+    public String clientIdBase() {
+        return clientIdBase;
+    }
+
     public Map<String, ChannelSession> sessions() {
         return Map.copyOf(sessions);
     }

@@ -50,7 +50,12 @@ public final class ConfigCheck {
         topic("mqtt-dynamo.messages.topic", config.messages().topic());
         config.acks().topic().filter(t -> !t.isBlank() && !t.equals("none"))
                 .ifPresent(t -> topic("mqtt-dynamo.acks.topic", Optional.of(t)));
+        if (config.events().node().filter(String::isBlank).isPresent()) {
+            problems.add("mqtt-dynamo.events.node must not be empty when set (it becomes mqtt_client's node)");
+        }
         range("mqtt-dynamo.messages.max-stored-payload", config.messages().maxStoredPayload(), 0, DYNAMODB_ITEM_LIMIT);
+
+        brokerApi(config);
 
         MqttDynamoConfig.Store store = config.store();
         range("mqtt-dynamo.store.batch-size", store.batchSize(), 1, 25);
@@ -73,6 +78,35 @@ public final class ConfigCheck {
         }
         range("mqtt-dynamo.embedded-broker.port", config.embeddedBroker().port(), 1, 65535);
         range("mqtt-dynamo.local-dynamodb.port", config.localDynamoDb().port(), 1, 65535);
+    }
+
+    private void brokerApi(MqttDynamoConfig config) {
+        MqttDynamoConfig.Api api = config.broker().api();
+        duration("mqtt-dynamo.broker.api.timeout", api.timeout(), Duration.ofMillis(100), Duration.ofMinutes(5));
+        range("mqtt-dynamo.broker.api.retries", api.retries(), 0, 10);
+        if (api.url().isEmpty()) {
+            return;
+        }
+        String url = api.url().get();
+        try {
+            java.net.URI uri = new java.net.URI(url);
+            if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null) {
+                problems.add("mqtt-dynamo.broker.api.url = " + url + ": must be an http or https URL with a host,"
+                        + " e.g. http://emqx:18083");
+            }
+        } catch (java.net.URISyntaxException e) {
+            problems.add("mqtt-dynamo.broker.api.url = " + url + ": not a URL (" + e.getReason() + ")");
+        }
+        if (api.key().filter(k -> !k.isBlank()).isEmpty() || api.secret().filter(k -> !k.isBlank()).isEmpty()) {
+            problems.add("mqtt-dynamo.broker.api.key and mqtt-dynamo.broker.api.secret must be set when"
+                    + " mqtt-dynamo.broker.api.url is (MQTT_DYNAMO_BROKER_API_KEY / _SECRET, from a Secret)");
+        }
+        MqttDynamoConfig.EventDialect dialect = config.events().dialect();
+        if (dialect != MqttDynamoConfig.EventDialect.EMQX5 && dialect != MqttDynamoConfig.EventDialect.EMQX4) {
+            problems.add("mqtt-dynamo.broker.api.url needs mqtt-dynamo.events.dialect emqx5 or emqx4 (the API"
+                    + " version follows it; " + dialect.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')
+                    + " has no subscribe API)");
+        }
     }
 
     private void range(String property, long value, long min, long max) {

@@ -26,6 +26,9 @@ public interface MqttDynamoConfig {
     /** Message acknowledgements. */
     Acks acks();
 
+    /** Keeping the broker's retained messages and mqtt_retain in step (on_retain_lookup). */
+    Retained retained();
+
     /** Unit of online_at, offline_at and arrived: seconds (as the EMQX documentation shows) or milliseconds. */
     @WithDefault("seconds")
     TimeUnitSetting timeUnit();
@@ -83,20 +86,49 @@ public interface MqttDynamoConfig {
         /** Largest MQTT packet accepted, in bytes. */
         @WithDefault("16777216")
         int maxMessageSize();
+
+        /** The broker's management API (EMQX), through which on_subscribe_lookup restores subscriptions. */
+        Api api();
+    }
+
+    interface Api {
+        /** e.g. {@code http://emqx:18083}; unset: no subscription restore on an external broker. */
+        Optional<String> url();
+
+        /** EMQX 5's API key, EMQX 4's AppID (HTTP Basic user). */
+        Optional<String> key();
+
+        /** Its secret (HTTP Basic password); from a Secret, never logged. */
+        Optional<String> secret();
+
+        /** How long one request may take before it is abandoned (and retried). */
+        @WithDefault("PT5S")
+        Duration timeout();
+
+        /** Retries of a request that failed with a 5xx, a timeout or a connection error. */
+        @WithDefault("3")
+        int retries();
     }
 
     interface Events {
         @WithDefault("emqx5")
         EventDialect dialect();
 
-        /** Defaults to {@code $SYS/brokers/+/clients/+/+} for the EMQX dialects. */
+        /** Defaults to {@code $SYS/brokers/+/clients/#} for the EMQX dialects, {@code $aws/events/#} for AWS IoT. */
         Optional<String> topic();
+
+        /**
+         * The {@code node} attribute of mqtt_client items for dialects whose events name no node (AWS IoT);
+         * defaults to the broker host.
+         */
+        Optional<String> node();
 
         default Optional<String> effectiveTopic() {
             if (dialect() == EventDialect.NONE) {
                 return Optional.empty();
             }
-            return Optional.of(topic().orElse("$SYS/brokers/+/clients/+/+"));
+            return Optional.of(topic().orElse(dialect() == EventDialect.AWS_IOT
+                    ? "$aws/events/#" : "$SYS/brokers/+/clients/#"));
         }
     }
 
@@ -124,6 +156,22 @@ public interface MqttDynamoConfig {
         /** Empty turns the acks channel off. */
         @WithDefault(EventTopics.MESSAGE_ACKED)
         Optional<String> topic();
+
+        /**
+         * Queue semantics: the first acknowledgement of a message deletes its mqtt_msg item. Off by default:
+         * the item stays (for other subscribers and the dashboard) until its TTL, if one is set.
+         */
+        @WithDefault("false")
+        boolean deleteMessage();
+    }
+
+    interface Retained {
+        /**
+         * At start-up, when the broker kept no session of the service (it lost its state), compare its retained
+         * messages with mqtt_retain and fill in each side.
+         */
+        @WithDefault("true")
+        boolean restore();
     }
 
     interface Store {
@@ -239,8 +287,9 @@ public interface MqttDynamoConfig {
         }
     }
 
+    /** {@code emqx5}, {@code emqx4}, {@code aws-iot} (AWS IoT Core's lifecycle events), {@code none}. */
     enum EventDialect {
-        EMQX5, EMQX4, NONE
+        EMQX5, EMQX4, AWS_IOT, NONE
     }
 
     enum MessageMode {

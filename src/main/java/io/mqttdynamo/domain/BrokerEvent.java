@@ -9,12 +9,27 @@ public sealed interface BrokerEvent {
     /** The client the event is about (the publisher for a message). */
     String clientId();
 
-    /** A client connected to {@code node}. */
-    record ClientConnected(String clientId, String node, String username, long atMillis) implements BrokerEvent {
+    /** The version of an event whose broker numbers none (every dialect but AWS IoT). */
+    long NO_VERSION = -1;
+
+    /**
+     * A client connected to {@code node}. {@code version} is the broker's number of the connection when it
+     * gives one (AWS IoT's {@code versionNumber}, the same for a connection's connect and disconnect), else
+     * {@link #NO_VERSION}.
+     */
+    record ClientConnected(String clientId, String node, String username, long atMillis, long version)
+            implements BrokerEvent {
+        public ClientConnected(String clientId, String node, String username, long atMillis) {
+            this(clientId, node, username, atMillis, NO_VERSION);
+        }
     }
 
-    /** A client left {@code node}. */
-    record ClientDisconnected(String clientId, String node, String reason, long atMillis) implements BrokerEvent {
+    /** A client left {@code node}; {@code version} as for {@link ClientConnected}. */
+    record ClientDisconnected(String clientId, String node, String reason, long atMillis, long version)
+            implements BrokerEvent {
+        public ClientDisconnected(String clientId, String node, String reason, long atMillis) {
+            this(clientId, node, reason, atMillis, NO_VERSION);
+        }
     }
 
     /** A client subscribed to a filter. */

@@ -5,6 +5,7 @@ import java.util.List;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import io.mqttdynamo.broker.RetainedBrokerClient;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EventTopics;
@@ -18,13 +19,19 @@ public class HookRouter {
     private final HookRules rules;
     private final ItemMapper items;
     private final boolean storeQos0;
+    private final boolean deleteAckedMessage;
+    private final ConsumedMessages consumed = new ConsumedMessages();
+    /** Retained messages the service republished itself (on_retain_lookup) are stored already. */
+    private final String retainedPublisher;
     /** The service's own event topics, never stored as messages when a raw filter also matches them. */
     private final List<TopicFilter> ownTopics = new ArrayList<>();
 
-    public HookRouter(HookRules rules, ItemMapper items, MqttDynamoConfig config) {
+    public HookRouter(HookRules rules, ItemMapper items, MqttDynamoConfig config, RetainedBrokerClient retainedClient) {
         this.rules = rules;
+        this.retainedPublisher = retainedClient.publisherId();
         this.items = items;
         this.storeQos0 = config.messages().storeQos0();
+        this.deleteAckedMessage = config.acks().deleteMessage();
         if (config.messages().mode() == MqttDynamoConfig.MessageMode.RAW) {
             config.acks().topic().filter(t -> !t.isBlank()).map(TopicFilter::parse).ifPresent(ownTopics::add);
             config.events().effectiveTopic().map(TopicFilter::parse).ifPresent(ownTopics::add);
@@ -60,12 +67,19 @@ public class HookRouter {
             if (rules.applies(HookFunction.ON_MESSAGE_ACKED_FOR_QUEUE, e.topic())) {
                 writes.add(items.acked(e));
                 writes.add(items.consumed(e));
+                if (deleteAckedMessage) {
+                    writes.add(items.messageDeleted(e));
+                    consumed.consumed(e.msgId());
+                }
             }
         }
         return writes;
     }
 
     private void messageWrites(BrokerEvent.MessagePublished e, List<ItemWrite> writes) {
+        if (!e.sender().isEmpty() && e.sender().startsWith(retainedPublisher)) {
+            return;
+        }
         for (TopicFilter own : ownTopics) {
             if (own.matches(e.topic())) {
                 return;
@@ -78,7 +92,8 @@ public class HookRouter {
             }
             return;
         }
-        if ((e.qos() > 0 || storeQos0) && rules.applies(HookFunction.ON_MESSAGE_PUBLISH, e.topic())) {
+        if ((e.qos() > 0 || storeQos0) && rules.applies(HookFunction.ON_MESSAGE_PUBLISH, e.topic())
+                && !(deleteAckedMessage && consumed.wasConsumed(e.msgId()))) {
             writes.add(items.message(e));
             writes.add(items.topicMessage(e));
         }

@@ -38,6 +38,20 @@ public class ItemMapper {
     private static final Map<String, String> CLIENT_NAMES = Map.of(
             "#clientid", Attr.CLIENTID, "#node", Attr.NODE, "#state", Attr.CONNECT_STATE,
             "#online_at", Attr.ONLINE_AT, "#offline_at", Attr.OFFLINE_AT);
+    /**
+     * With a connection number (AWS IoT's versionNumber): a higher number is a later connection whatever the
+     * times say (AWS's timestamps are accurate to +/- 2 minutes); times decide only against an item without one.
+     */
+    private static final String CONNECTED_NEWER =
+            "attribute_not_exists(#clientid) OR #version < :v"
+                    + " OR (attribute_not_exists(#version) AND #online_at <= :at AND #offline_at <= :at)";
+    /** A connection's disconnect has its connect's number and comes after it; a repeated one changes nothing. */
+    private static final String DISCONNECTED_NEWER =
+            "attribute_not_exists(#clientid) OR #version < :v OR (#version = :v AND #state = :one)"
+                    + " OR (attribute_not_exists(#version) AND #online_at <= :at AND #offline_at <= :at)";
+    private static final Map<String, String> VERSIONED_CLIENT_NAMES = Map.of(
+            "#clientid", Attr.CLIENTID, "#node", Attr.NODE, "#state", Attr.CONNECT_STATE,
+            "#online_at", Attr.ONLINE_AT, "#offline_at", Attr.OFFLINE_AT, "#version", Attr.VERSION_NUMBER);
 
     private final TimeUnitSetting timeUnit;
     private final int topicMsgIdsCap;
@@ -56,6 +70,13 @@ public class ItemMapper {
 
     /** on_client_connected: the client is online since the event's time; offline_at back to 0. */
     public ItemWrite connected(BrokerEvent.ClientConnected e) {
+        if (e.version() != BrokerEvent.NO_VERSION) {
+            return new ItemWrite.ConditionalUpdate(Tables.CLIENT, clientKey(e.clientId()),
+                    "SET #node = :node, #state = :one, #online_at = :at, #offline_at = :zero, #version = :v",
+                    CONNECTED_NEWER, VERSIONED_CLIENT_NAMES,
+                    Map.of(":node", s(e.node()), ":one", ONE, ":zero", ZERO, ":at", time(e.atMillis()),
+                            ":v", n(e.version())));
+        }
         return new ItemWrite.ConditionalUpdate(Tables.CLIENT, clientKey(e.clientId()),
                 "SET #node = :node, #state = :one, #online_at = :at, #offline_at = :zero",
                 NOT_OLDER, CLIENT_NAMES,
@@ -64,6 +85,14 @@ public class ItemMapper {
 
     /** on_client_disconnected: the client is offline since the event's time. */
     public ItemWrite disconnected(BrokerEvent.ClientDisconnected e) {
+        if (e.version() != BrokerEvent.NO_VERSION) {
+            return new ItemWrite.ConditionalUpdate(Tables.CLIENT, clientKey(e.clientId()),
+                    "SET #state = :zero, #offline_at = :at, #online_at = if_not_exists(#online_at, :zero),"
+                            + " #node = if_not_exists(#node, :node), #version = :v",
+                    DISCONNECTED_NEWER, VERSIONED_CLIENT_NAMES,
+                    Map.of(":node", s(e.node()), ":zero", ZERO, ":one", ONE, ":at", time(e.atMillis()),
+                            ":v", n(e.version())));
+        }
         return new ItemWrite.ConditionalUpdate(Tables.CLIENT, clientKey(e.clientId()),
                 "SET #state = :zero, #offline_at = :at, #online_at = if_not_exists(#online_at, :zero),"
                         + " #node = if_not_exists(#node, :node)",
@@ -127,6 +156,11 @@ public class ItemMapper {
     public ItemWrite consumed(BrokerEvent.MessageAcked e) {
         return new ItemWrite.RemoveFromSet(Tables.TOPIC_MSG_MAP, Map.of(Attr.TOPIC, s(e.topic())),
                 Attr.MSG_ID_SET, Set.of(e.msgId()));
+    }
+
+    /** on_message_acked_for_queue with {@code acks.delete-message}: the acked message's item goes. */
+    public ItemWrite messageDeleted(BrokerEvent.MessageAcked e) {
+        return new ItemWrite.Delete(Tables.MSG, Map.of(Attr.MSGID, s(e.msgId())));
     }
 
     private Map<String, AttributeValue> messageAttributes(BrokerEvent.MessagePublished e) {

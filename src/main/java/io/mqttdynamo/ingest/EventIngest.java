@@ -1,5 +1,6 @@
 package io.mqttdynamo.ingest;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -43,18 +44,24 @@ public class EventIngest {
     private final MeterRegistry registry;
     private final MqttDynamoConfig.MessageMode mode;
     private final Event<EventStored> stored;
+    private final Event<EventTaken> taken;
     private final Map<String, Counter> received;
     private final Map<String, Counter> failed;
     private final AtomicLong unacknowledged = new AtomicLong();
     private final EmqxMsgId ids = new EmqxMsgId();
+    private final MqttDynamoConfig.EventDialect dialect;
+    private final String eventNode;
 
-    public EventIngest(HookRouter router, WritePipeline pipeline, Event<EventStored> stored, MeterRegistry registry,
-            MqttDynamoConfig config) {
+    public EventIngest(HookRouter router, WritePipeline pipeline, Event<EventStored> stored, Event<EventTaken> taken,
+            MeterRegistry registry, MqttDynamoConfig config) {
         this.router = router;
+        this.taken = taken;
         this.stored = stored;
         this.pipeline = pipeline;
         this.registry = registry;
         this.mode = config.messages().mode();
+        this.dialect = config.events().dialect();
+        this.eventNode = config.events().node().orElse(config.broker().host());
         this.received = perChannel(registry, "mqtt_dynamo_events_received", "Messages taken from the broker");
         this.failed = perChannel(registry, "mqtt_dynamo_events_failed",
                 "Messages left unacknowledged after a failure of the service (redelivered after a restart)");
@@ -78,6 +85,10 @@ public class EventIngest {
 
     @Incoming(IngestChannels.CLIENT_EVENTS)
     public CompletionStage<Void> clientEvent(Message<byte[]> message) {
+        if (dialect == MqttDynamoConfig.EventDialect.AWS_IOT) {
+            return ingestAll(IngestChannels.CLIENT_EVENTS, message, mqtt -> AwsIotEventDecoder.decode(mqtt.topic(),
+                    message.getPayload(), mqtt.receivedAtMillis(), eventNode));
+        }
         return ingest(IngestChannels.CLIENT_EVENTS, message,
                 mqtt -> EmqxEventDecoder.decode(mqtt.topic(), message.getPayload(), mqtt.receivedAtMillis()));
     }
@@ -98,14 +109,27 @@ public class EventIngest {
 
     private CompletionStage<Void> ingest(String channel, Message<byte[]> message,
             Function<InboundMqttMetadata, Optional<BrokerEvent>> decode) {
+        return ingestAll(channel, message, mqtt -> decode.apply(mqtt).map(List::of).orElse(List.of()));
+    }
+
+    /** As {@link #ingest} for a message that carries several events (or none); acked once all are stored. */
+    private CompletionStage<Void> ingestAll(String channel, Message<byte[]> message,
+            Function<InboundMqttMetadata, List<BrokerEvent>> decode) {
         InboundMqttMetadata mqtt = message.getMetadata(InboundMqttMetadata.class)
                 .orElseGet(() -> new InboundMqttMetadata("", 0, false, System.currentTimeMillis()));
         received.get(channel).increment();
-        BrokerEvent event;
+        List<BrokerEvent> events;
         List<ItemWrite> writes;
         try {
-            event = decode.apply(mqtt).orElse(null);
-            writes = event == null ? List.of() : router.writesFor(event);
+            events = decode.apply(mqtt);
+            if (events.size() == 1) {
+                writes = router.writesFor(events.get(0));
+            } else {
+                writes = new ArrayList<>();
+                for (BrokerEvent event : events) {
+                    writes.addAll(router.writesFor(event));
+                }
+            }
         } catch (MalformedEventException e) {
             return reject(channel, mqtt, message, e.reason(), e.getMessage());
         } catch (RuntimeException e) {
@@ -113,14 +137,15 @@ public class EventIngest {
             return CompletableFuture.completedFuture(null);
         }
         if (writes.isEmpty()) {
-            return message.ack();
+            return message.ack().thenRun(() -> events.forEach(event -> taken.fire(new EventTaken(event))));
         }
         return pipeline.admission().thenAccept(admitted -> pipeline.submitAll(writes).whenComplete((ok, failure) -> {
             Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
                     ? failure.getCause() : failure;
             if (cause == null) {
-                stored.fire(new EventStored(event));
+                events.forEach(event -> stored.fire(new EventStored(event)));
                 message.ack();
+                events.forEach(event -> taken.fire(new EventTaken(event)));
             } else if (cause instanceof RejectedWriteException) {
                 // DynamoDB refused an item for good (logged and counted by the pipeline): it never will take it.
                 message.ack();

@@ -20,7 +20,7 @@ import io.mqttdynamo.hooks.HookRules;
 @ApplicationScoped
 public class IngestChannels implements ChannelTopics {
 
-    /** Client lifecycle and subscription events ({@code $SYS/brokers/+/clients/+/+}). */
+    /** Client lifecycle and subscription events ({@code $SYS/brokers/+/clients/#}). */
     public static final String CLIENT_EVENTS = "client-events";
     /** Published messages, raw or as envelopes. */
     public static final String MESSAGES = "messages";

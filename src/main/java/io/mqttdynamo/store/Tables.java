@@ -45,6 +45,8 @@ public enum Tables {
         public static final String PAYLOAD_SIZE = "payload_size";
         /** Epoch seconds after which DynamoDB TTL may delete the item (when a message TTL is set). */
         public static final String EXPIRES_AT = "expires_at";
+        /** AWS IoT's number of the client's connection (mqtt_client items from AWS IoT's events only). */
+        public static final String VERSION_NUMBER = "version_number";
 
         private Attr() {
         }

@@ -61,6 +61,15 @@ class ConfigRefusalIT {
     }
 
     @Test
+    void aBrokerApiWithoutKeyOrOnADialectWithoutApiStopsTheStartWithoutShowingTheSecret() throws Exception {
+        String log = refusedWith(Map.of("MQTT_DYNAMO_BROKER_API_URL", "http://127.0.0.1:9",
+                "MQTT_DYNAMO_BROKER_API_SECRET", "api-secret-in-env-31d7"), "config-refusal-api");
+        assertThat(log).contains("mqtt-dynamo.broker.api.key and mqtt-dynamo.broker.api.secret must be set")
+                .contains("mqtt-dynamo.broker.api.url needs mqtt-dynamo.events.dialect emqx5 or emqx4")
+                .doesNotContain("api-secret-in-env-31d7");
+    }
+
+    @Test
     void aLoginWithoutPasswordStopsTheStart() throws Exception {
         String log = refusedWith(Map.of("MQTT_DYNAMO_DASHBOARD_AUTH_ENABLED", "true"), "config-refusal-auth");
         assertThat(log).contains("mqtt-dynamo.dashboard.auth.password");

@@ -27,7 +27,7 @@ public class MosquittoProfile implements QuarkusTestProfile {
         config.put("mqtt-dynamo.broker.port", Integer.toString(PORT));
         config.put("mqtt-dynamo.broker.client-id", "mqttdynamo-it-" + run);
         config.put("mqtt-dynamo.broker.session-expiry", "PT2M");
-        config.put("mqtt-dynamo.events.topic", prefix() + "/sys/brokers/+/clients/+/+");
+        config.put("mqtt-dynamo.events.topic", prefix() + "/sys/brokers/+/clients/#");
         config.put("mqtt-dynamo.messages.mode", "raw");
         config.put("mqtt-dynamo.messages.topic", "$share/mqttdynamo-" + run + "/" + prefix() + "/data/#");
         config.put("mqtt-dynamo.acks.topic", prefix() + "/acks");

@@ -69,7 +69,11 @@ class DashboardApiTest {
             assertThat(page).contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;")
                     .doesNotContain("<script>alert")
                     .contains("evil&quot;&lt;b&gt;" + run)
-                    .doesNotContain("evil\"<b>")
+                    .doesNotContain("evil\"<b>");
+            // The home page lists only the first clients; the search finds this one.
+            String clients = given().queryParam("q", clientId).get("/clients").then().statusCode(200).extract()
+                    .asString();
+            assertThat(clients).contains("evil&quot;&lt;b&gt;" + run).doesNotContain("evil\"<b>")
                     // in attributes the id is percent-encoded, so it cannot end the attribute
                     .contains("href=\"/clients/evil%22%3Cb%3E" + run + "\"");
 

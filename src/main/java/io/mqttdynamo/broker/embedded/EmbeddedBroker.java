@@ -239,27 +239,11 @@ public final class EmbeddedBroker {
         for (MqttTopicSubscription request : requested) {
             String filter = request.topicName();
             try {
-                TopicFilter match = TopicFilter.parse(filter);
-                String group = null;
-                if (filter.startsWith("$share/")) {
-                    group = filter.substring("$share/".length(), filter.indexOf('/', "$share/".length()));
-                }
-                int qos = request.qualityOfService().value();
                 var options = request.subscriptionOption();
-                Subscription subscription = new Subscription(filter, match, group, qos,
-                        options != null && options.isNoLocal(),
-                        options != null && options.isRetainAsPublished());
-                boolean existed = s.subscriptions.put(filter, subscription) != null;
+                added.add(subscribe(s, filter, request.qualityOfService().value(),
+                        options != null && options.isNoLocal(), options != null && options.isRetainAsPublished(),
+                        options == null ? 0 : options.retainHandling().value()));
                 codes.add(MqttSubAckReasonCode.qosGranted(request.qualityOfService()));
-                added.add(subscription);
-                int retainHandling = options == null ? 0 : options.retainHandling().value();
-                if (group == null && (retainHandling == 0 || retainHandling == 1 && !existed)) {
-                    for (Delivered message : retained.values()) {
-                        if (match.matches(message.topic())) {
-                            deliver(s, message, Math.min(qos, message.qos()), true);
-                        }
-                    }
-                }
             } catch (IllegalArgumentException e) {
                 codes.add(MqttSubAckReasonCode.TOPIC_FILTER_INVALID);
             }
@@ -279,6 +263,85 @@ public final class EmbeddedBroker {
                             .put("rap", subscription.retainAsPublished() ? 1 : 0)));
         }
         pump(s);
+    }
+
+    /** Adds (or replaces) a subscription of the session; sends retained messages as retain handling says. */
+    private Subscription subscribe(Session s, String filter, int qos, boolean noLocal, boolean retainAsPublished,
+            int retainHandling) {
+        TopicFilter match = TopicFilter.parse(filter);
+        String group = null;
+        if (filter.startsWith("$share/")) {
+            group = filter.substring("$share/".length(), filter.indexOf('/', "$share/".length()));
+        }
+        Subscription subscription = new Subscription(filter, match, group, qos, noLocal, retainAsPublished);
+        boolean existed = s.subscriptions.put(filter, subscription) != null;
+        if (group == null && (retainHandling == 0 || retainHandling == 1 && !existed)) {
+            for (Delivered message : retained.values()) {
+                if (match.matches(message.topic())) {
+                    deliver(s, message, Math.min(qos, message.qos()), true);
+                }
+            }
+        }
+        return subscription;
+    }
+
+    /**
+     * Subscribes a client's session on its behalf, as EMQX's subscribe API does: the filters it does not
+     * hold yet are added (retained messages sent for them), a subscribed event is emitted for each.
+     *
+     * @param filters topic filter to QoS
+     * @return false when the broker has no session of that client
+     */
+    public synchronized boolean subscribe(String clientId, Map<String, Integer> filters) {
+        Session s = sessions.get(clientId);
+        if (s == null) {
+            return false;
+        }
+        for (Map.Entry<String, Integer> entry : filters.entrySet()) {
+            if (s.subscriptions.containsKey(entry.getKey())) {
+                continue;
+            }
+            Subscription subscription;
+            try {
+                subscription = subscribe(s, entry.getKey(), Math.max(0, Math.min(2, entry.getValue())), false, false, 1);
+            } catch (IllegalArgumentException e) {
+                Log.debugf("embedded broker: %s cannot subscribe to %s: %s", clientId, entry.getKey(), e.getMessage());
+                continue;
+            }
+            emitClientEvent(clientId, "subscribed", base(clientId, s.username)
+                    .put("topic", subscription.filter())
+                    .put("subopts", new JsonObject().put("qos", subscription.qos()).put("nl", 0).put("rap", 0)));
+        }
+        pump(s);
+        return true;
+    }
+
+    /**
+     * Delivers a stored message to one client only, under the message's own id (so that its acknowledgement
+     * envelope names the stored message), at the QoS of the client's best non-shared subscription matching
+     * the topic. Nothing is published: no envelope, no other subscriber.
+     *
+     * @param hexId the message's GUID as 32 hex digits
+     * @return false when the client has no session or no subscription for the topic
+     */
+    public synchronized boolean deliverStored(String clientId, String hexId, String topic, byte[] payload, int qos,
+            String sender) {
+        Session s = sessions.get(clientId);
+        if (s == null) {
+            return false;
+        }
+        Subscription best = null;
+        for (Subscription subscription : s.subscriptions.values()) {
+            if (subscription.group() == null && subscription.match().matches(topic)
+                    && (best == null || subscription.qos() > best.qos())) {
+                best = subscription;
+            }
+        }
+        if (best == null) {
+            return false;
+        }
+        deliver(s, new Delivered(hexId, topic, payload, qos, false, sender, null), Math.min(best.qos(), qos), false);
+        return true;
     }
 
     private synchronized void onUnsubscribe(Session s, MqttEndpoint endpoint, int packetId, List<String> topics) {

@@ -49,6 +49,11 @@ public class EmbeddedBrokerService {
         }
     }
 
+    /** The running broker; empty when it is not enabled. */
+    public java.util.Optional<EmbeddedBroker> broker() {
+        return java.util.Optional.ofNullable(broker);
+    }
+
     void onStop(@Observes @Priority(Lifecycle.STOP_EMBEDDED_BROKER) ShutdownEvent event) {
         if (broker != null) {
             broker.stop();

@@ -1,0 +1,227 @@
+package io.mqttdynamo.delivery;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
+import jakarta.ws.rs.WebApplicationException;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.mqttdynamo.broker.BrokerSessions;
+import io.mqttdynamo.broker.embedded.EmbeddedBrokerService;
+import io.mqttdynamo.config.MqttDynamoConfig;
+import io.mqttdynamo.domain.BrokerEvent;
+import io.mqttdynamo.hooks.HookFunction;
+import io.mqttdynamo.hooks.HookRules;
+import io.mqttdynamo.ingest.EventTaken;
+import io.mqttdynamo.ingest.LogSafe;
+import io.mqttdynamo.store.Tables;
+import io.mqttdynamo.store.Tables.Attr;
+import io.quarkus.logging.Log;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.QueryRequest;
+import mutiny.zero.flow.adapters.AdaptersToFlow;
+
+/**
+ * on_subscribe_lookup: when a client connects, its subscriptions stored in mqtt_sub are made again on the
+ * broker (EMQX 5 or 4 through the REST API, the embedded broker directly), so that a client whose session
+ * the broker lost gets its subscriptions back, as the EMQX backend did in the broker.
+ *
+ * <p>It runs after the connected event is stored and acknowledged, off the event stream: a slow or failing
+ * API never holds up ingest. 5xx answers, timeouts and connection errors are retried with back-off
+ * ({@code broker.api.retries}); 404 (the client left again) and 401 (bad key) are not. Every outcome is
+ * counted in {@code mqtt_dynamo_subscription_restores_total{result}}. At most {@value #MAX_IN_FLIGHT}
+ * restores run at once; a connect beyond that is skipped and counted ({@code result="busy"}).
+ */
+@ApplicationScoped
+public class SubscriptionRestore {
+
+    static final int MAX_IN_FLIGHT = 64;
+    /** Most subscriptions restored for one client. */
+    static final int MAX_SUBSCRIPTIONS = 1000;
+    private static final Duration FIRST_BACK_OFF = Duration.ofMillis(250);
+    private static final Duration LAST_BACK_OFF = Duration.ofSeconds(10);
+
+    /** Outcome labels of the metric. */
+    enum Result {
+        RESTORED, NOTHING_STORED, CLIENT_GONE, UNAUTHORIZED, FAILED, BUSY
+    }
+
+    private final DynamoDbAsyncClient dynamo;
+    private final HookRules rules;
+    private final Optional<BrokerSubscriber> subscriber;
+    private final String ownClientIds;
+    private final int retries;
+    private final Duration timeout;
+    private final Map<Result, Counter> results = new LinkedHashMap<>();
+    private final AtomicInteger inFlight = new AtomicInteger();
+
+    public SubscriptionRestore(DynamoDbAsyncClient dynamo, HookRules rules, MqttDynamoConfig config,
+            BrokerSessions sessions, Instance<EmbeddedBrokerService> embedded, MeterRegistry registry) {
+        this.dynamo = dynamo;
+        this.rules = rules;
+        this.ownClientIds = sessions.clientIdBase() + "-";
+        this.retries = config.broker().api().retries();
+        this.timeout = config.broker().api().timeout();
+        this.subscriber = subscriber(config, embedded);
+        for (Result result : Result.values()) {
+            results.put(result, Counter.builder("mqtt_dynamo_subscription_restores")
+                    .description("Connected clients whose stored subscriptions were restored on the broker, by outcome")
+                    .tag("result", result.name().toLowerCase(java.util.Locale.ROOT)).register(registry));
+        }
+        subscriber.filter(s -> rules.enabled(HookFunction.ON_SUBSCRIBE_LOOKUP))
+                .ifPresent(s -> Log.infof("on_subscribe_lookup restores subscriptions through %s", s.describe()));
+    }
+
+    private static Optional<BrokerSubscriber> subscriber(MqttDynamoConfig config,
+            Instance<EmbeddedBrokerService> embedded) {
+        if (config.embeddedBroker().enabled() && embedded.isResolvable()) {
+            return embedded.get().broker().map(EmbeddedSubscriber::new);
+        }
+        MqttDynamoConfig.EventDialect dialect = config.events().dialect();
+        if (config.broker().api().url().isPresent()
+                && (dialect == MqttDynamoConfig.EventDialect.EMQX5 || dialect == MqttDynamoConfig.EventDialect.EMQX4)) {
+            return Optional.of(new EmqxApiSubscriber(dialect, config.broker().api()));
+        }
+        return Optional.empty();
+    }
+
+    void taken(@Observes EventTaken taken) {
+        if (!(taken.event() instanceof BrokerEvent.ClientConnected connected) || subscriber.isEmpty()
+                || !rules.enabled(HookFunction.ON_SUBSCRIBE_LOOKUP)
+                || connected.clientId().startsWith(ownClientIds)) {
+            return;
+        }
+        try {
+            restore(connected.clientId());
+        } catch (RuntimeException e) {
+            // Never into the event stream: this runs on its acknowledgement.
+            count(Result.FAILED);
+            Log.errorf(e, "restoring the subscriptions of %s failed", LogSafe.of(connected.clientId()));
+        }
+    }
+
+    private void restore(String clientId) {
+        if (inFlight.incrementAndGet() > MAX_IN_FLIGHT) {
+            inFlight.decrementAndGet();
+            count(Result.BUSY);
+            Log.warnf("skipped restoring the subscriptions of %s: %d restores are running", LogSafe.of(clientId),
+                    MAX_IN_FLIGHT);
+            return;
+        }
+        storedFilters(clientId)
+                .chain(filters -> filters.isEmpty() ? Uni.createFrom().item(Result.NOTHING_STORED)
+                        : subscribe(clientId, filters))
+                .onFailure().recoverWithItem(failure -> failed(clientId, failure))
+                .onTermination().invoke(inFlight::decrementAndGet)
+                .subscribe().with(this::count, failure -> count(Result.FAILED));
+    }
+
+    /** The client's mqtt_sub rows that on_subscribe_lookup applies to: filter to QoS. */
+    private Uni<Map<String, Integer>> storedFilters(String clientId) {
+        QueryRequest query = QueryRequest.builder()
+                .tableName(Tables.SUB.tableName())
+                .keyConditionExpression("#c = :c")
+                .expressionAttributeNames(Map.of("#c", Attr.CLIENTID, "#t", Attr.TOPIC, "#q", Attr.QOS))
+                .expressionAttributeValues(Map.of(":c", AttributeValue.fromS(clientId)))
+                .projectionExpression("#t, #q")
+                .consistentRead(true)
+                .build();
+        return Multi.createFrom().publisher(AdaptersToFlow.publisher(dynamo.queryPaginator(query).items()))
+                .select().first(MAX_SUBSCRIPTIONS + 1)
+                .collect().asList()
+                .map(rows -> filters(clientId, rows));
+    }
+
+    private Map<String, Integer> filters(String clientId, List<Map<String, AttributeValue>> rows) {
+        if (rows.size() > MAX_SUBSCRIPTIONS) {
+            Log.warnf("%s has more than %d stored subscriptions; the first %d are restored", LogSafe.of(clientId),
+                    MAX_SUBSCRIPTIONS, MAX_SUBSCRIPTIONS);
+        }
+        Map<String, Integer> filters = new LinkedHashMap<>();
+        for (Map<String, AttributeValue> row : rows.subList(0, Math.min(rows.size(), MAX_SUBSCRIPTIONS))) {
+            AttributeValue topic = row.get(Attr.TOPIC);
+            if (topic == null || topic.s() == null || !rules.applies(HookFunction.ON_SUBSCRIBE_LOOKUP, topic.s())) {
+                continue;
+            }
+            AttributeValue qos = row.get(Attr.QOS);
+            int value = 0;
+            try {
+                value = qos == null || qos.n() == null ? 0 : Math.max(0, Math.min(2, Integer.parseInt(qos.n())));
+            } catch (NumberFormatException e) {
+                value = 0;
+            }
+            filters.put(topic.s(), value);
+        }
+        return filters;
+    }
+
+    private Uni<Result> subscribe(String clientId, Map<String, Integer> filters) {
+        BrokerSubscriber target = subscriber.orElseThrow();
+        Uni<BrokerSubscriber.Outcome> call = target.subscribe(clientId, filters)
+                .ifNoItem().after(timeout).failWith(() -> new TimeoutException("no answer within " + timeout));
+        if (retries > 0) {
+            call = call.onFailure(SubscriptionRestore::retryable)
+                    .invoke(failure -> Log.debugf("restoring the subscriptions of %s: %s, retrying",
+                            LogSafe.of(clientId), describe(failure)))
+                    .onFailure(SubscriptionRestore::retryable).retry()
+                    .withBackOff(FIRST_BACK_OFF, LAST_BACK_OFF).atMost(retries);
+        }
+        return call.map(outcome -> {
+            if (outcome == BrokerSubscriber.Outcome.CLIENT_GONE) {
+                Log.debugf("%s left before its subscriptions were restored", LogSafe.of(clientId));
+                return Result.CLIENT_GONE;
+            }
+            Log.debugf("restored %d subscriptions of %s", filters.size(), LogSafe.of(clientId));
+            return Result.RESTORED;
+        });
+    }
+
+    /** 5xx, 429, timeouts and connection failures may pass; other answers will not change. */
+    static boolean retryable(Throwable failure) {
+        if (failure instanceof WebApplicationException e) {
+            int status = e.getResponse() == null ? 0 : e.getResponse().getStatus();
+            return status >= 500 || status == 429;
+        }
+        return !(failure instanceof IllegalStateException);
+    }
+
+    private Result failed(String clientId, Throwable failure) {
+        if (failure instanceof WebApplicationException e && e.getResponse() != null) {
+            int status = e.getResponse().getStatus();
+            if (status == 404) {
+                Log.debugf("%s left before its subscriptions were restored (404)", LogSafe.of(clientId));
+                return Result.CLIENT_GONE;
+            }
+            if (status == 401 || status == 403) {
+                Log.warnf("the broker API refused mqtt-dynamo.broker.api.key (%d): subscriptions of %s not restored;"
+                        + " check the key and secret", status, LogSafe.of(clientId));
+                return Result.UNAUTHORIZED;
+            }
+        }
+        Log.warnf("subscriptions of %s not restored: %s", LogSafe.of(clientId), describe(failure));
+        return Result.FAILED;
+    }
+
+    private static String describe(Throwable failure) {
+        if (failure instanceof WebApplicationException e && e.getResponse() != null) {
+            return "HTTP " + e.getResponse().getStatus();
+        }
+        return failure.getClass().getSimpleName() + ": " + LogSafe.of(failure.getMessage());
+    }
+
+    private void count(Result result) {
+        results.get(result).increment();
+    }
+}

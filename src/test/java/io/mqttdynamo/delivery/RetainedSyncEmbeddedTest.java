@@ -1,0 +1,137 @@
+package io.mqttdynamo.delivery;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import jakarta.inject.Inject;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
+
+import io.mqttdynamo.domain.EmqxMsgId;
+import io.mqttdynamo.support.EmbeddedBrokerProfile;
+import io.mqttdynamo.support.Readiness;
+import io.mqttdynamo.support.TableReader;
+import io.mqttdynamo.support.TestMqttClient;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.path.json.JsonPath;
+import software.amazon.awssdk.core.SdkBytes;
+import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
+/**
+ * on_retain_lookup on the embedded broker: {@code POST /api/retained/restore} republishes the mqtt_retain
+ * rows the broker lacks (with the retain flag, not stored again) and stores the retained messages the
+ * table lacks.
+ */
+@QuarkusTest
+@TestProfile(EmbeddedBrokerProfile.class)
+class RetainedSyncEmbeddedTest {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+    private static final int PORT = EmbeddedBrokerProfile.brokerPort();
+
+    @Inject
+    DynamoDbAsyncClient dynamo;
+
+    TableReader tables;
+    String run;
+
+    @BeforeEach
+    void setUp() {
+        Readiness.await();
+        tables = new TableReader(dynamo);
+        run = UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    private void storedRow(String topic, AttributeValue payload, String msgId) throws Exception {
+        dynamo.putItem(b -> b.tableName("mqtt_retain").item(Map.of("topic", AttributeValue.fromS(topic),
+                "msgid", AttributeValue.fromS(msgId), "qos", AttributeValue.fromN("1"),
+                "sender", AttributeValue.fromS("earlier"), "retain", AttributeValue.fromN("1"),
+                "arrived", AttributeValue.fromN("1700000000"), "payload", payload))).get(10, TimeUnit.SECONDS);
+    }
+
+    /** Clears retained topics on the broker (and so in mqtt_retain), so that other tests' pages stay small. */
+    private void clear(String... topics) {
+        try (TestMqttClient cleaner = TestMqttClient.connect("sync_clean_" + run, PORT)) {
+            for (String topic : topics) {
+                cleaner.publish(topic, new byte[0], 1, true);
+            }
+        }
+        for (String topic : topics) {
+            await().atMost(TIMEOUT).until(() -> tables.item("mqtt_retain", "topic", topic).isEmpty());
+        }
+    }
+
+    private static JsonPath restore() {
+        return given().post("/api/retained/restore").then().statusCode(200).extract().jsonPath();
+    }
+
+    @Test
+    void rowsTheBrokerLacksAreRepublishedWithTheRetainFlagAndNotStoredAgain() throws Exception {
+        EmqxMsgId ids = new EmqxMsgId();
+        String textId = ids.next();
+        byte[] binary = {(byte) 0xff, 0, (byte) 0x80};
+        storedRow("sync/" + run + "/text", AttributeValue.fromS("from the table"), textId);
+        storedRow("sync/" + run + "/binary", AttributeValue.fromB(SdkBytes.fromByteArray(binary)), ids.next());
+
+        JsonPath report = restore();
+        assertThat(report.getInt("republished")).isGreaterThanOrEqualTo(2);
+
+        try (TestMqttClient subscriber = TestMqttClient.connect("sync_sub_" + run, PORT)) {
+            subscriber.subscribe("sync/" + run + "/#", 1);
+            await().atMost(TIMEOUT).until(() -> subscriber.received().size() == 2);
+            Map<String, Mqtt5Publish> byTopic = new java.util.HashMap<>();
+            subscriber.received().forEach(p -> byTopic.put(p.getTopic().toString(), p));
+            assertThat(byTopic.get("sync/" + run + "/text").isRetain()).isTrue();
+            assertThat(new String(byTopic.get("sync/" + run + "/text").getPayloadAsBytes(), StandardCharsets.UTF_8))
+                    .isEqualTo("from the table");
+            assertThat(byTopic.get("sync/" + run + "/binary").getPayloadAsBytes()).isEqualTo(binary);
+            assertThat(byTopic.get("sync/" + run + "/text").getQos().getCode()).isEqualTo(1);
+
+            // A message published after the republished ones is stored; the republished ones were not stored again.
+            subscriber.publish("sync/" + run + "/marker", "marker", 1, true);
+            await().atMost(TIMEOUT).until(() -> tables.item("mqtt_retain", "topic", "sync/" + run + "/marker").isPresent());
+        }
+        assertThat(tables.item("mqtt_retain", "topic", "sync/" + run + "/text").orElseThrow().get("msgid").s())
+                .isEqualTo(textId);
+        assertThat(tables.topicMsgIds("sync/" + run + "/text")).isEmpty();
+
+        // In step now: a second run finds nothing to do.
+        JsonPath again = restore();
+        assertThat(again.getInt("stored")).isZero();
+        assertThat(again.getInt("republished")).isZero();
+        clear("sync/" + run + "/text", "sync/" + run + "/binary", "sync/" + run + "/marker");
+    }
+
+    @Test
+    void retainedMessagesTheTableLacksAreStored() throws Exception {
+        String topic = "lost/" + run;
+        try (TestMqttClient publisher = TestMqttClient.connect("lost_pub_" + run, PORT)) {
+            publisher.publish(topic, "kept by the broker", 1, true);
+        }
+        await().atMost(TIMEOUT).until(() -> tables.item("mqtt_retain", "topic", topic).isPresent());
+        dynamo.deleteItem(b -> b.tableName("mqtt_retain").key(Map.of("topic", AttributeValue.fromS(topic))))
+                .get(10, TimeUnit.SECONDS);
+
+        JsonPath report = restore();
+        assertThat(report.getInt("stored")).isGreaterThanOrEqualTo(1);
+        Map<String, AttributeValue> row = await().atMost(TIMEOUT)
+                .until(() -> tables.item("mqtt_retain", "topic", topic).orElse(null), r -> r != null);
+        assertThat(row.get("payload").s()).isEqualTo("kept by the broker");
+        assertThat(row.get("retain").n()).isEqualTo("1");
+        assertThat(row.get("qos").n()).isEqualTo("1");
+        EmqxMsgId.decode(row.get("msgid").s());
+        clear(topic);
+    }
+}

@@ -1,0 +1,191 @@
+package io.mqttdynamo.delivery;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+
+import jakarta.inject.Inject;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.mqttdynamo.support.EmqxApiProfile;
+import io.mqttdynamo.support.FakeEmqxApi;
+import io.mqttdynamo.support.MosquittoProfile;
+import io.mqttdynamo.support.PrometheusText;
+import io.mqttdynamo.support.Readiness;
+import io.mqttdynamo.support.TableReader;
+import io.mqttdynamo.support.TestMqttClient;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
+
+/**
+ * on_subscribe_lookup through EMQX 5's REST API: EMQX 5 events arrive through a real Mosquitto, subscriptions
+ * are stored in a real DynamoDB-compatible server, and a local HTTP server answers the subscribe endpoint as
+ * EMQX does (200, 404, 401, 503, no answer).
+ */
+@QuarkusTest
+@TestProfile(EmqxApiProfile.class)
+class SubscriptionRestoreEmqx5Test {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(20);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static FakeEmqxApi emqx;
+
+    @Inject
+    DynamoDbAsyncClient dynamo;
+
+    TableReader tables;
+    TestMqttClient broker;
+    String run;
+    final List<String> logLines = new CopyOnWriteArrayList<>();
+    final Handler logCapture = new Handler() {
+        @Override
+        public void publish(LogRecord record) {
+            logLines.add(String.valueOf(record.getMessage()) + " " + java.util.Arrays.toString(record.getParameters())
+                    + " " + record.getThrown());
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+        }
+    };
+
+    @BeforeAll
+    static void startApi() throws IOException {
+        emqx = new FakeEmqxApi(EmqxApiProfile.apiPort(), EmqxApiProfile.KEY, EmqxApiProfile.SECRET);
+    }
+
+    @AfterAll
+    static void stopApi() {
+        emqx.close();
+    }
+
+    @BeforeEach
+    void setUp() {
+        Readiness.await();
+        tables = new TableReader(dynamo);
+        run = UUID.randomUUID().toString().substring(0, 8);
+        broker = TestMqttClient.connect("emqx-events-" + run, MosquittoProfile.PORT);
+        Logger.getLogger("").addHandler(logCapture);
+    }
+
+    @AfterEach
+    void tearDown() {
+        Logger.getLogger("").removeHandler(logCapture);
+        broker.close();
+    }
+
+    private void event(String clientId, String kind, String json) {
+        broker.publish(EmqxApiProfile.prefix() + "/sys/brokers/emqx@127.0.0.1/clients/" + clientId
+                + "/" + kind, json, 1, false);
+    }
+
+    private void subscribed(String clientId, String filter, int qos) {
+        event(clientId, "subscribed", "{\"clientid\":\"" + clientId + "\",\"topic\":\"" + filter
+                + "\",\"subopts\":{\"qos\":" + qos + ",\"nl\":0,\"rap\":0,\"rh\":0},\"ts\":" + System.currentTimeMillis() + "}");
+        await().atMost(TIMEOUT).until(() -> tables.item("mqtt_sub", "clientid", clientId, "topic", filter).isPresent());
+    }
+
+    private void connected(String clientId) {
+        long now = System.currentTimeMillis();
+        event(clientId, "connected", "{\"clientid\":\"" + clientId + "\",\"username\":\"u\",\"ts\":" + now
+                + ",\"connected_at\":" + now + ",\"proto_ver\":5,\"clean_start\":true,\"keepalive\":60}");
+    }
+
+    private static double restores(String result) {
+        return PrometheusText.value(given().get("/q/metrics").asString(),
+                "mqtt_dynamo_subscription_restores_total{result=\"" + result + "\"}");
+    }
+
+    @Test
+    void aConnectedClientGetsItsStoredSubscriptionsBackThroughTheBulkEndpoint() throws Exception {
+        String clientId = "dev/" + run + " 1";
+        subscribed(clientId, "sensors/" + run + "/+/temp", 1);
+        subscribed(clientId, "alerts/" + run, 2);
+        emqx.connect(clientId);
+        double before = restores("restored");
+
+        connected(clientId);
+        await().atMost(TIMEOUT).until(() -> restores("restored") >= before + 1);
+        List<FakeEmqxApi.Request> requests = emqx.requestsFor(clientId);
+        assertThat(requests).hasSize(1);
+        FakeEmqxApi.Request request = requests.get(0);
+        assertThat(request.method()).isEqualTo("POST");
+        assertThat(request.rawPath()).isEqualTo("/api/v5/clients/dev%2F" + run + "%201/subscribe/bulk");
+        assertThat(request.authorization()).isEqualTo(FakeEmqxApi.basic(EmqxApiProfile.KEY, EmqxApiProfile.SECRET));
+        assertThat(request.body()).containsExactlyInAnyOrder(
+                JSON.readTree("{\"topic\":\"sensors/" + run + "/+/temp\",\"qos\":1,\"nl\":0,\"rap\":0,\"rh\":1}"),
+                JSON.readTree("{\"topic\":\"alerts/" + run + "\",\"qos\":2,\"nl\":0,\"rap\":0,\"rh\":1}"));
+    }
+
+    @Test
+    void aClientThatLeftAgainIsCountedAndNotRetried() {
+        String clientId = "gone-" + run;
+        subscribed(clientId, "t/" + run, 1);
+        double before = restores("client_gone");
+        connected(clientId);
+        await().atMost(TIMEOUT).until(() -> restores("client_gone") >= before + 1);
+        assertThat(emqx.requestsFor(clientId)).hasSize(1);
+    }
+
+    @Test
+    void serverErrorsAndUnansweredRequestsAreRetried() {
+        String clientId = "flaky-" + run;
+        subscribed(clientId, "t/" + run, 1);
+        emqx.connect(clientId);
+        emqx.failNext(clientId, 503, FakeEmqxApi.NO_ANSWER);
+        double before = restores("restored");
+        connected(clientId);
+        await().atMost(TIMEOUT).until(() -> restores("restored") >= before + 1);
+        assertThat(emqx.requestsFor(clientId)).hasSize(3);
+    }
+
+    @Test
+    void aClientWithoutStoredSubscriptionsNeedsNoRequest() {
+        String clientId = "bare-" + run;
+        emqx.connect(clientId);
+        double nothing = restores("nothing_stored");
+        connected(clientId);
+        await().atMost(TIMEOUT).until(() -> restores("nothing_stored") >= nothing + 1);
+        assertThat(emqx.requestsFor(clientId)).isEmpty();
+    }
+
+    @Test
+    void aRefusedKeyIsCountedNotRetriedAndNeverLogged() {
+        String clientId = "refused-" + run;
+        subscribed(clientId, "t/" + run, 1);
+        emqx.connect(clientId);
+        double before = restores("unauthorized");
+        emqx.revokeKey();
+        try {
+            connected(clientId);
+            await().atMost(TIMEOUT).until(() -> restores("unauthorized") >= before + 1);
+        } finally {
+            emqx.restoreKey(EmqxApiProfile.KEY, EmqxApiProfile.SECRET);
+        }
+        assertThat(emqx.requestsFor(clientId)).hasSize(1);
+        assertThat(logLines).anyMatch(line -> line.contains("refused"));
+        String basic = FakeEmqxApi.basic(EmqxApiProfile.KEY, EmqxApiProfile.SECRET).substring("Basic ".length());
+        assertThat(logLines).noneMatch(line -> line.contains(EmqxApiProfile.SECRET) || line.contains(basic));
+    }
+}
