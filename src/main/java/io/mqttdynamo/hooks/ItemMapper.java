@@ -17,6 +17,7 @@ import io.mqttdynamo.config.MqttDynamoConfig.TimeUnitSetting;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.domain.Payloads;
+import io.mqttdynamo.store.Indexes;
 import io.mqttdynamo.store.ItemSize;
 import io.mqttdynamo.store.ItemWrite;
 import io.mqttdynamo.store.Tables;
@@ -37,7 +38,8 @@ public class ItemMapper {
             "attribute_not_exists(#clientid) OR (#online_at <= :at AND #offline_at <= :at)";
     private static final Map<String, String> CLIENT_NAMES = Map.of(
             "#clientid", Attr.CLIENTID, "#node", Attr.NODE, "#state", Attr.CONNECT_STATE,
-            "#online_at", Attr.ONLINE_AT, "#offline_at", Attr.OFFLINE_AT);
+            "#online_at", Attr.ONLINE_AT, "#offline_at", Attr.OFFLINE_AT,
+            "#online_shard", Attr.ONLINE_SHARD, "#client_shard", Attr.CLIENT_SHARD);
 
     private final TimeUnitSetting timeUnit;
     private final int topicMsgIdsCap;
@@ -54,21 +56,31 @@ public class ItemMapper {
                 .description("Payloads too large for a DynamoDB item, stored without payload").register(registry);
     }
 
-    /** on_client_connected: the client is online since the event's time; offline_at back to 0. */
+    /**
+     * on_client_connected: the client is online since the event's time; offline_at back to 0. Besides the
+     * EMQX attributes, the client's shard goes into {@code client_shard} (client id index) and
+     * {@code online_shard} (the sparse index of online clients); the counters follow the change.
+     */
     public ItemWrite connected(BrokerEvent.ClientConnected e) {
+        String shard = Indexes.shardOf(e.clientId());
         return new ItemWrite.ConditionalUpdate(Tables.CLIENT, clientKey(e.clientId()),
-                "SET #node = :node, #state = :one, #online_at = :at, #offline_at = :zero",
+                "SET #node = :node, #state = :one, #online_at = :at, #offline_at = :zero,"
+                        + " #online_shard = :shard, #client_shard = :shard",
                 NOT_OLDER, CLIENT_NAMES,
-                Map.of(":node", s(e.node()), ":one", ONE, ":zero", ZERO, ":at", time(e.atMillis())));
+                Map.of(":node", s(e.node()), ":one", ONE, ":zero", ZERO, ":at", time(e.atMillis()),
+                        ":shard", s(shard)),
+                new ItemWrite.Presence(true, shard));
     }
 
-    /** on_client_disconnected: the client is offline since the event's time. */
+    /** on_client_disconnected: the client is offline since the event's time; it leaves the online index. */
     public ItemWrite disconnected(BrokerEvent.ClientDisconnected e) {
+        String shard = Indexes.shardOf(e.clientId());
         return new ItemWrite.ConditionalUpdate(Tables.CLIENT, clientKey(e.clientId()),
                 "SET #state = :zero, #offline_at = :at, #online_at = if_not_exists(#online_at, :zero),"
-                        + " #node = if_not_exists(#node, :node)",
+                        + " #node = if_not_exists(#node, :node), #client_shard = :shard REMOVE #online_shard",
                 NOT_OLDER, CLIENT_NAMES,
-                Map.of(":node", s(e.node()), ":zero", ZERO, ":at", time(e.atMillis())));
+                Map.of(":node", s(e.node()), ":zero", ZERO, ":at", time(e.atMillis()), ":shard", s(shard)),
+                new ItemWrite.Presence(false, shard));
     }
 
     /** A subscription row of mqtt_sub. */
