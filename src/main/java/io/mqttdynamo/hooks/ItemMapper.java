@@ -38,8 +38,15 @@ public class ItemMapper {
             "attribute_not_exists(#clientid) OR (#online_at <= :at AND #offline_at <= :at)";
     private static final Map<String, String> CLIENT_NAMES = Map.of(
             "#clientid", Attr.CLIENTID, "#node", Attr.NODE, "#state", Attr.CONNECT_STATE,
-            "#online_at", Attr.ONLINE_AT, "#offline_at", Attr.OFFLINE_AT,
-            "#online_shard", Attr.ONLINE_SHARD, "#client_shard", Attr.CLIENT_SHARD);
+            "#online_at", Attr.ONLINE_AT, "#offline_at", Attr.OFFLINE_AT);
+    private static final Map<String, String> INDEXED_CLIENT_NAMES;
+
+    static {
+        Map<String, String> names = new HashMap<>(CLIENT_NAMES);
+        names.put("#online_shard", Attr.ONLINE_SHARD);
+        names.put("#client_shard", Attr.CLIENT_SHARD);
+        INDEXED_CLIENT_NAMES = Map.copyOf(names);
+    }
 
     private final TimeUnitSetting timeUnit;
     private final int topicMsgIdsCap;
@@ -59,14 +66,22 @@ public class ItemMapper {
     /**
      * on_client_connected: the client is online since the event's time; offline_at back to 0. Besides the
      * EMQX attributes, the client's shard goes into {@code client_shard} (client id index) and
-     * {@code online_shard} (the sparse index of online clients); the counters follow the change.
+     * {@code online_shard} (the sparse index of online clients); the counters follow the change. A client id
+     * over 1024 bytes cannot be an index sort key (DynamoDB would refuse the whole update): such a client is
+     * stored without them, outside the indexes and the counters.
      */
     public ItemWrite connected(BrokerEvent.ClientConnected e) {
+        if (!Indexes.indexable(e.clientId())) {
+            return new ItemWrite.ConditionalUpdate(Tables.CLIENT, clientKey(e.clientId()),
+                    "SET #node = :node, #state = :one, #online_at = :at, #offline_at = :zero",
+                    NOT_OLDER, CLIENT_NAMES,
+                    Map.of(":node", s(e.node()), ":one", ONE, ":zero", ZERO, ":at", time(e.atMillis())));
+        }
         String shard = Indexes.shardOf(e.clientId());
         return new ItemWrite.ConditionalUpdate(Tables.CLIENT, clientKey(e.clientId()),
                 "SET #node = :node, #state = :one, #online_at = :at, #offline_at = :zero,"
                         + " #online_shard = :shard, #client_shard = :shard",
-                NOT_OLDER, CLIENT_NAMES,
+                NOT_OLDER, INDEXED_CLIENT_NAMES,
                 Map.of(":node", s(e.node()), ":one", ONE, ":zero", ZERO, ":at", time(e.atMillis()),
                         ":shard", s(shard)),
                 new ItemWrite.Presence(true, shard));
@@ -74,11 +89,16 @@ public class ItemMapper {
 
     /** on_client_disconnected: the client is offline since the event's time; it leaves the online index. */
     public ItemWrite disconnected(BrokerEvent.ClientDisconnected e) {
+        String update = "SET #state = :zero, #offline_at = :at, #online_at = if_not_exists(#online_at, :zero),"
+                + " #node = if_not_exists(#node, :node)";
+        if (!Indexes.indexable(e.clientId())) {
+            return new ItemWrite.ConditionalUpdate(Tables.CLIENT, clientKey(e.clientId()), update, NOT_OLDER,
+                    CLIENT_NAMES, Map.of(":node", s(e.node()), ":zero", ZERO, ":at", time(e.atMillis())));
+        }
         String shard = Indexes.shardOf(e.clientId());
         return new ItemWrite.ConditionalUpdate(Tables.CLIENT, clientKey(e.clientId()),
-                "SET #state = :zero, #offline_at = :at, #online_at = if_not_exists(#online_at, :zero),"
-                        + " #node = if_not_exists(#node, :node), #client_shard = :shard REMOVE #online_shard",
-                NOT_OLDER, CLIENT_NAMES,
+                update + ", #client_shard = :shard REMOVE #online_shard",
+                NOT_OLDER, INDEXED_CLIENT_NAMES,
                 Map.of(":node", s(e.node()), ":zero", ZERO, ":at", time(e.atMillis()), ":shard", s(shard)),
                 new ItemWrite.Presence(false, shard));
     }

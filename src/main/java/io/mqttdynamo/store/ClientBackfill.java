@@ -89,7 +89,9 @@ public class ClientBackfill {
     private Uni<Void> bringIn(ScanResponse response) {
         List<ItemWrite> writes = new ArrayList<>();
         for (Map<String, AttributeValue> item : response.items()) {
-            writes.add(update(item));
+            if (Indexes.indexable(item.get(Attr.CLIENTID).s())) {
+                writes.add(update(item));
+            }
         }
         brought += writes.size();
         CompletableFuture<Void> stored = pipeline.submitAll(writes)

@@ -21,8 +21,8 @@ import software.amazon.awssdk.services.dynamodb.model.ProjectionType;
  * disconnected update removes it), so the index holds the online clients and nothing else.</li>
  * <li>{@value #CLIENT_IDS} on mqtt_client: hash {@code client_shard}, range {@code clientid}, keys only: client
  * id prefix search. Keys only, so connects and disconnects (which change no key) do not write it.</li>
- * <li>{@value #SUB_BY_TOPIC} on mqtt_sub: hash {@code topic}, range {@code clientid}: who subscribed to a
- * filter.</li>
+ * <li>{@value #SUB_BY_TOPIC} on mqtt_sub: hash {@code topic} (no range key: a client id may be longer than
+ * an index sort key may be): who subscribed to a filter.</li>
  * </ul>
  * The two mqtt_client indexes are split into {@value #SHARDS} shards ({@link #shardOf}), so that a connect
  * storm spreads over partitions; a listing queries every shard and merges them in client id order.
@@ -52,6 +52,14 @@ public final class Indexes {
         return Integer.toString((int) (crc.getValue() % SHARDS));
     }
 
+    /**
+     * True when the client id can be the sort key of the mqtt_client indexes: at most 1024 bytes of UTF-8
+     * (DynamoDB refuses a write whose index key attribute is over the limit).
+     */
+    public static boolean indexable(String clientId) {
+        return KeyLimits.fits(clientId, KeyLimits.SORT_KEY_MAX_BYTES);
+    }
+
     /** Every shard value. */
     public static List<String> shards() {
         return java.util.stream.IntStream.range(0, SHARDS).mapToObj(Integer::toString).toList();
@@ -62,7 +70,10 @@ public final class Indexes {
             case CLIENT -> List.of(
                     index(ONLINE, Attr.ONLINE_SHARD, Attr.CLIENTID, ProjectionType.ALL),
                     index(CLIENT_IDS, Attr.CLIENT_SHARD, Attr.CLIENTID, ProjectionType.KEYS_ONLY));
-            case SUB -> List.of(index(SUB_BY_TOPIC, Attr.TOPIC, Attr.CLIENTID, ProjectionType.ALL));
+            // hash key only: a client id (up to 2048 bytes in mqtt_sub) may be too long for an index sort key
+            case SUB -> List.of(GlobalSecondaryIndex.builder().indexName(SUB_BY_TOPIC)
+                    .keySchema(Tables.key(Attr.TOPIC, KeyType.HASH))
+                    .projection(Projection.builder().projectionType(ProjectionType.ALL).build()).build());
             default -> List.of();
         };
     }
@@ -77,14 +88,16 @@ public final class Indexes {
 
     /** The AWS CLI command that adds {@code index} to {@code table} (for a DynamoDB that the service cannot ask). */
     static String addCommand(Tables table, GlobalSecondaryIndex index) {
-        String hash = index.keySchema().get(0).attributeName();
-        String range = index.keySchema().get(1).attributeName();
-        return "aws dynamodb update-table --table-name " + table.tableName()
-                + " --attribute-definitions AttributeName=" + hash + ",AttributeType=S AttributeName=" + range
-                + ",AttributeType=S --global-secondary-index-updates '[{\"Create\":{\"IndexName\":\""
-                + index.indexName() + "\",\"KeySchema\":[{\"AttributeName\":\"" + hash
-                + "\",\"KeyType\":\"HASH\"},{\"AttributeName\":\"" + range
-                + "\",\"KeyType\":\"RANGE\"}],\"Projection\":{\"ProjectionType\":\""
+        StringBuilder definitions = new StringBuilder();
+        StringBuilder keys = new StringBuilder();
+        for (var key : index.keySchema()) {
+            definitions.append(" AttributeName=").append(key.attributeName()).append(",AttributeType=S");
+            keys.append(keys.length() == 0 ? "" : ",").append("{\"AttributeName\":\"").append(key.attributeName())
+                    .append("\",\"KeyType\":\"").append(key.keyTypeAsString()).append("\"}");
+        }
+        return "aws dynamodb update-table --table-name " + table.tableName() + " --attribute-definitions"
+                + definitions + " --global-secondary-index-updates '[{\"Create\":{\"IndexName\":\""
+                + index.indexName() + "\",\"KeySchema\":[" + keys + "],\"Projection\":{\"ProjectionType\":\""
                 + index.projection().projectionTypeAsString() + "\"}}}]'";
     }
 }

@@ -85,7 +85,8 @@ public class DashboardData {
     public Uni<Rows.Page<Rows.Client>> clients(boolean onlineOnly, String prefix, String node, String cursor,
             String limit) {
         if (prefix != null && !prefix.isEmpty()) {
-            KeyLimits.partitionKey(CLIENT_ID, prefix);
+            // the prefix is matched against the indexes' sort key
+            KeyLimits.sortKey(CLIENT_ID + " prefix", prefix);
         }
         String onNode = node == null || node.isEmpty() ? null : node;
         if (onNode != null && !onlineOnly) {

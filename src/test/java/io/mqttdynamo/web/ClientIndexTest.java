@@ -78,6 +78,8 @@ class ClientIndexTest {
             assertThat(index.indexStatusAsString()).isEqualTo("ACTIVE");
             assertThat(index.keySchema().get(1).attributeName()).isEqualTo("clientid");
         });
+        assertThat(clients.globalSecondaryIndexes()).filteredOn(i -> i.indexName().equals(Indexes.ONLINE))
+                .singleElement().satisfies(i -> assertThat(i.keySchema().get(0).attributeName()).isEqualTo("online_shard"));
         TableDescription subs = dynamo.describeTable(b -> b.tableName("mqtt_sub")).get(10, TimeUnit.SECONDS).table();
         assertThat(subs.globalSecondaryIndexes()).extracting(GlobalSecondaryIndexDescription::indexName)
                 .containsExactly(Indexes.SUB_BY_TOPIC);
@@ -220,6 +222,26 @@ class ClientIndexTest {
                 .containsEntry("node", AttributeValue.fromS("emqx@old"))
                 .containsEntry("online_at", AttributeValue.fromN("1700000000"));
         assertCountersMatchTheTable();
+    }
+
+    @Test
+    void clientIdsTooLongForAnIndexSortKeyAreStoredOutsideTheIndexes() throws Exception {
+        // 1100 bytes: a valid partition key of mqtt_client and mqtt_sub, too long for an index sort key
+        String id = "long-" + run + "-" + "x".repeat(1100 - 14);
+        long[] before = counts();
+        pipeline.submitAll(List.of(mapper.connected(new BrokerEvent.ClientConnected(id, "n", null,
+                System.currentTimeMillis())))).get(10, TimeUnit.SECONDS);
+        pipeline.submitAll(List.of(mapper.subscribed(new BrokerEvent.ClientSubscribed(id, "long/" + run, 1,
+                System.currentTimeMillis())))).get(10, TimeUnit.SECONDS);
+        assertThat(tables.item("mqtt_client", "clientid", id).orElseThrow())
+                .containsEntry("connect_state", AttributeValue.fromN("1"))
+                .doesNotContainKeys("online_shard", "client_shard");
+        assertThat(tables.item("mqtt_sub", "clientid", id, "topic", "long/" + run)).isPresent();
+        assertThat(counts()).containsExactly(before[0], before[1]);
+        given().get("/api/subscriptions?q=long/" + run).then().statusCode(200)
+                .body("items.clientId", org.hamcrest.Matchers.contains(id));
+        given().get("/api/clients?q=" + "x".repeat(1100)).then().statusCode(400)
+                .body("error", org.hamcrest.Matchers.containsString("1024"));
     }
 
     /** The counters say what the table holds: items the service wrote, and those online. */
