@@ -79,6 +79,10 @@ public class TableQueries {
         }
         Map<String, AttributeValue> start = Cursor.decode(Tables.CLIENT, cursor);
         String after = start == null ? null : start.get(Attr.CLIENTID).s();
+        if (after != null && !Indexes.indexable(after)) {
+            // index pages end at client ids that fit an index sort key
+            throw new IllegalArgumentException("invalid cursor: use the 'next' value of the previous page");
+        }
         if (onlineOnly) {
             return merged(Indexes.ONLINE, Attr.ONLINE_SHARD, hasPrefix ? prefix : null, node, after, limit)
                     .map(page -> new Rows.Page<>(page.items().stream().map(this::client).toList(), page.next()));

@@ -242,6 +242,11 @@ class ClientIndexTest {
                 .body("items.clientId", org.hamcrest.Matchers.contains(id));
         given().get("/api/clients?q=" + "x".repeat(1100)).then().statusCode(400)
                 .body("error", org.hamcrest.Matchers.containsString("1024"));
+        // a cursor past such an id: not one an index page gives
+        String cursor = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
+                ("{\"clientid\":\"" + id + "\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        given().queryParam("cursor", cursor).get("/api/clients?online=true").then().statusCode(400)
+                .body("error", org.hamcrest.Matchers.containsString("invalid cursor"));
     }
 
     /** The counters say what the table holds: items the service wrote, and those online. */
