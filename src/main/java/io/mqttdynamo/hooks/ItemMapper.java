@@ -17,6 +17,7 @@ import io.mqttdynamo.config.MqttDynamoConfig.TimeUnitSetting;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.domain.Payloads;
+import io.mqttdynamo.store.Indexes;
 import io.mqttdynamo.store.ItemSize;
 import io.mqttdynamo.store.ItemWrite;
 import io.mqttdynamo.store.Tables;
@@ -52,6 +53,14 @@ public class ItemMapper {
     private static final Map<String, String> VERSIONED_CLIENT_NAMES = Map.of(
             "#clientid", Attr.CLIENTID, "#node", Attr.NODE, "#state", Attr.CONNECT_STATE,
             "#online_at", Attr.ONLINE_AT, "#offline_at", Attr.OFFLINE_AT, "#version", Attr.VERSION_NUMBER);
+    private static final Map<String, String> INDEXED_CLIENT_NAMES;
+
+    static {
+        Map<String, String> names = new HashMap<>(CLIENT_NAMES);
+        names.put("#online_shard", Attr.ONLINE_SHARD);
+        names.put("#client_shard", Attr.CLIENT_SHARD);
+        INDEXED_CLIENT_NAMES = Map.copyOf(names);
+    }
 
     private final TimeUnitSetting timeUnit;
     private final int topicMsgIdsCap;
@@ -68,36 +77,58 @@ public class ItemMapper {
                 .description("Payloads too large for a DynamoDB item, stored without payload").register(registry);
     }
 
-    /** on_client_connected: the client is online since the event's time; offline_at back to 0. */
+    /**
+     * on_client_connected: the client is online since the event's time; offline_at back to 0. Besides the
+     * EMQX attributes, the client's shard goes into {@code client_shard} (client id index) and
+     * {@code online_shard} (the sparse index of online clients); the counters follow the change. A client id
+     * over 1024 bytes cannot be an index sort key (DynamoDB would refuse the whole update): such a client is
+     * stored without them, outside the indexes and the counters.
+     */
     public ItemWrite connected(BrokerEvent.ClientConnected e) {
-        if (e.version() != BrokerEvent.NO_VERSION) {
-            return new ItemWrite.ConditionalUpdate(Tables.CLIENT, clientKey(e.clientId()),
-                    "SET #node = :node, #state = :one, #online_at = :at, #offline_at = :zero, #version = :v",
-                    CONNECTED_NEWER, VERSIONED_CLIENT_NAMES,
-                    Map.of(":node", s(e.node()), ":one", ONE, ":zero", ZERO, ":at", time(e.atMillis()),
-                            ":v", n(e.version())));
-        }
-        return new ItemWrite.ConditionalUpdate(Tables.CLIENT, clientKey(e.clientId()),
+        return clientUpdate(e.clientId(), e.version(), true,
                 "SET #node = :node, #state = :one, #online_at = :at, #offline_at = :zero",
-                NOT_OLDER, CLIENT_NAMES,
                 Map.of(":node", s(e.node()), ":one", ONE, ":zero", ZERO, ":at", time(e.atMillis())));
     }
 
-    /** on_client_disconnected: the client is offline since the event's time. */
+    /** on_client_disconnected: the client is offline since the event's time; it leaves the online index. */
     public ItemWrite disconnected(BrokerEvent.ClientDisconnected e) {
-        if (e.version() != BrokerEvent.NO_VERSION) {
-            return new ItemWrite.ConditionalUpdate(Tables.CLIENT, clientKey(e.clientId()),
-                    "SET #state = :zero, #offline_at = :at, #online_at = if_not_exists(#online_at, :zero),"
-                            + " #node = if_not_exists(#node, :node), #version = :v",
-                    DISCONNECTED_NEWER, VERSIONED_CLIENT_NAMES,
-                    Map.of(":node", s(e.node()), ":zero", ZERO, ":one", ONE, ":at", time(e.atMillis()),
-                            ":v", n(e.version())));
-        }
-        return new ItemWrite.ConditionalUpdate(Tables.CLIENT, clientKey(e.clientId()),
+        return clientUpdate(e.clientId(), e.version(), false,
                 "SET #state = :zero, #offline_at = :at, #online_at = if_not_exists(#online_at, :zero),"
                         + " #node = if_not_exists(#node, :node)",
-                NOT_OLDER, CLIENT_NAMES,
                 Map.of(":node", s(e.node()), ":zero", ZERO, ":at", time(e.atMillis())));
+    }
+
+    /**
+     * The conditional update of a client's state: ordered by time, or by AWS IoT's connection number when
+     * the event has one; with the index attributes unless the client id is too long for an index key.
+     * DynamoDB refuses names and values an expression does not use, so each is added with its use.
+     */
+    private ItemWrite clientUpdate(String clientId, long version, boolean online, String set,
+            Map<String, AttributeValue> setValues) {
+        StringBuilder update = new StringBuilder(set);
+        Map<String, String> names = new HashMap<>(CLIENT_NAMES);
+        Map<String, AttributeValue> values = new HashMap<>(setValues);
+        String condition = NOT_OLDER;
+        if (version != BrokerEvent.NO_VERSION) {
+            update.append(", #version = :v");
+            names.put("#version", Attr.VERSION_NUMBER);
+            values.put(":v", n(version));
+            condition = online ? CONNECTED_NEWER : DISCONNECTED_NEWER;
+            if (!online) {
+                values.put(":one", ONE);
+            }
+        }
+        if (!Indexes.indexable(clientId)) {
+            return new ItemWrite.ConditionalUpdate(Tables.CLIENT, clientKey(clientId), update.toString(), condition,
+                    names, values);
+        }
+        String shard = Indexes.shardOf(clientId);
+        names.putAll(INDEXED_CLIENT_NAMES);
+        values.put(":shard", s(shard));
+        update.append(online ? ", #online_shard = :shard, #client_shard = :shard"
+                : ", #client_shard = :shard REMOVE #online_shard");
+        return new ItemWrite.ConditionalUpdate(Tables.CLIENT, clientKey(clientId), update.toString(), condition,
+                names, values, new ItemWrite.Presence(online, shard));
     }
 
     /** A subscription row of mqtt_sub. */

@@ -55,7 +55,50 @@ public sealed interface ItemWrite {
      * stored) and is dropped, not retried.
      */
     record ConditionalUpdate(Tables table, Map<String, AttributeValue> key, String updateExpression,
-            String conditionExpression, Map<String, String> names, Map<String, AttributeValue> values)
-            implements ItemWrite {
+            String conditionExpression, Map<String, String> names, Map<String, AttributeValue> values,
+            Presence presence) implements ItemWrite {
+
+        /** An update that changes no counter. */
+        public ConditionalUpdate(Tables table, Map<String, AttributeValue> key, String updateExpression,
+                String conditionExpression, Map<String, String> names, Map<String, AttributeValue> values) {
+            this(table, key, updateExpression, conditionExpression, names, values, null);
+        }
+    }
+
+    /**
+     * What a client state update means for the counters: the client is online after it or not. The update
+     * sets {@code connect_state} and {@code client_shard}; their old values (ReturnValues UPDATED_OLD) tell
+     * whether the client was counted already ({@code client_shard} present) and whether it was online.
+     */
+    record Presence(boolean online, String shard) {
+
+        /** The counter change the applied update makes, from the attributes it replaced; null for none. */
+        public Count countOf(Map<String, AttributeValue> old) {
+            boolean counted = old != null && old.containsKey(Tables.Attr.CLIENT_SHARD);
+            AttributeValue state = counted ? old.get(Tables.Attr.CONNECT_STATE) : null;
+            boolean wasOnline = state != null && "1".equals(state.n());
+            long known = counted ? 0 : 1;
+            long onlineDelta = (online ? 1 : 0) - (wasOnline ? 1 : 0);
+            return known == 0 && onlineDelta == 0 ? null : new Count(shard, known, onlineDelta);
+        }
+    }
+
+    /**
+     * Adds to the client counters of one shard (UpdateItem ADD on mqtt_dynamo_stats). Waiting counts of
+     * the same shard fold into one.
+     */
+    record Count(Tables table, Map<String, AttributeValue> key, long known, long online) implements ItemWrite {
+        public Count(String shard, long known, long online) {
+            this(Tables.STATS, counterKey(shard), known, online);
+        }
+
+        /** The counter item of a shard. */
+        public static Map<String, AttributeValue> counterKey(String shard) {
+            return Map.of(Tables.Attr.NAME, AttributeValue.fromS("clients#" + shard));
+        }
+
+        Count plus(Count other) {
+            return new Count(table, key, known + other.known, online + other.online);
+        }
     }
 }

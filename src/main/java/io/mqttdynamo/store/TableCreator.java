@@ -16,14 +16,19 @@ import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.Cancellable;
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.DescribeTableResponse;
+import software.amazon.awssdk.services.dynamodb.model.CreateGlobalSecondaryIndexAction;
 import software.amazon.awssdk.services.dynamodb.model.DynamoDbException;
+import software.amazon.awssdk.services.dynamodb.model.GlobalSecondaryIndex;
+import software.amazon.awssdk.services.dynamodb.model.GlobalSecondaryIndexUpdate;
+import software.amazon.awssdk.services.dynamodb.model.IndexStatus;
+import software.amazon.awssdk.services.dynamodb.model.TableDescription;
 import software.amazon.awssdk.services.dynamodb.model.ResourceInUseException;
 import software.amazon.awssdk.services.dynamodb.model.ResourceNotFoundException;
 import software.amazon.awssdk.services.dynamodb.model.TableStatus;
 
 /**
- * Makes sure the six tables exist at start-up: creates the missing ones with the EMQX key schemas
- * (unless told not to) and waits until DynamoDB reports them active, without holding up start-up.
+ * Makes sure the tables exist at start-up: creates the missing ones with the EMQX key schemas and the
+ * service's indexes, adds missing indexes to existing tables (unless told not to) and waits until DynamoDB reports them active, without holding up start-up.
  * Until then writes wait and retry, and readiness says which tables are missing.
  */
 @ApplicationScoped
@@ -34,7 +39,10 @@ public class TableCreator {
     private final boolean createTables;
     private volatile String problem = "tables not checked yet";
     private volatile Cancellable running;
+    private final java.util.concurrent.CompletableFuture<Void> active = new java.util.concurrent.CompletableFuture<>();
     private final java.util.Map<Tables, String> lastLogged = new java.util.EnumMap<>(Tables.class);
+    /** Indexes (table/index) this service asked DynamoDB to add. */
+    private final java.util.Set<String> indexesRequested = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     @Inject
     public TableCreator(DynamoDbAsyncClient dynamo, MqttDynamoConfig config) {
@@ -56,6 +64,7 @@ public class TableCreator {
                 .subscribe().with(
                         ok -> {
                             problem = null;
+                            active.complete(null);
                             Log.infof("DynamoDB tables ready: %s", Arrays.stream(Tables.values())
                                     .map(Tables::tableName).toList());
                         },
@@ -70,6 +79,11 @@ public class TableCreator {
         }
     }
 
+    /** Completes once every table and index is active. */
+    public java.util.concurrent.CompletionStage<Void> active() {
+        return active.minimalCompletionStage();
+    }
+
     /** Null when all six tables are active, else what is wrong and what to do. */
     public String problem() {
         return problem;
@@ -78,22 +92,67 @@ public class TableCreator {
     private Uni<Void> ensure(Tables table) {
         return describe(table)
                 .onFailure(ResourceNotFoundException.class).recoverWithUni(missing -> create(table))
-                .onItem().transformToUni(status -> status == TableStatus.ACTIVE
-                        ? Uni.createFrom().voidItem()
-                        : Uni.createFrom().failure(new NotActiveYet(table.tableName() + " is " + status)))
+                .onItem().transformToUni(description -> description == null
+                        || description.tableStatus() != TableStatus.ACTIVE
+                        ? Uni.createFrom().failure(new NotActiveYet(table.tableName() + " is "
+                                + (description == null ? TableStatus.CREATING : description.tableStatus())))
+                        : ensureIndexes(table, description))
                 .onFailure().invoke(failure -> report(table, failure))
                 .onFailure().retry().withBackOff(Duration.ofMillis(100), Duration.ofSeconds(5)).indefinitely()
                 .replaceWithVoid();
     }
 
-    private Uni<TableStatus> describe(Tables table) {
+    private Uni<TableDescription> describe(Tables table) {
         return Uni.createFrom()
                 .completionStage(() -> dynamo.describeTable(b -> b.tableName(table.tableName())))
-                .map(DescribeTableResponse::table)
-                .map(t -> t.tableStatus());
+                .map(DescribeTableResponse::table);
     }
 
-    private Uni<TableStatus> create(Tables table) {
+    /**
+     * The table is active: its indexes too? A missing one is added (UpdateTable, one index at a time, as
+     * DynamoDB allows); a DynamoDB that accepts the request but adds no index (dynalite) gets the command to
+     * run logged instead, as does a service told not to create tables.
+     */
+    private Uni<Void> ensureIndexes(Tables table, TableDescription description) {
+        java.util.Map<String, IndexStatus> present = new java.util.HashMap<>();
+        if (description.hasGlobalSecondaryIndexes()) {
+            description.globalSecondaryIndexes().forEach(i -> present.put(i.indexName(), i.indexStatus()));
+        }
+        for (GlobalSecondaryIndex index : table.indexes()) {
+            IndexStatus status = present.get(index.indexName());
+            if (status == IndexStatus.ACTIVE) {
+                continue;
+            }
+            if (status != null) {
+                return Uni.createFrom().failure(new NotActiveYet(table.tableName() + " index " + index.indexName()
+                        + " is " + status));
+            }
+            String key = table.tableName() + '/' + index.indexName();
+            if (!createTables || !indexesRequested.add(key)) {
+                return Uni.createFrom().failure(new IllegalStateException(table.tableName() + " has no index "
+                        + index.indexName() + (createTables ? " (this DynamoDB did not add it when asked)" : "")
+                        + ": add it with " + Indexes.addCommand(table, index)));
+            }
+            Log.infof("adding index %s to DynamoDB table %s", index.indexName(), table.tableName());
+            return Uni.createFrom().completionStage(() -> dynamo.updateTable(b -> b.tableName(table.tableName())
+                            .attributeDefinitions(index.keySchema().stream()
+                                    .map(k -> Tables.stringAttribute(k.attributeName())).toList())
+                            .globalSecondaryIndexUpdates(GlobalSecondaryIndexUpdate.builder()
+                                    .create(CreateGlobalSecondaryIndexAction.builder()
+                                            .indexName(index.indexName())
+                                            .keySchema(index.keySchema())
+                                            .projection(index.projection())
+                                            .build())
+                                    .build())))
+                    .onFailure().transform(failure -> new TableFailure("cannot add index " + index.indexName(),
+                            RetryPolicy.unwrap(failure)))
+                    .flatMap(done -> Uni.createFrom().failure(new NotActiveYet(table.tableName() + " index "
+                            + index.indexName() + " is being added")));
+        }
+        return Uni.createFrom().voidItem();
+    }
+
+    private Uni<TableDescription> create(Tables table) {
         if (!createTables) {
             return Uni.createFrom().failure(new IllegalStateException(table.tableName()
                     + " does not exist: create it with the key schema in the README, or set"
@@ -101,10 +160,10 @@ public class TableCreator {
         }
         Log.infof("creating DynamoDB table %s", table.tableName());
         return Uni.createFrom().completionStage(() -> dynamo.createTable(table.createRequest()))
-                .map(response -> response.tableDescription().tableStatus())
+                .map(response -> response.tableDescription())
                 // Only "in use" means someone (another replica) is creating it; anything else is a failure.
                 .onFailure(failure -> RetryPolicy.unwrap(failure) instanceof ResourceInUseException)
-                .recoverWithItem(TableStatus.CREATING)
+                .recoverWithItem((TableDescription) null)
                 .onFailure().transform(failure -> new TableFailure("cannot create it", RetryPolicy.unwrap(failure)));
     }
 

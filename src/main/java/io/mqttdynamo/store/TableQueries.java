@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,12 +23,16 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.config.MqttDynamoConfig.TimeUnitSetting;
 import io.smallrye.mutiny.Uni;
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.KeysAndAttributes;
+import software.amazon.awssdk.services.dynamodb.model.QueryRequest;
+import software.amazon.awssdk.services.dynamodb.model.ReturnConsumedCapacity;
 import software.amazon.awssdk.services.dynamodb.model.ScanRequest;
 
 /**
@@ -44,53 +49,236 @@ public class TableQueries {
     private final DynamoDbAsyncClient dynamo;
     private final TimeUnitSetting timeUnit;
 
-    public TableQueries(DynamoDbAsyncClient dynamo, MqttDynamoConfig config) {
+    private final Counter readUnits;
+    private final Counter itemsRead;
+
+    public TableQueries(DynamoDbAsyncClient dynamo, MqttDynamoConfig config, MeterRegistry registry) {
         this.dynamo = dynamo;
         this.timeUnit = config.timeUnit();
+        this.readUnits = Counter.builder("mqtt_dynamo_read_capacity_units")
+                .description("Read capacity units consumed by the dashboard's and the API's reads").register(registry);
+        this.itemsRead = Counter.builder("mqtt_dynamo_items_read")
+                .description("Items DynamoDB read for the dashboard and the API (scanned or fetched)")
+                .register(registry);
     }
 
     public Uni<Optional<Rows.Client>> client(String clientId) {
         return get(Tables.CLIENT, Map.of(Attr.CLIENTID, s(clientId))).map(item -> item.map(this::client));
     }
 
-    /** Clients, optionally only online ones and only those whose id starts with {@code prefix}. */
-    public Uni<Rows.Page<Rows.Client>> clients(boolean onlineOnly, String prefix, String cursor, int limit) {
-        Predicate<Map<String, AttributeValue>> keep = item -> (!onlineOnly || "1".equals(n(item, Attr.CONNECT_STATE)))
-                && (prefix == null || prefix.isEmpty() || str(item, Attr.CLIENTID).startsWith(prefix));
-        return page(Tables.CLIENT, keep, this::client, cursor, limit);
+    /**
+     * Clients, optionally only online ones (on {@code node}), only those whose id starts with
+     * {@code prefix}. Online clients and prefixes are Queries of the sharded indexes, merged in client id
+     * order: they read about what they show. All clients without a prefix: a Scan page.
+     */
+    public Uni<Rows.Page<Rows.Client>> clients(boolean onlineOnly, String prefix, String node, String cursor,
+            int limit) {
+        boolean hasPrefix = prefix != null && !prefix.isEmpty();
+        if (!onlineOnly && !hasPrefix) {
+            return page(Tables.CLIENT, item -> true, this::client, cursor, limit);
+        }
+        Map<String, AttributeValue> start = Cursor.decode(Tables.CLIENT, cursor);
+        String after = start == null ? null : start.get(Attr.CLIENTID).s();
+        if (after != null && !Indexes.indexable(after)) {
+            // index pages end at client ids that fit an index sort key
+            throw new IllegalArgumentException("invalid cursor: use the 'next' value of the previous page");
+        }
+        if (onlineOnly) {
+            return merged(Indexes.ONLINE, Attr.ONLINE_SHARD, hasPrefix ? prefix : null, node, after, limit)
+                    .map(page -> new Rows.Page<>(page.items().stream().map(this::client).toList(), page.next()));
+        }
+        return merged(Indexes.CLIENT_IDS, Attr.CLIENT_SHARD, prefix, null, after, limit)
+                .flatMap(page -> items(Tables.CLIENT, page.items().stream()
+                        .map(item -> Map.of(Attr.CLIENTID, item.get(Attr.CLIENTID))).toList())
+                        .map(found -> new Rows.Page<>(found.stream().map(this::client).toList(), page.next())));
     }
 
-    /** How many clients mqtt_client holds and which of them are online. */
-    public record ClientCensus(long known, List<String> online) {
+    /** One shard's answer: its items in key order, and the last key it looked at when there is more. */
+    private record ShardPage(List<Map<String, AttributeValue>> items, String lastEvaluated) {
     }
+
+    /** Query rounds one merged page makes at most before it returns what it has (with a cursor). */
+    private static final int MAX_ROUNDS = 4;
 
     /**
-     * Counts mqtt_client and collects the online clients: a paged scan reading only two attributes, run
-     * once at start-up to seed the counts (events keep them current afterwards); stops after {@code max}.
+     * A page of a sharded mqtt_client index, merged in DynamoDB's key order. Every shard is queried at once
+     * from just after {@code after}, each for a share of the page (its items are spread evenly over the
+     * shards); items past the smallest key at which a shard stopped are not known to be next and wait. While
+     * that leaves the page short, the shards that stopped are queried further, asking twice as many each
+     * round. So a page reads about 1.5 times what it shows, not {@value Indexes#SHARDS} times. The cursor is
+     * the last client id shown (or the key up to which all shards were read).
      */
-    public Uni<ClientCensus> clientCensus(int max) {
-        return clientCensus(null, new long[1], new ArrayList<>(), max);
+    private Uni<Rows.Page<Map<String, AttributeValue>>> merged(String index, String shardAttribute, String prefix,
+            String node, String after, int limit) {
+        List<String> shards = Indexes.shards();
+        Map<String, List<Map<String, AttributeValue>>> found = new HashMap<>();
+        Map<String, String> from = new HashMap<>();
+        for (String shard : shards) {
+            found.put(shard, new ArrayList<>());
+            from.put(shard, after);
+        }
+        int share = Math.max(2, (int) Math.ceil(limit * 1.5 / Indexes.SHARDS));
+        return round(index, shardAttribute, prefix, node, new ArrayList<>(shards), found, from, share, limit, 1);
     }
 
-    private Uni<ClientCensus> clientCensus(Map<String, AttributeValue> start, long[] known, List<String> online,
-            int max) {
-        ScanRequest.Builder request = ScanRequest.builder().tableName(Tables.CLIENT.tableName())
-                .projectionExpression("#c, #s")
-                .expressionAttributeNames(Map.of("#c", Attr.CLIENTID, "#s", Attr.CONNECT_STATE));
-        if (start != null) {
-            request.exclusiveStartKey(start);
-        }
-        return Uni.createFrom().completionStage(() -> dynamo.scan(request.build())).flatMap(response -> {
-            for (Map<String, AttributeValue> item : response.items()) {
-                known[0]++;
-                if ("1".equals(n(item, Attr.CONNECT_STATE))) {
-                    online.add(str(item, Attr.CLIENTID));
+    private Uni<Rows.Page<Map<String, AttributeValue>>> round(String index, String shardAttribute, String prefix,
+            String node, List<String> ask, Map<String, List<Map<String, AttributeValue>>> found,
+            Map<String, String> from, int share, int limit, int round) {
+        List<Uni<ShardPage>> queries = ask.stream()
+                .map(shard -> queryShard(index, shardAttribute, shard, prefix, node, from.get(shard), share)).toList();
+        return Uni.join().all(queries).andFailFast().flatMap(pages -> {
+            // from: where each shard goes on; a shard read to its end is no longer in it
+            for (int i = 0; i < ask.size(); i++) {
+                String shard = ask.get(i);
+                found.get(shard).addAll(pages.get(i).items());
+                if (pages.get(i).lastEvaluated() == null) {
+                    from.remove(shard);
+                } else {
+                    from.put(shard, pages.get(i).lastEvaluated());
                 }
             }
-            boolean more = response.hasLastEvaluatedKey() && !response.lastEvaluatedKey().isEmpty();
-            return more && known[0] < max ? clientCensus(response.lastEvaluatedKey(), known, online, max)
-                    : Uni.createFrom().item(new ClientCensus(known[0], online));
+            String cut = from.values().stream().min(Indexes.KEY_ORDER).orElse(null);
+            List<Map<String, AttributeValue>> inOrder = found.values().stream().flatMap(List::stream)
+                    .filter(item -> cut == null || Indexes.KEY_ORDER.compare(str(item, Attr.CLIENTID), cut) <= 0)
+                    .sorted(Comparator.comparing(item -> str(item, Attr.CLIENTID), Indexes.KEY_ORDER))
+                    .toList();
+            if (inOrder.size() < limit && cut != null && round < MAX_ROUNDS) {
+                // only shards that stopped before the page's last item as far as known can hold items of the page
+                List<String> all = found.values().stream().flatMap(List::stream).map(item -> str(item, Attr.CLIENTID))
+                        .sorted(Indexes.KEY_ORDER).toList();
+                String bound = all.size() >= limit ? all.get(limit - 1) : null;
+                List<String> further = from.entrySet().stream()
+                        .filter(e -> bound == null || Indexes.KEY_ORDER.compare(e.getValue(), bound) < 0)
+                        .map(Map.Entry::getKey).toList();
+                return round(index, shardAttribute, prefix, node, new ArrayList<>(further), found, from,
+                        share * 2, limit, round + 1);
+            }
+            List<Map<String, AttributeValue>> shown = inOrder.subList(0, Math.min(limit, inOrder.size()));
+            String next;
+            if (shown.size() == limit && (inOrder.size() > limit || cut != null)) {
+                next = str(shown.get(shown.size() - 1), Attr.CLIENTID);
+            } else {
+                next = cut;
+            }
+            return Uni.createFrom().item(new Rows.Page<>(shown,
+                    next == null ? null : Cursor.encode(Map.of(Attr.CLIENTID, s(next)))));
         });
+    }
+
+    private Uni<ShardPage> queryShard(String index, String shardAttribute, String shard, String prefix, String node,
+            String after, int limit) {
+        Map<String, String> names = new HashMap<>();
+        Map<String, AttributeValue> values = new HashMap<>();
+        names.put("#s", shardAttribute);
+        values.put(":s", s(shard));
+        String condition = "#s = :s";
+        if (prefix != null) {
+            names.put("#c", Attr.CLIENTID);
+            values.put(":p", s(prefix));
+            condition += " AND begins_with(#c, :p)";
+        }
+        QueryRequest.Builder request = QueryRequest.builder().tableName(Tables.CLIENT.tableName()).indexName(index)
+                .keyConditionExpression(condition).limit(limit)
+                .returnConsumedCapacity(ReturnConsumedCapacity.TOTAL);
+        if (node != null) {
+            names.put("#n", Attr.NODE);
+            values.put(":n", s(node));
+            request.filterExpression("#n = :n");
+        }
+        request.expressionAttributeNames(names).expressionAttributeValues(values);
+        if (after != null) {
+            request.exclusiveStartKey(Map.of(shardAttribute, s(shard), Attr.CLIENTID, s(after)));
+        }
+        return Uni.createFrom().completionStage(() -> dynamo.query(request.build())).map(response -> {
+            readCapacity(response.consumedCapacity());
+            itemsRead(response.scannedCount());
+            boolean more = response.hasLastEvaluatedKey() && !response.lastEvaluatedKey().isEmpty();
+            return new ShardPage(response.items(),
+                    more ? response.lastEvaluatedKey().get(Attr.CLIENTID).s() : null);
+        });
+    }
+
+    /** Items by key (BatchGetItem, 100 keys a request), in the order of {@code keys}; missing ones left out. */
+    private Uni<List<Map<String, AttributeValue>>> items(Tables table, List<Map<String, AttributeValue>> keys) {
+        if (keys.isEmpty()) {
+            return Uni.createFrom().item(List.of());
+        }
+        List<Uni<List<Map<String, AttributeValue>>>> batches = new ArrayList<>();
+        for (int i = 0; i < keys.size(); i += 100) {
+            batches.add(batchGet(table, keys.subList(i, Math.min(keys.size(), i + 100)), new ArrayList<>(), 0));
+        }
+        return Uni.join().all(batches).andFailFast().map(found -> {
+            Map<String, Map<String, AttributeValue>> byKey = new HashMap<>();
+            found.forEach(list -> list.forEach(item -> byKey.put(table.identity(table.keyOf(item)), item)));
+            return keys.stream().map(key -> byKey.get(table.identity(key))).filter(item -> item != null).toList();
+        });
+    }
+
+    private Uni<List<Map<String, AttributeValue>>> batchGet(Tables table, List<Map<String, AttributeValue>> keys,
+            List<Map<String, AttributeValue>> found, int round) {
+        return Uni.createFrom()
+                .completionStage(() -> dynamo.batchGetItem(b -> b.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL)
+                        .requestItems(Map.of(table.tableName(), KeysAndAttributes.builder().keys(keys).build()))))
+                .flatMap(response -> {
+                    if (response.hasConsumedCapacity()) {
+                        response.consumedCapacity().forEach(this::readCapacity);
+                    }
+                    List<Map<String, AttributeValue>> got = response.responses().getOrDefault(table.tableName(), List.of());
+                    itemsRead(got.size());
+                    found.addAll(got);
+                    KeysAndAttributes left = response.hasUnprocessedKeys()
+                            ? response.unprocessedKeys().get(table.tableName()) : null;
+                    if (left == null || left.keys().isEmpty()) {
+                        return Uni.createFrom().item(found);
+                    }
+                    if (round >= 5) {
+                        return Uni.createFrom().failure(new IllegalStateException(
+                                "DynamoDB left keys of " + table.tableName() + " unprocessed, try again"));
+                    }
+                    return batchGet(table, left.keys(), found, round + 1);
+                });
+    }
+
+    /** Clients known and online, from the counters in mqtt_dynamo_stats (one BatchGetItem of the shards). */
+    public record ClientCounts(long known, long online) {
+    }
+
+    public Uni<ClientCounts> clientCounts() {
+        List<Map<String, AttributeValue>> keys = Indexes.shards().stream().map(ItemWrite.Count::counterKey).toList();
+        return Uni.createFrom()
+                .completionStage(() -> dynamo.batchGetItem(b -> b.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL)
+                        .requestItems(Map.of(Tables.STATS.tableName(),
+                                KeysAndAttributes.builder().keys(keys).consistentRead(true).build()))))
+                .map(response -> {
+                    if (response.hasUnprocessedKeys() && !response.unprocessedKeys().isEmpty()) {
+                        throw new IllegalStateException("DynamoDB left counters unprocessed");
+                    }
+                    if (response.hasConsumedCapacity()) {
+                        response.consumedCapacity().forEach(this::readCapacity);
+                    }
+                    itemsRead(response.responses().getOrDefault(Tables.STATS.tableName(), List.of()).size());
+                    long known = 0;
+                    long online = 0;
+                    for (Map<String, AttributeValue> item : response.responses().getOrDefault(
+                            Tables.STATS.tableName(), List.of())) {
+                        known += num(item, Attr.KNOWN);
+                        online += num(item, Attr.ONLINE);
+                    }
+                    return new ClientCounts(known, online);
+                });
+    }
+
+    /** Counts what the dashboard's and the API's reads cost: read capacity units and items read. */
+    private void readCapacity(software.amazon.awssdk.services.dynamodb.model.ConsumedCapacity consumed) {
+        if (consumed != null && consumed.capacityUnits() != null) {
+            readUnits.increment(consumed.capacityUnits());
+        }
+    }
+
+    private void itemsRead(Integer items) {
+        if (items != null) {
+            itemsRead.increment(items);
+        }
     }
 
     /** A client's subscriptions (a query on the hash key). */
@@ -100,8 +288,79 @@ public class TableQueries {
                         .keyConditionExpression("#c = :c")
                         .expressionAttributeNames(Map.of("#c", Attr.CLIENTID))
                         .expressionAttributeValues(Map.of(":c", s(clientId)))
+                        .returnConsumedCapacity(ReturnConsumedCapacity.TOTAL)
                         .limit(500)))
+                .invoke(response -> {
+                    readCapacity(response.consumedCapacity());
+                    itemsRead(response.scannedCount());
+                })
                 .map(response -> response.items().stream().map(TableQueries::subscription).toList());
+    }
+
+    /**
+     * Subscriptions of the client {@code q} (a Query of mqtt_sub), then those to the filter {@code q} (a
+     * Query of the topic index): what is read is what is shown. The cursor says which of the two it is in.
+     */
+    public Uni<Rows.Page<Rows.Subscription>> subscriptionsLookup(String q, String cursor, int limit) {
+        boolean byTopic = cursor != null && cursor.startsWith("t");
+        Map<String, AttributeValue> start = null;
+        if (cursor != null && !cursor.isEmpty()) {
+            if (!(cursor.startsWith("c.") || cursor.startsWith("t.") || cursor.equals("t"))) {
+                throw new IllegalArgumentException("invalid cursor: use the 'next' value of the previous page");
+            }
+            start = cursor.length() > 2 ? Cursor.decode(Tables.SUB, cursor.substring(2)) : null;
+        }
+        if (byTopic) {
+            return subscribersOf(q, start, limit);
+        }
+        Map<String, AttributeValue> from = start;
+        return Uni.createFrom()
+                .completionStage(() -> dynamo.query(b -> {
+                    b.tableName(Tables.SUB.tableName()).keyConditionExpression("#c = :c")
+                            .expressionAttributeNames(Map.of("#c", Attr.CLIENTID))
+                            .expressionAttributeValues(Map.of(":c", s(q))).limit(limit);
+                    if (from != null) {
+                        b.exclusiveStartKey(from);
+                    }
+                }))
+                .flatMap(response -> {
+                    List<Rows.Subscription> items = response.items().stream().map(TableQueries::subscription).toList();
+                    boolean more = response.hasLastEvaluatedKey() && !response.lastEvaluatedKey().isEmpty();
+                    if (more) {
+                        return Uni.createFrom().item(new Rows.Page<>(items,
+                                "c." + Cursor.encode(response.lastEvaluatedKey())));
+                    }
+                    if (items.size() >= limit) {
+                        return Uni.createFrom().item(new Rows.Page<>(items, "t"));
+                    }
+                    return subscribersOf(q, null, limit - items.size()).map(rest -> {
+                        List<Rows.Subscription> all = new ArrayList<>(items);
+                        all.addAll(rest.items());
+                        return new Rows.Page<>(all, rest.next());
+                    });
+                });
+    }
+
+    /** Subscriptions to exactly the filter {@code topic} by other clients than one named {@code topic}. */
+    private Uni<Rows.Page<Rows.Subscription>> subscribersOf(String topic, Map<String, AttributeValue> start,
+            int limit) {
+        return Uni.createFrom()
+                .completionStage(() -> dynamo.query(b -> {
+                    b.tableName(Tables.SUB.tableName()).indexName(Indexes.SUB_BY_TOPIC)
+                            .keyConditionExpression("#t = :t")
+                            .expressionAttributeNames(Map.of("#t", Attr.TOPIC))
+                            .expressionAttributeValues(Map.of(":t", s(topic))).limit(limit);
+                    if (start != null) {
+                        b.exclusiveStartKey(start);
+                    }
+                }))
+                .map(response -> new Rows.Page<>(
+                        // the client's own subscription to it was listed with the client's (a query may not
+                        // filter on key attributes, so it is left out here)
+                        response.items().stream().map(TableQueries::subscription)
+                                .filter(sub -> !sub.clientId().equals(topic)).toList(),
+                        response.hasLastEvaluatedKey() && !response.lastEvaluatedKey().isEmpty()
+                                ? "t." + Cursor.encode(response.lastEvaluatedKey()) : null));
     }
 
     /** Subscriptions whose filter passes {@code keep}. */
@@ -154,7 +413,12 @@ public class TableQueries {
 
     private Uni<Optional<Map<String, AttributeValue>>> get(Tables table, Map<String, AttributeValue> key) {
         return Uni.createFrom()
-                .completionStage(() -> dynamo.getItem(b -> b.tableName(table.tableName()).key(key)))
+                .completionStage(() -> dynamo.getItem(b -> b.tableName(table.tableName()).key(key)
+                        .returnConsumedCapacity(ReturnConsumedCapacity.TOTAL)))
+                .invoke(response -> {
+                    readCapacity(response.consumedCapacity());
+                    itemsRead(response.hasItem() && !response.item().isEmpty() ? 1 : 0);
+                })
                 .map(response -> response.hasItem() && !response.item().isEmpty()
                         ? Optional.of(response.item()) : Optional.empty());
     }
@@ -173,11 +437,14 @@ public class TableQueries {
     private Uni<Rows.Page<Map<String, AttributeValue>>> scanPage(Tables table,
             Predicate<Map<String, AttributeValue>> keep, Map<String, AttributeValue> start, int limit,
             List<Map<String, AttributeValue>> found, int scansLeft) {
-        ScanRequest.Builder request = ScanRequest.builder().tableName(table.tableName()).limit(limit);
+        ScanRequest.Builder request = ScanRequest.builder().tableName(table.tableName()).limit(limit)
+                .returnConsumedCapacity(ReturnConsumedCapacity.TOTAL);
         if (start != null) {
             request.exclusiveStartKey(start);
         }
         return Uni.createFrom().completionStage(() -> dynamo.scan(request.build())).flatMap(response -> {
+            readCapacity(response.consumedCapacity());
+            itemsRead(response.scannedCount());
             for (Map<String, AttributeValue> item : response.items()) {
                 if (found.size() < limit && keep.test(item)) {
                     found.add(item);

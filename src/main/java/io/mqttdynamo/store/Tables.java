@@ -7,13 +7,15 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeDefinition;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.BillingMode;
 import software.amazon.awssdk.services.dynamodb.model.CreateTableRequest;
+import software.amazon.awssdk.services.dynamodb.model.GlobalSecondaryIndex;
 import software.amazon.awssdk.services.dynamodb.model.KeySchemaElement;
 import software.amazon.awssdk.services.dynamodb.model.KeyType;
 import software.amazon.awssdk.services.dynamodb.model.ScalarAttributeType;
 
 /**
- * The six tables of the EMQX DynamoDB backend: names, key schemas and attribute names, the contract
- * with everything else that reads them.
+ * The six tables of the EMQX DynamoDB backend (names, key schemas and attribute names, the contract
+ * with everything else that reads them), their global secondary indexes, and the service's own small
+ * table of counters.
  */
 public enum Tables {
     CLIENT("mqtt_client", Attr.CLIENTID, null),
@@ -21,7 +23,9 @@ public enum Tables {
     MSG("mqtt_msg", Attr.MSGID, null),
     TOPIC_MSG_MAP("mqtt_topic_msg_map", Attr.TOPIC, null),
     RETAIN("mqtt_retain", Attr.TOPIC, null),
-    ACKED("mqtt_acked", Attr.TOPIC, Attr.CLIENTID);
+    ACKED("mqtt_acked", Attr.TOPIC, Attr.CLIENTID),
+    /** Not the EMQX backend's: the service's counters (clients known and online), a few small items. */
+    STATS("mqtt_dynamo_stats", Attr.NAME, null);
 
     /** Attribute names, spelled as the EMQX backend spells them. */
     public static final class Attr {
@@ -47,6 +51,19 @@ public enum Tables {
         public static final String EXPIRES_AT = "expires_at";
         /** AWS IoT's number of the client's connection (mqtt_client items from AWS IoT's events only). */
         public static final String VERSION_NUMBER = "version_number";
+        /**
+         * mqtt_client: the client's shard ({@link Indexes#shardOf}), present only while it is connected: the
+         * hash key of the sparse index of online clients.
+         */
+        public static final String ONLINE_SHARD = "online_shard";
+        /** mqtt_client: the client's shard, always present on items the service wrote: the client id index. */
+        public static final String CLIENT_SHARD = "client_shard";
+        /** mqtt_dynamo_stats: the counter item's name. */
+        public static final String NAME = "name";
+        /** mqtt_dynamo_stats: clients in mqtt_client (counted by the service's writes). */
+        public static final String KNOWN = "known";
+        /** mqtt_dynamo_stats: clients connected. */
+        public static final String ONLINE = "online";
 
         private Attr() {
         }
@@ -96,30 +113,42 @@ public enum Tables {
                 return t;
             }
         }
-        throw new IllegalArgumentException("not one of the six tables: " + tableName);
+        throw new IllegalArgumentException("not one of the service's tables: " + tableName);
     }
 
-    /** The CreateTable request with the EMQX key schema (on-demand capacity). */
+    /** The global secondary indexes the service reads (and creates or adds at start-up). */
+    public List<GlobalSecondaryIndex> indexes() {
+        return Indexes.of(this);
+    }
+
+    /** The CreateTable request with the EMQX key schema and the service's indexes (on-demand capacity). */
     public CreateTableRequest createRequest() {
         List<KeySchemaElement> keys = rangeKey == null
                 ? List.of(key(hashKey, KeyType.HASH))
                 : List.of(key(hashKey, KeyType.HASH), key(rangeKey, KeyType.RANGE));
-        List<AttributeDefinition> definitions = rangeKey == null
-                ? List.of(stringAttribute(hashKey))
-                : List.of(stringAttribute(hashKey), stringAttribute(rangeKey));
-        return CreateTableRequest.builder()
+        java.util.Set<String> attributes = new java.util.LinkedHashSet<>();
+        attributes.add(hashKey);
+        if (rangeKey != null) {
+            attributes.add(rangeKey);
+        }
+        List<GlobalSecondaryIndex> indexes = indexes();
+        indexes.forEach(index -> index.keySchema().forEach(k -> attributes.add(k.attributeName())));
+        CreateTableRequest.Builder request = CreateTableRequest.builder()
                 .tableName(tableName)
                 .keySchema(keys)
-                .attributeDefinitions(definitions)
-                .billingMode(BillingMode.PAY_PER_REQUEST)
-                .build();
+                .attributeDefinitions(attributes.stream().map(Tables::stringAttribute).toList())
+                .billingMode(BillingMode.PAY_PER_REQUEST);
+        if (!indexes.isEmpty()) {
+            request.globalSecondaryIndexes(indexes);
+        }
+        return request.build();
     }
 
-    private static KeySchemaElement key(String name, KeyType type) {
+    static KeySchemaElement key(String name, KeyType type) {
         return KeySchemaElement.builder().attributeName(name).keyType(type).build();
     }
 
-    private static AttributeDefinition stringAttribute(String name) {
+    static AttributeDefinition stringAttribute(String name) {
         return AttributeDefinition.builder().attributeName(name).attributeType(ScalarAttributeType.S).build();
     }
 }

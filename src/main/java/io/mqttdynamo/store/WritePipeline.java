@@ -4,6 +4,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -236,12 +237,22 @@ public class WritePipeline {
             Throwable cause = failure == null ? null : RetryPolicy.unwrap(failure);
             if (cause == null) {
                 ItemWrite trim = null;
+                CompletableFuture<Void> counted = null;
                 if (sent.write() instanceof ItemWrite.AddToSet add) {
                     trim = trimOf(add, response);
-                } else if (sent.write() instanceof ItemWrite.ConditionalUpdate && !response.hasAttributes()) {
-                    metrics.itemCreated(sent.write().table());
+                } else if (sent.write() instanceof ItemWrite.ConditionalUpdate update) {
+                    if (!response.hasAttributes()) {
+                        metrics.itemCreated(sent.write().table());
+                    }
+                    ItemWrite.Count count = update.presence() == null ? null
+                            : update.presence().countOf(response.hasAttributes() ? response.attributes() : Map.of());
+                    if (count != null) {
+                        // The state really changed: the counters follow, through the pipeline (ordered per
+                        // counter item, retried); the event counts as stored once they are.
+                        counted = submitAll(List.of(count));
+                    }
                 }
-                settle(List.of(sent), List.of(), List.of(), null, null, trim);
+                settle(List.of(sent), List.of(), List.of(), null, null, trim, counted);
             } else if (cause instanceof ConditionalCheckFailedException) {
                 metrics.stale();
                 Log.debugf("%s: a newer state is stored, update dropped", sent.item());
@@ -297,11 +308,12 @@ public class WritePipeline {
      */
     private void settle(List<WriteQueue.Sent> stored, List<WriteQueue.Sent> retry, List<WriteQueue.Sent> alone,
             WriteQueue.Sent refused, Throwable error) {
-        settle(stored, retry, alone, refused, error, null);
+        settle(stored, retry, alone, refused, error, null, null);
     }
 
+    /** ... and {@code then}, if any, is a follow-up write that the stored writes' waiters wait for too. */
     private void settle(List<WriteQueue.Sent> stored, List<WriteQueue.Sent> retry, List<WriteQueue.Sent> alone,
-            WriteQueue.Sent refused, Throwable error, ItemWrite trim) {
+            WriteQueue.Sent refused, Throwable error, ItemWrite trim, CompletableFuture<Void> then) {
         List<CompletableFuture<Void>> done = new ArrayList<>();
         List<CompletableFuture<Void>> failed = List.of();
         List<CompletableFuture<Void>> admitted = new ArrayList<>();
@@ -333,7 +345,17 @@ public class WritePipeline {
         for (WriteQueue.Sent sent : stored) {
             metrics.written(sent.write().table(), 1);
         }
-        done.forEach(w -> w.complete(null));
+        if (then == null) {
+            done.forEach(w -> w.complete(null));
+        } else {
+            then.whenComplete((ok, thenFailed) -> done.forEach(w -> {
+                if (thenFailed == null) {
+                    w.complete(null);
+                } else {
+                    w.completeExceptionally(thenFailed);
+                }
+            }));
+        }
         failed.forEach(w -> w.completeExceptionally(error));
         admitted.forEach(w -> w.complete(null));
         sendReady();

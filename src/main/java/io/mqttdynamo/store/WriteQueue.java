@@ -150,7 +150,8 @@ final class WriteQueue {
         return older instanceof ItemWrite.AddToSet a && newer instanceof ItemWrite.AddToSet b
                 && a.attribute().equals(b.attribute())
                 || older instanceof ItemWrite.RemoveFromSet c && newer instanceof ItemWrite.RemoveFromSet d
-                && c.attribute().equals(d.attribute());
+                && c.attribute().equals(d.attribute())
+                || older instanceof ItemWrite.Count && newer instanceof ItemWrite.Count;
     }
 
     private static ItemWrite fold(ItemWrite older, ItemWrite newer) {
@@ -158,6 +159,8 @@ final class WriteQueue {
             a.values().addAll(b.values());
         } else if (older instanceof ItemWrite.RemoveFromSet a && newer instanceof ItemWrite.RemoveFromSet b) {
             a.values().addAll(b.values());
+        } else if (older instanceof ItemWrite.Count a && newer instanceof ItemWrite.Count b) {
+            return a.plus(b);
         }
         return older;
     }

@@ -67,6 +67,16 @@ final class WriteRequests {
         if (write instanceof ItemWrite.RemoveFromSet remove) {
             return setUpdate(remove.table(), remove.key(), "DELETE", remove.attribute(), remove.values()).build();
         }
+        if (write instanceof ItemWrite.Count count) {
+            return UpdateItemRequest.builder()
+                    .tableName(count.table().tableName())
+                    .key(count.key())
+                    .updateExpression("ADD #known :known, #online :online")
+                    .expressionAttributeNames(Map.of("#known", Tables.Attr.KNOWN, "#online", Tables.Attr.ONLINE))
+                    .expressionAttributeValues(Map.of(":known", AttributeValue.fromN(Long.toString(count.known())),
+                            ":online", AttributeValue.fromN(Long.toString(count.online()))))
+                    .build();
+        }
         if (write instanceof ItemWrite.ConditionalUpdate update) {
             return UpdateItemRequest.builder()
                     .tableName(update.table().tableName())

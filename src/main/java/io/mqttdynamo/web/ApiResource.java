@@ -67,8 +67,9 @@ public class ApiResource {
     @GET
     @Path("clients")
     public Uni<Rows.Page<Rows.Client>> clients(@QueryParam("online") boolean online, @QueryParam("q") String prefix,
+            @QueryParam("node") String node,
             @QueryParam("cursor") String cursor, @QueryParam("limit") String limit) {
-        return data.clients(online, prefix, cursor, limit);
+        return data.clients(online, prefix, node, cursor, limit);
     }
 
     @Operation(summary = "A client with its subscriptions and a page of its acks")

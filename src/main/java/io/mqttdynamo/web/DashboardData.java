@@ -5,7 +5,6 @@ import java.util.Optional;
 import java.util.function.Predicate;
 
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.enterprise.event.Observes;
 
 import io.mqttdynamo.broker.BrokerSessions;
 import io.mqttdynamo.broker.ChannelSession;
@@ -15,11 +14,9 @@ import io.mqttdynamo.store.KeyLimits;
 import io.mqttdynamo.store.Rows;
 import io.mqttdynamo.store.TableCreator;
 import io.mqttdynamo.store.TableQueries;
-import io.mqttdynamo.store.Tables;
 import io.mqttdynamo.store.StoreMetrics;
 import io.mqttdynamo.store.WritePipeline;
 import io.quarkus.logging.Log;
-import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
 
 /**
@@ -32,7 +29,6 @@ public class DashboardData {
     /** Rows of one page unless asked otherwise. */
     public static final int PAGE_SIZE = 25;
     public static final int MAX_PAGE_SIZE = 200;
-    private static final int CENSUS_MAX = 1_000_000;
     /** Names of the parameters in errors. */
     static final String CLIENT_ID = "client id";
     static final String TOPIC = "topic";
@@ -44,8 +40,6 @@ public class DashboardData {
     private final TableCreator tables;
     private final WritePipeline pipeline;
     private final StoreMetrics storeMetrics;
-    private volatile long knownAtCensus = -1;
-    private volatile long createdBeforeCensus;
 
     public DashboardData(TableQueries queries, RecentActivity activity, Throughput throughput,
             BrokerSessions sessions, TableCreator tables, WritePipeline pipeline,
@@ -59,25 +53,17 @@ public class DashboardData {
         this.storeMetrics = storeMetrics;
     }
 
-    /** Seeds the client counts from the table once the tables are there (events keep them current). */
-    void onStart(@Observes StartupEvent event) {
-        queries.clientCensus(CENSUS_MAX)
-                .onFailure().retry().withBackOff(java.time.Duration.ofSeconds(1), java.time.Duration.ofSeconds(30))
-                .atMost(20)
-                .subscribe().with(census -> {
-                    activity.seedOnline(census.online());
-                    createdBeforeCensus = storeMetrics.created(Tables.CLIENT);
-                    knownAtCensus = census.known();
-                }, failure -> Log.warnf("clients not counted from mqtt_client: %s", failure.getMessage()));
-    }
-
-    /** Clients in mqtt_client: counted once at start-up, plus those created since; -1 before the count. */
-    long knownClients() {
-        return knownAtCensus < 0 ? -1 : knownAtCensus + storeMetrics.created(Tables.CLIENT) - createdBeforeCensus;
+    /** Clients known and online from the counters; -1 each while they cannot be read (tables not there yet). */
+    Uni<TableQueries.ClientCounts> counts() {
+        return queries.clientCounts().invoke(counts -> activity.onlineCounted(counts.online()))
+                .onFailure().recoverWithItem(failure -> {
+                    Log.debugf("client counters not read: %s", failure.getMessage());
+                    return new TableQueries.ClientCounts(-1, -1);
+                });
     }
 
     public Uni<Overview> overview() {
-        return Uni.createFrom().item(this::knownClients).map(known -> {
+        return counts().map(counts -> {
             Throughput.Snapshot snapshot = throughput.snapshot();
             boolean brokerUp = !sessions.sessions().isEmpty()
                     && sessions.sessions().values().stream().allMatch(ChannelSession::connected);
@@ -87,7 +73,7 @@ public class DashboardData {
             long reconnects = sessions.sessions().values().stream().mapToLong(ChannelSession::reconnects).sum();
             long unacknowledged = sessions.sessions().values().stream().mapToLong(ChannelSession::unacknowledged)
                     .sum();
-            return new Overview(activity.onlineCount(), known, brokerUp, sessions.address(), brokerProblem,
+            return new Overview(counts.online(), counts.known(), brokerUp, sessions.address(), brokerProblem,
                     reconnects, unacknowledged, tableProblem == null, tableProblem, pipeline.pending(), storeMetrics.lastError(),
                     storeMetrics.lastErrorAtMillis(), snapshot.recentRate(10), snapshot.recentLatency(10),
                     new Overview.Chart(1, snapshot.endMillis(), snapshot.messagesPerSecond(),
@@ -95,8 +81,18 @@ public class DashboardData {
         });
     }
 
-    public Uni<Rows.Page<Rows.Client>> clients(boolean onlineOnly, String prefix, String cursor, String limit) {
-        return queries.clients(onlineOnly, prefix, cursor, pageSize(limit));
+    /** Clients: all, or online ones (on {@code node} when given), with ids starting with {@code prefix}. */
+    public Uni<Rows.Page<Rows.Client>> clients(boolean onlineOnly, String prefix, String node, String cursor,
+            String limit) {
+        if (prefix != null && !prefix.isEmpty()) {
+            // the prefix is matched against the indexes' sort key
+            KeyLimits.sortKey(CLIENT_ID + " prefix", prefix);
+        }
+        String onNode = node == null || node.isEmpty() ? null : node;
+        if (onNode != null && !onlineOnly) {
+            throw new IllegalArgumentException("'node' selects online clients: add online=true");
+        }
+        return queries.clients(onlineOnly, prefix, onNode, cursor, pageSize(limit));
     }
 
     public Uni<Optional<Rows.Client>> client(String clientId) {
@@ -112,17 +108,14 @@ public class DashboardData {
     }
 
     /**
-     * Subscriptions; {@code q} matches a client id prefix or, as an MQTT filter, the subscribed filter
-     * (a subscription to {@code a/+} is found by {@code a/#}).
+     * Subscriptions; {@code q} is a client id (its subscriptions) or a subscribed filter (who subscribed
+     * to exactly it): both are Queries, of the table and of its topic index.
      */
     public Uni<Rows.Page<Rows.Subscription>> subscriptions(String q, String cursor, String limit) {
-        Predicate<Rows.Subscription> keep = sub -> true;
-        if (q != null && !q.isBlank()) {
-            Optional<TopicFilter> filter = tryFilter(q);
-            keep = sub -> sub.clientId().startsWith(q) || sub.topic().equals(q)
-                    || filter.map(f -> f.matches(sub.topic())).orElse(false);
+        if (q == null || q.isEmpty()) {
+            return queries.subscriptions(sub -> true, cursor, pageSize(limit));
         }
-        return queries.subscriptions(keep, cursor, pageSize(limit));
+        return queries.subscriptionsLookup(KeyLimits.partitionKey(CLIENT_ID, q), cursor, pageSize(limit));
     }
 
     /** Retained messages on topics matching {@code filter} (an MQTT topic filter; all when empty). */
@@ -159,14 +152,6 @@ public class DashboardData {
         return parsed::matches;
     }
 
-    private static Optional<TopicFilter> tryFilter(String text) {
-        try {
-            return Optional.of(TopicFilter.parse(text));
-        } catch (IllegalArgumentException e) {
-            return Optional.empty();
-        }
-    }
-
     /** Rows per page: {@code limit} given as text, a whole number from 1 to {@value #MAX_PAGE_SIZE}. */
     static int pageSize(String limit) {
         if (limit == null) {
@@ -181,7 +166,7 @@ public class DashboardData {
 
     /** Rows per page of the dashboard's own tables. */
     public Uni<Rows.Page<Rows.Client>> clients(boolean onlineOnly, int rows) {
-        return queries.clients(onlineOnly, null, null, rows);
+        return queries.clients(onlineOnly, null, null, null, rows);
     }
 
     /** Retained messages of the dashboard's own table. */

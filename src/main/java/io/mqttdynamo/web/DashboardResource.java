@@ -42,7 +42,7 @@ public class DashboardResource {
 
         static native TemplateInstance index$recent(List<MessageView> recent);
 
-        static native TemplateInstance clients(Rows.Page<Rows.Client> page, boolean online, String q);
+        static native TemplateInstance clients(Rows.Page<Rows.Client> page, boolean online, String q, String node);
 
         static native TemplateInstance client(Rows.Client client, List<Rows.Subscription> subscriptions,
                 Rows.Page<Rows.Ack> acks);
@@ -100,8 +100,8 @@ public class DashboardResource {
     @GET
     @Path("clients")
     public Uni<TemplateInstance> clients(@QueryParam("online") boolean online, @QueryParam("q") String q,
-            @QueryParam("cursor") String cursor) {
-        return data.clients(online, q, cursor, null).map(page -> Templates.clients(page, online, q));
+            @QueryParam("node") String node, @QueryParam("cursor") String cursor) {
+        return data.clients(online, q, node, cursor, null).map(page -> Templates.clients(page, online, q, node));
     }
 
     @GET

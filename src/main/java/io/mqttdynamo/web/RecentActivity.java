@@ -5,8 +5,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Predicate;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -28,8 +26,6 @@ public class RecentActivity {
 
     /** Most messages remembered. */
     public static final int CAPACITY = 200;
-    /** Clients whose last presence event time is remembered. */
-    static final int PRESENCE_MEMORY = 100_000;
     /** Bytes of a payload remembered for previews. */
     public static final int PREVIEW_BYTES = 1024;
 
@@ -48,18 +44,8 @@ public class RecentActivity {
     }
 
     private final ArrayDeque<StoredMessage> messages = new ArrayDeque<>(CAPACITY);
-    /** Online clients by id, with the time of the event that said so. */
-    private final Map<String, Long> online = new ConcurrentHashMap<>();
-    /**
-     * Time of the last connect or disconnect event per client, so that late events do not win; bounded,
-     * since late events come within seconds and client ids without end.
-     */
-    private final Map<String, Long> lastPresenceEvent = new java.util.LinkedHashMap<>(1024, 0.75f, false) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
-            return size() > PRESENCE_MEMORY;
-        }
-    };
+    /** Clients online as the counters said when last read (the live stream's figure). */
+    private volatile long onlineCounted = -1;
     private final BroadcastProcessor<Change> changes = BroadcastProcessor.create();
     private final int maxStoredPayload;
 
@@ -86,11 +72,7 @@ public class RecentActivity {
             if (m.retain()) {
                 emit(Change.MESSAGES);
             }
-        } else if (event instanceof BrokerEvent.ClientConnected c) {
-            presence(c.clientId(), true, c.atMillis());
-            emit(Change.CLIENTS);
-        } else if (event instanceof BrokerEvent.ClientDisconnected d) {
-            presence(d.clientId(), false, d.atMillis());
+        } else if (event instanceof BrokerEvent.ClientConnected || event instanceof BrokerEvent.ClientDisconnected) {
             emit(Change.CLIENTS);
         } else if (event instanceof BrokerEvent.ClientSubscribed || event instanceof BrokerEvent.ClientUnsubscribed) {
             emit(Change.SUBSCRIPTIONS);
@@ -99,35 +81,14 @@ public class RecentActivity {
         }
     }
 
-    private void presence(String clientId, boolean isOnline, long atMillis) {
-        synchronized (online) {
-            Long last = lastPresenceEvent.get(clientId);
-            if (last != null && last > atMillis) {
-                return;
-            }
-            lastPresenceEvent.put(clientId, atMillis);
-            if (isOnline) {
-                online.put(clientId, atMillis);
-            } else {
-                online.remove(clientId);
-            }
-        }
+    /** The online count as last read from the counters. */
+    public void onlineCounted(long online) {
+        onlineCounted = online;
     }
 
-    /** Adds clients found online in mqtt_client at start-up (events seen since then win). */
-    public void seedOnline(List<String> clientIds) {
-        synchronized (online) {
-            for (String clientId : clientIds) {
-                if (!lastPresenceEvent.containsKey(clientId)) {
-                    online.put(clientId, 0L);
-                }
-            }
-        }
-    }
-
-    /** Clients online, as far as stored events tell. */
+    /** Clients online as the counters said when last read (-1 before). */
     public int onlineCount() {
-        return online.size();
+        return (int) Math.min(Integer.MAX_VALUE, onlineCounted);
     }
 
     private void emit(Change change) {

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import io.mqttdynamo.store.Indexes;
 import io.mqttdynamo.support.AwsIotMosquittoProfile;
 import io.mqttdynamo.support.MosquittoProfile;
 import io.mqttdynamo.support.PrometheusText;
@@ -84,13 +85,17 @@ class AwsIotEventsTest {
                 Map.entry("connect_state", AttributeValue.fromN("1")),
                 Map.entry("online_at", AttributeValue.fromN(Long.toString(T))),
                 Map.entry("offline_at", AttributeValue.fromN("0")),
-                Map.entry("version_number", AttributeValue.fromN("3")));
+                Map.entry("version_number", AttributeValue.fromN("3")),
+                // the indexes of online clients and of client ids
+                Map.entry("online_shard", AttributeValue.fromS(Indexes.shardOf(clientId))),
+                Map.entry("client_shard", AttributeValue.fromS(Indexes.shardOf(clientId))));
 
         presence("disconnected", clientId, T + 60_000, 3);
         Map<String, AttributeValue> offline = await().atMost(TIMEOUT)
                 .until(() -> clientRow(clientId), r -> r.get("connect_state").n().equals("0"));
         assertThat(offline.get("offline_at").n()).isEqualTo(Long.toString(T + 60_000));
         assertThat(offline.get("online_at").n()).isEqualTo(Long.toString(T));
+        assertThat(offline).doesNotContainKey("online_shard");
     }
 
     @Test

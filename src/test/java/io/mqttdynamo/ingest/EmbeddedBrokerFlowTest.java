@@ -61,8 +61,9 @@ class EmbeddedBrokerFlowTest {
         try (TestMqttClient client = TestMqttClient.connect(clientId, PORT)) {
             Map<String, AttributeValue> online = await().atMost(TIMEOUT)
                     .until(() -> tables.item("mqtt_client", "clientid", clientId).orElse(null), i -> i != null);
+            // the seed's attributes, and the shard of the indexes of online clients and of client ids
             assertThat(online.keySet()).containsExactlyInAnyOrder("clientid", "node", "connect_state", "online_at",
-                    "offline_at");
+                    "offline_at", "online_shard", "client_shard");
             assertThat(online.get("node").s()).isEqualTo("mqtt-dynamo@127.0.0.1");
             assertThat(online.get("connect_state").n()).isEqualTo("1");
             assertThat(online.get("offline_at").n()).isEqualTo("0");
@@ -75,6 +76,9 @@ class EmbeddedBrokerFlowTest {
         assertThat(Long.parseLong(offline.get("offline_at").n()))
                 .isGreaterThanOrEqualTo(Long.parseLong(offline.get("online_at").n()))
                 .isLessThanOrEqualTo(System.currentTimeMillis() / 1000);
+        // offline: out of the online index, still in the client id index
+        assertThat(offline.keySet()).containsExactlyInAnyOrder("clientid", "node", "connect_state", "online_at",
+                "offline_at", "client_shard");
     }
 
     @Test
