@@ -99,6 +99,11 @@ public class BrokerSessions {
         return Map.copyOf(sessions);
     }
 
+    /** True for the client ids of the service's own sessions ({@code <client-id>-messages} …). */
+    public boolean isOwnClient(String clientId) {
+        return clientId.startsWith(clientIdBase + "-");
+    }
+
     /** host:port of the broker. */
     public String address() {
         return host + ":" + port;

@@ -83,7 +83,9 @@ public final class ChannelSession {
         // publish that arrives, which costs more the more wait there (it was most of the CPU under a burst).
         // The buffer holds no more than the client would: what the broker sent and was not acknowledged,
         // which the receive window bounds; ingest's back-pressure is the pipeline's admission.
-        Flowable<Message<byte[]>> publishes = client.publishes().map(this::message).onBackpressureBuffer();
+        // delayError: when the broker lost the session, what was received before is still stored, not dropped.
+        Flowable<Message<byte[]>> publishes = client.publishes().map(this::message)
+                .onBackpressureBuffer(Flowable.bufferSize(), true, true);
         // Connect only once the subscription to the client's publishes has returned: the client has then
         // registered the flow, and a resumed session's redeliveries, which arrive right after CONNACK,
         // find it (connecting from inside onSubscribe raced with that registration).

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Optional;
 
 import io.mqttdynamo.domain.TopicFilter;
+import io.mqttdynamo.store.ItemSize;
 
 /**
  * Checks every {@code mqtt-dynamo.*} setting against what it accepts, so that a wrong value stops the
@@ -13,8 +14,6 @@ import io.mqttdynamo.domain.TopicFilter;
  */
 public final class ConfigCheck {
 
-    /** DynamoDB's item size limit: a payload larger than this can never be stored in an item. */
-    public static final int DYNAMODB_ITEM_LIMIT = 400 * 1024;
     /** MQTT's largest packet (the remaining length's maximum plus the fixed header). */
     static final int MQTT_MAX_PACKET = 268_435_460;
 
@@ -46,6 +45,11 @@ public final class ConfigCheck {
         range("mqtt-dynamo.broker.max-message-size", broker.maxMessageSize(), 1, MQTT_MAX_PACKET);
         duration("mqtt-dynamo.broker.session-expiry", broker.sessionExpiry(), Duration.ZERO,
                 Duration.ofSeconds(0xFFFF_FFFFL));
+        if (broker.protocolVersion() == MqttDynamoConfig.MqttProtocol.V3_1_1 && broker.password().isPresent()
+                && broker.username().isEmpty()) {
+            problems.add("mqtt-dynamo.broker.password needs mqtt-dynamo.broker.username: MQTT 3.1.1 sends no"
+                    + " password without a user name");
+        }
         topic("mqtt-dynamo.events.topic", config.events().topic());
         topic("mqtt-dynamo.messages.topic", config.messages().topic());
         config.acks().topic().filter(t -> !t.isBlank() && !t.equals("none"))
@@ -53,7 +57,8 @@ public final class ConfigCheck {
         if (config.events().node().filter(String::isBlank).isPresent()) {
             problems.add("mqtt-dynamo.events.node must not be empty when set (it becomes mqtt_client's node)");
         }
-        range("mqtt-dynamo.messages.max-stored-payload", config.messages().maxStoredPayload(), 0, DYNAMODB_ITEM_LIMIT);
+        range("mqtt-dynamo.messages.max-stored-payload", config.messages().maxStoredPayload(), 0,
+                ItemSize.MAX_ITEM_BYTES);
 
         brokerApi(config);
 

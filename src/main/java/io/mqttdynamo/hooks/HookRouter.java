@@ -5,6 +5,7 @@ import java.util.List;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import io.mqttdynamo.broker.BrokerSessions;
 import io.mqttdynamo.broker.RetainedBrokerClient;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
@@ -25,8 +26,11 @@ public class HookRouter {
     private final String retainedPublisher;
     /** The service's own event topics, never stored as messages when a raw filter also matches them. */
     private final List<TopicFilter> ownTopics = new ArrayList<>();
+    private final BrokerSessions sessions;
 
-    public HookRouter(HookRules rules, ItemMapper items, MqttDynamoConfig config, RetainedBrokerClient retainedClient) {
+    public HookRouter(HookRules rules, ItemMapper items, MqttDynamoConfig config, RetainedBrokerClient retainedClient,
+            BrokerSessions sessions) {
+        this.sessions = sessions;
         this.rules = rules;
         this.retainedPublisher = retainedClient.publisherId();
         this.items = items;
@@ -41,6 +45,11 @@ public class HookRouter {
 
     /** The writes {@code event} causes; empty when no enabled function applies. */
     public List<ItemWrite> writesFor(BrokerEvent event) {
+        String client = clientOf(event);
+        if (client != null && sessions.isOwnClient(client)) {
+            // The service's own sessions (channels, retained scans) are no clients of the broker's users.
+            return List.of();
+        }
         List<ItemWrite> writes = new ArrayList<>(2);
         if (event instanceof BrokerEvent.ClientConnected e) {
             if (rules.enabled(HookFunction.ON_CLIENT_CONNECTED)) {
@@ -74,6 +83,20 @@ public class HookRouter {
             }
         }
         return writes;
+    }
+
+    /** The client a lifecycle or subscription event is about, null for messages and acks. */
+    private static String clientOf(BrokerEvent event) {
+        if (event instanceof BrokerEvent.ClientConnected e) {
+            return e.clientId();
+        } else if (event instanceof BrokerEvent.ClientDisconnected e) {
+            return e.clientId();
+        } else if (event instanceof BrokerEvent.ClientSubscribed e) {
+            return e.clientId();
+        } else if (event instanceof BrokerEvent.ClientUnsubscribed e) {
+            return e.clientId();
+        }
+        return null;
     }
 
     private void messageWrites(BrokerEvent.MessagePublished e, List<ItemWrite> writes) {

@@ -137,15 +137,14 @@ public class EventIngest {
             return CompletableFuture.completedFuture(null);
         }
         if (writes.isEmpty()) {
-            return message.ack().thenRun(() -> events.forEach(event -> taken.fire(new EventTaken(event))));
+            return message.ack().thenRun(() -> notifyTaken(events));
         }
         return pipeline.admission().thenAccept(admitted -> pipeline.submitAll(writes).whenComplete((ok, failure) -> {
             Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
                     ? failure.getCause() : failure;
             if (cause == null) {
-                events.forEach(event -> stored.fire(new EventStored(event)));
                 message.ack();
-                events.forEach(event -> taken.fire(new EventTaken(event)));
+                notify(events);
             } else if (cause instanceof RejectedWriteException) {
                 // DynamoDB refused an item for good (logged and counted by the pipeline): it never will take it.
                 message.ack();
@@ -153,6 +152,24 @@ public class EventIngest {
                 failed(channel, mqtt, message, cause);
             }
         }));
+    }
+
+    /** Tells the dashboard and the delivery functions; their failure is theirs, the message is acknowledged. */
+    private void notify(List<BrokerEvent> events) {
+        try {
+            events.forEach(event -> stored.fire(new EventStored(event)));
+        } catch (RuntimeException e) {
+            Log.warnf(e, "an observer of stored events failed");
+        }
+        notifyTaken(events);
+    }
+
+    private void notifyTaken(List<BrokerEvent> events) {
+        try {
+            events.forEach(event -> taken.fire(new EventTaken(event)));
+        } catch (RuntimeException e) {
+            Log.warnf(e, "an observer of taken events failed");
+        }
     }
 
     private CompletionStage<Void> reject(String channel, InboundMqttMetadata mqtt, Message<byte[]> message,

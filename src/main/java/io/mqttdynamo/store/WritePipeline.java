@@ -114,7 +114,8 @@ public class WritePipeline {
         if (writes.isEmpty()) {
             return CompletableFuture.completedFuture(null);
         }
-        CompletableFuture<?>[] futures = new CompletableFuture<?>[writes.size()];
+        @SuppressWarnings("unchecked")
+        CompletableFuture<Void>[] futures = new CompletableFuture[writes.size()];
         synchronized (lock) {
             for (int i = 0; i < futures.length; i++) {
                 CompletableFuture<Void> done = new CompletableFuture<>();
@@ -129,9 +130,36 @@ public class WritePipeline {
             }
         }
         sendReady();
-        @SuppressWarnings("unchecked")
-        CompletableFuture<Void> all = futures.length == 1 ? (CompletableFuture<Void>) futures[0]
-                : CompletableFuture.allOf(futures);
+        return futures.length == 1 ? futures[0] : all(futures);
+    }
+
+    /**
+     * Completes when every write has: normally when all were stored, else with one failure, one that is not
+     * a refusal when there is such ({@code allOf} would report any one, and a message whose write failed
+     * inside the service must not be acknowledged because another write of it was refused).
+     */
+    private static CompletableFuture<Void> all(CompletableFuture<?>[] futures) {
+        CompletableFuture<Void> all = new CompletableFuture<>();
+        java.util.concurrent.atomic.AtomicInteger left = new java.util.concurrent.atomic.AtomicInteger(futures.length);
+        java.util.concurrent.atomic.AtomicReference<Throwable> worst = new java.util.concurrent.atomic.AtomicReference<>();
+        for (CompletableFuture<?> future : futures) {
+            future.whenComplete((ok, failure) -> {
+                if (failure != null) {
+                    Throwable cause = RetryPolicy.unwrap(failure);
+                    worst.accumulateAndGet(cause, (seen, next) -> seen == null
+                            || seen instanceof RejectedWriteException && !(next instanceof RejectedWriteException)
+                            ? next : seen);
+                }
+                if (left.decrementAndGet() == 0) {
+                    Throwable failed = worst.get();
+                    if (failed == null) {
+                        all.complete(null);
+                    } else {
+                        all.completeExceptionally(failed);
+                    }
+                }
+            });
+        }
         return all;
     }
 

@@ -18,9 +18,10 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p>Order: each item has its own line of writes and only the first of them is ever sent; the others wait
  * until it is stored or refused, also while it waits out a retry delay. So DynamoDB applies the writes to
- * one item in the order they were queued. Writes that wait may be folded together: a put or delete
- * replaces whatever waits before it, additions to a set join the set addition waiting at the end of the
- * line, removals cancel the additions still waiting.
+ * one item in the order they were queued. Writes that are not in a request right now may be folded
+ * together (also one that was sent, failed and waits to be sent again): a put or delete replaces whatever
+ * waits before it, additions to a set join the set addition at the end of the line, removals cancel the
+ * additions never sent.
  */
 final class WriteQueue {
 
