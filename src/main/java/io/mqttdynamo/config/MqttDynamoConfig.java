@@ -170,8 +170,24 @@ public interface MqttDynamoConfig {
     interface Dashboard {
         Auth auth();
 
+        /** The live update stream of the dashboard ({@code /api/live}). */
+        Live live();
+
+        interface Live {
+            /** Streams open at once; one more is refused with 503 and Retry-After. */
+            @WithDefault("100")
+            int maxStreams();
+
+            /** A stream is ended after this long; the page opens a new one (and counts again). */
+            @WithDefault("PT10M")
+            Duration maxAge();
+        }
+
         interface Auth {
-            /** Ask for HTTP basic credentials on the dashboard and /api (health and metrics stay open). */
+            /**
+             * Ask for HTTP basic credentials on the dashboard and /api (health and metrics stay open). When
+             * off, the dashboard and /api answer requests from the loopback interface only.
+             */
             @WithDefault("false")
             boolean enabled();
 
