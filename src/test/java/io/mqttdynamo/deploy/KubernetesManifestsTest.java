@@ -138,6 +138,8 @@ class KubernetesManifestsTest {
         assertThat(byKind.get("ConfigMap").path("data").path("MQTT_DYNAMO_MESSAGES_TOPIC").asText())
                 .as("replicas share the stream").startsWith("$share/");
         assertThat(container.path("env").toString()).contains("$(POD_NAME)");
+        assertThat(byKind.get("ConfigMap").path("data").path("MQTT_DYNAMO_STORE_CREATE_TABLES").asText())
+                .as("tables from cloudformation/, the role cannot create them").isEqualTo("false");
     }
 
     @Test
