@@ -137,6 +137,10 @@ class KubernetesManifestsTest {
         assertThat(deployment.path("spec").path("replicas").asInt()).isEqualTo(2);
         assertThat(byKind.get("ConfigMap").path("data").path("MQTT_DYNAMO_MESSAGES_TOPIC").asText())
                 .as("replicas share the stream").startsWith("$share/");
+        assertThat(byKind.get("ConfigMap").path("data").path("MQTT_DYNAMO_EVENTS_TOPIC").asText())
+                .as("replicas share the client events").startsWith("$share/").endsWith("/$SYS/brokers/+/clients/+/+");
+        assertThat(byKind.get("ConfigMap").path("data").path("MQTT_DYNAMO_ACKS_TOPIC").asText())
+                .as("replicas share the acks").startsWith("$share/");
         assertThat(container.path("env").toString()).contains("$(POD_NAME)");
         assertThat(byKind.get("ConfigMap").path("data").path("MQTT_DYNAMO_STORE_CREATE_TABLES").asText())
                 .as("tables from cloudformation/, the role cannot create them").isEqualTo("false");
