@@ -40,6 +40,10 @@ public final class ChannelSession {
     private volatile boolean subscribed;
     /** Messages received and not acknowledged yet: what the client holds for the service. */
     private final AtomicInteger unacknowledged = new AtomicInteger();
+    /** Set once the session is being ended for good. */
+    private volatile boolean ending;
+    /** When the last message arrived (System.nanoTime). */
+    private volatile long lastReceivedNanos = System.nanoTime();
     private final Counter reconnects;
 
     ChannelSession(String channel, String topic, String clientId, ProtocolVersion version, BrokerSessions broker,
@@ -112,6 +116,10 @@ public final class ChannelSession {
     }
 
     private void onConnected(boolean sessionPresent) {
+        if (ending) {
+            // MQTT 3.1.1 ends a session by connecting with a clean session: subscribe to nothing there.
+            return;
+        }
         lastProblem = null;
         Log.infof("MQTT channel %s connected as %s (%s, session %s)", channel, clientId, version,
                 sessionPresent ? "resumed" : "new");
@@ -135,6 +143,7 @@ public final class ChannelSession {
         InboundMqttMetadata metadata = new InboundMqttMetadata(received.topic(), received.qos(), received.retain(),
                 System.currentTimeMillis());
         unacknowledged.incrementAndGet();
+        lastReceivedNanos = System.nanoTime();
         return Message.of(received.payload(), Metadata.of(metadata), () -> {
             acknowledge(received.ack());
             return ACKED;
@@ -181,6 +190,31 @@ public final class ChannelSession {
 
     public ProtocolVersion version() {
         return version;
+    }
+
+    /** Nanoseconds since the last message arrived. */
+    public long quietNanos() {
+        return System.nanoTime() - lastReceivedNanos;
+    }
+
+    /**
+     * Unsubscribes: a shared subscription's group gets no new messages to this session (they go to the
+     * other members), and what the broker queued for it still arrives, to be stored and acknowledged.
+     */
+    CompletableFuture<Void> leave() {
+        if (client.state() != MqttClientState.CONNECTED) {
+            return CompletableFuture.failedFuture(new IllegalStateException("not connected"));
+        }
+        return client.unsubscribe(topic);
+    }
+
+    /** Leaves the broker and ends the session: the broker forgets it (nothing may be left unacknowledged). */
+    CompletableFuture<Void> endSession() {
+        if (client.state() != MqttClientState.CONNECTED) {
+            return CompletableFuture.failedFuture(new IllegalStateException("not connected"));
+        }
+        ending = true;
+        return client.endSession();
     }
 
     /** Leaves the broker cleanly; the persistent session stays with the broker. */

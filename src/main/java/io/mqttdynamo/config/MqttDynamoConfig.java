@@ -83,6 +83,18 @@ public interface MqttDynamoConfig {
         /** Largest MQTT packet accepted, in bytes. */
         @WithDefault("16777216")
         int maxMessageSize();
+
+        /**
+         * Whether a stop (SIGTERM) ends the persistent sessions (after storing all they hold): never, always,
+         * or scale-down: when this pod of a Kubernetes StatefulSet is past its replica count.
+         */
+        @WithDefault("never")
+        EndSessions endSessionsOnStop();
+    }
+
+    /** When a stop ends the sessions instead of leaving them to a successor with the same client id. */
+    enum EndSessions {
+        NEVER, ALWAYS, SCALE_DOWN
     }
 
     interface Events {
