@@ -95,6 +95,26 @@ public class BrokerSessions {
         return Map.copyOf(sessions);
     }
 
+    /** The base of the sessions' client ids: this replica's name. */
+    public String clientIdBase() {
+        return clientIdBase;
+    }
+
+    /** The MQTT version the broker speaks, once known. */
+    public Uni<ProtocolVersion> protocolVersion() {
+        return negotiated;
+    }
+
+    /** A client builder with the broker's address and TLS, for the service's other connections. */
+    public MqttClientBuilder builderFor(String clientId) {
+        return clientBuilder(clientId);
+    }
+
+    /** The broker credentials for an MQTT 5 connect, or null. */
+    public com.hivemq.client.mqtt.mqtt5.message.auth.Mqtt5SimpleAuth mqtt5Auth() {
+        return Mqtt5Client.auth(this);
+    }
+
     /** host:port of the broker. */
     public String address() {
         return host + ":" + port;

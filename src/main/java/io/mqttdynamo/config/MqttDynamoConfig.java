@@ -42,6 +42,19 @@ public interface MqttDynamoConfig {
     /** The in-process development broker. */
     EmbeddedBroker embeddedBroker();
 
+    /** Replicas share their dashboard figures through the broker. */
+    Cluster cluster();
+
+    interface Cluster {
+        /**
+         * Publish this replica's figures (rates, pending writes, health, recent messages' metadata) on
+         * {@code mqtt-dynamo/cluster/<replica>} and read the others', so that every replica's dashboard
+         * shows the whole cluster.
+         */
+        @WithDefault("true")
+        boolean enabled();
+    }
+
     /** The local DynamoDB-compatible server started for development. */
     @WithName("local-dynamodb")
     LocalDynamoDb localDynamoDb();

@@ -32,19 +32,19 @@ public class LiveResource {
     /** Seconds a refused client is asked to wait. */
     static final int RETRY_AFTER_SECONDS = 30;
 
-    /** One event: what changed since the previous one (empty on a tick). */
+    /** One event: what changed since the previous one (empty on a tick); the rate is the cluster's. */
     public record LiveUpdate(List<RecentActivity.Change> changes, double messagesPerSecond, int onlineClients) {
     }
 
     private final RecentActivity activity;
-    private final Throughput throughput;
+    private final DashboardData data;
     private final int maxStreams;
     private final Duration maxAge;
     private final AtomicInteger open = new AtomicInteger();
 
-    public LiveResource(RecentActivity activity, Throughput throughput, MqttDynamoConfig config) {
+    public LiveResource(RecentActivity activity, DashboardData data, MqttDynamoConfig config) {
         this.activity = activity;
-        this.throughput = throughput;
+        this.data = data;
         this.maxStreams = config.dashboard().live().maxStreams();
         this.maxAge = config.dashboard().live().maxAge();
     }
@@ -76,7 +76,7 @@ public class LiveResource {
         Multi<List<RecentActivity.Change>> ticks = Multi.createFrom().ticks().every(Duration.ofSeconds(2))
                 .map(tick -> List.of());
         return Multi.createBy().merging().streams(changes, ticks)
-                .map(list -> new LiveUpdate(list, throughput.snapshot().recentRate(10), activity.onlineCount()))
+                .map(list -> new LiveUpdate(list, data.clusterRate(), activity.onlineCount()))
                 .select().first(maxAge)
                 .onTermination().invoke(release);
     }
