@@ -2,6 +2,8 @@ package io.mqttdynamo.web;
 
 import java.util.List;
 
+import io.quarkus.runtime.annotations.RegisterForReflection;
+
 /**
  * What one replica tells the others every few seconds, for the dashboard: its figures and health, the
  * last minutes of its ingest rate and write latency, and its recent messages' metadata (no payloads: the
@@ -10,6 +12,8 @@ import java.util.List;
  * @param chartEndMillis when the newest second of the series ended (the replica's clock)
  * @param messagesPerSecondSeries per second, oldest first, {@link Throughput#SECONDS} long
  */
+// Read and written by Jackson outside a REST method, so registered for the native image by hand.
+@RegisterForReflection(targets = {ReplicaSnapshot.class, ReplicaSnapshot.RecentMessage.class})
 public record ReplicaSnapshot(String replica, long atMillis, boolean brokerUp, String brokerProblem,
         boolean dynamoUp, String tablesProblem, int pendingWrites, long unacknowledgedMessages, long reconnects,
         String lastError, long lastErrorAtMillis, double messagesPerSecond, double writeLatencyMillis,
