@@ -93,7 +93,7 @@ public final class ChannelSession {
         // find it (connecting from inside onSubscribe raced with that registration).
         Flow.Publisher<Message<byte[]>> subscribeThenConnect = subscriber -> {
             AdaptersToFlow.publisher(publishes).subscribe(subscriber);
-            if (client.state() != MqttClientState.DISCONNECTED) {
+            if (ending || client.state() != MqttClientState.DISCONNECTED) {
                 return;
             }
             client.connect().whenComplete((ok, failure) -> {
@@ -107,7 +107,10 @@ public final class ChannelSession {
         // A broker that lost the session (restarted without persistence) ends the client's publish flow:
         // its unacknowledged messages can no longer be acknowledged. The session is new and subscribed
         // again on connect; the flow is taken up again here.
+        // A session the service ended itself (leaving for good) ends the flow instead.
         return Multi.createFrom().publisher(subscribeThenConnect)
+                .onFailure(MqttSessionExpiredException.class).recoverWithMulti(expired -> ending
+                        ? Multi.createFrom().empty() : Multi.createFrom().failure(expired))
                 .onFailure(MqttSessionExpiredException.class).invoke(expired -> Log.warnf(
                         "MQTT channel %s: the broker lost the session (%s); unacknowledged messages will not be"
                                 + " redelivered by it", channel, expired.getMessage()))
