@@ -128,7 +128,7 @@ class CloudFormationTemplateTest {
         String trust = role.path("Properties").path("AssumeRolePolicyDocument").path("Fn::Sub").asText();
         assertThat(trust).contains("sts:AssumeRoleWithWebIdentity")
                 .contains("system:serviceaccount:${Namespace}:${ServiceAccount}");
-        JsonNode serviceAccount = new ObjectMapper(new YAMLFactory()).readTree(Path.of("k8s", "serviceaccount.yaml")
+        JsonNode serviceAccount = new ObjectMapper(new YAMLFactory()).readTree(Path.of("k8s", "base", "serviceaccount.yaml")
                 .toFile());
         JsonNode parameters = new ObjectMapper(new YAMLFactory()).readTree(TEMPLATE.toFile()).path("Parameters");
         assertThat(parameters.path("ServiceAccount").path("Default").asText())

@@ -40,6 +40,8 @@ class KubernetesManifestsTest {
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final Path K8S = Path.of("k8s");
+    /** The manifests; k8s/kustomization.yaml applies them, overlays build on them. */
+    private static final Path BASE = K8S.resolve("base");
     private static JsonNode statefulSet;
     private static JsonNode container;
     private static Map<String, JsonNode> byKind;
@@ -47,8 +49,9 @@ class KubernetesManifestsTest {
     @BeforeAll
     static void read() throws IOException {
         byKind = new java.util.HashMap<>();
-        for (String file : resources(K8S.resolve("kustomization.yaml"))) {
-            JsonNode doc = YAML.readTree(K8S.resolve(file).toFile());
+        assertThat(resources(K8S.resolve("kustomization.yaml"))).containsExactly("base");
+        for (String file : resources(BASE.resolve("kustomization.yaml"))) {
+            JsonNode doc = YAML.readTree(BASE.resolve(file).toFile());
             assertThat(doc.path("apiVersion").asText()).as(file + " apiVersion").isNotEmpty();
             assertThat(doc.path("kind").asText()).as(file + " kind").isNotEmpty();
             assertThat(doc.path("metadata").path("name").asText()).as(file + " name").startsWith("mqtt-dynamo");
@@ -71,6 +74,9 @@ class KubernetesManifestsTest {
         Path overlay = K8S.resolve("overlays/jvm");
         for (String resource : resources(overlay.resolve("kustomization.yaml"))) {
             assertThat(overlay.resolve(resource).resolve("kustomization.yaml")).exists();
+            // kustomize refuses an overlay inside its own base (a cycle).
+            assertThat(overlay.toAbsolutePath().normalize()
+                    .startsWith(overlay.resolve(resource).toAbsolutePath().normalize())).as(resource).isFalse();
         }
     }
 
@@ -186,7 +192,7 @@ class KubernetesManifestsTest {
 
     @Test
     void theImageIsTheOneTheDockerfilesBuild() throws IOException {
-        JsonNode image = YAML.readTree(K8S.resolve("kustomization.yaml").toFile()).path("images").get(0);
+        JsonNode image = YAML.readTree(BASE.resolve("kustomization.yaml").toFile()).path("images").get(0);
         assertThat(container.path("image").asText()).isEqualTo(image.path("name").asText());
         String tag = image.path("newName").asText() + ":" + image.path("newTag").asText();
         assertThat(Files.readString(Path.of("src/main/docker/Dockerfile.native-micro"))).contains("-t " + tag + " .");
