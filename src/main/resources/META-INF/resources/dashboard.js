@@ -35,13 +35,52 @@
       .then(function () { loading[name] = false; });
   }
 
-  var stream = new EventSource('/api/live');
-  stream.onmessage = function (event) {
+  // One stream while the page is visible: a hidden tab closes its stream (the server holds a limited
+  // number) and opens a new one when shown again. The server ends each stream after a while; EventSource
+  // then reconnects by itself. A refused stream (503: too many open) is tried again later.
+  var stream = null;
+  var retry = null;
+
+  function onUpdate(event) {
     var update = JSON.parse(event.data);
     var wanted = { overview: true };
     (update.changes || []).forEach(function (change) {
       (sectionsByChange[change] || []).forEach(function (name) { wanted[name] = true; });
     });
     Object.keys(wanted).forEach(refresh);
-  };
+  }
+
+  function open() {
+    if (stream || document.hidden) {
+      return;
+    }
+    stream = new EventSource('/api/live');
+    stream.addEventListener('message', onUpdate);
+    stream.addEventListener('error', function () {
+      if (stream && stream.readyState === EventSource.CLOSED) {
+        stream = null;
+        clearTimeout(retry);
+        retry = setTimeout(open, 30000);
+      }
+    });
+  }
+
+  function close() {
+    clearTimeout(retry);
+    if (stream) {
+      stream.close();
+      stream = null;
+    }
+  }
+
+  document.addEventListener('visibilitychange', function () {
+    if (document.hidden) {
+      close();
+    } else {
+      open();
+      // What changed while hidden was not heard of: refresh every section.
+      ['overview', 'online', 'retained', 'recent'].forEach(refresh);
+    }
+  });
+  open();
 })();

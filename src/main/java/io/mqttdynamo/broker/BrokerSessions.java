@@ -2,6 +2,7 @@ package io.mqttdynamo.broker;
 
 import java.net.InetAddress;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -43,10 +44,14 @@ public class BrokerSessions {
     private final Uni<ProtocolVersion> negotiated;
     private final Map<String, ChannelSession> sessions = new ConcurrentHashMap<>();
     private final MeterRegistry registry;
+    private final Duration drainTimeout;
+    /** How long no message may have arrived before a leaving session counts as empty. */
+    static final Duration QUIET = Duration.ofMillis(500);
 
     public BrokerSessions(MqttDynamoConfig config, MeterRegistry registry) {
         this.registry = registry;
         this.broker = config.broker();
+        this.drainTimeout = config.store().drainTimeout();
         MqttDynamoConfig.EmbeddedBroker embedded = config.embeddedBroker();
         // The embedded broker exists in dev mode and tests only.
         boolean useEmbedded = embedded.enabled() && LaunchMode.current() != LaunchMode.NORMAL;
@@ -95,6 +100,7 @@ public class BrokerSessions {
         return clientIdBase;
     }
 
+    /** The sessions by channel, for health and the dashboard. */
     public Map<String, ChannelSession> sessions() {
         return Map.copyOf(sessions);
     }
@@ -102,6 +108,21 @@ public class BrokerSessions {
     /** True for the client ids of the service's own sessions ({@code <client-id>-messages} …). */
     public boolean isOwnClient(String clientId) {
         return clientId.startsWith(clientIdBase + "-");
+    }
+
+    /** The MQTT version the broker speaks, once known. */
+    public Uni<ProtocolVersion> protocolVersion() {
+        return negotiated;
+    }
+
+    /** A client builder with the broker's address and TLS, for the service's other connections. */
+    public MqttClientBuilder builderFor(String clientId) {
+        return clientBuilder(clientId);
+    }
+
+    /** The broker credentials for an MQTT 5 connect, or null. */
+    public com.hivemq.client.mqtt.mqtt5.message.auth.Mqtt5SimpleAuth mqtt5Auth() {
+        return Mqtt5Client.auth(this);
     }
 
     /** host:port of the broker. */
@@ -177,6 +198,80 @@ public class BrokerSessions {
                     }
                 });
         return Uni.createFrom().completionStage(version);
+    }
+
+    /**
+     * When this replica leaves for good (see {@code end-sessions-on-stop}): before the drain, unsubscribe
+     * (the broker sends new messages to the group's other members), store and acknowledge what the sessions
+     * still hold or the broker had queued for them, then end the sessions, so that the broker forgets them
+     * instead of keeping them, and queueing the group's messages for them, for the session expiry.
+     * Ending a session with unacknowledged messages would drop them (Mosquitto does not hand a shared
+     * subscription member's messages to another member): when they cannot be stored within
+     * {@code drain-timeout}, the sessions are kept.
+     */
+    void onLeave(@Observes @Priority(Lifecycle.STOP_LEAVE_SESSIONS) ShutdownEvent event) {
+        if (leavingForGood()) {
+            leaveAndEndSessions();
+        }
+    }
+
+    private boolean leavingForGood() {
+        return switch (broker.endSessionsOnStop()) {
+            case NEVER -> false;
+            case ALWAYS -> true;
+            case SCALE_DOWN -> {
+                String pod = Optional.ofNullable(System.getenv("POD_NAME")).orElse(System.getenv("HOSTNAME"));
+                StatefulSetScale.Verdict verdict;
+                try {
+                    verdict = StatefulSetScale.inCluster(pod).check();
+                } catch (Exception e) {
+                    verdict = new StatefulSetScale.Verdict(StatefulSetScale.Decision.UNKNOWN, e.getMessage());
+                }
+                switch (verdict.decision()) {
+                    case LEAVING -> Log.infof("Scale-down: %s; ending the MQTT sessions", verdict.reason());
+                    case STAYING -> Log.infof("%s: keeping the MQTT sessions for this pod's successor", verdict.reason());
+                    default -> Log.warnf("Cannot tell whether this pod leaves for good (%s): keeping the MQTT sessions",
+                            verdict.reason());
+                }
+                yield verdict.decision() == StatefulSetScale.Decision.LEAVING;
+            }
+        };
+    }
+
+    void leaveAndEndSessions() {
+        List<ChannelSession> all = List.copyOf(sessions.values());
+        long deadline = System.nanoTime() + drainTimeout.toNanos();
+        for (ChannelSession session : all) {
+            try {
+                session.leave().get(5, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                Log.warnf("MQTT channel %s could not unsubscribe (%s): keeping the sessions", session.clientId(),
+                        e.getMessage());
+                return;
+            }
+        }
+        // Blocking is right here: this is the shutdown thread, and the sessions must be empty before they end.
+        while (!all.stream().allMatch(s -> s.unacknowledged() == 0 && s.quietNanos() > QUIET.toNanos())) {
+            if (System.nanoTime() > deadline) {
+                Log.warnf("%d message(s) not stored within %s: keeping the MQTT sessions, so that the broker keeps"
+                        + " them", all.stream().mapToInt(ChannelSession::unacknowledged).sum(), drainTimeout);
+                return;
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        for (ChannelSession session : all) {
+            try {
+                session.endSession().get(5, TimeUnit.SECONDS);
+                Log.infof("MQTT session %s ended", session.clientId());
+            } catch (Exception e) {
+                Log.warnf("MQTT session %s not ended: %s", session.clientId(), e.getMessage());
+            }
+        }
     }
 
     void onStop(@Observes @Priority(Lifecycle.STOP_MQTT_SESSIONS) ShutdownEvent event) {

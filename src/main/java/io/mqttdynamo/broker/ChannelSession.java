@@ -40,6 +40,10 @@ public final class ChannelSession {
     private volatile boolean subscribed;
     /** Messages received and not acknowledged yet: what the client holds for the service. */
     private final AtomicInteger unacknowledged = new AtomicInteger();
+    /** Set once the session is being ended for good. */
+    private volatile boolean ending;
+    /** When the last message arrived (System.nanoTime). */
+    private volatile long lastReceivedNanos = System.nanoTime();
     private final Counter reconnects;
 
     ChannelSession(String channel, String topic, String clientId, ProtocolVersion version, BrokerSessions broker,
@@ -91,7 +95,7 @@ public final class ChannelSession {
         // find it (connecting from inside onSubscribe raced with that registration).
         Flow.Publisher<Message<byte[]>> subscribeThenConnect = subscriber -> {
             AdaptersToFlow.publisher(publishes).subscribe(subscriber);
-            if (client.state() != MqttClientState.DISCONNECTED) {
+            if (ending || client.state() != MqttClientState.DISCONNECTED) {
                 return;
             }
             client.connect().whenComplete((ok, failure) -> {
@@ -105,7 +109,10 @@ public final class ChannelSession {
         // A broker that lost the session (restarted without persistence) ends the client's publish flow:
         // its unacknowledged messages can no longer be acknowledged. The session is new and subscribed
         // again on connect; the flow is taken up again here.
+        // A session the service ended itself (leaving for good) ends the flow instead.
         return Multi.createFrom().publisher(subscribeThenConnect)
+                .onFailure(MqttSessionExpiredException.class).recoverWithMulti(expired -> ending
+                        ? Multi.createFrom().empty() : Multi.createFrom().failure(expired))
                 .onFailure(MqttSessionExpiredException.class).invoke(expired -> Log.warnf(
                         "MQTT channel %s: the broker lost the session (%s); unacknowledged messages will not be"
                                 + " redelivered by it", channel, expired.getMessage()))
@@ -114,6 +121,10 @@ public final class ChannelSession {
     }
 
     private void onConnected(boolean sessionPresent) {
+        if (ending) {
+            // MQTT 3.1.1 ends a session by connecting with a clean session: subscribe to nothing there.
+            return;
+        }
         lastProblem = null;
         Log.infof("MQTT channel %s connected as %s (%s, session %s)", channel, clientId, version,
                 sessionPresent ? "resumed" : "new");
@@ -137,6 +148,7 @@ public final class ChannelSession {
         InboundMqttMetadata metadata = new InboundMqttMetadata(received.topic(), received.qos(), received.retain(),
                 System.currentTimeMillis());
         unacknowledged.incrementAndGet();
+        lastReceivedNanos = System.nanoTime();
         return Message.of(received.payload(), Metadata.of(metadata), () -> {
             acknowledge(received.ack());
             return ACKED;
@@ -183,6 +195,31 @@ public final class ChannelSession {
 
     public ProtocolVersion version() {
         return version;
+    }
+
+    /** Nanoseconds since the last message arrived. */
+    public long quietNanos() {
+        return System.nanoTime() - lastReceivedNanos;
+    }
+
+    /**
+     * Unsubscribes: a shared subscription's group gets no new messages to this session (they go to the
+     * other members), and what the broker queued for it still arrives, to be stored and acknowledged.
+     */
+    CompletableFuture<Void> leave() {
+        if (client.state() != MqttClientState.CONNECTED) {
+            return CompletableFuture.failedFuture(new IllegalStateException("not connected"));
+        }
+        return client.unsubscribe(topic);
+    }
+
+    /** Leaves the broker and ends the session: the broker forgets it (nothing may be left unacknowledged). */
+    CompletableFuture<Void> endSession() {
+        if (client.state() != MqttClientState.CONNECTED) {
+            return CompletableFuture.failedFuture(new IllegalStateException("not connected"));
+        }
+        ending = true;
+        return client.endSession();
     }
 
     /** Leaves the broker cleanly; the persistent session stays with the broker. */

@@ -72,4 +72,18 @@ final class Mqtt3Client implements VersionedClient {
     public void disconnect() {
         client.toAsync().disconnect();
     }
+
+    @Override
+    public CompletableFuture<Void> unsubscribe(String topic) {
+        return client.toAsync().unsubscribeWith().topicFilter(topic).send();
+    }
+
+    @Override
+    public CompletableFuture<Void> endSession() {
+        // MQTT 3.1.1 has no session expiry: connecting with cleanSession=true discards the stored session.
+        return client.toAsync().disconnect()
+                .thenCompose(v -> client.toAsync().connect(Mqtt3Connect.builder().cleanSession(true)
+                        .simpleAuth(connect.getSimpleAuth().orElse(null)).build()))
+                .thenCompose(ack -> client.toAsync().disconnect());
+    }
 }

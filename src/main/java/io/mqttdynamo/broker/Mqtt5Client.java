@@ -121,4 +121,15 @@ final class Mqtt5Client implements VersionedClient {
     public void disconnect() {
         client.toAsync().disconnect();
     }
+
+    @Override
+    public CompletableFuture<Void> unsubscribe(String topic) {
+        return client.toAsync().unsubscribeWith().topicFilter(topic).send().thenApply(ack -> null);
+    }
+
+    @Override
+    public CompletableFuture<Void> endSession() {
+        // Session expiry 0 in the DISCONNECT: the broker drops the session at once.
+        return client.toAsync().disconnectWith().sessionExpiryInterval(0).send();
+    }
 }

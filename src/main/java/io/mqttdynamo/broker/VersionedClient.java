@@ -27,6 +27,12 @@ interface VersionedClient {
     /** Leaves the broker; the session stays with it. */
     void disconnect();
 
+    /** Unsubscribes from {@code topic}: the broker sends no new messages, only what it queued already. */
+    CompletableFuture<Void> unsubscribe(String topic);
+
+    /** Leaves the broker and ends the session, so that the broker forgets it (and its subscriptions). */
+    CompletableFuture<Void> endSession();
+
     /** A publish taken from the broker; {@code ack} sends its PUBACK. */
     record Received(String topic, int qos, boolean retain, byte[] payload, Runnable ack) {
     }

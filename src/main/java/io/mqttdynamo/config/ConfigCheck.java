@@ -81,6 +81,9 @@ public final class ConfigCheck {
         if (auth.enabled() && auth.username().isBlank()) {
             problems.add("mqtt-dynamo.dashboard.auth.username must not be empty when the login is enabled");
         }
+        range("mqtt-dynamo.dashboard.live.max-streams", config.dashboard().live().maxStreams(), 1, 100_000);
+        duration("mqtt-dynamo.dashboard.live.max-age", config.dashboard().live().maxAge(), Duration.ofSeconds(1),
+                Duration.ofDays(1));
         range("mqtt-dynamo.embedded-broker.port", config.embeddedBroker().port(), 1, 65535);
         range("mqtt-dynamo.local-dynamodb.port", config.localDynamoDb().port(), 1, 65535);
     }

@@ -13,6 +13,8 @@ public final class Lifecycle {
     public static final int START_EMBEDDED_BROKER = 20;
     public static final int START_TABLES = 100;
 
+    /** Only when the replica leaves for good: unsubscribe, store what the sessions hold, end them. */
+    public static final int STOP_LEAVE_SESSIONS = 5;
     public static final int STOP_DRAIN_WRITES = 10;
     public static final int STOP_MQTT_SESSIONS = 20;
     public static final int STOP_EMBEDDED_BROKER = 1020;

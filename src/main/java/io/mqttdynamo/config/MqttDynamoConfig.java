@@ -45,6 +45,19 @@ public interface MqttDynamoConfig {
     /** The in-process development broker. */
     EmbeddedBroker embeddedBroker();
 
+    /** Replicas share their dashboard figures through the broker. */
+    Cluster cluster();
+
+    interface Cluster {
+        /**
+         * Publish this replica's figures (rates, pending writes, health, recent messages' metadata) on
+         * {@code mqtt-dynamo/cluster/<replica>} and read the others', so that every replica's dashboard
+         * shows the whole cluster.
+         */
+        @WithDefault("true")
+        boolean enabled();
+    }
+
     /** The local DynamoDB-compatible server started for development. */
     @WithName("local-dynamodb")
     LocalDynamoDb localDynamoDb();
@@ -89,6 +102,13 @@ public interface MqttDynamoConfig {
 
         /** The broker's management API (EMQX), through which on_subscribe_lookup restores subscriptions. */
         Api api();
+
+        /**
+         * Whether a stop (SIGTERM) ends the persistent sessions (after storing all they hold): never, always,
+         * or scale-down: when this pod of a Kubernetes StatefulSet is past its replica count.
+         */
+        @WithDefault("never")
+        EndSessions endSessionsOnStop();
     }
 
     interface Api {
@@ -108,6 +128,11 @@ public interface MqttDynamoConfig {
         /** Retries of a request that failed with a 5xx, a timeout or a connection error. */
         @WithDefault("3")
         int retries();
+    }
+
+    /** When a stop ends the sessions instead of leaving them to a successor with the same client id. */
+    enum EndSessions {
+        NEVER, ALWAYS, SCALE_DOWN
     }
 
     interface Events {
@@ -218,8 +243,24 @@ public interface MqttDynamoConfig {
     interface Dashboard {
         Auth auth();
 
+        /** The live update stream of the dashboard ({@code /api/live}). */
+        Live live();
+
+        interface Live {
+            /** Streams open at once; one more is refused with 503 and Retry-After. */
+            @WithDefault("100")
+            int maxStreams();
+
+            /** A stream is ended after this long; the page opens a new one (and counts again). */
+            @WithDefault("PT10M")
+            Duration maxAge();
+        }
+
         interface Auth {
-            /** Ask for HTTP basic credentials on the dashboard and /api (health and metrics stay open). */
+            /**
+             * Ask for HTTP basic credentials on the dashboard and /api (health and metrics stay open). When
+             * off, the dashboard and /api answer requests from the loopback interface only.
+             */
             @WithDefault("false")
             boolean enabled();
 

@@ -13,6 +13,10 @@ public final class EventTopics {
     public static final String MESSAGE_ACKED = PREFIX + "message_acked";
     /** All of them, as a filter. */
     public static final String ALL = PREFIX + "#";
+    /** Where each replica publishes its dashboard snapshot ({@code mqtt-dynamo/cluster/<replica>}); never stored. */
+    public static final String CLUSTER_PREFIX = "mqtt-dynamo/cluster/";
+    /** All replicas' snapshots, as a filter. */
+    public static final String CLUSTER_ALL = CLUSTER_PREFIX + "+";
 
     private EventTopics() {
     }

@@ -41,6 +41,8 @@ public class HookRouter {
             config.events().effectiveTopic().map(TopicFilter::parse).ifPresent(ownTopics::add);
             ownTopics.add(TopicFilter.parse(EventTopics.ALL));
         }
+        // The replicas' dashboard snapshots, in either mode (a broker rule may republish them as envelopes).
+        ownTopics.add(TopicFilter.parse(EventTopics.CLUSTER_ALL));
     }
 
     /** The writes {@code event} causes; empty when no enabled function applies. */

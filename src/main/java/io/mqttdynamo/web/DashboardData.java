@@ -12,17 +12,20 @@ import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.domain.TopicFilter;
 import io.mqttdynamo.store.KeyLimits;
 import io.mqttdynamo.store.Rows;
+import io.mqttdynamo.store.StoreMetrics;
 import io.mqttdynamo.store.TableCreator;
 import io.mqttdynamo.store.TableQueries;
-import io.mqttdynamo.store.StoreMetrics;
 import io.mqttdynamo.store.WritePipeline;
 import io.quarkus.logging.Log;
+import io.quarkus.runtime.Startup;
 import io.smallrye.mutiny.Uni;
 
 /**
  * What the dashboard and the API show, gathered from the tables (bounded reads), the in-memory activity
  * and the pipeline's state. Also parses the user's filters and cursors, refusing bad ones.
  */
+// Made at start-up, not at the first page: it gives the cluster view this replica's figures to publish.
+@Startup
 @ApplicationScoped
 public class DashboardData {
 
@@ -40,10 +43,13 @@ public class DashboardData {
     private final TableCreator tables;
     private final WritePipeline pipeline;
     private final StoreMetrics storeMetrics;
+    private final ClusterView cluster;
+    /** Recent messages whose metadata a replica shares with the others. */
+    static final int SHARED_RECENT = 50;
 
     public DashboardData(TableQueries queries, RecentActivity activity, Throughput throughput,
             BrokerSessions sessions, TableCreator tables, WritePipeline pipeline,
-            StoreMetrics storeMetrics) {
+            StoreMetrics storeMetrics, ClusterView cluster) {
         this.queries = queries;
         this.activity = activity;
         this.throughput = throughput;
@@ -51,6 +57,8 @@ public class DashboardData {
         this.tables = tables;
         this.pipeline = pipeline;
         this.storeMetrics = storeMetrics;
+        this.cluster = cluster;
+        cluster.source(this::localSnapshot);
     }
 
     /** Clients known and online from the counters; -1 each while they cannot be read (tables not there yet). */
@@ -62,22 +70,41 @@ public class DashboardData {
                 });
     }
 
+    /** This replica's figures and health, as it tells the other replicas. */
+    ReplicaSnapshot localSnapshot() {
+        Throughput.Snapshot snapshot = throughput.snapshot();
+        boolean brokerUp = !sessions.sessions().isEmpty()
+                && sessions.sessions().values().stream().allMatch(ChannelSession::connected);
+        String brokerProblem = brokerUp ? null : sessions.sessions().values().stream()
+                .map(ChannelSession::lastProblem).filter(p -> p != null).findFirst().orElse("connecting");
+        String tableProblem = tables.problem();
+        long reconnects = sessions.sessions().values().stream().mapToLong(ChannelSession::reconnects).sum();
+        long unacknowledged = sessions.sessions().values().stream().mapToLong(ChannelSession::unacknowledged).sum();
+        List<ReplicaSnapshot.RecentMessage> recent = activity.recentMessages(topic -> true, SHARED_RECENT).stream()
+                .map(m -> new ReplicaSnapshot.RecentMessage(m.msgId(), m.topic(), m.qos(), m.retain(), m.sender(),
+                        m.payloadSize(), m.binary(), m.leftOut(), m.arrivedMillis()))
+                .toList();
+        return new ReplicaSnapshot(cluster.replica(), System.currentTimeMillis(), brokerUp, brokerProblem,
+                tableProblem == null, tableProblem, pipeline.pending(), unacknowledged, reconnects,
+                storeMetrics.lastError(), storeMetrics.lastErrorAtMillis(), snapshot.recentRate(10),
+                snapshot.recentLatency(10), snapshot.endMillis(), snapshot.messagesPerSecond(),
+                snapshot.writeLatencyMillis(), recent);
+    }
+
+    /** Messages/s over the last 10 s, summed over the replicas. */
+    public double clusterRate() {
+        return cluster.replicas(localSnapshot()).stream().mapToDouble(ReplicaSnapshot::messagesPerSecond).sum();
+    }
+
+    /**
+     * The dashboard's header for the whole cluster: rates, pending writes, unacknowledged messages and
+     * reconnects summed over the replicas this one hears of, health and problems of all of them, the
+     * chart's series added second by second. Client counts are this replica's.
+     */
     public Uni<Overview> overview() {
         return counts().map(counts -> {
-            Throughput.Snapshot snapshot = throughput.snapshot();
-            boolean brokerUp = !sessions.sessions().isEmpty()
-                    && sessions.sessions().values().stream().allMatch(ChannelSession::connected);
-            String brokerProblem = brokerUp ? null : sessions.sessions().values().stream()
-                    .map(ChannelSession::lastProblem).filter(p -> p != null).findFirst().orElse("connecting");
-            String tableProblem = tables.problem();
-            long reconnects = sessions.sessions().values().stream().mapToLong(ChannelSession::reconnects).sum();
-            long unacknowledged = sessions.sessions().values().stream().mapToLong(ChannelSession::unacknowledged)
-                    .sum();
-            return new Overview(counts.online(), counts.known(), brokerUp, sessions.address(), brokerProblem,
-                    reconnects, unacknowledged, tableProblem == null, tableProblem, pipeline.pending(), storeMetrics.lastError(),
-                    storeMetrics.lastErrorAtMillis(), snapshot.recentRate(10), snapshot.recentLatency(10),
-                    new Overview.Chart(1, snapshot.endMillis(), snapshot.messagesPerSecond(),
-                            snapshot.writeLatencyMillis()));
+            ReplicaSnapshot self = localSnapshot();
+            return Overview.of(counts.online(), counts.known(), sessions.address(), cluster.replicas(self));
         });
     }
 
@@ -138,9 +165,26 @@ public class DashboardData {
         }).map(messages -> messages.stream().map(MessageView::of).toList());
     }
 
-    /** Messages this instance stored lately on topics matching {@code filter}. */
+    /**
+     * Messages the replicas stored lately on topics matching {@code filter}, newest first: this replica's
+     * with their payload's start, the others' with their metadata only (an empty preview, cut).
+     */
     public List<MessageView> recent(String filter, int limit) {
-        return activity.recentMessages(topicPredicate(filter), limit).stream().map(MessageView::of).toList();
+        Predicate<String> keep = topicPredicate(filter);
+        List<MessageView> all = new java.util.ArrayList<>(activity.recentMessages(keep, limit).stream()
+                .map(MessageView::of).toList());
+        List<ReplicaSnapshot> replicas = cluster.replicas(new ReplicaSnapshot(cluster.replica(), 0, true, null, true,
+                null, 0, 0, 0, null, 0, 0, 0, 0, new double[0], new double[0], List.of()));
+        for (ReplicaSnapshot other : replicas.subList(1, replicas.size())) {
+            for (ReplicaSnapshot.RecentMessage m : other.recent()) {
+                if (keep.test(m.topic())) {
+                    all.add(new MessageView(m.msgId(), m.topic(), m.qos(), m.sender(), m.retain(), m.arrivedMillis(),
+                            PayloadView.of(new byte[0], m.payloadSize(), m.binary(), m.leftOut())));
+                }
+            }
+        }
+        all.sort(java.util.Comparator.comparingLong(MessageView::arrivedMillis).reversed());
+        return all.size() > limit ? List.copyOf(all.subList(0, limit)) : all;
     }
 
     /** A topic filter's predicate; all topics for an empty filter; IllegalArgumentException when invalid. */

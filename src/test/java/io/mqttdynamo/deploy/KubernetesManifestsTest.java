@@ -40,33 +40,43 @@ class KubernetesManifestsTest {
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final Path K8S = Path.of("k8s");
-    private static JsonNode deployment;
+    /** The manifests; k8s/kustomization.yaml applies them, overlays build on them. */
+    private static final Path BASE = K8S.resolve("base");
+    private static JsonNode statefulSet;
     private static JsonNode container;
     private static Map<String, JsonNode> byKind;
 
     @BeforeAll
     static void read() throws IOException {
         byKind = new java.util.HashMap<>();
-        for (String file : resources(K8S.resolve("kustomization.yaml"))) {
-            JsonNode doc = YAML.readTree(K8S.resolve(file).toFile());
+        assertThat(resources(K8S.resolve("kustomization.yaml"))).containsExactly("base");
+        for (String file : resources(BASE.resolve("kustomization.yaml"))) {
+            JsonNode doc = YAML.readTree(BASE.resolve(file).toFile());
             assertThat(doc.path("apiVersion").asText()).as(file + " apiVersion").isNotEmpty();
             assertThat(doc.path("kind").asText()).as(file + " kind").isNotEmpty();
             assertThat(doc.path("metadata").path("name").asText()).as(file + " name").startsWith("mqtt-dynamo");
             assertThat(doc.path("metadata").path("labels").path("app").asText()).as(file + " label app")
                     .isEqualTo("mqtt-dynamo");
-            byKind.put(doc.path("kind").asText(), doc);
+            String kind = doc.path("kind").asText();
+            // Two Services: the dashboard's and the StatefulSet's headless one, kept under their names.
+            byKind.put(kind.equals("Service") && doc.path("spec").path("clusterIP").asText().equals("None")
+                    ? "HeadlessService" : kind, doc);
         }
-        deployment = byKind.get("Deployment");
-        container = deployment.path("spec").path("template").path("spec").path("containers").get(0);
+        statefulSet = byKind.get("StatefulSet");
+        container = statefulSet.path("spec").path("template").path("spec").path("containers").get(0);
     }
 
     @Test
     void kustomizationsListFilesThatExist() throws IOException {
-        assertThat(byKind).containsKeys("Deployment", "Service", "ConfigMap", "Secret", "PodDisruptionBudget",
-                "ServiceAccount");
+        assertThat(byKind).containsKeys("StatefulSet", "Service", "HeadlessService", "ConfigMap", "Secret",
+                "PodDisruptionBudget", "ServiceAccount", "Role", "RoleBinding");
+        assertThat(byKind).doesNotContainKey("Deployment");
         Path overlay = K8S.resolve("overlays/jvm");
         for (String resource : resources(overlay.resolve("kustomization.yaml"))) {
             assertThat(overlay.resolve(resource).resolve("kustomization.yaml")).exists();
+            // kustomize refuses an overlay inside its own base (a cycle).
+            assertThat(overlay.toAbsolutePath().normalize()
+                    .startsWith(overlay.resolve(resource).toAbsolutePath().normalize())).as(resource).isFalse();
         }
     }
 
@@ -83,8 +93,8 @@ class KubernetesManifestsTest {
                 .isEqualTo(exposedPort("Dockerfile.jvm")).isEqualTo(8080);
         assertThat(byKind.get("Service").path("spec").path("ports").get(0).path("targetPort").asText())
                 .isEqualTo("http");
-        assertThat(deployment.path("metadata").path("annotations").isMissingNode()).isTrue();
-        assertThat(deployment.path("spec").path("template").path("metadata").path("annotations")
+        assertThat(statefulSet.path("metadata").path("annotations").isMissingNode()).isTrue();
+        assertThat(statefulSet.path("spec").path("template").path("metadata").path("annotations")
                 .path("prometheus.io/path").asText()).satisfies(path -> given().get(path).then().statusCode(200));
     }
 
@@ -126,23 +136,63 @@ class KubernetesManifestsTest {
 
     @Test
     void selectorsSelectThePods() {
-        JsonNode podLabels = deployment.path("spec").path("template").path("metadata").path("labels");
-        for (JsonNode selector : List.of(deployment.path("spec").path("selector").path("matchLabels"),
+        JsonNode podLabels = statefulSet.path("spec").path("template").path("metadata").path("labels");
+        for (JsonNode selector : List.of(statefulSet.path("spec").path("selector").path("matchLabels"),
                 byKind.get("Service").path("spec").path("selector"),
+                byKind.get("HeadlessService").path("spec").path("selector"),
                 byKind.get("PodDisruptionBudget").path("spec").path("selector").path("matchLabels"))) {
             assertThat(selector.size()).isPositive();
             selector.fields().forEachRemaining(label -> assertThat(podLabels.path(label.getKey()).asText())
                     .isEqualTo(label.getValue().asText()));
         }
-        assertThat(deployment.path("spec").path("replicas").asInt()).isEqualTo(2);
+        assertThat(statefulSet.path("spec").path("replicas").asInt()).isEqualTo(2);
         assertThat(byKind.get("ConfigMap").path("data").path("MQTT_DYNAMO_MESSAGES_TOPIC").asText())
                 .as("replicas share the stream").startsWith("$share/");
+        assertThat(byKind.get("ConfigMap").path("data").path("MQTT_DYNAMO_EVENTS_TOPIC").asText())
+                .as("replicas share the client events").startsWith("$share/").endsWith("/$SYS/brokers/+/clients/#");
+        assertThat(byKind.get("ConfigMap").path("data").path("MQTT_DYNAMO_ACKS_TOPIC").asText())
+                .as("replicas share the acks").startsWith("$share/");
         assertThat(container.path("env").toString()).contains("$(POD_NAME)");
+        assertThat(byKind.get("ConfigMap").path("data").path("MQTT_DYNAMO_STORE_CREATE_TABLES").asText())
+                .as("tables from cloudformation/, the role cannot create them").isEqualTo("false");
+    }
+
+    @Test
+    void podsHaveStableNamesThatNameTheirSessions() {
+        JsonNode spec = statefulSet.path("spec");
+        assertThat(spec.path("serviceName").asText()).isEqualTo(byKind.get("HeadlessService").path("metadata")
+                .path("name").asText());
+        // The client id is the pod name (mqtt-dynamo-0, ...): a replacement resumes the sessions.
+        JsonNode clientId = null;
+        JsonNode podName = null;
+        for (JsonNode env : container.path("env")) {
+            if (env.path("name").asText().equals("MQTT_DYNAMO_BROKER_CLIENT_ID")) {
+                clientId = env;
+            }
+            if (env.path("name").asText().equals("POD_NAME")) {
+                podName = env;
+            }
+        }
+        assertThat(clientId.path("value").asText()).isEqualTo("$(POD_NAME)");
+        assertThat(podName.path("valueFrom").path("fieldRef").path("fieldPath").asText()).isEqualTo("metadata.name");
+        // A scale-down is told from a restart by reading the StatefulSet, which the Role allows and no more.
+        assertThat(container.path("env").toString()).contains("MQTT_DYNAMO_BROKER_END_SESSIONS_ON_STOP")
+                .contains("scale-down");
+        JsonNode rule = byKind.get("Role").path("rules").get(0);
+        assertThat(rule.path("resources").toString()).isEqualTo("[\"statefulsets\"]");
+        assertThat(rule.path("verbs").toString()).isEqualTo("[\"get\"]");
+        assertThat(rule.path("resourceNames").get(0).asText()).isEqualTo(statefulSet.path("metadata").path("name")
+                .asText());
+        JsonNode binding = byKind.get("RoleBinding");
+        assertThat(binding.path("roleRef").path("name").asText()).isEqualTo(byKind.get("Role").path("metadata")
+                .path("name").asText());
+        assertThat(binding.path("subjects").get(0).path("name").asText())
+                .isEqualTo(spec.path("template").path("spec").path("serviceAccountName").asText());
     }
 
     @Test
     void theImageIsTheOneTheDockerfilesBuild() throws IOException {
-        JsonNode image = YAML.readTree(K8S.resolve("kustomization.yaml").toFile()).path("images").get(0);
+        JsonNode image = YAML.readTree(BASE.resolve("kustomization.yaml").toFile()).path("images").get(0);
         assertThat(container.path("image").asText()).isEqualTo(image.path("name").asText());
         String tag = image.path("newName").asText() + ":" + image.path("newTag").asText();
         assertThat(Files.readString(Path.of("src/main/docker/Dockerfile.native-micro"))).contains("-t " + tag + " .");
@@ -155,7 +205,7 @@ class KubernetesManifestsTest {
 
     @Test
     void thePodRunsLockedDownAndDrainsBeforeItIsKilled() {
-        JsonNode pod = deployment.path("spec").path("template").path("spec");
+        JsonNode pod = statefulSet.path("spec").path("template").path("spec");
         assertThat(pod.path("securityContext").path("runAsNonRoot").asBoolean()).isTrue();
         JsonNode security = container.path("securityContext");
         assertThat(security.path("readOnlyRootFilesystem").asBoolean()).isTrue();
@@ -164,7 +214,7 @@ class KubernetesManifestsTest {
         assertThat(container.path("volumeMounts").findValuesAsText("mountPath")).contains("/tmp");
         Duration drain = Duration.parse(byKind.get("ConfigMap").path("data")
                 .path("MQTT_DYNAMO_STORE_DRAIN_TIMEOUT").asText());
-        assertThat(pod.path("terminationGracePeriodSeconds").asLong()).isGreaterThan(drain.toSeconds());
+        assertThat(pod.path("terminationGracePeriodSeconds").asLong()).isGreaterThan(2 * drain.toSeconds());
         assertThat(container.path("resources").path("limits").path("memory").asText()).isNotEmpty();
         assertThat(container.path("resources").path("requests").path("cpu").asText()).isNotEmpty();
     }

@@ -85,6 +85,11 @@ final class PackagedService implements AutoCloseable {
         process.destroyForcibly().waitFor();
     }
 
+    /** SIGTERM without waiting: the process drains and ends while the caller goes on. */
+    void terminate() {
+        process.destroy();
+    }
+
     /** SIGTERM; true when the process ended within 30 s. */
     boolean stop() throws InterruptedException {
         process.destroy();

@@ -1,0 +1,29 @@
+package io.mqttdynamo.web;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+import io.vertx.core.net.SocketAddress;
+
+/** Which TCP peers count as local when no dashboard password is set. */
+class WebGuardTest {
+
+    @Test
+    void loopbackPeersAreLocal() {
+        for (String host : new String[] {"127.0.0.1", "127.0.0.6", "127.255.255.254", "::1", "0:0:0:0:0:0:0:1",
+                "::ffff:127.0.0.1"}) {
+            assertThat(WebGuard.fromLoopback(SocketAddress.inetSocketAddress(40_000, host))).as(host).isTrue();
+        }
+        assertThat(WebGuard.fromLoopback(SocketAddress.domainSocketAddress("/run/mqtt-dynamo.sock"))).isTrue();
+    }
+
+    @Test
+    void everyOtherPeerIsRemote() {
+        for (String host : new String[] {"10.0.0.7", "192.168.1.20", "203.0.113.7", "0.0.0.0", "128.0.0.1",
+                "::", "fe80::1", "2001:db8::1", "::ffff:10.0.0.1", "localhost", "127.0.0.1.example.com"}) {
+            assertThat(WebGuard.fromLoopback(SocketAddress.inetSocketAddress(40_000, host))).as(host).isFalse();
+        }
+        assertThat(WebGuard.fromLoopback(null)).isFalse();
+    }
+}
