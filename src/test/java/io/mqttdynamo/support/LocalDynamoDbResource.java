@@ -51,12 +51,20 @@ public class LocalDynamoDbResource implements QuarkusTestResourceLifecycleManage
         }
     }
 
-    /** A TCP port nobody listens on right now. */
+    /** Ports handed out in this JVM: a port is free until its user binds it, so two calls could get one. */
+    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** A TCP port nobody listens on right now, and not handed out before in this JVM. */
     public static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
+        for (int attempt = 0; attempt < 100; attempt++) {
+            try (ServerSocket socket = new ServerSocket(0)) {
+                if (HANDED_OUT.add(socket.getLocalPort())) {
+                    return socket.getLocalPort();
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
         }
+        throw new IllegalStateException("no free TCP port found");
     }
 }
