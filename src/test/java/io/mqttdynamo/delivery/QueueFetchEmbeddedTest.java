@@ -4,23 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.List;
-import java.util.UUID;
 
-import jakarta.inject.Inject;
 
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.support.EmbeddedBrokerProfile;
-import io.mqttdynamo.support.Readiness;
-import io.mqttdynamo.support.TableReader;
+import io.mqttdynamo.support.EmbeddedBrokerTest;
 import io.mqttdynamo.support.TestMqttClient;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
-import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 
 /**
  * on_message_fetch_for_queue on the embedded broker: messages published while nobody subscribed stay
@@ -29,23 +23,7 @@ import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
  */
 @QuarkusTest
 @TestProfile(EmbeddedBrokerProfile.class)
-class QueueFetchEmbeddedTest {
-
-    private static final Duration TIMEOUT = Duration.ofSeconds(20);
-    private static final int PORT = EmbeddedBrokerProfile.brokerPort();
-
-    @Inject
-    DynamoDbAsyncClient dynamo;
-
-    TableReader tables;
-    String run;
-
-    @BeforeEach
-    void setUp() {
-        Readiness.await();
-        tables = new TableReader(dynamo);
-        run = UUID.randomUUID().toString().substring(0, 8);
-    }
+class QueueFetchEmbeddedTest extends EmbeddedBrokerTest {
 
     private List<String> queue(String topic, String... payloads) {
         try (TestMqttClient publisher = TestMqttClient.connect("queue_pub_" + run + topic.hashCode(), PORT)) {

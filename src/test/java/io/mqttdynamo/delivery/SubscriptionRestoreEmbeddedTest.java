@@ -5,22 +5,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.UUID;
 
-import jakarta.inject.Inject;
 
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.support.EmbeddedBrokerProfile;
+import io.mqttdynamo.support.EmbeddedBrokerTest;
 import io.mqttdynamo.support.PrometheusText;
-import io.mqttdynamo.support.Readiness;
-import io.mqttdynamo.support.TableReader;
 import io.mqttdynamo.support.TestMqttClient;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
-import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 
 /**
  * on_subscribe_lookup on the embedded broker: a client that comes back with a new session (clean start)
@@ -28,23 +22,7 @@ import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
  */
 @QuarkusTest
 @TestProfile(EmbeddedBrokerProfile.class)
-class SubscriptionRestoreEmbeddedTest {
-
-    private static final Duration TIMEOUT = Duration.ofSeconds(20);
-    private static final int PORT = EmbeddedBrokerProfile.brokerPort();
-
-    @Inject
-    DynamoDbAsyncClient dynamo;
-
-    TableReader tables;
-    String run;
-
-    @BeforeEach
-    void setUp() {
-        Readiness.await();
-        tables = new TableReader(dynamo);
-        run = UUID.randomUUID().toString().substring(0, 8);
-    }
+class SubscriptionRestoreEmbeddedTest extends EmbeddedBrokerTest {
 
     private static double restores(String result) {
         return PrometheusText.value(given().get("/q/metrics").asString(),

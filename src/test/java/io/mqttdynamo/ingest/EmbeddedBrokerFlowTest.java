@@ -5,28 +5,22 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 
-import jakarta.inject.Inject;
 
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.domain.EventTopics;
 import io.mqttdynamo.support.EmbeddedBrokerProfile;
+import io.mqttdynamo.support.EmbeddedBrokerTest;
 import io.mqttdynamo.support.PrometheusText;
-import io.mqttdynamo.support.Readiness;
-import io.mqttdynamo.support.TableReader;
 import io.mqttdynamo.support.TestMqttClient;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
-import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 /**
@@ -36,23 +30,7 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
  */
 @QuarkusTest
 @TestProfile(EmbeddedBrokerProfile.class)
-class EmbeddedBrokerFlowTest {
-
-    private static final Duration TIMEOUT = Duration.ofSeconds(20);
-    private static final int PORT = EmbeddedBrokerProfile.brokerPort();
-
-    @Inject
-    DynamoDbAsyncClient dynamo;
-
-    TableReader tables;
-    String run;
-
-    @BeforeEach
-    void setUp() {
-        Readiness.await();
-        tables = new TableReader(dynamo);
-        run = UUID.randomUUID().toString().substring(0, 8);
-    }
+class EmbeddedBrokerFlowTest extends EmbeddedBrokerTest {
 
     @Test
     void onClientConnectedAndDisconnectedKeepTheClientRow() {
