@@ -7,26 +7,21 @@ import static org.awaitility.Awaitility.await;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
-import jakarta.inject.Inject;
 
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
 
 import io.mqttdynamo.domain.EmqxMsgId;
+import io.mqttdynamo.support.EmbeddedBrokerTest;
 import io.mqttdynamo.support.EmbeddedBrokerProfile;
-import io.mqttdynamo.support.Readiness;
-import io.mqttdynamo.support.TableReader;
 import io.mqttdynamo.support.TestMqttClient;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.path.json.JsonPath;
 import software.amazon.awssdk.core.SdkBytes;
-import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 /**
@@ -36,23 +31,11 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
  */
 @QuarkusTest
 @TestProfile(EmbeddedBrokerProfile.class)
-class RetainedSyncEmbeddedTest {
+class RetainedSyncEmbeddedTest extends EmbeddedBrokerTest {
 
+    /** Longer than the base's: these flows take several rounds through the broker and the tables. */
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
-    private static final int PORT = EmbeddedBrokerProfile.brokerPort();
 
-    @Inject
-    DynamoDbAsyncClient dynamo;
-
-    TableReader tables;
-    String run;
-
-    @BeforeEach
-    void setUp() {
-        Readiness.await();
-        tables = new TableReader(dynamo);
-        run = UUID.randomUUID().toString().substring(0, 8);
-    }
 
     private void storedRow(String topic, AttributeValue payload, String msgId) throws Exception {
         dynamo.putItem(b -> b.tableName("mqtt_retain").item(Map.of("topic", AttributeValue.fromS(topic),

@@ -4,40 +4,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
-import java.util.UUID;
 
-import jakarta.inject.Inject;
 
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import io.mqttdynamo.support.EmbeddedBrokerTest;
 import io.mqttdynamo.support.EmbeddedBrokerProfile;
-import io.mqttdynamo.support.Readiness;
 import io.mqttdynamo.support.TableReader;
 import io.mqttdynamo.support.TestMqttClient;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
-import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 
 /** By default an acknowledged message leaves its topic's pending set and keeps its mqtt_msg item. */
 @QuarkusTest
 @TestProfile(EmbeddedBrokerProfile.class)
-class AckedMessageKeptTest {
-
-    private static final Duration TIMEOUT = Duration.ofSeconds(20);
-
-    @Inject
-    DynamoDbAsyncClient dynamo;
-
-    TableReader tables;
-    String run;
-
-    @BeforeEach
-    void setUp() {
-        Readiness.await();
-        tables = new TableReader(dynamo);
-        run = UUID.randomUUID().toString().substring(0, 8);
-    }
+class AckedMessageKeptTest extends EmbeddedBrokerTest {
 
     @Test
     void anAckedMessageIsConsumedButItsItemStays() {

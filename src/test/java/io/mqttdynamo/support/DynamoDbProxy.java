@@ -15,10 +15,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -195,9 +197,11 @@ public final class DynamoDbProxy implements AutoCloseable {
                 return;
             }
             if (fault instanceof Fault.Delay delay) {
+                // The injected slowness itself: this request is held as a slow server would hold it.
                 try {
-                    Thread.sleep(delay.delay().toMillis());
-                } catch (InterruptedException e) {
+                    CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(
+                            delay.delay().toNanos(), TimeUnit.NANOSECONDS)).get();
+                } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
                     Thread.currentThread().interrupt();
                     exchange.sendResponseHeaders(503, -1);
                     return;
