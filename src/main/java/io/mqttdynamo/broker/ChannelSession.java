@@ -146,7 +146,7 @@ public final class ChannelSession {
     /** A channel message whose ack sends the broker its PUBACK. */
     private Message<byte[]> message(VersionedClient.Received received) {
         InboundMqttMetadata metadata = new InboundMqttMetadata(received.topic(), received.qos(), received.retain(),
-                System.currentTimeMillis());
+                System.currentTimeMillis(), received.republishedOf(), version == ProtocolVersion.MQTT_5);
         unacknowledged.incrementAndGet();
         lastReceivedNanos = System.nanoTime();
         return Message.of(received.payload(), Metadata.of(metadata), () -> {

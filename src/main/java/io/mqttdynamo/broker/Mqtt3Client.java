@@ -60,7 +60,7 @@ final class Mqtt3Client implements VersionedClient {
     public Flowable<Received> publishes() {
         // ALL, not SUBSCRIBED: a resumed session delivers for subscriptions an earlier process made.
         return client.publishes(MqttGlobalPublishFilter.ALL, true).map(p -> new Received(p.getTopic().toString(),
-                p.getQos().getCode(), p.isRetain(), p.getPayloadAsBytes(), p::acknowledge));
+                p.getQos().getCode(), p.isRetain(), p.getPayloadAsBytes(), null, p::acknowledge));
     }
 
     @Override

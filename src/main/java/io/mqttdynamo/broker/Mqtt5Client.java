@@ -2,6 +2,7 @@ package io.mqttdynamo.broker;
 
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
+import java.util.List;
 import java.util.function.Consumer;
 
 import com.hivemq.client.mqtt.MqttClientBuilder;
@@ -14,7 +15,9 @@ import com.hivemq.client.mqtt.mqtt5.lifecycle.Mqtt5ClientConnectedContext;
 import com.hivemq.client.mqtt.mqtt5.lifecycle.Mqtt5ClientDisconnectedContext;
 import com.hivemq.client.mqtt.mqtt5.message.auth.Mqtt5SimpleAuth;
 import com.hivemq.client.mqtt.mqtt5.message.connect.Mqtt5Connect;
+import com.hivemq.client.mqtt.mqtt5.datatypes.Mqtt5UserProperty;
 import com.hivemq.client.mqtt.mqtt5.message.disconnect.Mqtt5DisconnectReasonCode;
+import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
 import com.hivemq.client.mqtt.mqtt5.message.subscribe.Mqtt5RetainHandling;
 
 import io.quarkus.logging.Log;
@@ -109,7 +112,19 @@ final class Mqtt5Client implements VersionedClient {
     public Flowable<Received> publishes() {
         // ALL, not SUBSCRIBED: a resumed session delivers for subscriptions an earlier process made.
         return client.publishes(MqttGlobalPublishFilter.ALL, true).map(p -> new Received(p.getTopic().toString(),
-                p.getQos().getCode(), p.isRetain(), p.getPayloadAsBytes(), p::acknowledge));
+                p.getQos().getCode(), p.isRetain(), p.getPayloadAsBytes(), marker(p), p::acknowledge));
+    }
+
+    /** The service's own mark on a message it published again, or null (most messages have no properties). */
+    private static String marker(Mqtt5Publish publish) {
+        List<? extends Mqtt5UserProperty> properties = publish.getUserProperties().asList();
+        for (int i = 0; i < properties.size(); i++) {
+            Mqtt5UserProperty property = properties.get(i);
+            if (property.getName().toString().equals(Republisher.MARKER)) {
+                return property.getValue().toString();
+            }
+        }
+        return null;
     }
 
     @Override

@@ -33,7 +33,10 @@ interface VersionedClient {
     /** Leaves the broker and ends the session, so that the broker forgets it (and its subscriptions). */
     CompletableFuture<Void> endSession();
 
-    /** A publish taken from the broker; {@code ack} sends its PUBACK. */
-    record Received(String topic, int qos, boolean retain, byte[] payload, Runnable ack) {
+    /**
+     * A publish taken from the broker; {@code ack} sends its PUBACK. {@code republishedOf}: the value of the
+     * service's {@link Republisher#MARKER} user property (MQTT 5), else null.
+     */
+    record Received(String topic, int qos, boolean retain, byte[] payload, String republishedOf, Runnable ack) {
     }
 }

@@ -61,6 +61,9 @@ public final class ConfigCheck {
                 ItemSize.MAX_ITEM_BYTES);
 
         brokerApi(config);
+        range("mqtt-dynamo.queue-fetch.max-count", config.queueFetch().maxCount(), 1, 10_000);
+        duration("mqtt-dynamo.queue-fetch.max-age", config.queueFetch().maxAge(), Duration.ofSeconds(1),
+                Duration.ofDays(366));
 
         MqttDynamoConfig.Store store = config.store();
         range("mqtt-dynamo.store.batch-size", store.batchSize(), 1, 25);

@@ -29,6 +29,9 @@ public interface MqttDynamoConfig {
     /** Keeping the broker's retained messages and mqtt_retain in step (on_retain_lookup). */
     Retained retained();
 
+    /** A topic's unconsumed messages for a new subscriber (on_message_fetch_for_queue). */
+    QueueFetch queueFetch();
+
     /** Unit of online_at, offline_at and arrived: seconds (as the EMQX documentation shows) or milliseconds. */
     @WithDefault("seconds")
     TimeUnitSetting timeUnit();
@@ -188,6 +191,16 @@ public interface MqttDynamoConfig {
          */
         @WithDefault("false")
         boolean deleteMessage();
+    }
+
+    interface QueueFetch {
+        /** At most this many messages per subscription, the oldest of them first (EMQX's max_returned_count). */
+        @WithDefault("500")
+        int maxCount();
+
+        /** Only messages that arrived at most this long ago (EMQX's time_range). */
+        @WithDefault("PT2H")
+        Duration maxAge();
     }
 
     interface Retained {

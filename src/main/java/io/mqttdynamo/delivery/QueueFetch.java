@@ -2,7 +2,9 @@ package io.mqttdynamo.delivery;
 
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -15,6 +17,7 @@ import jakarta.enterprise.inject.Instance;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.mqttdynamo.broker.BrokerSessions;
+import io.mqttdynamo.broker.Republisher;
 import io.mqttdynamo.broker.embedded.EmbeddedBroker;
 import io.mqttdynamo.broker.embedded.EmbeddedBrokerService;
 import io.mqttdynamo.config.MqttDynamoConfig;
@@ -23,6 +26,7 @@ import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.domain.TopicFilter;
 import io.mqttdynamo.hooks.HookFunction;
 import io.mqttdynamo.hooks.HookRules;
+import io.mqttdynamo.hooks.Republications;
 import io.mqttdynamo.ingest.EventTaken;
 import io.mqttdynamo.ingest.LogSafe;
 import io.mqttdynamo.store.Tables;
@@ -33,39 +37,51 @@ import io.smallrye.mutiny.Uni;
 import mutiny.zero.flow.adapters.AdaptersToFlow;
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.KeysAndAttributes;
 import software.amazon.awssdk.services.dynamodb.model.ScanRequest;
 
 /**
- * on_message_fetch_for_queue on the embedded broker: when a client subscribes with QoS 1 or 2, the
- * unconsumed messages of the topics its filter matches (their msgids in mqtt_topic_msg_map, newer than what
- * the client last acked on that topic) are delivered to that client only, oldest first, under their stored
- * ids, so that its acknowledgements consume them (ack envelopes carry the stored id). Wildcard filters scan
- * mqtt_topic_msg_map (at most {@value #MAX_TOPICS_SCANNED} topics); at most {@value #MAX_MESSAGES} messages per
- * subscription, {@value #MAX_IN_FLIGHT} subscriptions at once. Other brokers cannot deliver to one client
- * from outside: the function does nothing there.
+ * on_message_fetch_for_queue: when a client subscribes with QoS 1 or 2, the unconsumed messages of the topics
+ * its filter matches (their msgids in mqtt_topic_msg_map, newer than what the client last acked on that topic
+ * and than {@code queue-fetch.max-age}) are delivered again, oldest first, at most {@code queue-fetch.max-count}.
+ * The embedded broker delivers them to that client only, under their stored ids; beside an external broker
+ * they are published again on their topics ({@link Republisher}), and {@link Republications} keeps ingest from
+ * storing the copies and maps their acknowledgements to the originals. Wildcard filters scan
+ * mqtt_topic_msg_map (at most {@value #MAX_TOPICS_SCANNED} topics); {@value #MAX_IN_FLIGHT} subscriptions at once.
  */
 @ApplicationScoped
 public class QueueFetch {
 
-    static final int MAX_MESSAGES = 100;
     static final int MAX_TOPICS_SCANNED = 10_000;
     static final int MAX_IN_FLIGHT = 16;
+    /** BatchGetItem's limit. */
+    static final int KEYS_PER_READ = 100;
+    static final int READ_ATTEMPTS = 5;
 
     private final DynamoDbAsyncClient dynamo;
     private final HookRules rules;
     private final Optional<EmbeddedBroker> broker;
+    private final Republisher republisher;
+    private final Republications republications;
     private final String ownClientIds;
+    private final int maxCount;
+    private final Duration maxAge;
     private final Counter delivered;
     private final Counter skipped;
     private final AtomicInteger inFlight = new AtomicInteger();
 
     public QueueFetch(DynamoDbAsyncClient dynamo, HookRules rules, MqttDynamoConfig config, BrokerSessions sessions,
-            Instance<EmbeddedBrokerService> embedded, MeterRegistry registry) {
+            Instance<EmbeddedBrokerService> embedded, Republisher republisher, Republications republications,
+            MeterRegistry registry) {
         this.dynamo = dynamo;
         this.rules = rules;
+        this.republisher = republisher;
+        this.republications = republications;
         this.ownClientIds = sessions.clientIdBase() + "-";
         this.broker = config.embeddedBroker().enabled() && embedded.isResolvable()
                 ? embedded.get().broker() : Optional.empty();
+        this.maxCount = config.queueFetch().maxCount();
+        this.maxAge = config.queueFetch().maxAge();
         this.delivered = Counter.builder("mqtt_dynamo_queued_messages_fetched").tag("result", "delivered")
                 .description("Stored unconsumed messages delivered to a new subscriber").register(registry);
         this.skipped = Counter.builder("mqtt_dynamo_queued_messages_fetched").tag("result", "skipped")
@@ -73,7 +89,7 @@ public class QueueFetch {
     }
 
     void taken(@Observes EventTaken taken) {
-        if (!(taken.event() instanceof BrokerEvent.ClientSubscribed subscribed) || broker.isEmpty()
+        if (!(taken.event() instanceof BrokerEvent.ClientSubscribed subscribed)
                 || subscribed.qos() == 0 || subscribed.topic().startsWith("$share/")
                 || subscribed.clientId().startsWith(ownClientIds)
                 || !rules.applies(HookFunction.ON_MESSAGE_FETCH_FOR_QUEUE, subscribed.topic())) {
@@ -101,16 +117,17 @@ public class QueueFetch {
     }
 
     private Uni<Integer> fetch(String clientId, TopicFilter filter) {
+        long oldestMicros = (System.currentTimeMillis() - maxAge.toMillis()) * 1000;
         return pendingTopics(filter)
-                .onItem().transformToUniAndConcatenate(topic -> unacked(topic.topic(), clientId, topic.msgIds()))
+                .onItem().transformToUniAndConcatenate(topic -> unacked(topic.topic(), clientId, topic.msgIds(),
+                        oldestMicros))
                 .collect().in(ArrayList<Pending>::new, List::addAll)
                 .map(all -> {
                     all.sort((a, b) -> EmqxMsgId.OLDEST_FIRST.compare(a.msgId(), b.msgId()));
-                    return all.subList(0, Math.min(all.size(), MAX_MESSAGES));
+                    return List.copyOf(all.subList(0, Math.min(all.size(), maxCount)));
                 })
-                .onItem().transformToMulti(list -> Multi.createFrom().iterable(list))
-                .onItem().transformToUniAndConcatenate(pending -> deliver(clientId, pending))
-                .collect().with(java.util.stream.Collectors.summingInt(ok -> ok ? 1 : 0));
+                .chain(this::read)
+                .chain(copies -> deliver(clientId, copies));
     }
 
     private record TopicIds(String topic, List<String> msgIds) {
@@ -135,8 +152,8 @@ public class QueueFetch {
                 .map(item -> new TopicIds(item.get(Attr.TOPIC).s(), item.get(Attr.MSG_ID_SET).ss()));
     }
 
-    /** The msgids of a topic newer than the client's last ack on it. */
-    private Uni<List<Pending>> unacked(String topic, String clientId, List<String> msgIds) {
+    /** The msgids of a topic newer than the client's last ack on it and than {@code oldestMicros}. */
+    private Uni<List<Pending>> unacked(String topic, String clientId, List<String> msgIds, long oldestMicros) {
         return Uni.createFrom().completionStage(() -> dynamo.getItem(b -> b.tableName(Tables.ACKED.tableName())
                         .key(Map.of(Attr.TOPIC, AttributeValue.fromS(topic), Attr.CLIENTID, AttributeValue.fromS(clientId)))
                         .consistentRead(true)))
@@ -145,7 +162,8 @@ public class QueueFetch {
                             ? response.item().get(Attr.MSGID).s() : null;
                     List<Pending> pending = new ArrayList<>();
                     for (String msgId : msgIds) {
-                        if (lastAcked == null || EmqxMsgId.OLDEST_FIRST.compare(msgId, lastAcked) > 0) {
+                        if ((lastAcked == null || EmqxMsgId.OLDEST_FIRST.compare(msgId, lastAcked) > 0)
+                                && newEnough(msgId, oldestMicros)) {
                             pending.add(new Pending(topic, msgId));
                         }
                     }
@@ -153,30 +171,120 @@ public class QueueFetch {
                 });
     }
 
-    private Uni<Boolean> deliver(String clientId, Pending pending) {
-        return Uni.createFrom().completionStage(() -> dynamo.getItem(b -> b.tableName(Tables.MSG.tableName())
-                        .key(Map.of(Attr.MSGID, AttributeValue.fromS(pending.msgId())))))
-                .map(response -> {
-                    Map<String, AttributeValue> item = response.hasItem() ? response.item() : Map.of();
-                    AttributeValue payload = item.get(Attr.PAYLOAD);
-                    byte[] bytes = payload == null ? null : payload.b() != null ? payload.b().asByteArray()
-                            : payload.s() != null ? payload.s().getBytes(StandardCharsets.UTF_8) : null;
-                    BigInteger guid;
-                    try {
-                        guid = EmqxMsgId.decode(pending.msgId());
-                    } catch (RuntimeException e) {
-                        guid = null;
+    private boolean newEnough(String msgId, long oldestMicros) {
+        try {
+            return EmqxMsgId.timestampMicros(msgId) >= oldestMicros;
+        } catch (RuntimeException e) {
+            // Not an EMQX id (written by something else): its age is unknown.
+            skipped.increment();
+            return false;
+        }
+    }
+
+    /** The stored messages, in the order asked (BatchGetItem, {@value #KEYS_PER_READ} at a time). */
+    private Uni<List<Republisher.Copy>> read(List<Pending> pending) {
+        return Multi.createFrom().iterable(chunks(pending))
+                .onItem().transformToUniAndConcatenate(chunk -> readItems(chunk.stream()
+                        .map(p -> Map.of(Attr.MSGID, AttributeValue.fromS(p.msgId()))).toList(), READ_ATTEMPTS)
+                        .map(items -> {
+                            Map<String, Map<String, AttributeValue>> byId = new HashMap<>();
+                            items.forEach(item -> byId.put(item.get(Attr.MSGID).s(), item));
+                            List<Republisher.Copy> copies = new ArrayList<>();
+                            for (Pending p : chunk) {
+                                Republisher.Copy copy = copyOf(p, byId.get(p.msgId()));
+                                if (copy == null) {
+                                    skipped.increment();
+                                } else {
+                                    copies.add(copy);
+                                }
+                            }
+                            return copies;
+                        }))
+                .collect().in(ArrayList<Republisher.Copy>::new, List::addAll)
+                .map(List::copyOf);
+    }
+
+    private static List<List<Pending>> chunks(List<Pending> pending) {
+        List<List<Pending>> chunks = new ArrayList<>();
+        for (int i = 0; i < pending.size(); i += KEYS_PER_READ) {
+            chunks.add(pending.subList(i, Math.min(pending.size(), i + KEYS_PER_READ)));
+        }
+        return chunks;
+    }
+
+    /** The items of {@code keys}; keys DynamoDB left unprocessed (throttling) are asked again, a few times. */
+    private Uni<List<Map<String, AttributeValue>>> readItems(List<Map<String, AttributeValue>> keys, int attempts) {
+        String table = Tables.MSG.tableName();
+        return Uni.createFrom().completionStage(() -> dynamo.batchGetItem(b -> b.requestItems(
+                        Map.of(table, KeysAndAttributes.builder().keys(keys).build()))))
+                .chain(response -> {
+                    List<Map<String, AttributeValue>> items = new ArrayList<>(response.responses().getOrDefault(table,
+                            List.of()));
+                    KeysAndAttributes left = response.unprocessedKeys().get(table);
+                    if (left == null || left.keys().isEmpty()) {
+                        return Uni.createFrom().item(items);
                     }
-                    if (bytes == null || guid == null) {
-                        skipped.increment();
-                        return false;
+                    if (attempts <= 1) {
+                        return Uni.createFrom().failure(new IllegalStateException(left.keys().size()
+                                + " stored messages left unread by DynamoDB (throttled)"));
                     }
-                    int qos = item.get(Attr.QOS) == null ? 1 : Math.max(1, Math.min(2, Integer.parseInt(item.get(Attr.QOS).n())));
-                    String sender = item.get(Attr.SENDER) == null ? "" : item.get(Attr.SENDER).s();
-                    boolean ok = broker.orElseThrow().deliverStored(clientId, String.format("%032X", guid),
-                            pending.topic(), bytes, qos, sender);
-                    (ok ? delivered : skipped).increment();
-                    return ok;
+                    return readItems(left.keys(), attempts - 1)
+                            .onItem().delayIt().by(Duration.ofMillis(100L * (READ_ATTEMPTS - attempts + 1)))
+                            .map(more -> {
+                                items.addAll(more);
+                                return items;
+                            });
                 });
+    }
+
+    /** The stored message to deliver again; null when it is gone or was stored without its payload. */
+    private static Republisher.Copy copyOf(Pending pending, Map<String, AttributeValue> item) {
+        if (item == null) {
+            return null;
+        }
+        AttributeValue payload = item.get(Attr.PAYLOAD);
+        byte[] bytes = payload == null ? null : payload.b() != null ? payload.b().asByteArray()
+                : payload.s() != null ? payload.s().getBytes(StandardCharsets.UTF_8) : null;
+        if (bytes == null) {
+            return null;
+        }
+        int qos = 1;
+        if (item.get(Attr.QOS) != null) {
+            try {
+                qos = Math.max(1, Math.min(2, Integer.parseInt(item.get(Attr.QOS).n())));
+            } catch (NumberFormatException e) {
+                qos = 1;
+            }
+        }
+        return new Republisher.Copy(pending.msgId(), pending.topic(), bytes, qos);
+    }
+
+    private Uni<Integer> deliver(String clientId, List<Republisher.Copy> copies) {
+        if (broker.isPresent()) {
+            int count = 0;
+            for (Republisher.Copy copy : copies) {
+                if (deliverEmbedded(clientId, copy)) {
+                    count++;
+                }
+            }
+            return Uni.createFrom().item(count);
+        }
+        return republisher.publish(copies, copy -> republications.expect(copy.topic(), copy.payload(),
+                        copy.originalMsgId(), System.currentTimeMillis()))
+                .invoke(count -> delivered.increment(count));
+    }
+
+    private boolean deliverEmbedded(String clientId, Republisher.Copy copy) {
+        BigInteger guid;
+        try {
+            guid = EmqxMsgId.decode(copy.originalMsgId());
+        } catch (RuntimeException e) {
+            skipped.increment();
+            return false;
+        }
+        boolean ok = broker.orElseThrow().deliverStored(clientId, String.format("%032X", guid), copy.topic(),
+                copy.payload(), copy.qos(), "");
+        (ok ? delivered : skipped).increment();
+        return ok;
     }
 }

@@ -51,8 +51,21 @@ public sealed interface BrokerEvent {
         }
     }
 
-    /** Subscriber {@code clientId} acknowledged message {@code msgId} of {@code topic}. */
-    record MessageAcked(String msgId, String topic, String clientId, String fromClientId, int qos, long atMillis)
-            implements BrokerEvent {
+    /**
+     * Subscriber {@code clientId} acknowledged message {@code msgId} of {@code topic}. {@code republishedOf}:
+     * when the message was the service's copy of a stored one and the broker passed its mark on, the stored
+     * message's msgid; else empty.
+     */
+    record MessageAcked(String msgId, String topic, String clientId, String fromClientId, int qos, long atMillis,
+            String republishedOf) implements BrokerEvent {
+        public MessageAcked(String msgId, String topic, String clientId, String fromClientId, int qos,
+                long atMillis) {
+            this(msgId, topic, clientId, fromClientId, qos, atMillis, "");
+        }
+
+        /** The same acknowledgement of another message. */
+        public MessageAcked withMsgId(String other) {
+            return new MessageAcked(other, topic, clientId, fromClientId, qos, atMillis, "");
+        }
     }
 }

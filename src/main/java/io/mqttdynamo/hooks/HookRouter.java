@@ -5,8 +5,9 @@ import java.util.List;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.mqttdynamo.broker.BrokerSessions;
-import io.mqttdynamo.broker.RetainedBrokerClient;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EventTopics;
@@ -22,17 +23,22 @@ public class HookRouter {
     private final boolean storeQos0;
     private final boolean deleteAckedMessage;
     private final ConsumedMessages consumed = new ConsumedMessages();
-    /** Retained messages the service republished itself (on_retain_lookup) are stored already. */
-    private final String retainedPublisher;
+    private final Republications republications;
+    private final Counter copyAcksMapped;
+    private final Counter copyAcksUnmapped;
     /** The service's own event topics, never stored as messages when a raw filter also matches them. */
     private final List<TopicFilter> ownTopics = new ArrayList<>();
     private final BrokerSessions sessions;
 
-    public HookRouter(HookRules rules, ItemMapper items, MqttDynamoConfig config, RetainedBrokerClient retainedClient,
-            BrokerSessions sessions) {
+    public HookRouter(HookRules rules, ItemMapper items, MqttDynamoConfig config, BrokerSessions sessions,
+            Republications republications, MeterRegistry registry) {
         this.sessions = sessions;
         this.rules = rules;
-        this.retainedPublisher = retainedClient.publisherId();
+        this.republications = republications;
+        this.copyAcksMapped = Counter.builder("mqtt_dynamo_republished_acks").tag("result", "original")
+                .description("Acknowledgements of the service's copies of stored messages").register(registry);
+        this.copyAcksUnmapped = Counter.builder("mqtt_dynamo_republished_acks").tag("result", "unknown_copy")
+                .description("Acknowledgements of the service's copies of stored messages").register(registry);
         this.items = items;
         this.storeQos0 = config.messages().storeQos0();
         this.deleteAckedMessage = config.acks().deleteMessage();
@@ -74,7 +80,8 @@ public class HookRouter {
             }
         } else if (event instanceof BrokerEvent.MessagePublished e) {
             messageWrites(e, writes);
-        } else if (event instanceof BrokerEvent.MessageAcked e) {
+        } else if (event instanceof BrokerEvent.MessageAcked acked) {
+            BrokerEvent.MessageAcked e = sessions.isOwnClient(acked.fromClientId()) ? ofOriginal(acked) : acked;
             if (rules.applies(HookFunction.ON_MESSAGE_ACKED_FOR_QUEUE, e.topic())) {
                 writes.add(items.acked(e));
                 writes.add(items.consumed(e));
@@ -101,8 +108,27 @@ public class HookRouter {
         return null;
     }
 
+    /**
+     * An acknowledgement of a message the service published (a copy of a stored one, which the broker gave a
+     * new id) consumes the stored original: named by the copy's mark, or remembered from the copy's envelope.
+     */
+    private BrokerEvent.MessageAcked ofOriginal(BrokerEvent.MessageAcked acked) {
+        String original = acked.republishedOf().isEmpty() ? republications.originalOf(acked.msgId())
+                : acked.republishedOf();
+        if (original == null) {
+            // Its envelope was not seen (yet): the ack stays under the copy's id, consuming nothing stored.
+            copyAcksUnmapped.increment();
+            return acked;
+        }
+        copyAcksMapped.increment();
+        return acked.withMsgId(original);
+    }
+
     private void messageWrites(BrokerEvent.MessagePublished e, List<ItemWrite> writes) {
-        if (!e.sender().isEmpty() && e.sender().startsWith(retainedPublisher)) {
+        if (!e.sender().isEmpty() && sessions.isOwnClient(e.sender())) {
+            // Published by the service itself (copies of stored messages, retained messages put back): stored
+            // already. An envelope tells the copy's new id, which its acknowledgements will name.
+            republications.copyPublished(e.msgId(), e.topic(), e.payload(), System.currentTimeMillis());
             return;
         }
         for (TopicFilter own : ownTopics) {

@@ -4,6 +4,7 @@ import java.util.Base64;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import io.mqttdynamo.broker.Republisher;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EmqxMsgId;
 
@@ -31,12 +32,33 @@ public final class EnvelopeDecoder {
                 Json.millis(json, receivedMillis, "publish_received_at", "timestamp"));
     }
 
-    /** An acknowledgement: {@code clientid} is the subscriber that acked, {@code from_clientid} the sender. */
+    /**
+     * An acknowledgement: {@code clientid} is the subscriber that acked, {@code from_clientid} the sender;
+     * {@code pub_props} (when the rule selects it) may carry the service's mark on a copy of a stored message.
+     */
     public static BrokerEvent.MessageAcked ack(byte[] envelope, long receivedMillis) {
         JsonNode json = Json.object(envelope);
         return new BrokerEvent.MessageAcked(msgId(Json.requiredText(json, "id")), Json.requiredText(json, "topic"),
                 Json.requiredText(json, "clientid"), orEmpty(Json.text(json, "from_clientid")),
-                Json.qos(json.get("qos"), 1), Json.millis(json, receivedMillis, "timestamp", "publish_received_at"));
+                Json.qos(json.get("qos"), 1), Json.millis(json, receivedMillis, "timestamp", "publish_received_at"),
+                orEmpty(userProperty(json.path("pub_props"), Republisher.MARKER)));
+    }
+
+    /**
+     * A user property of EMQX's {@code pub_props}: {@code "User-Property": {"name": "value"}}, or the
+     * ordered form {@code "User-Property-Pairs": [{"key": …, "value": …}]}; null when absent.
+     */
+    static String userProperty(JsonNode properties, String name) {
+        JsonNode byName = properties.path("User-Property").path(name);
+        if (byName.isTextual()) {
+            return byName.asText();
+        }
+        for (JsonNode pair : properties.path("User-Property-Pairs")) {
+            if (name.equals(pair.path("key").asText(null)) && pair.path("value").isTextual()) {
+                return pair.path("value").asText();
+            }
+        }
+        return null;
     }
 
     private static String msgId(String id) {

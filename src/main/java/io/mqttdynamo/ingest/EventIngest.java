@@ -18,10 +18,12 @@ import org.eclipse.microprofile.reactive.messaging.Message;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.mqttdynamo.broker.InboundMqttMetadata;
+import io.mqttdynamo.broker.Republisher;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.hooks.HookRouter;
+import io.mqttdynamo.hooks.Republications;
 import io.mqttdynamo.store.ItemWrite;
 import io.mqttdynamo.store.RejectedWriteException;
 import io.mqttdynamo.store.WritePipeline;
@@ -51,10 +53,14 @@ public class EventIngest {
     private final EmqxMsgId ids = new EmqxMsgId();
     private final MqttDynamoConfig.EventDialect dialect;
     private final String eventNode;
+    private final Republications republications;
+    private final String ownSender;
 
     public EventIngest(HookRouter router, WritePipeline pipeline, Event<EventStored> stored, Event<EventTaken> taken,
-            MeterRegistry registry, MqttDynamoConfig config) {
+            MeterRegistry registry, MqttDynamoConfig config, Republications republications, Republisher republisher) {
         this.router = router;
+        this.republications = republications;
+        this.ownSender = republisher.publisherIdPrefix();
         this.taken = taken;
         this.stored = stored;
         this.pipeline = pipeline;
@@ -96,9 +102,19 @@ public class EventIngest {
     @Incoming(IngestChannels.MESSAGES)
     public CompletionStage<Void> published(Message<byte[]> message) {
         return ingest(IngestChannels.MESSAGES, message, mqtt -> Optional.of(mode == MqttDynamoConfig.MessageMode.RAW
-                ? new BrokerEvent.MessagePublished(ids.next(), mqtt.topic(), mqtt.qos(), mqtt.retain(), "",
-                        message.getPayload(), mqtt.receivedAtMillis())
+                ? raw(mqtt, message.getPayload())
                 : EnvelopeDecoder.message(message.getPayload(), ids, mqtt.receivedAtMillis())));
+    }
+
+    /**
+     * A message of a raw subscription. Its sender is unknown, except for the broker's copies of the service's
+     * own republications: marked with MQTT 5, recognised by content with MQTT 3.1.1 (see {@link Republications}).
+     */
+    private BrokerEvent.MessagePublished raw(InboundMqttMetadata mqtt, byte[] payload) {
+        boolean ownCopy = republications.takeCopy(mqtt.topic(), payload, mqtt.republishedOf(), !mqtt.properties(),
+                mqtt.receivedAtMillis()) != null;
+        return new BrokerEvent.MessagePublished(ids.next(), mqtt.topic(), mqtt.qos(), mqtt.retain(),
+                ownCopy ? ownSender : "", payload, mqtt.receivedAtMillis());
     }
 
     @Incoming(IngestChannels.ACKS)
@@ -116,7 +132,7 @@ public class EventIngest {
     private CompletionStage<Void> ingestAll(String channel, Message<byte[]> message,
             Function<InboundMqttMetadata, List<BrokerEvent>> decode) {
         InboundMqttMetadata mqtt = message.getMetadata(InboundMqttMetadata.class)
-                .orElseGet(() -> new InboundMqttMetadata("", 0, false, System.currentTimeMillis()));
+                .orElseGet(() -> new InboundMqttMetadata("", 0, false, System.currentTimeMillis(), null, false));
         received.get(channel).increment();
         List<BrokerEvent> events;
         List<ItemWrite> writes;

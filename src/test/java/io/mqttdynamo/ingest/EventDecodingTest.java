@@ -121,6 +121,18 @@ class EventDecodingTest {
                 .isInstanceOfSatisfying(MalformedEventException.class, e -> assertThat(e.reason()).isEqualTo("invalid_id"));
     }
 
+    @Test
+    void ackEnvelopeOfACopyNamesTheOriginalFromPubProps() {
+        String envelope = "{\"id\":\"00058E3E862C90F8F440000012000001\",\"clientid\":\"sub\","
+                + "\"from_clientid\":\"svc-republisher-1\",\"topic\":\"t\",\"qos\":1,\"pub_props\":%s}";
+        assertThat(EnvelopeDecoder.ack(json(String.format(envelope,
+                "{\"User-Property\":{\"mqtt-dynamo-republished\":\"orig\"}}")), 0).republishedOf()).isEqualTo("orig");
+        assertThat(EnvelopeDecoder.ack(json(String.format(envelope, "{\"User-Property-Pairs\":[{\"key\":\"other\","
+                + "\"value\":\"x\"},{\"key\":\"mqtt-dynamo-republished\",\"value\":\"orig2\"}]}")), 0)
+                .republishedOf()).isEqualTo("orig2");
+        assertThat(EnvelopeDecoder.ack(json(String.format(envelope, "{}")), 0).republishedOf()).isEmpty();
+    }
+
     private static void assertMalformed(org.assertj.core.api.ThrowableAssert.ThrowingCallable decode, String reason) {
         assertThatThrownBy(decode).isInstanceOfSatisfying(MalformedEventException.class,
                 e -> assertThat(e.reason()).isEqualTo(reason));

@@ -1,0 +1,136 @@
+package io.mqttdynamo.hooks;
+
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import jakarta.inject.Singleton;
+
+/**
+ * What the service published again itself (on_message_fetch_for_queue): recognises the broker's copies of
+ * those publications coming back through ingest, and which stored message each copy stands for, so that
+ * they are not stored as new messages and their acknowledgements consume the originals.
+ *
+ * <p>A copy is recognised by its MQTT 5 marker when the broker passes properties on; otherwise by its
+ * topic and payload (SHA-256), once per publication and for {@link #EXPECT_FOR_MILLIS} only: the copy and
+ * a publication identical in topic and payload are the same message to store, so taking one for the other
+ * stores nothing wrong, and a copy that comes later than that is stored again, never dropped.
+ */
+@Singleton
+public final class Republications {
+
+    static final long EXPECT_FOR_MILLIS = 60_000;
+    static final int MAX_EXPECTED = 10_000;
+    static final int MAX_MAPPED = 100_000;
+
+    private record Expected(String topic, long digest, int length, String originalMsgId, long untilMillis) {
+    }
+
+    private final Map<String, ArrayDeque<Expected>> byTopic = new HashMap<>();
+    private final ArrayDeque<Expected> inOrder = new ArrayDeque<>();
+    /** The broker's ids of copies → the stored originals' msgids, the oldest forgotten first. */
+    private final Map<String, String> originals = new LinkedHashMap<>(1024, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+            return size() > MAX_MAPPED;
+        }
+    };
+
+    /** Before a stored message is published again: its copy is to be recognised. */
+    public synchronized void expect(String topic, byte[] payload, String originalMsgId, long nowMillis) {
+        forgetExpired(nowMillis);
+        if (inOrder.size() >= MAX_EXPECTED) {
+            remove(inOrder.peekFirst());
+        }
+        Expected expected = new Expected(topic, digest(payload), payload.length, originalMsgId,
+                nowMillis + EXPECT_FOR_MILLIS);
+        byTopic.computeIfAbsent(topic, t -> new ArrayDeque<>()).addLast(expected);
+        inOrder.addLast(expected);
+    }
+
+    /**
+     * A message whose sender is unknown (raw mode): the original's msgid when it is a copy still expected
+     * (recognised by {@code marker}, the copy's MQTT 5 user property, or else by topic and payload when
+     * {@code byContent}), null when it is somebody's message. A copy is recognised once.
+     */
+    public synchronized String takeCopy(String topic, byte[] payload, String marker, boolean byContent,
+            long nowMillis) {
+        forgetExpired(nowMillis);
+        ArrayDeque<Expected> candidates = byTopic.get(topic);
+        if (marker != null) {
+            // Marked: a copy in any case (also of a retained message or one no longer expected).
+            if (candidates != null) {
+                for (Expected expected : candidates) {
+                    if (expected.originalMsgId().equals(marker)) {
+                        remove(expected);
+                        break;
+                    }
+                }
+            }
+            return marker;
+        }
+        if (!byContent || candidates == null) {
+            return null;
+        }
+        long digest = digest(payload);
+        for (Expected expected : candidates) {
+            if (expected.length() == payload.length && expected.digest() == digest) {
+                remove(expected);
+                return expected.originalMsgId();
+            }
+        }
+        return null;
+    }
+
+    /** The broker reported a copy under its own id (an envelope from the republisher): remembers the pair. */
+    public synchronized void copyPublished(String brokerMsgId, String topic, byte[] payload, long nowMillis) {
+        String original = takeCopy(topic, payload, null, true, nowMillis);
+        if (original != null) {
+            originals.put(brokerMsgId, original);
+        }
+    }
+
+    /** The stored message a copy's broker id stands for, or null when unknown. */
+    public synchronized String originalOf(String brokerMsgId) {
+        return originals.get(brokerMsgId);
+    }
+
+    synchronized int expected() {
+        return inOrder.size();
+    }
+
+    private void forgetExpired(long nowMillis) {
+        while (!inOrder.isEmpty() && inOrder.peekFirst().untilMillis() < nowMillis) {
+            remove(inOrder.peekFirst());
+        }
+    }
+
+    private void remove(Expected expected) {
+        inOrder.remove(expected);
+        ArrayDeque<Expected> candidates = byTopic.get(expected.topic());
+        if (candidates != null) {
+            for (Iterator<Expected> it = candidates.iterator(); it.hasNext();) {
+                if (it.next() == expected) {
+                    it.remove();
+                    break;
+                }
+            }
+            if (candidates.isEmpty()) {
+                byTopic.remove(expected.topic());
+            }
+        }
+    }
+
+    private static long digest(byte[] payload) {
+        try {
+            return ByteBuffer.wrap(MessageDigest.getInstance("SHA-256").digest(payload)).getLong();
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+        }
+    }
+}

@@ -1,0 +1,49 @@
+package io.mqttdynamo.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import io.mqttdynamo.support.QueueFetchMosquittoProfile;
+import io.mqttdynamo.support.TestMqttClient;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+
+/**
+ * on_message_fetch_for_queue beside Mosquitto in raw mode over MQTT 3.1.1: without user properties the
+ * service recognises the broker's copies of its republications by topic and payload and stores none of
+ * them, while a message published anew with the same payload afterwards is stored; at most
+ * {@code queue-fetch.max-count} messages, the oldest.
+ */
+@QuarkusTest
+@TestProfile(QueueFetchMosquittoProfile.Mqtt311.class)
+class QueueFetchMosquitto311Test extends QueueFetchOnMosquitto {
+
+    @Test
+    void copiesAreRecognisedByContentAndOnlyOnce() {
+        String topic = storedTopic("v3-jobs-" + run);
+        try (TestMqttClient publisher = TestMqttClient.connect("v3-pub-" + run, PORT)) {
+            publisher.publish(topic, "job A", 1, false);
+            publisher.publish(topic, "job B", 1, false);
+            publisher.publish(topic, "job C", 1, false);
+        }
+        List<String> originals = pendingIds(topic, 3);
+        try (TestMqttClient worker = TestMqttClient.connect("v3-worker-" + run, PORT);
+                TestMqttClient publisher = TestMqttClient.connect("v3-pub2-" + run, PORT)) {
+            worker.subscribe(topic, 1);
+            reportSubscribed("v3-worker-" + run, topic, 1);
+            await().atMost(TIMEOUT).until(() -> payloads(worker, topic).size() >= 2);
+            assertThat(payloads(worker, topic)).as("the oldest two (queue-fetch.max-count)")
+                    .containsExactly("job A", "job B");
+
+            // The same payload again, from a client: a new message, stored (the copy was taken once).
+            publisher.publish(topic, "job A", 1, false);
+            List<String> after = pendingIds(topic, 4);
+            String third = after.stream().filter(id -> !originals.contains(id)).findFirst().orElseThrow();
+            assertThat(tables.item("mqtt_msg", "msgid", third).orElseThrow().get("payload").s()).isEqualTo("job A");
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package io.mqttdynamo.delivery;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
+
+import io.mqttdynamo.broker.Republisher;
+import io.mqttdynamo.support.QueueFetchMosquittoProfile;
+import io.mqttdynamo.support.TestMqttClient;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+
+/**
+ * on_message_fetch_for_queue beside Mosquitto in raw mode over MQTT 5: a new QoS 1 subscriber gets the
+ * topic's unconsumed messages again, oldest first, published on their topic with the service's mark; the
+ * service's own raw subscription takes the copies without storing them again.
+ */
+@QuarkusTest
+@TestProfile(QueueFetchMosquittoProfile.class)
+class QueueFetchMosquittoTest extends QueueFetchOnMosquitto {
+
+    @Test
+    void aNewSubscriberGetsTheUnconsumedMessagesAgainAndTheCopiesAreNotStored() {
+        String topic = storedTopic("jobs-" + run);
+        try (TestMqttClient publisher = TestMqttClient.connect("queue-pub-" + run, PORT)) {
+            publisher.publish(topic, "job 1", 1, false);
+            publisher.publish(topic, "job 2", 1, false);
+        }
+        List<String> originals = pendingIds(topic, 2);
+        try (TestMqttClient worker = TestMqttClient.connect("queue-worker-" + run, PORT);
+                TestMqttClient publisher = TestMqttClient.connect("queue-pub2-" + run, PORT)) {
+            worker.subscribe(topic, 1);
+            reportSubscribed("queue-worker-" + run, topic, 1);
+            await().atMost(TIMEOUT).until(() -> payloads(worker, topic).size() >= 2);
+            assertThat(payloads(worker, topic)).containsExactly("job 1", "job 2");
+            assertThat(worker.received()).extracting(QueueFetchMosquittoTest::mark)
+                    .as("each copy names its stored original").containsExactlyElementsOf(originals);
+
+            // A later message of the topic is stored after the copies would have been (the same item's writes
+            // keep their order): once it is there, the copies' absence is final.
+            publisher.publish(topic, "job 3", 1, false);
+            List<String> after = pendingIds(topic, 3);
+            assertThat(after).containsAll(originals);
+            String third = after.stream().filter(id -> !originals.contains(id)).findFirst().orElseThrow();
+            assertThat(tables.item("mqtt_msg", "msgid", third).orElseThrow().get("payload").s()).isEqualTo("job 3");
+        }
+    }
+
+    private static String mark(Mqtt5Publish publish) {
+        return publish.getUserProperties().asList().stream()
+                .filter(p -> p.getName().toString().equals(Republisher.MARKER))
+                .map(p -> p.getValue().toString()).findFirst().orElse("(no mark)");
+    }
+}

@@ -1,0 +1,64 @@
+package io.mqttdynamo.delivery;
+
+import static org.awaitility.Awaitility.await;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+
+import jakarta.inject.Inject;
+
+import org.junit.jupiter.api.BeforeEach;
+
+import io.mqttdynamo.domain.EmqxMsgId;
+import io.mqttdynamo.support.MosquittoProfile;
+import io.mqttdynamo.support.Readiness;
+import io.mqttdynamo.support.TableReader;
+import io.mqttdynamo.support.TestMqttClient;
+import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
+
+/** What the queue-fetch tests against the machine's Mosquitto share: tables, a run id, the client events. */
+abstract class QueueFetchOnMosquitto {
+
+    static final Duration TIMEOUT = Duration.ofSeconds(30);
+    static final int PORT = MosquittoProfile.PORT;
+
+    @Inject
+    DynamoDbAsyncClient dynamo;
+
+    TableReader tables;
+    String run;
+
+    @BeforeEach
+    void setUp() {
+        Readiness.await();
+        tables = new TableReader(dynamo);
+        run = UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    static String storedTopic(String name) {
+        return MosquittoProfile.prefix() + "/data/stored/" + name;
+    }
+
+    /** The msgids of the topic's unconsumed messages once {@code count} are there, oldest first. */
+    List<String> pendingIds(String topic, int count) {
+        return await().atMost(TIMEOUT).until(() -> tables.topicMsgIds(topic), ids -> ids.size() == count)
+                .stream().sorted(EmqxMsgId.OLDEST_FIRST).toList();
+    }
+
+    /** Tells the service, as EMQX's {@code $SYS} client event would, that {@code clientId} subscribed. */
+    void reportSubscribed(String clientId, String filter, int qos) {
+        String topic = MosquittoProfile.prefix() + "/sys/brokers/emqx@node1/clients/" + clientId + "/subscribed";
+        String event = "{\"clientid\":\"" + clientId + "\",\"username\":\"u\",\"topic\":\"" + filter
+                + "\",\"subopts\":{\"qos\":" + qos + "},\"ts\":" + System.currentTimeMillis() + "}";
+        try (TestMqttClient broker = TestMqttClient.connect("fake-emqx-" + run, PORT)) {
+            broker.publish(topic, event, 1, false);
+        }
+    }
+
+    static List<String> payloads(TestMqttClient client, String topic) {
+        return client.received().stream().filter(p -> p.getTopic().toString().equals(topic))
+                .map(p -> new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8)).toList();
+    }
+}
