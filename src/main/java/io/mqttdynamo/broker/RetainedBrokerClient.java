@@ -36,6 +36,9 @@ public class RetainedBrokerClient {
         }
     }
 
+    /** In the client ids of the short-lived subscriptions that read the broker's retained messages. */
+    public static final String SCAN_ID_INFIX = "-retained-scan-";
+
     private final BrokerSessions sessions;
 
     public RetainedBrokerClient(BrokerSessions sessions) {
@@ -78,7 +81,7 @@ public class RetainedBrokerClient {
      */
     public Uni<Map<String, Retained>> collect(Duration quiet, Duration max, int maxCount, long maxBytes) {
         return Uni.createFrom().deferred(() -> {
-            String id = sessions.clientIdBase() + "-retained-scan-" + UUID.randomUUID().toString().substring(0, 8);
+            String id = sessions.clientIdBase() + SCAN_ID_INFIX + UUID.randomUUID().toString().substring(0, 8);
             Mqtt5AsyncClient client = sessions.clientBuilder(id).useMqttVersion5().buildAsync();
             Map<String, Retained> retained = new LinkedHashMap<>();
             AtomicLong bytes = new AtomicLong();

@@ -201,6 +201,13 @@ public interface MqttDynamoConfig {
         /** Only messages that arrived at most this long ago (EMQX's time_range). */
         @WithDefault("PT2H")
         Duration maxAge();
+
+        /**
+         * Beside an external broker, publish the messages again on their topics (every current subscriber of
+         * the topic receives them). Off: the function runs on the embedded broker only.
+         */
+        @WithDefault("false")
+        boolean republish();
     }
 
     interface Retained {

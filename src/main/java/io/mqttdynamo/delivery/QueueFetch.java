@@ -18,6 +18,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.mqttdynamo.broker.BrokerSessions;
 import io.mqttdynamo.broker.Republisher;
+import io.mqttdynamo.broker.RetainedBrokerClient;
 import io.mqttdynamo.broker.embedded.EmbeddedBroker;
 import io.mqttdynamo.broker.embedded.EmbeddedBrokerService;
 import io.mqttdynamo.config.MqttDynamoConfig;
@@ -44,18 +45,19 @@ import software.amazon.awssdk.services.dynamodb.model.ScanRequest;
  * on_message_fetch_for_queue: when a client subscribes with QoS 1 or 2, the unconsumed messages of the topics
  * its filter matches (their msgids in mqtt_topic_msg_map, newer than what the client last acked on that topic
  * and than {@code queue-fetch.max-age}) are delivered again, oldest first, at most {@code queue-fetch.max-count}.
- * The embedded broker delivers them to that client only, under their stored ids; beside an external broker
- * they are published again on their topics ({@link Republisher}), and {@link Republications} keeps ingest from
- * storing the copies and maps their acknowledgements to the originals. Wildcard filters scan
- * mqtt_topic_msg_map (at most {@value #MAX_TOPICS_SCANNED} topics); {@value #MAX_IN_FLIGHT} subscriptions at once.
+ * The embedded broker delivers them to that client only, under their stored ids; beside an external broker,
+ * with {@code queue-fetch.republish}, they are published again on their topics ({@link Republisher}), and
+ * {@link Republications} keeps ingest from storing the copies and maps their acknowledgements to the
+ * originals. Wildcard filters scan mqtt_topic_msg_map (at most {@value #MAX_TOPICS_SCANNED} topics); messages
+ * are read and delivered {@value #KEYS_PER_READ} at a time, {@value #MAX_IN_FLIGHT} subscriptions at once.
  */
 @ApplicationScoped
 public class QueueFetch {
 
     static final int MAX_TOPICS_SCANNED = 10_000;
-    static final int MAX_IN_FLIGHT = 16;
-    /** BatchGetItem's limit. */
-    static final int KEYS_PER_READ = 100;
+    static final int MAX_IN_FLIGHT = 8;
+    /** Messages read (one BatchGetItem) and held at a time: 25 items of at most 400 KB. */
+    static final int KEYS_PER_READ = 25;
     static final int READ_ATTEMPTS = 5;
 
     private final DynamoDbAsyncClient dynamo;
@@ -69,6 +71,7 @@ public class QueueFetch {
     private final Counter delivered;
     private final Counter skipped;
     private final AtomicInteger inFlight = new AtomicInteger();
+    private final boolean republish;
 
     public QueueFetch(DynamoDbAsyncClient dynamo, HookRules rules, MqttDynamoConfig config, BrokerSessions sessions,
             Instance<EmbeddedBrokerService> embedded, Republisher republisher, Republications republications,
@@ -80,6 +83,7 @@ public class QueueFetch {
         this.ownClientIds = sessions.clientIdBase() + "-";
         this.broker = config.embeddedBroker().enabled() && embedded.isResolvable()
                 ? embedded.get().broker() : Optional.empty();
+        this.republish = config.queueFetch().republish();
         this.maxCount = config.queueFetch().maxCount();
         this.maxAge = config.queueFetch().maxAge();
         this.delivered = Counter.builder("mqtt_dynamo_queued_messages_fetched").tag("result", "delivered")
@@ -90,8 +94,10 @@ public class QueueFetch {
 
     void taken(@Observes EventTaken taken) {
         if (!(taken.event() instanceof BrokerEvent.ClientSubscribed subscribed)
+                || (broker.isEmpty() && !republish)
                 || subscribed.qos() == 0 || subscribed.topic().startsWith("$share/")
-                || subscribed.clientId().startsWith(ownClientIds)
+                || subscribed.clientId().startsWith(ownClientIds) || Republisher.isRepublisher(subscribed.clientId())
+                || subscribed.clientId().contains(RetainedBrokerClient.SCAN_ID_INFIX)
                 || !rules.applies(HookFunction.ON_MESSAGE_FETCH_FOR_QUEUE, subscribed.topic())) {
             return;
         }
@@ -126,8 +132,7 @@ public class QueueFetch {
                     all.sort((a, b) -> EmqxMsgId.OLDEST_FIRST.compare(a.msgId(), b.msgId()));
                     return List.copyOf(all.subList(0, Math.min(all.size(), maxCount)));
                 })
-                .chain(this::read)
-                .chain(copies -> deliver(clientId, copies));
+                .chain(pending -> deliver(clientId, read(pending)));
     }
 
     private record TopicIds(String topic, List<String> msgIds) {
@@ -181,8 +186,8 @@ public class QueueFetch {
         }
     }
 
-    /** The stored messages, in the order asked (BatchGetItem, {@value #KEYS_PER_READ} at a time). */
-    private Uni<List<Republisher.Copy>> read(List<Pending> pending) {
+    /** The stored messages, in the order asked, read as they are taken ({@value #KEYS_PER_READ} at a time). */
+    private Multi<Republisher.Copy> read(List<Pending> pending) {
         return Multi.createFrom().iterable(chunks(pending))
                 .onItem().transformToUniAndConcatenate(chunk -> readItems(chunk.stream()
                         .map(p -> Map.of(Attr.MSGID, AttributeValue.fromS(p.msgId()))).toList(), READ_ATTEMPTS)
@@ -200,8 +205,7 @@ public class QueueFetch {
                             }
                             return copies;
                         }))
-                .collect().in(ArrayList<Republisher.Copy>::new, List::addAll)
-                .map(List::copyOf);
+                .onItem().disjoint();
     }
 
     private static List<List<Pending>> chunks(List<Pending> pending) {
@@ -226,10 +230,11 @@ public class QueueFetch {
                     }
                     if (attempts <= 1) {
                         return Uni.createFrom().failure(new IllegalStateException(left.keys().size()
-                                + " stored messages left unread by DynamoDB (throttled)"));
+                                + " stored messages left unread by DynamoDB (throttled, or past 16 MB)"));
                     }
-                    return readItems(left.keys(), attempts - 1)
+                    return Uni.createFrom().voidItem()
                             .onItem().delayIt().by(Duration.ofMillis(100L * (READ_ATTEMPTS - attempts + 1)))
+                            .chain(() -> readItems(left.keys(), attempts - 1))
                             .map(more -> {
                                 items.addAll(more);
                                 return items;
@@ -256,18 +261,15 @@ public class QueueFetch {
                 qos = 1;
             }
         }
-        return new Republisher.Copy(pending.msgId(), pending.topic(), bytes, qos);
+        AttributeValue sender = item.get(Attr.SENDER);
+        return new Republisher.Copy(pending.msgId(), pending.topic(), bytes, qos,
+                sender == null || sender.s() == null ? "" : sender.s());
     }
 
-    private Uni<Integer> deliver(String clientId, List<Republisher.Copy> copies) {
+    private Uni<Integer> deliver(String clientId, Multi<Republisher.Copy> copies) {
         if (broker.isPresent()) {
-            int count = 0;
-            for (Republisher.Copy copy : copies) {
-                if (deliverEmbedded(clientId, copy)) {
-                    count++;
-                }
-            }
-            return Uni.createFrom().item(count);
+            return copies.collect().with(java.util.stream.Collectors.summingInt(
+                    copy -> deliverEmbedded(clientId, copy) ? 1 : 0));
         }
         return republisher.publish(copies, copy -> republications.expect(copy.topic(), copy.payload(),
                         copy.originalMsgId(), System.currentTimeMillis()))
@@ -283,7 +285,7 @@ public class QueueFetch {
             return false;
         }
         boolean ok = broker.orElseThrow().deliverStored(clientId, String.format("%032X", guid), copy.topic(),
-                copy.payload(), copy.qos(), "");
+                copy.payload(), copy.qos(), copy.sender());
         (ok ? delivered : skipped).increment();
         return ok;
     }

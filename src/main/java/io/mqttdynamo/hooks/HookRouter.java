@@ -8,6 +8,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.mqttdynamo.broker.BrokerSessions;
+import io.mqttdynamo.broker.Republisher;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EventTopics;
@@ -24,6 +25,7 @@ public class HookRouter {
     private final boolean deleteAckedMessage;
     private final ConsumedMessages consumed = new ConsumedMessages();
     private final Republications republications;
+    private final boolean envelopes;
     private final Counter copyAcksMapped;
     private final Counter copyAcksUnmapped;
     /** The service's own event topics, never stored as messages when a raw filter also matches them. */
@@ -42,6 +44,7 @@ public class HookRouter {
         this.items = items;
         this.storeQos0 = config.messages().storeQos0();
         this.deleteAckedMessage = config.acks().deleteMessage();
+        this.envelopes = config.messages().mode() == MqttDynamoConfig.MessageMode.ENVELOPE;
         if (config.messages().mode() == MqttDynamoConfig.MessageMode.RAW) {
             config.acks().topic().filter(t -> !t.isBlank()).map(TopicFilter::parse).ifPresent(ownTopics::add);
             config.events().effectiveTopic().map(TopicFilter::parse).ifPresent(ownTopics::add);
@@ -81,8 +84,8 @@ public class HookRouter {
         } else if (event instanceof BrokerEvent.MessagePublished e) {
             messageWrites(e, writes);
         } else if (event instanceof BrokerEvent.MessageAcked acked) {
-            BrokerEvent.MessageAcked e = sessions.isOwnClient(acked.fromClientId()) ? ofOriginal(acked) : acked;
-            if (rules.applies(HookFunction.ON_MESSAGE_ACKED_FOR_QUEUE, e.topic())) {
+            BrokerEvent.MessageAcked e = Republisher.isRepublisher(acked.fromClientId()) ? ofOriginal(acked) : acked;
+            if (e != null && rules.applies(HookFunction.ON_MESSAGE_ACKED_FOR_QUEUE, e.topic())) {
                 writes.add(items.acked(e));
                 writes.add(items.consumed(e));
                 if (deleteAckedMessage) {
@@ -94,7 +97,7 @@ public class HookRouter {
         return writes;
     }
 
-    /** The client a lifecycle or subscription event is about, null for messages and acks. */
+    /** The client a lifecycle, subscription or ack event is about (the acker), null for messages. */
     private static String clientOf(BrokerEvent event) {
         if (event instanceof BrokerEvent.ClientConnected e) {
             return e.clientId();
@@ -104,31 +107,42 @@ public class HookRouter {
             return e.clientId();
         } else if (event instanceof BrokerEvent.ClientUnsubscribed e) {
             return e.clientId();
+        } else if (event instanceof BrokerEvent.MessageAcked e) {
+            // The service's own sessions acknowledge what they take: that consumes nothing.
+            return e.clientId();
         }
         return null;
     }
 
     /**
      * An acknowledgement of a message the service published (a copy of a stored one, which the broker gave a
-     * new id) consumes the stored original: named by the copy's mark, or remembered from the copy's envelope.
+     * new id) consumes the stored original: named by the copy's mark, or remembered from the copy's envelope;
+     * null (nothing written) when neither is known.
      */
     private BrokerEvent.MessageAcked ofOriginal(BrokerEvent.MessageAcked acked) {
         String original = acked.republishedOf().isEmpty() ? republications.originalOf(acked.msgId())
                 : acked.republishedOf();
         if (original == null) {
-            // Its envelope was not seen (yet): the ack stays under the copy's id, consuming nothing stored.
+            // Its envelope came to another replica, or after the ack: the original cannot be named. Writing the
+            // copy's id would move the client's last ack past originals it never received.
             copyAcksUnmapped.increment();
-            return acked;
+            return null;
         }
         copyAcksMapped.increment();
         return acked.withMsgId(original);
     }
 
     private void messageWrites(BrokerEvent.MessagePublished e, List<ItemWrite> writes) {
+        if (Republisher.isRepublisher(e.sender())) {
+            // A copy of a stored message: stored already. Its envelope tells the copy's new id, which its
+            // acknowledgements will name (raw mode has recognised the copy and knows no broker id).
+            if (envelopes) {
+                republications.copyPublished(e.msgId(), e.topic(), e.payload(), System.currentTimeMillis());
+            }
+            return;
+        }
         if (!e.sender().isEmpty() && sessions.isOwnClient(e.sender())) {
-            // Published by the service itself (copies of stored messages, retained messages put back): stored
-            // already. An envelope tells the copy's new id, which its acknowledgements will name.
-            republications.copyPublished(e.msgId(), e.topic(), e.payload(), System.currentTimeMillis());
+            // Published by the service itself (retained messages put back): stored already.
             return;
         }
         for (TopicFilter own : ownTopics) {

@@ -26,7 +26,7 @@ public final class Republications {
 
     static final long EXPECT_FOR_MILLIS = 60_000;
     static final int MAX_EXPECTED = 10_000;
-    static final int MAX_MAPPED = 100_000;
+    static final int MAX_MAPPED = 20_000;
 
     private record Expected(String topic, long digest, int length, String originalMsgId, long untilMillis) {
     }
@@ -63,7 +63,7 @@ public final class Republications {
         forgetExpired(nowMillis);
         ArrayDeque<Expected> candidates = byTopic.get(topic);
         if (marker != null) {
-            // Marked: a copy in any case (also of a retained message or one no longer expected).
+            // Marked: a copy in any case (also of a retained message put back, or one no longer expected).
             if (candidates != null) {
                 for (Expected expected : candidates) {
                     if (expected.originalMsgId().equals(marker)) {

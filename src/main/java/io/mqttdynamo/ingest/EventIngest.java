@@ -54,13 +54,11 @@ public class EventIngest {
     private final MqttDynamoConfig.EventDialect dialect;
     private final String eventNode;
     private final Republications republications;
-    private final String ownSender;
 
     public EventIngest(HookRouter router, WritePipeline pipeline, Event<EventStored> stored, Event<EventTaken> taken,
-            MeterRegistry registry, MqttDynamoConfig config, Republications republications, Republisher republisher) {
+            MeterRegistry registry, MqttDynamoConfig config, Republications republications) {
         this.router = router;
         this.republications = republications;
-        this.ownSender = republisher.publisherIdPrefix();
         this.taken = taken;
         this.stored = stored;
         this.pipeline = pipeline;
@@ -111,10 +109,10 @@ public class EventIngest {
      * own republications: marked with MQTT 5, recognised by content with MQTT 3.1.1 (see {@link Republications}).
      */
     private BrokerEvent.MessagePublished raw(InboundMqttMetadata mqtt, byte[] payload) {
-        boolean ownCopy = republications.takeCopy(mqtt.topic(), payload, mqtt.republishedOf(), !mqtt.properties(),
+        boolean ownCopy = republications.takeCopy(mqtt.topic(), payload, mqtt.republishedOf(), !mqtt.mqtt5(),
                 mqtt.receivedAtMillis()) != null;
         return new BrokerEvent.MessagePublished(ids.next(), mqtt.topic(), mqtt.qos(), mqtt.retain(),
-                ownCopy ? ownSender : "", payload, mqtt.receivedAtMillis());
+                ownCopy ? Republisher.ID_PREFIX : "", payload, mqtt.receivedAtMillis());
     }
 
     @Incoming(IngestChannels.ACKS)

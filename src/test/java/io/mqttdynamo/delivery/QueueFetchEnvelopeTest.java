@@ -65,9 +65,7 @@ class QueueFetchEnvelopeTest extends QueueFetchOnMosquitto {
     void acksOfTheCopiesConsumeTheOriginals() {
         String topic = storedTopic("env-jobs-" + run);
         String worker = "env-worker-" + run;
-        // The service's republishing connections are named <client-id>-republisher-…
-        String republisher = QueueFetchMosquittoProfile.clientIdBase(QueueFetchMosquittoProfile.Envelopes.class)
-                + "-republisher-" + run;
+        String republisher = Republisher.ID_PREFIX + run;
         try (TestMqttClient emqx = TestMqttClient.connect("env-rules-" + run, PORT);
                 TestMqttClient subscriber = TestMqttClient.connect(worker, PORT)) {
             String firstHex = newHexId();

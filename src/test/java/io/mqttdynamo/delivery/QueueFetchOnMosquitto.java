@@ -47,6 +47,17 @@ abstract class QueueFetchOnMosquitto {
                 .stream().sorted(EmqxMsgId.OLDEST_FIRST).toList();
     }
 
+    /**
+     * Waits for a message with {@code payload} to be stored on {@code topic} (a client published it after
+     * everything else the test checks) and gives the topic's msgids then: the topic's item takes its writes
+     * in order, so any earlier message's id would be there too.
+     */
+    List<String> idsOnceStored(String topic, String payload) {
+        return await().atMost(TIMEOUT).until(() -> tables.topicMsgIds(topic), ids -> ids.stream()
+                .anyMatch(id -> tables.item("mqtt_msg", "msgid", id).map(i -> payload.equals(i.get("payload").s()))
+                        .orElse(false)));
+    }
+
     /** Tells the service, as EMQX's {@code $SYS} client event would, that {@code clientId} subscribed. */
     void reportSubscribed(String clientId, String filter, int qos) {
         String topic = MosquittoProfile.prefix() + "/sys/brokers/emqx@node1/clients/" + clientId + "/subscribed";

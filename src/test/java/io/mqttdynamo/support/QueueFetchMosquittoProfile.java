@@ -16,6 +16,7 @@ public class QueueFetchMosquittoProfile extends MosquittoProfile {
         config.put("backend.dynamo.hook.session.subscribed.1",
                 String.format(hook, prefix() + "/data/stored/#", "on_message_fetch_for_queue"));
         config.put("backend.dynamo.hook.message.acked.1", String.format(hook, "#", "on_message_acked_for_queue"));
+        config.put("mqtt-dynamo.queue-fetch.republish", "true");
         // Each variant its own sessions: a resumed session keeps the subscriptions an earlier variant made.
         config.put("mqtt-dynamo.broker.client-id", clientIdBase(getClass()));
         // and its own share group: a group member's session that is away still gets its share of messages.
