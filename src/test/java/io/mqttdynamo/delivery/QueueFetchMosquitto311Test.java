@@ -1,7 +1,6 @@
 package io.mqttdynamo.delivery;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import java.util.List;
 
@@ -26,18 +25,10 @@ class QueueFetchMosquitto311Test extends QueueFetchOnMosquitto {
     @Test
     void copiesAreRecognisedByContentEachOnce() {
         String topic = storedTopic("v3-jobs-" + run);
-        try (TestMqttClient publisher = TestMqttClient.connect("v3-pub-" + run, PORT)) {
-            // Two stored messages alike: each copy must be taken for one of them, not both for one.
-            publisher.publish(topic, "same job", 1, false);
-            publisher.publish(topic, "same job", 1, false);
-            publisher.publish(topic, "job C", 1, false);
-        }
-        List<String> originals = pendingIds(topic, 3);
-        try (TestMqttClient worker = TestMqttClient.connect("v3-worker-" + run, PORT);
+        // Two stored messages alike: each copy must be taken for one of them, not both for one.
+        List<String> originals = stored(topic, "same job", "same job", "job C");
+        try (TestMqttClient worker = subscriberWith(2, "v3-worker-" + run, topic);
                 TestMqttClient publisher = TestMqttClient.connect("v3-pub2-" + run, PORT)) {
-            worker.subscribe(topic, 1);
-            reportSubscribed("v3-worker-" + run, topic, 1);
-            await().atMost(TIMEOUT).until(() -> payloads(worker, topic).size() >= 2);
             assertThat(payloads(worker, topic)).as("the oldest two (queue-fetch.max-count)")
                     .containsExactly("same job", "same job");
 

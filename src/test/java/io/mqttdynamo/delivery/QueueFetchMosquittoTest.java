@@ -1,7 +1,6 @@
 package io.mqttdynamo.delivery;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import java.util.List;
 
@@ -27,16 +26,9 @@ class QueueFetchMosquittoTest extends QueueFetchOnMosquitto {
     @Test
     void aNewSubscriberGetsTheUnconsumedMessagesAgainAndTheCopiesAreNotStored() {
         String topic = storedTopic("jobs-" + run);
-        try (TestMqttClient publisher = TestMqttClient.connect("queue-pub-" + run, PORT)) {
-            publisher.publish(topic, "job 1", 1, false);
-            publisher.publish(topic, "job 2", 1, false);
-        }
-        List<String> originals = pendingIds(topic, 2);
-        try (TestMqttClient worker = TestMqttClient.connect("queue-worker-" + run, PORT);
+        List<String> originals = stored(topic, "job 1", "job 2");
+        try (TestMqttClient worker = subscriberWith(2, "queue-worker-" + run, topic);
                 TestMqttClient publisher = TestMqttClient.connect("queue-pub2-" + run, PORT)) {
-            worker.subscribe(topic, 1);
-            reportSubscribed("queue-worker-" + run, topic, 1);
-            await().atMost(TIMEOUT).until(() -> payloads(worker, topic).size() >= 2);
             assertThat(payloads(worker, topic)).containsExactly("job 1", "job 2");
             assertThat(worker.received()).extracting(QueueFetchMosquittoTest::mark)
                     .as("each copy names its stored original").containsExactlyElementsOf(originals);

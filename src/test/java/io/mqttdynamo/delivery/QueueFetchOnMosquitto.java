@@ -41,6 +41,25 @@ abstract class QueueFetchOnMosquitto {
         return MosquittoProfile.prefix() + "/data/stored/" + name;
     }
 
+    /** Publishes {@code payloads} on {@code topic} at QoS 1 and gives their msgids once stored, oldest first. */
+    List<String> stored(String topic, String... payloads) {
+        try (TestMqttClient publisher = TestMqttClient.connect("queue-pub-" + run, PORT)) {
+            for (String payload : payloads) {
+                publisher.publish(topic, payload, 1, false);
+            }
+        }
+        return pendingIds(topic, payloads.length);
+    }
+
+    /** A client subscribed to {@code topic} at QoS 1, reported to the service, once it received {@code count}. */
+    TestMqttClient subscriberWith(int count, String clientId, String topic) {
+        TestMqttClient worker = TestMqttClient.connect(clientId, PORT);
+        worker.subscribe(topic, 1);
+        reportSubscribed(clientId, topic, 1);
+        await().atMost(TIMEOUT).until(() -> payloads(worker, topic).size() >= count);
+        return worker;
+    }
+
     /** The msgids of the topic's unconsumed messages once {@code count} are there, oldest first. */
     List<String> pendingIds(String topic, int count) {
         return await().atMost(TIMEOUT).until(() -> tables.topicMsgIds(topic), ids -> ids.size() == count)
