@@ -13,6 +13,8 @@ import jakarta.enterprise.context.ApplicationScoped;
 import com.hivemq.client.mqtt.MqttGlobalPublishFilter;
 import com.hivemq.client.mqtt.datatypes.MqttQos;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
+import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5DisconnectException;
+import com.hivemq.client.mqtt.mqtt5.message.disconnect.Mqtt5DisconnectReasonCode;
 import com.hivemq.client.mqtt.mqtt5.message.subscribe.Mqtt5RetainHandling;
 
 import io.smallrye.mutiny.Multi;
@@ -51,6 +53,19 @@ public class RetainedBrokerClient {
             super(message);
         }
     }
+
+    /**
+     * The broker overran the receive maximum (Mosquitto 2.0.x does under bursts): the connection is gone; a
+     * run asks again with the widest window.
+     */
+    public static final class WindowOverrunException extends RuntimeException {
+        public WindowOverrunException(String message) {
+            super(message);
+        }
+    }
+
+    /** The largest receive maximum MQTT allows. */
+    public static final int WIDEST_WINDOW = 65_535;
 
     private final BrokerSessions sessions;
 
@@ -100,7 +115,21 @@ public class RetainedBrokerClient {
             Consumer<String> everyTopic) {
         return Multi.createFrom().<Arrival>emitter(emitter -> {
             String id = sessions.clientIdBase() + "-retained-scan-" + UUID.randomUUID().toString().substring(0, 8);
-            Mqtt5AsyncClient client = sessions.clientBuilder(id).useMqttVersion5().buildAsync();
+            AtomicBoolean ended = new AtomicBoolean();
+            Mqtt5AsyncClient client = sessions.clientBuilder(id)
+                    .addDisconnectedListener(context -> {
+                        if (ended.get()) {
+                            return;
+                        }
+                        // Ends the run before it republishes anything: the rest of the set never came.
+                        Throwable cause = context.getCause();
+                        emitter.fail(overranWindow(cause)
+                                ? new WindowOverrunException("the broker sent more unacknowledged retained messages"
+                                        + " than the receive maximum of " + window + " allowed")
+                                : new IllegalStateException("the connection reading the broker's retained messages"
+                                        + " was lost: " + cause.getMessage(), cause));
+                    })
+                    .useMqttVersion5().buildAsync();
             AtomicInteger waiting = new AtomicInteger();
             AtomicInteger queuedQos0 = new AtomicInteger();
             AtomicLong lastArrival = new AtomicLong(System.nanoTime());
@@ -156,6 +185,7 @@ public class RetainedBrokerClient {
                         }
                     });
             emitter.onTermination(() -> {
+                ended.set(true);
                 ticks.cancel();
                 if (client.getState().isConnected()) {
                     client.disconnect().exceptionally(failure -> null);
@@ -197,5 +227,10 @@ public class RetainedBrokerClient {
                             client.getState().isConnected() ? client.disconnect() : CompletableFuture.completedFuture(null))
                             .onFailure().recoverWithNull());
         });
+    }
+
+    private static boolean overranWindow(Throwable cause) {
+        return cause instanceof Mqtt5DisconnectException disconnect
+                && disconnect.getMqttMessage().getReasonCode() == Mqtt5DisconnectReasonCode.RECEIVE_MAXIMUM_EXCEEDED;
     }
 }

@@ -135,7 +135,8 @@ public class RetainedSync {
     private final boolean restoreAtStart;
     private final int republishRate;
     private final Duration collectTimeout;
-    private final int window;
+    /** The receive maximum of the collecting connection; widened for good when the broker overran it. */
+    private volatile int window;
     private final EmqxMsgId ids = new EmqxMsgId();
     private final AtomicBoolean running = new AtomicBoolean();
     private volatile Run last;
@@ -219,9 +220,20 @@ public class RetainedSync {
                     .chain(v5 -> v5 ? Uni.createFrom().voidItem() : Uni.createFrom().failure(
                             new IllegalStateException("comparing retained messages needs a broker speaking MQTT 5")))
                     .chain(() -> collect(run, seen))
-                    .chain(() -> {
+                    .onFailure(RetainedBrokerClient.WindowOverrunException.class).recoverWithUni(overrun -> {
+                        Log.warnf("%s (a broker fault; Mosquitto 2.0.x does so); reading them again with the widest"
+                                + " window, %d, from now on. Set mqtt-dynamo.broker.receive-maximum=%d to avoid it.",
+                                overrun.getMessage(), RetainedBrokerClient.WIDEST_WINDOW,
+                                RetainedBrokerClient.WIDEST_WINDOW);
+                        window = RetainedBrokerClient.WIDEST_WINDOW;
+                        // What was stored stays stored; the broker's set is read again from its start.
+                        run.brokerRetained.set(0);
+                        run.checked.set(0);
+                        return collect(run, new TopicHashSet(MAX_TOPICS));
+                    })
+                    .chain(seenOnBroker -> {
                         run.phase = "republishing";
-                        return republishAbsent(run, seen);
+                        return republishAbsent(run, seenOnBroker);
                     })
                     .map(nothing -> {
                         Report report = run.report();
@@ -248,7 +260,7 @@ public class RetainedSync {
      * against mqtt_retain and stored when missing; a message is acknowledged once dealt with, so the receive
      * maximum bounds what waits in memory.
      */
-    private Uni<Void> collect(Run run, TopicHashSet seen) {
+    private Uni<TopicHashSet> collect(Run run, TopicHashSet seen) {
         return broker.retained(QUIET, collectTimeout, window, MAX_QUEUED_QOS0, topic -> {
                     run.brokerRetained.incrementAndGet();
                     synchronized (seen) {
@@ -272,7 +284,7 @@ public class RetainedSync {
                                 + " topics: rows it lacks are not republished");
                     }
                 })
-                .replaceWithVoid();
+                .replaceWith(seen);
     }
 
     /** Stores the batch's messages that mqtt_retain lacks, then acknowledges the batch. */

@@ -61,7 +61,8 @@ class RetainedSyncMosquittoTest {
                     // Shared: a shared subscription gets no retained messages, so only the comparison stores them.
                     "mqtt-dynamo.messages.topic", "$share/retained-test/drift/#",
                     "mqtt-dynamo.acks.topic", "none",
-                    // A small window: the broker's 150 retained messages come through it in turns.
+                    // A small window: the broker's 150 retained messages come through it in turns, or, when
+                    // Mosquitto 2.0.x overruns it, are read again through the widest.
                     "mqtt-dynamo.broker.receive-maximum", "20");
         }
 
@@ -89,7 +90,8 @@ class RetainedSyncMosquittoTest {
                     .build()) {
                 dynamo.createTable(Tables.RETAIN.createRequest()).get(30, TimeUnit.SECONDS);
                 for (int i = 0; i < IN_TABLE; i++) {
-                    dynamo.putItem(b -> b.tableName("mqtt_retain").item(tableRow(i))).get(10, TimeUnit.SECONDS);
+                    Map<String, AttributeValue> row = tableRow(i);
+                    dynamo.putItem(b -> b.tableName("mqtt_retain").item(row)).get(10, TimeUnit.SECONDS);
                 }
             } catch (Exception e) {
                 throw new IllegalStateException("cannot seed mqtt_retain: " + e.getMessage(), e);
