@@ -61,6 +61,8 @@ public class RetainedSync {
     static final int BATCH = 100;
     /** Batches checked against the table at once. */
     static final int CHECKS_AT_ONCE = 4;
+    /** Unacknowledged QoS 1 and 2 retained messages at most (the channels' receive maximum, if lower). */
+    static final int COLLECT_WINDOW = 1_000;
     /** QoS 0 retained messages (not held back by the receive maximum) waiting to be checked at most. */
     static final int MAX_QUEUED_QOS0 = 10_000;
     /** Broker topics remembered at most: 64 MiB of hashes. */
@@ -153,7 +155,7 @@ public class RetainedSync {
         this.restoreAtStart = config.retained().restore();
         this.republishRate = config.retained().republishRate();
         this.collectTimeout = config.retained().collectTimeout();
-        this.window = config.broker().receiveMaximum();
+        this.window = Math.min(COLLECT_WINDOW, config.broker().receiveMaximum());
         this.storedCounter = Counter.builder("mqtt_dynamo_retained_synced").tag("direction", "stored")
                 .description("Retained messages put in step between the broker and mqtt_retain").register(registry);
         this.republishedCounter = Counter.builder("mqtt_dynamo_retained_synced").tag("direction", "republished")
