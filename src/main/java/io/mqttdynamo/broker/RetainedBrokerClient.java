@@ -116,6 +116,7 @@ public class RetainedBrokerClient {
         return Multi.createFrom().<Arrival>emitter(emitter -> {
             String id = sessions.clientIdBase() + "-retained-scan-" + UUID.randomUUID().toString().substring(0, 8);
             AtomicBoolean ended = new AtomicBoolean();
+            AtomicBoolean subscribed = new AtomicBoolean();
             Mqtt5AsyncClient client = sessions.clientBuilder(id)
                     .addDisconnectedListener(context -> {
                         if (ended.get()) {
@@ -162,7 +163,9 @@ public class RetainedBrokerClient {
             }, true);
             Cancellable ticks = Multi.createFrom().ticks().every(Duration.ofMillis(100)).subscribe().with(tick -> {
                 long now = System.nanoTime();
-                if (waiting.get() == 0 && queuedQos0.get() == 0 && now - lastArrival.get() > quiet.toNanos()) {
+                // Quiet counts from the SUBACK on: a slow connect must not look like an empty retained store.
+                if (subscribed.get() && waiting.get() == 0 && queuedQos0.get() == 0
+                        && now - lastArrival.get() > quiet.toNanos()) {
                     emitter.complete();
                 } else if (now - started > max.toNanos()) {
                     emitter.fail(new CutShortException("the broker's retained messages did not all arrive within "
@@ -182,6 +185,7 @@ public class RetainedBrokerClient {
                             emitter.fail(failure);
                         } else {
                             lastArrival.set(System.nanoTime());
+                            subscribed.set(true);
                         }
                     });
             emitter.onTermination(() -> {
