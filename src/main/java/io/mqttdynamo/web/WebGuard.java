@@ -70,12 +70,14 @@ public class WebGuard {
     /**
      * False when a browser says the request comes from another site's page: a form there could otherwise
      * make the user's browser, with its login and from the loopback interface, start a restore. Browsers send
-     * {@code Sec-Fetch-Site} (or at least {@code Origin}) with every POST; other clients (curl) send neither
-     * and are let through. The Host (or, behind a proxy, X-Forwarded-Host) must be the Origin's.
+     * {@code Sec-Fetch-Site} (older ones at least {@code Origin}) with every POST; other clients (curl) send
+     * neither and are let through. Without Sec-Fetch-Site, the Host (or, behind a proxy, X-Forwarded-Host)
+     * must be the Origin's.
      */
     static boolean sameOrigin(String fetchSite, String origin, String host, String forwardedHost) {
-        if (fetchSite != null && !fetchSite.equals("same-origin") && !fetchSite.equals("none")) {
-            return false;
+        if (fetchSite != null) {
+            // Trusted alone: under Referrer-Policy no-referrer a browser sends "Origin: null" for its own forms.
+            return fetchSite.equals("same-origin") || fetchSite.equals("none");
         }
         if (origin == null) {
             return true;

@@ -104,6 +104,7 @@ class DashboardBrowserTest {
         browser.get(root.toString() + "retained");
         WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(30));
         wait.ignoring(StaleElementReferenceException.class);
+        wait.withMessage(() -> "on " + browser.getCurrentUrl() + ": " + browser.findElement(By.tagName("body")).getText());
         browser.findElement(By.cssSelector("[data-restore] button")).click();
         // Back on the page: the counts while it runs, the report once done.
         wait.until(d -> d.getCurrentUrl().endsWith("/retained"));

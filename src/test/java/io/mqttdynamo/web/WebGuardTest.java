@@ -38,6 +38,8 @@ class WebGuardTest {
     @Test
     void theDashboardsOwnPagesAndClientsWithoutABrowserMayChangeThings() {
         assertThat(WebGuard.sameOrigin("same-origin", "http://localhost:8080", "localhost:8080", null)).isTrue();
+        assertThat(WebGuard.sameOrigin("same-origin", "null", "localhost:8080", null))
+                .as("a form of the page itself under Referrer-Policy no-referrer").isTrue();
         assertThat(WebGuard.sameOrigin(null, "https://mqtt-dynamo.example", "10.0.0.7:8080", "mqtt-dynamo.example"))
                 .isTrue();
         assertThat(WebGuard.sameOrigin(null, null, "localhost:8080", null)).as("curl").isTrue();
