@@ -1,3 +1,48 @@
+// The retained page's restore: while one runs, its counts are read once a second and shown.
+(function () {
+  'use strict';
+  var section = document.querySelector('[data-restore]');
+  if (!section || section.getAttribute('data-restore') !== 'running' || !window.fetch) {
+    return;
+  }
+  var status = document.getElementById('restore-status');
+  var button = section.querySelector('button');
+
+  function time(millis) {
+    return new Date(millis).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  }
+
+  function show(p) {
+    if (p.running) {
+      status.textContent = 'Restoring since ' + time(p.startedAt) + ': ' + p.brokerRetained + ' on the broker so far, '
+        + p.stored + ' stored; ' + p.tableRetained + ' rows read, ' + p.republished + ' republished.';
+    } else if (p.phase === 'failed') {
+      status.textContent = 'Last restore failed, ' + time(p.finishedAt) + ': ' + p.error;
+    } else {
+      status.textContent = 'Last restore, ' + time(p.finishedAt) + ': ' + p.brokerRetained + ' on the broker, '
+        + p.tableRetained + ' in mqtt_retain; ' + p.stored + ' stored, ' + p.republished + ' republished'
+        + (p.notRepublishable > 0 ? ', ' + p.notRepublishable + ' without payload to republish' : '')
+        + (p.passedOver > 0 ? ', ' + p.passedOver + ' QoS 0 passed over' : '') + '.';
+    }
+  }
+
+  function poll() {
+    fetch('/api/retained/restore', { headers: { 'Accept': 'application/json' }, credentials: 'same-origin' })
+      .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
+      .then(function (p) {
+        show(p);
+        if (p.running) {
+          setTimeout(poll, 1000);
+        } else {
+          section.setAttribute('data-restore', 'idle');
+          button.disabled = false;
+        }
+      })
+      .catch(function () { setTimeout(poll, 5000); });
+  }
+  poll();
+})();
+
 // Live updates: the server's stream says what changed; the page re-fetches those sections, already
 // rendered (and escaped) by the server, and swaps them in. Without this script the page refreshes itself.
 (function () {

@@ -76,6 +76,10 @@ public final class ConfigCheck {
         store.messageTtl().ifPresent(ttl -> duration("mqtt-dynamo.store.message-ttl", ttl, Duration.ofSeconds(1),
                 Duration.ofDays(36_500)));
 
+        range("mqtt-dynamo.retained.republish-rate", config.retained().republishRate(), 1, 10_000);
+        duration("mqtt-dynamo.retained.collect-timeout", config.retained().collectTimeout(), Duration.ofSeconds(1),
+                Duration.ofDays(1));
+
         MqttDynamoConfig.Dashboard.Auth auth = config.dashboard().auth();
         if (auth.enabled() && auth.password().filter(p -> !p.isBlank()).isEmpty()) {
             problems.add("mqtt-dynamo.dashboard.auth.password must be set when mqtt-dynamo.dashboard.auth.enabled"

@@ -217,6 +217,17 @@ public interface MqttDynamoConfig {
          */
         @WithDefault("true")
         boolean restore();
+
+        /** Rows the broker lacks republished per second by a comparison. */
+        @WithDefault("200")
+        int republishRate();
+
+        /**
+         * Longest a comparison waits for the broker's retained messages; past it the run stops before
+         * republishing (which rows the broker lacks is unknown).
+         */
+        @WithDefault("PT30M")
+        Duration collectTimeout();
     }
 
     interface Store {

@@ -2,6 +2,7 @@ package io.mqttdynamo.delivery;
 
 import java.util.Map;
 
+import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
@@ -10,7 +11,10 @@ import jakarta.ws.rs.core.Response;
 
 import io.smallrye.mutiny.Uni;
 
-/** {@code POST /api/retained/restore}: puts the broker's retained messages and mqtt_retain in step. */
+/**
+ * {@code POST /api/retained/restore}: puts the broker's retained messages and mqtt_retain in step;
+ * {@code GET}: how far the running or last run got.
+ */
 @Path("/api/retained/restore")
 public class RetainedRestoreResource {
 
@@ -35,5 +39,12 @@ public class RetainedRestoreResource {
                             .entity(Map.of("status", status, "error", String.valueOf(failure.getMessage())))
                             .type(MediaType.APPLICATION_JSON).build();
                 });
+    }
+
+    /** The running or last run's phase and counts ({@code phase} {@code none} when none ran since start). */
+    @GET
+    @Produces(MediaType.APPLICATION_JSON)
+    public RetainedSync.Progress progress() {
+        return sync.progress();
     }
 }

@@ -3,11 +3,13 @@ package io.mqttdynamo.delivery;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -15,6 +17,7 @@ import jakarta.enterprise.event.Observes;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.mqttdynamo.broker.RetainedBrokerClient;
+import io.mqttdynamo.broker.RetainedBrokerClient.Arrival;
 import io.mqttdynamo.broker.RetainedBrokerClient.Retained;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
@@ -23,38 +26,64 @@ import io.mqttdynamo.hooks.HookFunction;
 import io.mqttdynamo.hooks.HookRules;
 import io.mqttdynamo.hooks.ItemMapper;
 import io.mqttdynamo.store.ItemWrite;
+import io.mqttdynamo.store.RejectedWriteException;
 import io.mqttdynamo.store.Tables;
 import io.mqttdynamo.store.Tables.Attr;
 import io.mqttdynamo.store.WritePipeline;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.StartupEvent;
+import io.quarkus.runtime.annotations.RegisterForReflection;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import mutiny.zero.flow.adapters.AdaptersToFlow;
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.BatchGetItemResponse;
+import software.amazon.awssdk.services.dynamodb.model.KeysAndAttributes;
 import software.amazon.awssdk.services.dynamodb.model.ScanRequest;
 
 /**
  * on_retain_lookup for a service beside the broker: keeps the broker's retained messages and mqtt_retain in
- * step. The broker's set is read through a short-lived non-shared subscription to {@code #} (retained
- * messages are not sent to {@code $share} subscriptions); retained messages mqtt_retain lacks are stored,
- * rows the broker lacks are republished with the retain flag (paced, from a client whose messages ingest
- * does not store again). Runs on {@code POST /api/retained/restore} and at start-up when the broker kept no
- * session of the service ({@code retained.restore}). One run at a time; bounded in messages and bytes.
+ * step. The broker's set streams in through a short-lived non-shared subscription to {@code #} (retained
+ * messages are not sent to {@code $share} subscriptions) and is checked against mqtt_retain 100 topics at a
+ * time (BatchGetItem); what the table lacks is stored through the write pipeline. The broker's topics are
+ * remembered as hashes ({@link TopicHashSet}); then a Scan of mqtt_retain finds the rows the broker lacks,
+ * which are read 100 at a time and republished with the retain flag, paced. Runs on
+ * {@code POST /api/retained/restore} and at start-up when the broker kept no session of the service
+ * ({@code retained.restore}). One run at a time; its progress is readable while it runs.
  */
 @ApplicationScoped
 public class RetainedSync {
 
-    static final int MAX_MESSAGES = 100_000;
-    static final long MAX_BYTES = 64L * 1024 * 1024;
+    /** No retained message for this long, with none waiting to be checked: the broker sent its set. */
     static final Duration QUIET = Duration.ofSeconds(1);
-    static final Duration MAX_COLLECT = Duration.ofSeconds(60);
-    static final int REPUBLISH_PER_SECOND = 200;
+    /** BatchGetItem's limit of keys. */
+    static final int BATCH = 100;
+    /** Batches checked against the table at once. */
+    static final int CHECKS_AT_ONCE = 4;
+    /** Unacknowledged QoS 1 and 2 retained messages at most (the channels' receive maximum, if lower). */
+    static final int COLLECT_WINDOW = 1_000;
+    /** QoS 0 retained messages (not held back by the receive maximum) waiting to be checked at most. */
+    static final int MAX_QUEUED_QOS0 = 10_000;
+    /** Broker topics remembered at most: 64 MiB of hashes. */
+    static final int MAX_TOPICS = 5_000_000;
+    private static final int BATCH_GET_ATTEMPTS = 10;
 
-    /** What a run found and did. */
-    @io.quarkus.runtime.annotations.RegisterForReflection
-    public record Report(int brokerRetained, int tableRetained, int stored, int republished, int notRepublishable) {
+    /** What a run found and did; {@code passedOver}: QoS 0 retained messages not checked (queue full). */
+    @RegisterForReflection
+    public record Report(int brokerRetained, int tableRetained, int stored, int republished, int notRepublishable,
+            int passedOver) {
+    }
+
+    /**
+     * The running or last run: {@code phase} is {@code none} (no run since start), {@code collecting} (the
+     * broker's set arriving and being checked), {@code republishing} (reading mqtt_retain, republishing what
+     * the broker lacks), {@code done} or {@code failed} (then {@code error} says why). Counts so far; times
+     * in epoch milliseconds, {@code finishedAt} 0 while running.
+     */
+    @RegisterForReflection
+    public record Progress(String phase, boolean running, long startedAt, long finishedAt, long brokerRetained,
+            long tableRetained, long stored, long republished, long notRepublishable, long passedOver, String error) {
     }
 
     /** Refused: another run is in progress, or the function is off. */
@@ -64,16 +93,57 @@ public class RetainedSync {
         }
     }
 
+    /** The broker retains more topics than a run remembers ({@value #MAX_TOPICS}). */
+    public static final class TooManyTopicsException extends RuntimeException {
+        TooManyTopicsException(String message) {
+            super(message);
+        }
+    }
+
+    /** One run's counts, written as it goes and read by {@link #progress()}. */
+    private static final class Run {
+        final long startedAt = System.currentTimeMillis();
+        volatile String phase = "collecting";
+        volatile long finishedAt;
+        volatile String error;
+        final AtomicLong brokerRetained = new AtomicLong();
+        final AtomicLong checked = new AtomicLong();
+        final AtomicLong tableRetained = new AtomicLong();
+        final AtomicLong stored = new AtomicLong();
+        final AtomicLong republished = new AtomicLong();
+        final AtomicLong notRepublishable = new AtomicLong();
+        final AtomicBoolean tooManyTopics = new AtomicBoolean();
+
+        long passedOver() {
+            return phase.equals("collecting") ? 0 : Math.max(0, brokerRetained.get() - checked.get());
+        }
+
+        Progress progress() {
+            return new Progress(phase, finishedAt == 0, startedAt, finishedAt, brokerRetained.get(),
+                    tableRetained.get(), stored.get(), republished.get(), notRepublishable.get(), passedOver(), error);
+        }
+
+        Report report() {
+            return new Report((int) brokerRetained.get(), (int) tableRetained.get(), (int) stored.get(),
+                    (int) republished.get(), (int) notRepublishable.get(), (int) passedOver());
+        }
+    }
+
     private final RetainedBrokerClient broker;
     private final DynamoDbAsyncClient dynamo;
     private final WritePipeline pipeline;
     private final ItemMapper items;
     private final HookRules rules;
     private final boolean restoreAtStart;
+    private final int republishRate;
+    private final Duration collectTimeout;
+    /** The receive maximum of the collecting connection; widened for good when the broker overran it. */
+    private volatile int window;
     private final EmqxMsgId ids = new EmqxMsgId();
     private final AtomicBoolean running = new AtomicBoolean();
-    private final Counter stored;
-    private final Counter republished;
+    private volatile Run last;
+    private final Counter storedCounter;
+    private final Counter republishedCounter;
 
     public RetainedSync(RetainedBrokerClient broker, DynamoDbAsyncClient dynamo, WritePipeline pipeline,
             ItemMapper items, HookRules rules, MqttDynamoConfig config, MeterRegistry registry) {
@@ -83,9 +153,12 @@ public class RetainedSync {
         this.items = items;
         this.rules = rules;
         this.restoreAtStart = config.retained().restore();
-        this.stored = Counter.builder("mqtt_dynamo_retained_synced").tag("direction", "stored")
+        this.republishRate = config.retained().republishRate();
+        this.collectTimeout = config.retained().collectTimeout();
+        this.window = Math.min(COLLECT_WINDOW, config.broker().receiveMaximum());
+        this.storedCounter = Counter.builder("mqtt_dynamo_retained_synced").tag("direction", "stored")
                 .description("Retained messages put in step between the broker and mqtt_retain").register(registry);
-        this.republished = Counter.builder("mqtt_dynamo_retained_synced").tag("direction", "republished")
+        this.republishedCounter = Counter.builder("mqtt_dynamo_retained_synced").tag("direction", "republished")
                 .description("Retained messages put in step between the broker and mqtt_retain").register(registry);
     }
 
@@ -104,11 +177,33 @@ public class RetainedSync {
                     Log.info("the broker kept no session of the service: comparing its retained messages with"
                             + " mqtt_retain");
                     return sync().onFailure(NotNowException.class).recoverWithNull()
-                            .onFailure(e -> !(e instanceof RetainedBrokerClient.TooManyRetainedException)).retry()
+                            .onFailure(e -> !(e instanceof RetainedBrokerClient.CutShortException
+                                    || e instanceof TooManyTopicsException)).retry()
                             .withBackOff(Duration.ofSeconds(1), Duration.ofSeconds(30)).atMost(10);
                 })
                 .subscribe().with(report -> {
                 }, failure -> Log.warnf("retained messages not compared at start-up: %s", failure.getMessage()));
+    }
+
+    /** The running or last run's counts. */
+    public Progress progress() {
+        Run run = last;
+        return run == null ? new Progress("none", false, 0, 0, 0, 0, 0, 0, 0, 0, null) : run.progress();
+    }
+
+    /**
+     * Starts a run without waiting for it (the dashboard's button): its outcome is read through
+     * {@link #progress()}. Fails with {@link NotNowException} at once when it cannot start.
+     */
+    public void start() {
+        if (!rules.enabled(HookFunction.ON_RETAIN_LOOKUP)) {
+            throw new NotNowException("on_retain_lookup is off");
+        }
+        if (running.get()) {
+            throw new NotNowException("a restore of retained messages is running");
+        }
+        sync().subscribe().with(report -> {
+        }, failure -> Log.warnf("retained messages not compared: %s", failure.getMessage()));
     }
 
     /** One run; fails with {@link NotNowException} while another runs or when on_retain_lookup is off. */
@@ -120,72 +215,187 @@ public class RetainedSync {
             if (!running.compareAndSet(false, true)) {
                 return Uni.createFrom().failure(new NotNowException("a restore of retained messages is running"));
             }
+            Run run = new Run();
+            last = run;
+            TopicHashSet seen = new TopicHashSet(MAX_TOPICS);
             return broker.mqtt5()
                     .chain(v5 -> v5 ? Uni.createFrom().voidItem() : Uni.createFrom().failure(
                             new IllegalStateException("comparing retained messages needs a broker speaking MQTT 5")))
-                    .chain(() -> broker.collect(QUIET, MAX_COLLECT, MAX_MESSAGES, MAX_BYTES))
-                    .chain(onBroker -> storedTopics().chain(inTable -> reconcile(onBroker, inTable)))
-                    .onTermination().invoke(() -> running.set(false));
+                    .chain(() -> collect(run, seen))
+                    .onFailure(RetainedBrokerClient.WindowOverrunException.class).recoverWithUni(overrun -> {
+                        Log.warnf("%s (a broker fault; Mosquitto 2.0.x does so); reading them again with the widest"
+                                + " window, %d, from now on. Set mqtt-dynamo.broker.receive-maximum=%d to avoid it.",
+                                overrun.getMessage(), RetainedBrokerClient.WIDEST_WINDOW,
+                                RetainedBrokerClient.WIDEST_WINDOW);
+                        window = RetainedBrokerClient.WIDEST_WINDOW;
+                        // What was stored stays stored; the broker's set is read again from its start.
+                        run.brokerRetained.set(0);
+                        run.checked.set(0);
+                        return collect(run, new TopicHashSet(MAX_TOPICS));
+                    })
+                    .chain(seenOnBroker -> {
+                        run.phase = "republishing";
+                        return republishAbsent(run, seenOnBroker);
+                    })
+                    .map(nothing -> {
+                        Report report = run.report();
+                        run.phase = "done";
+                        Log.infof("retained messages: %d on the broker, %d in mqtt_retain; stored %d, republished %d,"
+                                + " %d without payload to republish, %d QoS 0 passed over", report.brokerRetained(),
+                                report.tableRetained(), report.stored(), report.republished(),
+                                report.notRepublishable(), report.passedOver());
+                        return report;
+                    })
+                    .onFailure().invoke(failure -> {
+                        run.error = String.valueOf(failure.getMessage());
+                        run.phase = "failed";
+                    })
+                    .onTermination().invoke(() -> {
+                        run.finishedAt = System.currentTimeMillis();
+                        running.set(false);
+                    });
         });
     }
 
-    private Uni<Set<String>> storedTopics() {
-        ScanRequest scan = ScanRequest.builder().tableName(Tables.RETAIN.tableName())
-                .projectionExpression("#t").expressionAttributeNames(Map.of("#t", Attr.TOPIC)).build();
-        return Multi.createFrom().publisher(AdaptersToFlow.publisher(dynamo.scanPaginator(scan).items()))
-                .select().first(MAX_MESSAGES + 1)
-                .map(item -> item.get(Attr.TOPIC).s())
-                .collect().asSet()
-                .invoke(topics -> {
-                    if (topics.size() > MAX_MESSAGES) {
-                        throw new RetainedBrokerClient.TooManyRetainedException(
-                                "mqtt_retain holds more than " + MAX_MESSAGES + " topics");
+    /**
+     * Phase 1: the broker's retained messages as they arrive, each topic remembered, checked 100 at a time
+     * against mqtt_retain and stored when missing; a message is acknowledged once dealt with, so the receive
+     * maximum bounds what waits in memory.
+     */
+    private Uni<TopicHashSet> collect(Run run, TopicHashSet seen) {
+        return broker.retained(QUIET, collectTimeout, window, MAX_QUEUED_QOS0, topic -> {
+                    run.brokerRetained.incrementAndGet();
+                    synchronized (seen) {
+                        if (seen.size() >= MAX_TOPICS) {
+                            run.tooManyTopics.set(true);
+                        } else {
+                            seen.add(topic);
+                        }
                     }
-                });
+                })
+                .group().intoLists().of(BATCH, Duration.ofMillis(100))
+                // The timed grouping does not wait for requests; what it holds is bounded by the receive
+                // maximum and MAX_QUEUED_QOS0 already.
+                .onOverflow().bufferUnconditionally()
+                .select().where(batch -> !batch.isEmpty())
+                .onItem().transformToUni(batch -> check(run, batch)).merge(CHECKS_AT_ONCE)
+                .collect().last()
+                .invoke(() -> {
+                    if (run.tooManyTopics.get()) {
+                        throw new TooManyTopicsException("the broker retains more than " + MAX_TOPICS
+                                + " topics: rows it lacks are not republished");
+                    }
+                })
+                .replaceWith(seen);
     }
 
-    private Uni<Report> reconcile(Map<String, Retained> onBroker, Set<String> inTable) {
-        long now = System.currentTimeMillis();
-        List<ItemWrite> writes = new ArrayList<>();
-        for (Retained message : onBroker.values()) {
-            if (!inTable.contains(message.topic()) && rules.applies(HookFunction.ON_RETAIN_LOOKUP, message.topic())) {
-                writes.add(items.retained(new BrokerEvent.MessagePublished(ids.next(), message.topic(), message.qos(),
-                        true, "", message.payload(), now)));
+    /** Stores the batch's messages that mqtt_retain lacks, then acknowledges the batch. */
+    private Uni<Void> check(Run run, List<Arrival> batch) {
+        if (run.tooManyTopics.get()) {
+            return Uni.createFrom().failure(new TooManyTopicsException("the broker retains more than "
+                    + MAX_TOPICS + " topics: rows it lacks are not republished"));
+        }
+        // BatchGetItem refuses a key twice; a topic is retained once, but its last arrival would win.
+        Map<String, Retained> byTopic = new LinkedHashMap<>();
+        for (Arrival arrival : batch) {
+            if (rules.applies(HookFunction.ON_RETAIN_LOOKUP, arrival.message().topic())) {
+                byTopic.put(arrival.message().topic(), arrival.message());
             }
         }
-        Set<String> missing = new HashSet<>();
-        for (String topic : inTable) {
-            if (!onBroker.containsKey(topic) && rules.applies(HookFunction.ON_RETAIN_LOOKUP, topic)) {
-                missing.add(topic);
-            }
-        }
-        int[] notRepublishable = {0};
-        Multi<Retained> rows = Multi.createFrom().iterable(missing)
-                .onItem().transformToUniAndConcatenate(topic -> Uni.createFrom().completionStage(
-                        () -> dynamo.getItem(b -> b.tableName(Tables.RETAIN.tableName())
-                                .key(Map.of(Attr.TOPIC, AttributeValue.fromS(topic))).consistentRead(true))))
-                .map(response -> response.hasItem() ? republishable(response.item()) : null)
+        Uni<Void> stored = byTopic.isEmpty() ? Uni.createFrom().voidItem()
+                : batchGet(new ArrayList<>(byTopic.keySet()), true).chain(present -> {
+                    Set<String> inTable = present.stream().map(item -> item.get(Attr.TOPIC).s())
+                            .collect(Collectors.toSet());
+                    long now = System.currentTimeMillis();
+                    List<ItemWrite> writes = byTopic.values().stream().filter(m -> !inTable.contains(m.topic()))
+                            .map(m -> items.retained(new BrokerEvent.MessagePublished(ids.next(), m.topic(), m.qos(),
+                                    true, "", m.payload(), now)))
+                            .toList();
+                    if (writes.isEmpty()) {
+                        return Uni.createFrom().voidItem();
+                    }
+                    // Admission is the pipeline's back-pressure: the run waits as ingest does.
+                    return Uni.createFrom().completionStage(() -> pipeline.admission()
+                                    .thenCompose(admitted -> pipeline.submitAll(writes)))
+                            .invoke(() -> {
+                                run.stored.addAndGet(writes.size());
+                                storedCounter.increment(writes.size());
+                            })
+                            // Refused for good (an item DynamoDB does not take): the others of the batch are stored.
+                            .onFailure(RejectedWriteException.class).recoverWithItem(failure -> {
+                                Log.warnf("a retained message was not stored: %s", failure.getMessage());
+                                return null;
+                            })
+                            .replaceWithVoid();
+                });
+        return stored.invoke(() -> {
+            run.checked.addAndGet(batch.size());
+            batch.forEach(arrival -> arrival.done().run());
+        });
+    }
+
+    /** Phase 2: a Scan of mqtt_retain's topics; rows of topics not seen on the broker are republished. */
+    private Uni<Void> republishAbsent(Run run, TopicHashSet seen) {
+        ScanRequest scan = ScanRequest.builder().tableName(Tables.RETAIN.tableName())
+                .projectionExpression("#t").expressionAttributeNames(Map.of("#t", Attr.TOPIC)).build();
+        Multi<Retained> rows = Multi.createFrom()
+                .publisher(AdaptersToFlow.publisher(dynamo.scanPaginator(scan).items()))
+                .map(item -> item.get(Attr.TOPIC).s())
+                .invoke(topic -> run.tableRetained.incrementAndGet())
+                .select().where(topic -> {
+                    synchronized (seen) {
+                        return !seen.contains(topic);
+                    }
+                })
+                .select().where(topic -> rules.applies(HookFunction.ON_RETAIN_LOOKUP, topic))
+                .group().intoLists().of(BATCH)
+                .onItem().transformToUniAndConcatenate(topics -> batchGet(topics, false))
+                .onItem().transformToIterable(found -> found)
+                .map(RetainedSync::republishable)
                 .invoke(message -> {
                     if (message == null) {
-                        notRepublishable[0]++;
+                        run.notRepublishable.incrementAndGet();
                     }
                 })
                 .select().where(message -> message != null);
-        Uni<Void> store = writes.isEmpty() ? Uni.createFrom().voidItem()
-                : Uni.createFrom().completionStage(() -> pipeline.admission()
-                        .thenCompose(admitted -> pipeline.submitAll(writes))).replaceWithVoid();
-        return store
-                .invoke(() -> stored.increment(writes.size()))
-                .chain(() -> missing.isEmpty() ? Uni.createFrom().item(0)
-                        : broker.republish(rows, REPUBLISH_PER_SECOND))
-                .map(count -> {
-                    republished.increment(count);
-                    Report report = new Report(onBroker.size(), inTable.size(), writes.size(), count,
-                            notRepublishable[0]);
-                    Log.infof("retained messages: %d on the broker, %d in mqtt_retain; stored %d, republished %d,"
-                            + " %d without payload to republish", report.brokerRetained(), report.tableRetained(),
-                            report.stored(), report.republished(), report.notRepublishable());
-                    return report;
+        return broker.republish(rows, republishRate, sent -> {
+            run.republished.incrementAndGet();
+            republishedCounter.increment();
+        }).replaceWithVoid();
+    }
+
+    /**
+     * The mqtt_retain items of {@code topics} (at most 100, no two alike) that exist, consistently read; only
+     * their topic when {@code topicOnly}. Keys DynamoDB leaves unprocessed (throttling) are asked again after
+     * a growing pause.
+     */
+    private Uni<List<Map<String, AttributeValue>>> batchGet(List<String> topics, boolean topicOnly) {
+        KeysAndAttributes.Builder keys = KeysAndAttributes.builder().consistentRead(true)
+                .keys(topics.stream().map(t -> Map.of(Attr.TOPIC, AttributeValue.fromS(t))).toList());
+        if (topicOnly) {
+            keys.projectionExpression("#t").expressionAttributeNames(Map.of("#t", Attr.TOPIC));
+        }
+        return batchGet(keys.build(), new ArrayList<>(), 0);
+    }
+
+    private Uni<List<Map<String, AttributeValue>>> batchGet(KeysAndAttributes keys,
+            List<Map<String, AttributeValue>> found, int attempt) {
+        String table = Tables.RETAIN.tableName();
+        return Uni.createFrom().completionStage(() -> dynamo.batchGetItem(b -> b.requestItems(Map.of(table, keys))))
+                .chain((BatchGetItemResponse response) -> {
+                    found.addAll(response.responses().getOrDefault(table, List.of()));
+                    KeysAndAttributes left = response.unprocessedKeys().get(table);
+                    if (left == null || !left.hasKeys() || left.keys().isEmpty()) {
+                        return Uni.createFrom().item(found);
+                    }
+                    if (attempt + 1 >= BATCH_GET_ATTEMPTS) {
+                        return Uni.createFrom().failure(new IllegalStateException("mqtt_retain left "
+                                + left.keys().size() + " keys of a BatchGetItem unprocessed " + BATCH_GET_ATTEMPTS
+                                + " times"));
+                    }
+                    Duration pause = Duration.ofMillis(Math.min(2_000, 50L << attempt));
+                    return Uni.createFrom().voidItem().onItem().delayIt().by(pause)
+                            .chain(() -> batchGet(left, found, attempt + 1));
                 });
     }
 
@@ -209,6 +419,7 @@ public class RetainedSync {
                 qos = 0;
             }
         }
-        return new Retained(item.get(Attr.TOPIC).s(), bytes, qos);
+        AttributeValue msgId = item.get(Attr.MSGID);
+        return new Retained(item.get(Attr.TOPIC).s(), bytes, qos, msgId == null ? null : msgId.s());
     }
 }

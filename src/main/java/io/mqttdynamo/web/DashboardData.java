@@ -6,6 +6,8 @@ import java.util.function.Predicate;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.mqttdynamo.broker.BrokerSessions;
 import io.mqttdynamo.broker.ChannelSession;
 import io.mqttdynamo.domain.EmqxMsgId;
@@ -44,12 +46,13 @@ public class DashboardData {
     private final WritePipeline pipeline;
     private final StoreMetrics storeMetrics;
     private final ClusterView cluster;
+    private final MeterRegistry registry;
     /** Recent messages whose metadata a replica shares with the others. */
     static final int SHARED_RECENT = 50;
 
     public DashboardData(TableQueries queries, RecentActivity activity, Throughput throughput,
             BrokerSessions sessions, TableCreator tables, WritePipeline pipeline,
-            StoreMetrics storeMetrics, ClusterView cluster) {
+            StoreMetrics storeMetrics, ClusterView cluster, MeterRegistry registry) {
         this.queries = queries;
         this.activity = activity;
         this.throughput = throughput;
@@ -58,6 +61,7 @@ public class DashboardData {
         this.pipeline = pipeline;
         this.storeMetrics = storeMetrics;
         this.cluster = cluster;
+        this.registry = registry;
         cluster.source(this::localSnapshot);
     }
 
@@ -88,7 +92,25 @@ public class DashboardData {
                 tableProblem == null, tableProblem, pipeline.pending(), unacknowledged, reconnects,
                 storeMetrics.lastError(), storeMetrics.lastErrorAtMillis(), snapshot.recentRate(10),
                 snapshot.recentLatency(10), snapshot.endMillis(), snapshot.messagesPerSecond(),
-                snapshot.writeLatencyMillis(), recent);
+                snapshot.writeLatencyMillis(), recent, delivery());
+    }
+
+    /**
+     * This replica's delivery counts, read by name from the counters the delivery functions keep (a counter
+     * not made yet counts 0).
+     */
+    Overview.Delivery delivery() {
+        long failed = count("mqtt_dynamo_subscription_restores", "result", "failed")
+                + count("mqtt_dynamo_subscription_restores", "result", "unauthorized")
+                + count("mqtt_dynamo_subscription_restores", "result", "busy");
+        return new Overview.Delivery(count("mqtt_dynamo_subscription_restores", "result", "restored"), failed,
+                count("mqtt_dynamo_queued_messages_fetched", "result", "delivered"),
+                count("mqtt_dynamo_retained_synced", "direction", "stored"),
+                count("mqtt_dynamo_retained_synced", "direction", "republished"));
+    }
+
+    private long count(String name, String tag, String value) {
+        return Math.round(registry.find(name).tag(tag, value).counters().stream().mapToDouble(Counter::count).sum());
     }
 
     /** Messages/s over the last 10 s, summed over the replicas. */
@@ -174,7 +196,7 @@ public class DashboardData {
         List<MessageView> all = new java.util.ArrayList<>(activity.recentMessages(keep, limit).stream()
                 .map(MessageView::of).toList());
         List<ReplicaSnapshot> replicas = cluster.replicas(new ReplicaSnapshot(cluster.replica(), 0, true, null, true,
-                null, 0, 0, 0, null, 0, 0, 0, 0, new double[0], new double[0], List.of()));
+                null, 0, 0, 0, null, 0, 0, 0, 0, new double[0], new double[0], List.of(), null));
         for (ReplicaSnapshot other : replicas.subList(1, replicas.size())) {
             for (ReplicaSnapshot.RecentMessage m : other.recent()) {
                 if (keep.test(m.topic())) {

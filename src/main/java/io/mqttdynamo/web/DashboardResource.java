@@ -1,9 +1,11 @@
 package io.mqttdynamo.web;
 
+import java.net.URI;
 import java.util.List;
 
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.NotFoundException;
+import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
@@ -13,6 +15,7 @@ import jakarta.ws.rs.core.Response;
 
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
+import io.mqttdynamo.delivery.RetainedSync;
 import io.mqttdynamo.store.Rows;
 import io.quarkus.qute.CheckedTemplate;
 import io.quarkus.qute.TemplateInstance;
@@ -49,7 +52,8 @@ public class DashboardResource {
 
         static native TemplateInstance subscriptions(Rows.Page<Rows.Subscription> page, String q);
 
-        static native TemplateInstance retained(Rows.Page<MessageView> page, String filter);
+        static native TemplateInstance retained(Rows.Page<MessageView> page, String filter,
+                RetainedSync.Progress restore);
 
         static native TemplateInstance retainedMessage(MessageView message);
 
@@ -59,9 +63,11 @@ public class DashboardResource {
     }
 
     private final DashboardData data;
+    private final RetainedSync sync;
 
-    public DashboardResource(DashboardData data) {
+    public DashboardResource(DashboardData data, RetainedSync sync) {
         this.data = data;
+        this.sync = sync;
     }
 
     @GET
@@ -123,7 +129,19 @@ public class DashboardResource {
     @GET
     @Path("retained")
     public Uni<TemplateInstance> retained(@QueryParam("filter") String filter, @QueryParam("cursor") String cursor) {
-        return data.retained(filter, cursor, null).map(page -> Templates.retained(page, filter));
+        return data.retained(filter, cursor, null).map(page -> Templates.retained(page, filter, sync.progress()));
+    }
+
+    /** The retained page's button: starts a restore and goes back to the page, which shows its progress. */
+    @POST
+    @Path("retained/restore")
+    public Response restoreRetained() {
+        try {
+            sync.start();
+        } catch (RetainedSync.NotNowException e) {
+            return Response.status(409).type(MediaType.TEXT_HTML).entity(Templates.error(409, e.getMessage())).build();
+        }
+        return Response.seeOther(URI.create("/retained")).build();
     }
 
     @GET

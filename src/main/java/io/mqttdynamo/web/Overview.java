@@ -16,12 +16,32 @@ import java.util.List;
  * @param unacknowledgedMessages messages taken from the broker and not acknowledged yet (not yet stored)
  * @param chart per-second series, oldest first, summed over the replicas
  * @param replicas each replica's health and figures, this one first
+ * @param delivery what the delivery functions did, summed over the replicas since each started
  */
 public record Overview(long onlineClients, long knownClients, boolean brokerUp, String brokerAddress,
         String brokerProblem, long reconnects, long unacknowledgedMessages, boolean dynamoUp, String tablesProblem,
         int pendingWrites, String lastError,
         long lastErrorAtMillis, double messagesPerSecond, double writeLatencyMillis, Chart chart,
-        int replicaCount, List<Replica> replicas) {
+        int replicaCount, List<Replica> replicas, Delivery delivery) {
+
+    /**
+     * Counts of the delivery functions (read back into the broker): subscriptions restored for connected
+     * clients and restores that failed or were skipped (on_subscribe_lookup), stored messages delivered to
+     * new subscribers (on_message_fetch_for_queue), retained messages stored and republished
+     * (on_retain_lookup).
+     */
+    public record Delivery(long subscriptionsRestored, long subscriptionRestoresFailed,
+            long queuedMessagesRedelivered, long retainedStored, long retainedRepublished) {
+
+        public static final Delivery NONE = new Delivery(0, 0, 0, 0, 0);
+
+        Delivery plus(Delivery other) {
+            return other == null ? this : new Delivery(subscriptionsRestored + other.subscriptionsRestored,
+                    subscriptionRestoresFailed + other.subscriptionRestoresFailed,
+                    queuedMessagesRedelivered + other.queuedMessagesRedelivered, retainedStored + other.retainedStored,
+                    retainedRepublished + other.retainedRepublished);
+        }
+    }
 
     /**
      * Evenly spaced samples, oldest first: {@code messagesPerSecond[i]} and {@code writeLatencyMillis[i]}
@@ -53,6 +73,7 @@ public record Overview(long onlineClients, long knownClients, boolean brokerUp, 
         String lastError = null;
         long lastErrorAt = 0;
         List<Replica> list = new ArrayList<>();
+        Delivery delivery = Delivery.NONE;
         int seconds = self.messagesPerSecondSeries().length;
         double[] rates = new double[seconds];
         double[] latencyTimesRate = new double[seconds];
@@ -73,6 +94,7 @@ public record Overview(long onlineClients, long knownClients, boolean brokerUp, 
                 }
             }
             reconnects += r.reconnects();
+            delivery = delivery.plus(r.delivery());
             unacknowledged += r.unacknowledgedMessages();
             pending += r.pendingWrites();
             rate += r.messagesPerSecond();
@@ -107,6 +129,6 @@ public record Overview(long onlineClients, long knownClients, boolean brokerUp, 
         return new Overview(onlineClients, knownClients, brokerUp, brokerAddress, brokerProblem, reconnects,
                 unacknowledged, dynamoUp, tablesProblem, pending, lastError, lastErrorAt, rate,
                 rate > 0 ? latencyWeighted / rate : latencyMax,
-                new Chart(1, self.chartEndMillis(), rates, latency), list.size(), List.copyOf(list));
+                new Chart(1, self.chartEndMillis(), rates, latency), list.size(), List.copyOf(list), delivery);
     }
 }

@@ -14,10 +14,10 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 
 /**
- * In front of every HTTP answer: security headers, and, while no dashboard password is configured, the
- * rule that the dashboard and {@code /api} answer only requests from the loopback interface (as
- * RabbitMQ's default user may only log in from localhost). Probes, metrics and the rest of {@code /q/}
- * stay open.
+ * In front of every HTTP answer: security headers; requests that change something (POST) refused when a
+ * browser says another site's page sent them; and, while no dashboard password is configured, the rule
+ * that the dashboard and {@code /api} answer only requests from the loopback interface (as RabbitMQ's
+ * default user may only log in from localhost). Probes, metrics and the rest of {@code /q/} stay open.
  */
 @ApplicationScoped
 public class WebGuard {
@@ -50,11 +50,57 @@ public class WebGuard {
             headers.set("Content-Security-Policy", CONTENT_SECURITY_POLICY);
             headers.set("X-Frame-Options", "DENY");
         }
+        if (!open && changesState(context.request().method().name())
+                && !sameOrigin(context.request().getHeader("Sec-Fetch-Site"), context.request().getHeader("Origin"),
+                        context.request().getHeader("Host"), context.request().getHeader("X-Forwarded-Host"))) {
+            refuseCrossOrigin(context, path);
+            return;
+        }
         if (open || loginEnabled || fromLoopback(context.request().connection().remoteAddress())) {
             context.next();
             return;
         }
         refuse(context, path);
+    }
+
+    private static boolean changesState(String method) {
+        return !(method.equals("GET") || method.equals("HEAD") || method.equals("OPTIONS"));
+    }
+
+    /**
+     * False when a browser says the request comes from another site's page: a form there could otherwise
+     * make the user's browser, with its login and from the loopback interface, start a restore. Browsers send
+     * {@code Sec-Fetch-Site} (older ones at least {@code Origin}) with every POST; other clients (curl) send
+     * neither and are let through. Without Sec-Fetch-Site, the Host (or, behind a proxy, X-Forwarded-Host)
+     * must be the Origin's.
+     */
+    static boolean sameOrigin(String fetchSite, String origin, String host, String forwardedHost) {
+        if (fetchSite != null) {
+            // Trusted alone: under Referrer-Policy no-referrer a browser sends "Origin: null" for its own forms.
+            return fetchSite.equals("same-origin") || fetchSite.equals("none");
+        }
+        if (origin == null) {
+            return true;
+        }
+        int scheme = origin.indexOf("://");
+        if (scheme < 0) {
+            // "null": a sandboxed or opaque origin.
+            return false;
+        }
+        String authority = origin.substring(scheme + 3);
+        return authority.equalsIgnoreCase(host) || authority.equalsIgnoreCase(forwardedHost);
+    }
+
+    private static void refuseCrossOrigin(RoutingContext context, String path) {
+        String why = "A request from another site's page does not change anything here.";
+        var response = context.response().setStatusCode(403);
+        if (path != null && (path.equals("/api") || path.startsWith("/api/"))) {
+            response.putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end("{\"status\":403,\"error\":\"" + why + "\"}");
+        } else {
+            response.putHeader(HttpHeaders.CONTENT_TYPE, "text/html;charset=UTF-8")
+                    .end("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>mqtt-dynamo: refused"
+                            + "</title></head><body><h1>Refused</h1><p>" + why + "</p></body></html>\n");
+        }
     }
 
     /**

@@ -70,6 +70,12 @@ class RetainedSyncEmbeddedTest extends EmbeddedBrokerTest {
 
         JsonPath report = restore();
         assertThat(report.getInt("republished")).isGreaterThanOrEqualTo(2);
+        JsonPath progress = given().get("/api/retained/restore").then().statusCode(200).extract().jsonPath();
+        assertThat(progress.getString("phase")).isEqualTo("done");
+        assertThat(progress.getBoolean("running")).isFalse();
+        assertThat(progress.getInt("republished")).isEqualTo(report.getInt("republished"));
+        assertThat(progress.getInt("tableRetained")).isEqualTo(report.getInt("tableRetained"));
+        assertThat(progress.getLong("finishedAt")).isGreaterThanOrEqualTo(progress.getLong("startedAt"));
 
         try (TestMqttClient subscriber = TestMqttClient.connect("sync_sub_" + run, PORT)) {
             subscriber.subscribe("sync/" + run + "/#", 1);

@@ -115,6 +115,33 @@ class DashboardApiTest {
     }
 
     @Test
+    void theRetainedPagesButtonStartsARestoreWhoseCountsTheStatsAndTheProgressShow() {
+        // A form on another site's page is refused; the dashboard's own starts the run and comes back.
+        given().header("Origin", "https://elsewhere.example").redirects().follow(false)
+                .post("/retained/restore").then().statusCode(403);
+        given().header("Origin", "https://elsewhere.example").post("/api/retained/restore").then().statusCode(403)
+                .body("error", containsString("another site"));
+        String self = root.getProtocol() + "://" + root.getHost() + ":" + root.getPort();
+        given().header("Origin", self).header("Sec-Fetch-Site", "same-origin").redirects().follow(false)
+                .post("/retained/restore").then().statusCode(303).header("Location", containsString("/retained"));
+        JsonPath done = await().atMost(TIMEOUT).until(
+                () -> given().get("/api/retained/restore").then().statusCode(200).extract().jsonPath(),
+                p -> !p.getBoolean("running"));
+        assertThat(done.getString("phase")).isEqualTo("done");
+        assertThat(given().get("/retained").then().statusCode(200).extract().asString())
+                .contains("Restore retained messages").contains("Last restore");
+
+        JsonPath stats = given().get("/api/stats").then().statusCode(200).extract().jsonPath();
+        assertThat(stats.getLong("delivery.retainedStored")).isGreaterThanOrEqualTo(done.getLong("stored"));
+        assertThat(stats.getLong("delivery.retainedRepublished")).isGreaterThanOrEqualTo(done.getLong("republished"));
+        assertThat(stats.getMap("delivery")).containsKeys("subscriptionsRestored", "subscriptionRestoresFailed",
+                "queuedMessagesRedelivered");
+        assertThat(given().get("/").then().statusCode(200).extract().asString())
+                .contains("subscriptions restored").contains("queued messages re-delivered")
+                .contains("retained republished");
+    }
+
+    @Test
     void errorsAreJsonWithTheRightStatus() {
         given().get("/api/clients/no-such-client-" + run).then().statusCode(404)
                 .body("error", containsString("no client"));

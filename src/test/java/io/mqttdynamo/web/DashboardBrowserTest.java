@@ -98,4 +98,19 @@ class DashboardBrowserTest {
             assertThat(Files.size(screenshot)).isPositive();
         }
     }
+
+    @Test
+    void theRetainedPagesButtonRunsARestoreAndShowsItsCounts() {
+        browser.get(root.toString() + "retained");
+        WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(30));
+        wait.ignoring(StaleElementReferenceException.class);
+        wait.withMessage(() -> "on " + browser.getCurrentUrl() + ": " + browser.findElement(By.tagName("body")).getText());
+        browser.findElement(By.cssSelector("[data-restore] button")).click();
+        // Back on the page: the counts while it runs, the report once done.
+        wait.until(d -> d.getCurrentUrl().endsWith("/retained"));
+        wait.until(d -> d.findElement(By.id("restore-status")).getText().startsWith("Last restore,"));
+        assertThat(browser.findElement(By.id("restore-status")).getText()).contains("on the broker")
+                .contains("republished");
+        assertThat(browser.findElement(By.cssSelector("[data-restore] button")).isEnabled()).isTrue();
+    }
 }

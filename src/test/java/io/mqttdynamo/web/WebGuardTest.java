@@ -26,4 +26,23 @@ class WebGuardTest {
         }
         assertThat(WebGuard.fromLoopback(null)).isFalse();
     }
+
+    @Test
+    void aChangeFromAnotherSitesPageIsRefused() {
+        assertThat(WebGuard.sameOrigin("cross-site", "https://evil.example", "localhost:8080", null)).isFalse();
+        assertThat(WebGuard.sameOrigin("same-site", "http://localhost:9000", "localhost:8080", null)).isFalse();
+        assertThat(WebGuard.sameOrigin(null, "http://evil.example", "localhost:8080", null)).isFalse();
+        assertThat(WebGuard.sameOrigin(null, "null", "localhost:8080", null)).isFalse();
+    }
+
+    @Test
+    void theDashboardsOwnPagesAndClientsWithoutABrowserMayChangeThings() {
+        assertThat(WebGuard.sameOrigin("same-origin", "http://localhost:8080", "localhost:8080", null)).isTrue();
+        assertThat(WebGuard.sameOrigin("same-origin", "null", "localhost:8080", null))
+                .as("a form of the page itself under Referrer-Policy no-referrer").isTrue();
+        assertThat(WebGuard.sameOrigin(null, "https://mqtt-dynamo.example", "10.0.0.7:8080", "mqtt-dynamo.example"))
+                .isTrue();
+        assertThat(WebGuard.sameOrigin(null, null, "localhost:8080", null)).as("curl").isTrue();
+        assertThat(WebGuard.sameOrigin("none", null, "localhost:8080", null)).as("typed by the user").isTrue();
+    }
 }

@@ -1,0 +1,179 @@
+package io.mqttdynamo.delivery;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import jakarta.inject.Inject;
+
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.Test;
+
+import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
+
+import io.mqttdynamo.store.Tables;
+import io.mqttdynamo.support.LocalDynamoDbResource;
+import io.mqttdynamo.support.OwnMosquitto;
+import io.mqttdynamo.support.Readiness;
+import io.mqttdynamo.support.TableReader;
+import io.mqttdynamo.support.TestMqttClient;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.path.json.JsonPath;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+
+/**
+ * on_retain_lookup at start-up against a Mosquitto the test starts (a broker not written for the service):
+ * before the service starts, the broker retains messages mqtt_retain lacks and mqtt_retain holds rows the
+ * broker lacks; the broker has no session of the service, so once started both are in step.
+ */
+@QuarkusTest
+@TestProfile(RetainedSyncMosquittoTest.BothSidesDrifted.class)
+class RetainedSyncMosquittoTest {
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+    private static final int ON_BROKER = 150;
+    private static final String TABLE_ONLY = "drift/table-only/";
+    private static final int IN_TABLE = 3;
+
+    /** Raw mode on the seeded Mosquitto; no events, no acks. */
+    public static class BothSidesDrifted implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of(
+                    "mqtt-dynamo.broker.client-id", "retained-start-test",
+                    "mqtt-dynamo.events.dialect", "none",
+                    "mqtt-dynamo.messages.mode", "raw",
+                    // Shared: a shared subscription gets no retained messages, so only the comparison stores them.
+                    "mqtt-dynamo.messages.topic", "$share/retained-test/drift/#",
+                    "mqtt-dynamo.acks.topic", "none",
+                    // A small window: the broker's 150 retained messages come through it in turns, or, when
+                    // Mosquitto 2.0.x overruns it, are read again through the widest.
+                    "mqtt-dynamo.broker.receive-maximum", "20");
+        }
+
+        @Override
+        public List<TestResourceEntry> testResources() {
+            return List.of(new TestResourceEntry(DriftedResource.class));
+        }
+    }
+
+    /**
+     * A local DynamoDB whose mqtt_retain holds rows Mosquitto lacks, and a Mosquitto of its own retaining
+     * messages the table lacks, both made before the service starts.
+     */
+    public static class DriftedResource extends LocalDynamoDbResource {
+
+        private Process mosquitto;
+
+        @Override
+        public Map<String, String> start() {
+            Map<String, String> config = new HashMap<>(super.start());
+            try (DynamoDbAsyncClient dynamo = DynamoDbAsyncClient.builder()
+                    .endpointOverride(URI.create(config.get("quarkus.dynamodb.endpoint-override")))
+                    .region(Region.US_WEST_2)
+                    .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test")))
+                    .build()) {
+                dynamo.createTable(Tables.RETAIN.createRequest()).get(30, TimeUnit.SECONDS);
+                for (int i = 0; i < IN_TABLE; i++) {
+                    Map<String, AttributeValue> row = tableRow(i);
+                    dynamo.putItem(b -> b.tableName("mqtt_retain").item(row)).get(10, TimeUnit.SECONDS);
+                }
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot seed mqtt_retain: " + e.getMessage(), e);
+            }
+            int port = LocalDynamoDbResource.freePort();
+            try {
+                mosquitto = OwnMosquitto.start(port);
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot start mosquitto: " + e.getMessage(), e);
+            }
+            try (TestMqttClient publisher = TestMqttClient.connect("drift-seed", port)) {
+                for (int i = 0; i < ON_BROKER; i++) {
+                    // Both QoS: QoS 0 retained messages are not held back by the receive maximum.
+                    publisher.publish("drift/broker-only/" + i, "kept by the broker " + i, i % 2, true);
+                }
+            }
+            config.put("mqtt-dynamo.broker.host", "127.0.0.1");
+            config.put("mqtt-dynamo.broker.port", Integer.toString(port));
+            return config;
+        }
+
+        private static Map<String, AttributeValue> tableRow(int i) {
+            return Map.of("topic", AttributeValue.fromS(TABLE_ONLY + i),
+                    "msgid", AttributeValue.fromS("row" + i), "qos", AttributeValue.fromN("1"),
+                    "sender", AttributeValue.fromS("earlier"), "retain", AttributeValue.fromN("1"),
+                    "arrived", AttributeValue.fromN("1700000000"),
+                    "payload", AttributeValue.fromS("kept by the table " + i));
+        }
+
+        @Override
+        public void stop() {
+            if (mosquitto != null) {
+                mosquitto.destroyForcibly();
+            }
+            super.stop();
+        }
+    }
+
+    @Inject
+    DynamoDbAsyncClient dynamo;
+
+    @ConfigProperty(name = "mqtt-dynamo.broker.port")
+    int brokerPort;
+
+    @Test
+    void atStartTheTableGetsTheBrokersRetainedMessagesAndTheBrokerTheTablesRows() {
+        Readiness.await();
+        TableReader tables = new TableReader(dynamo);
+
+        JsonPath progress = await("the start-up run").atMost(TIMEOUT)
+                .until(() -> given().get("/api/retained/restore").then().statusCode(200).extract().jsonPath(),
+                        p -> p.getString("phase").equals("done") || p.getString("phase").equals("failed"));
+        assertThat(progress.getString("error")).isNull();
+        assertThat(progress.getInt("brokerRetained")).isEqualTo(ON_BROKER);
+        assertThat(progress.getInt("stored")).isEqualTo(ON_BROKER);
+        assertThat(progress.getInt("republished")).isEqualTo(IN_TABLE);
+        assertThat(progress.getInt("passedOver")).isZero();
+
+        for (int i = 0; i < ON_BROKER; i++) {
+            Map<String, AttributeValue> row = tables.item("mqtt_retain", "topic", "drift/broker-only/" + i)
+                    .orElseThrow(() -> new AssertionError("a broker's retained message is not in mqtt_retain"));
+            assertThat(row.get("payload").s()).isEqualTo("kept by the broker " + i);
+            assertThat(row.get("qos").n()).isEqualTo(Integer.toString(i % 2));
+        }
+
+        try (TestMqttClient subscriber = TestMqttClient.connect("drift-fresh", brokerPort)) {
+            subscriber.subscribe(TABLE_ONLY + "#", 1);
+            await("the table's rows retained by the broker").atMost(TIMEOUT)
+                    .until(() -> subscriber.received().size() == IN_TABLE);
+            for (Mqtt5Publish publish : subscriber.received()) {
+                assertThat(publish.isRetain()).isTrue();
+                String i = publish.getTopic().toString().substring(TABLE_ONLY.length());
+                assertThat(new String(publish.getPayloadAsBytes(), StandardCharsets.UTF_8))
+                        .isEqualTo("kept by the table " + i);
+                assertThat(publish.getUserProperties().asList()).anySatisfy(p -> {
+                    assertThat(p.getName().toString()).isEqualTo("mqtt-dynamo-republished");
+                    assertThat(p.getValue().toString()).isEqualTo("row" + i);
+                });
+            }
+        }
+        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        assertThat(io.mqttdynamo.support.PrometheusText.value(metrics,
+                "mqtt_dynamo_retained_synced_total{direction=\"republished\"}")).isEqualTo(IN_TABLE);
+    }
+}
