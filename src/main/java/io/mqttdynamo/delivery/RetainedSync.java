@@ -23,6 +23,7 @@ import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.hooks.HookFunction;
+import io.mqttdynamo.hooks.HookRouter;
 import io.mqttdynamo.hooks.HookRules;
 import io.mqttdynamo.hooks.ItemMapper;
 import io.mqttdynamo.store.ItemWrite;
@@ -134,6 +135,7 @@ public class RetainedSync {
     private final WritePipeline pipeline;
     private final ItemMapper items;
     private final HookRules rules;
+    private final HookRouter router;
     private final boolean restoreAtStart;
     private final int republishRate;
     private final Duration collectTimeout;
@@ -146,8 +148,9 @@ public class RetainedSync {
     private final Counter republishedCounter;
 
     public RetainedSync(RetainedBrokerClient broker, DynamoDbAsyncClient dynamo, WritePipeline pipeline,
-            ItemMapper items, HookRules rules, MqttDynamoConfig config, MeterRegistry registry) {
+            ItemMapper items, HookRules rules, HookRouter router, MqttDynamoConfig config, MeterRegistry registry) {
         this.broker = broker;
+        this.router = router;
         this.dynamo = dynamo;
         this.pipeline = pipeline;
         this.items = items;
@@ -289,6 +292,11 @@ public class RetainedSync {
                 .replaceWith(seen);
     }
 
+    /** True for a topic whose retained message is kept in step: not the service's own (replicas' figures). */
+    private boolean inStep(String topic) {
+        return rules.applies(HookFunction.ON_RETAIN_LOOKUP, topic) && !router.isServiceTopic(topic);
+    }
+
     /** Stores the batch's messages that mqtt_retain lacks, then acknowledges the batch. */
     private Uni<Void> check(Run run, List<Arrival> batch) {
         if (run.tooManyTopics.get()) {
@@ -298,7 +306,7 @@ public class RetainedSync {
         // BatchGetItem refuses a key twice; a topic is retained once, but its last arrival would win.
         Map<String, Retained> byTopic = new LinkedHashMap<>();
         for (Arrival arrival : batch) {
-            if (rules.applies(HookFunction.ON_RETAIN_LOOKUP, arrival.message().topic())) {
+            if (inStep(arrival.message().topic())) {
                 byTopic.put(arrival.message().topic(), arrival.message());
             }
         }
@@ -347,7 +355,7 @@ public class RetainedSync {
                         return !seen.contains(topic);
                     }
                 })
-                .select().where(topic -> rules.applies(HookFunction.ON_RETAIN_LOOKUP, topic))
+                .select().where(this::inStep)
                 .group().intoLists().of(BATCH)
                 .onItem().transformToUniAndConcatenate(topics -> batchGet(topics, false))
                 .onItem().transformToIterable(found -> found)

@@ -54,6 +54,16 @@ public class HookRouter {
         ownTopics.add(TopicFilter.parse(EventTopics.CLUSTER_ALL));
     }
 
+    /** True for the service's own topics (replicas' figures; in raw mode its event topics): never stored. */
+    public boolean isServiceTopic(String topic) {
+        for (TopicFilter own : ownTopics) {
+            if (own.matches(topic)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The writes {@code event} causes; empty when no enabled function applies. */
     public List<ItemWrite> writesFor(BrokerEvent event) {
         String client = clientOf(event);
@@ -145,10 +155,8 @@ public class HookRouter {
             // Published by the service itself (retained messages put back): stored already.
             return;
         }
-        for (TopicFilter own : ownTopics) {
-            if (own.matches(e.topic())) {
-                return;
-            }
+        if (isServiceTopic(e.topic())) {
+            return;
         }
         if (e.retain() && e.payload().length == 0) {
             // An empty retained publish only clears the topic's retained message; it is no message.

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.Test;
 
@@ -30,9 +31,12 @@ import io.quarkus.test.junit.TestProfile;
 @TestProfile(QueueFetchMosquittoProfile.Envelopes.class)
 class QueueFetchEnvelopeTest extends QueueFetchOnMosquitto {
 
-    /** A 32-hex EMQX id made now (the GUID's first 64 bits are its microsecond time). */
+    private static final AtomicLong LAST_MICROS = new AtomicLong();
+
+    /** A 32-hex EMQX id made now, after the last one (the GUID's first 64 bits are its microsecond time). */
     private static String newHexId() {
-        return String.format("%016X%016X", System.currentTimeMillis() * 1000, ThreadLocalRandom.current().nextLong());
+        long micros = LAST_MICROS.updateAndGet(last -> Math.max(last + 1, System.currentTimeMillis() * 1000));
+        return String.format("%016X%016X", micros, ThreadLocalRandom.current().nextLong());
     }
 
     private static String publishEnvelope(String hexId, String sender, String topic, String payload) {
