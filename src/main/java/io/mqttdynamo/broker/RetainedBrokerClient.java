@@ -1,8 +1,11 @@
 package io.mqttdynamo.broker;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -12,11 +15,17 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import com.hivemq.client.mqtt.MqttGlobalPublishFilter;
 import com.hivemq.client.mqtt.datatypes.MqttQos;
+import com.hivemq.client.mqtt.datatypes.MqttTopicFilter;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
 import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5DisconnectException;
+import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5MessageException;
 import com.hivemq.client.mqtt.mqtt5.message.disconnect.Mqtt5DisconnectReasonCode;
 import com.hivemq.client.mqtt.mqtt5.message.subscribe.Mqtt5RetainHandling;
+import com.hivemq.client.mqtt.mqtt5.message.subscribe.Mqtt5Subscribe;
+import com.hivemq.client.mqtt.mqtt5.message.subscribe.Mqtt5Subscription;
+import com.hivemq.client.mqtt.mqtt5.message.unsubscribe.Mqtt5Unsubscribe;
 
+import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.BackPressureStrategy;
@@ -29,8 +38,12 @@ import io.smallrye.mutiny.subscription.Cancellable;
 @ApplicationScoped
 public class RetainedBrokerClient {
 
-    /** The user property that marks the service's own republished messages; its value is the row's msgid. */
-    public static final String REPUBLISHED_PROPERTY = "mqtt-dynamo-republished";
+    /** Topics checked on the broker at once before their rows are republished. */
+    static final int VERIFY_BATCH = 50;
+    /** After the SUBACK, how long no retained delivery must come before a checked topic counts as absent. */
+    static final Duration VERIFY_QUIET = Duration.ofMillis(300);
+    /** Longest wait for the broker to take a connection, a subscription or a message. */
+    static final Duration BROKER_TIMEOUT = Duration.ofSeconds(30);
 
     /**
      * A retained message as the broker delivered it from its store, or a row to republish.
@@ -175,13 +188,18 @@ public class RetainedBrokerClient {
                             + max));
                 }
             });
-            client.connectWith()
+            CompletableFuture<?> connected = client.connectWith()
                     .cleanStart(true)
                     .sessionExpiryInterval(0)
                     .restrictions().receiveMaximum(window).applyRestrictions()
                     .simpleAuth(Mqtt5Client.auth(sessions))
-                    .send()
-                    .thenCompose(ack -> client.subscribeWith().topicFilter("#").qos(MqttQos.AT_LEAST_ONCE)
+                    .send();
+            connected
+                    .thenCompose(ack -> ended.get() ? CompletableFuture.failedFuture(
+                            new IllegalStateException("the run ended while connecting"))
+                            // QoS 2: the broker delivers each retained message at its own QoS (up to the
+                            // subscription's), which is what is stored.
+                            : client.subscribeWith().topicFilter("#").qos(MqttQos.EXACTLY_ONCE)
                             .retainHandling(Mqtt5RetainHandling.SEND).retainAsPublished(false).noLocal(true).send())
                     .whenComplete((subAck, failure) -> {
                         if (failure != null) {
@@ -194,46 +212,111 @@ public class RetainedBrokerClient {
             emitter.onTermination(() -> {
                 ended.set(true);
                 ticks.cancel();
-                if (client.getState().isConnected()) {
-                    client.disconnect().exceptionally(failure -> null);
-                }
+                // Also when the run ended while connecting: the connection is closed once it is up.
+                connected.whenComplete((ack, failure) -> {
+                    if (failure == null) {
+                        client.disconnect().exceptionally(ignored -> null);
+                    }
+                });
             });
         }, BackPressureStrategy.BUFFER);
     }
 
     /**
-     * Publishes {@code messages} with the retain flag, one after the other, at most {@code perSecond};
-     * {@code sent} hears each once the broker has it (QoS 1 and 2) or it is written (QoS 0).
+     * Publishes {@code messages} with the retain flag, one after the other, at most {@code perSecond}, each
+     * marked ({@link Republisher#MARKER}) so that the service's ingest does not store it again. Before a group of
+     * {@value #VERIFY_BATCH} is published the broker is asked for their topics (a subscription with retain
+     * handling "send"): a topic it does retain is left alone, since the broker may have dropped it from the
+     * collection (brokers discard what exceeds a session's queue) or it was retained meanwhile.
+     * {@code sent} hears each once the broker has it (QoS 1 and 2) or it is written (QoS 0); {@code kept} each
+     * one the broker turned out to hold or refused.
      */
-    public Uni<Integer> republish(Multi<Retained> messages, int perSecond, Consumer<Retained> sent) {
+    public Uni<Integer> republish(Multi<Retained> messages, int perSecond, Consumer<Retained> sent,
+            Consumer<Retained> kept) {
         return Uni.createFrom().deferred(() -> {
             Mqtt5AsyncClient client = sessions.clientBuilder(publisherId() + "-" + UUID.randomUUID().toString()
                     .substring(0, 8)).useMqttVersion5().buildAsync();
             Duration pause = Duration.ofNanos(1_000_000_000L / Math.max(1, perSecond));
+            Set<String> onBroker = ConcurrentHashMap.newKeySet();
+            AtomicLong lastArrival = new AtomicLong(System.nanoTime());
+            client.publishes(MqttGlobalPublishFilter.ALL, publish -> {
+                if (publish.isRetain()) {
+                    onBroker.add(publish.getTopic().toString());
+                    lastArrival.set(System.nanoTime());
+                }
+            });
             AtomicLong count = new AtomicLong();
-            return Uni.createFrom().completionStage(client.connectWith().cleanStart(true).sessionExpiryInterval(0)
-                            .simpleAuth(Mqtt5Client.auth(sessions)).send())
+            CompletableFuture<?> connected = client.connectWith().cleanStart(true).sessionExpiryInterval(0)
+                    .simpleAuth(Mqtt5Client.auth(sessions)).send();
+            return Uni.createFrom().completionStage(connected)
+                    .ifNoItem().after(BROKER_TIMEOUT).fail()
                     .chain(() -> messages
-                            .onItem().call(m -> Uni.createFrom().completionStage(client.publishWith()
-                                    .topic(m.topic()).payload(m.payload()).qos(MqttQos.fromCode(m.qos()))
-                                    .retain(true)
-                                    // Ingest sessions on MQTT 5 recognise the service's own messages by it.
-                                    .userProperties().add(REPUBLISHED_PROPERTY,
-                                            m.msgId() == null || m.msgId().isEmpty() ? "retained" : m.msgId())
-                                    .applyUserProperties()
-                                    .send()))
-                            .onItem().invoke(m -> {
-                                count.incrementAndGet();
-                                sent.accept(m);
-                            })
-                            .onItem().call(m -> Uni.createFrom().voidItem().onItem().delayIt().by(pause))
-                            .collect().last()
-                            .replaceWith(0))
+                            .group().intoLists().of(VERIFY_BATCH)
+                            .onItem().transformToUniAndConcatenate(group -> absent(client, group, onBroker, lastArrival)
+                                    .invoke(absent -> group.stream().filter(m -> !absent.contains(m))
+                                            .forEach(kept)))
+                            .onItem().<Retained>disjoint()
+                            .onItem().transformToUniAndConcatenate(m -> publish(client, m)
+                                    .invoke(ok -> {
+                                        if (ok) {
+                                            count.incrementAndGet();
+                                            sent.accept(m);
+                                        } else {
+                                            kept.accept(m);
+                                        }
+                                    })
+                                    .chain(() -> Uni.createFrom().voidItem().onItem().delayIt().by(pause)))
+                            .collect().last())
                     .map(last -> (int) count.get())
-                    .onTermination().call(() -> Uni.createFrom().completionStage(
-                            client.getState().isConnected() ? client.disconnect() : CompletableFuture.completedFuture(null))
-                            .onFailure().recoverWithNull());
+                    .onTermination().invoke(() -> connected.whenComplete((ack, failure) -> {
+                        if (failure == null) {
+                            client.disconnect().exceptionally(ignored -> null);
+                        }
+                    }));
         });
+    }
+
+    /** The messages of {@code group} whose topic the broker retains nothing for. */
+    private static Uni<List<Retained>> absent(Mqtt5AsyncClient client, List<Retained> group, Set<String> onBroker,
+            AtomicLong lastArrival) {
+        List<Mqtt5Subscription> subscriptions = group.stream().map(m -> Mqtt5Subscription.builder()
+                .topicFilter(m.topic()).qos(MqttQos.AT_MOST_ONCE).retainHandling(Mqtt5RetainHandling.SEND)
+                .noLocal(true).build()).toList();
+        List<String> topics = group.stream().map(Retained::topic).distinct().toList();
+        long[] subscribedAt = {0};
+        return Uni.createFrom().completionStage(() -> client.subscribe(Mqtt5Subscribe.builder()
+                        .addSubscriptions(subscriptions).build()))
+                .ifNoItem().after(BROKER_TIMEOUT).fail()
+                .invoke(() -> subscribedAt[0] = System.nanoTime())
+                // EMQX sends retained messages after the SUBACK, from another process: wait for a quiet spell.
+                .chain(() -> Multi.createFrom().ticks().every(Duration.ofMillis(50))
+                        .select().first(tick -> System.nanoTime() - Math.max(subscribedAt[0], lastArrival.get())
+                                > VERIFY_QUIET.toNanos())
+                        .toUni())
+                .chain(() -> Uni.createFrom().completionStage(() -> client.unsubscribe(Mqtt5Unsubscribe.builder()
+                        .addTopicFilters(topics.stream().map(MqttTopicFilter::of).toList()).build())))
+                .ifNoItem().after(BROKER_TIMEOUT).fail()
+                .map(unsubscribed -> {
+                    List<Retained> absent = group.stream().filter(m -> !onBroker.contains(m.topic())).toList();
+                    onBroker.removeAll(topics);
+                    return absent;
+                });
+    }
+
+    /** Publishes one message with the retain flag; false when the broker refused it (a reason code). */
+    private static Uni<Boolean> publish(Mqtt5AsyncClient client, Retained m) {
+        return Uni.createFrom().completionStage(() -> client.publishWith()
+                        .topic(m.topic()).payload(m.payload()).qos(MqttQos.fromCode(m.qos())).retain(true)
+                        .userProperties().add(Republisher.MARKER,
+                                m.msgId() == null || m.msgId().isEmpty() ? "retained" : m.msgId())
+                        .applyUserProperties()
+                        .send())
+                .ifNoItem().after(BROKER_TIMEOUT).fail()
+                .replaceWith(Boolean.TRUE)
+                .onFailure(Mqtt5MessageException.class).recoverWithItem(failure -> {
+                    Log.warnf("the broker refused a retained message to put back: %s", failure.getMessage());
+                    return Boolean.FALSE;
+                });
     }
 
     private static boolean overranWindow(Throwable cause) {

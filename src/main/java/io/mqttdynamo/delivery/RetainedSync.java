@@ -7,6 +7,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
@@ -60,6 +62,8 @@ public class RetainedSync {
     static final Duration QUIET = Duration.ofSeconds(1);
     /** BatchGetItem's limit of keys. */
     static final int BATCH = 100;
+    /** How long a batch of arrivals waits to fill: brokers send 20 to 32 at a time (their in-flight cap). */
+    static final Duration BATCH_WAIT = Duration.ofMillis(10);
     /** Batches checked against the table at once. */
     static final int CHECKS_AT_ONCE = 4;
     /** Unacknowledged QoS 1 and 2 retained messages at most (the channels' receive maximum, if lower). */
@@ -70,10 +74,14 @@ public class RetainedSync {
     static final int MAX_TOPICS = 5_000_000;
     private static final int BATCH_GET_ATTEMPTS = 10;
 
-    /** What a run found and did; {@code passedOver}: QoS 0 retained messages not checked (queue full). */
+    /**
+     * What a run found and did; {@code passedOver}: QoS 0 retained messages not checked (queue full);
+     * {@code keptOnBroker}: rows not seen in the collection that the broker turned out to hold (or refused)
+     * when asked before republishing, left as the broker has them.
+     */
     @RegisterForReflection
     public record Report(int brokerRetained, int tableRetained, int stored, int republished, int notRepublishable,
-            int passedOver) {
+            int passedOver, int keptOnBroker) {
     }
 
     /**
@@ -84,7 +92,8 @@ public class RetainedSync {
      */
     @RegisterForReflection
     public record Progress(String phase, boolean running, long startedAt, long finishedAt, long brokerRetained,
-            long tableRetained, long stored, long republished, long notRepublishable, long passedOver, String error) {
+            long tableRetained, long stored, long republished, long notRepublishable, long passedOver,
+            long keptOnBroker, String error) {
     }
 
     /** Refused: another run is in progress, or the function is off. */
@@ -113,6 +122,7 @@ public class RetainedSync {
         final AtomicLong stored = new AtomicLong();
         final AtomicLong republished = new AtomicLong();
         final AtomicLong notRepublishable = new AtomicLong();
+        final AtomicLong keptOnBroker = new AtomicLong();
         final AtomicBoolean tooManyTopics = new AtomicBoolean();
 
         long passedOver() {
@@ -121,12 +131,13 @@ public class RetainedSync {
 
         Progress progress() {
             return new Progress(phase, finishedAt == 0, startedAt, finishedAt, brokerRetained.get(),
-                    tableRetained.get(), stored.get(), republished.get(), notRepublishable.get(), passedOver(), error);
+                    tableRetained.get(), stored.get(), republished.get(), notRepublishable.get(), passedOver(),
+                    keptOnBroker.get(), error);
         }
 
         Report report() {
             return new Report((int) brokerRetained.get(), (int) tableRetained.get(), (int) stored.get(),
-                    (int) republished.get(), (int) notRepublishable.get(), (int) passedOver());
+                    (int) republished.get(), (int) notRepublishable.get(), (int) passedOver(), (int) keptOnBroker.get());
         }
     }
 
@@ -191,7 +202,7 @@ public class RetainedSync {
     /** The running or last run's counts. */
     public Progress progress() {
         Run run = last;
-        return run == null ? new Progress("none", false, 0, 0, 0, 0, 0, 0, 0, 0, null) : run.progress();
+        return run == null ? new Progress("none", false, 0, 0, 0, 0, 0, 0, 0, 0, 0, null) : run.progress();
     }
 
     /**
@@ -221,7 +232,7 @@ public class RetainedSync {
             Run run = new Run();
             last = run;
             TopicHashSet seen = new TopicHashSet(MAX_TOPICS);
-            return broker.mqtt5()
+            Uni<Report> outcome = broker.mqtt5()
                     .chain(v5 -> v5 ? Uni.createFrom().voidItem() : Uni.createFrom().failure(
                             new IllegalStateException("comparing retained messages needs a broker speaking MQTT 5")))
                     .chain(() -> collect(run, seen))
@@ -257,6 +268,16 @@ public class RetainedSync {
                         run.finishedAt = System.currentTimeMillis();
                         running.set(false);
                     });
+            // The run goes on when whoever asked stops waiting (an HTTP client that hung up); progress() tells.
+            CompletableFuture<Report> detached = outcome.subscribeAsCompletionStage();
+            return Uni.createFrom().<Report>emitter(emitter -> detached.whenComplete((report, failure) -> {
+                if (failure == null) {
+                    emitter.complete(report);
+                } else {
+                    emitter.fail(failure instanceof CompletionException && failure.getCause() != null
+                            ? failure.getCause() : failure);
+                }
+            }));
         });
     }
 
@@ -276,7 +297,7 @@ public class RetainedSync {
                         }
                     }
                 })
-                .group().intoLists().of(BATCH, Duration.ofMillis(100))
+                .group().intoLists().of(BATCH, BATCH_WAIT)
                 // The timed grouping does not wait for requests; what it holds is bounded by the receive
                 // maximum and MAX_QUEUED_QOS0 already.
                 .onOverflow().bufferUnconditionally()
@@ -316,7 +337,7 @@ public class RetainedSync {
                             .collect(Collectors.toSet());
                     long now = System.currentTimeMillis();
                     List<ItemWrite> writes = byTopic.values().stream().filter(m -> !inTable.contains(m.topic()))
-                            .map(m -> items.retained(new BrokerEvent.MessagePublished(ids.next(), m.topic(), m.qos(),
+                            .map(m -> items.retainedIfAbsent(new BrokerEvent.MessagePublished(ids.next(), m.topic(), m.qos(),
                                     true, "", m.payload(), now)))
                             .toList();
                     if (writes.isEmpty()) {
@@ -369,7 +390,7 @@ public class RetainedSync {
         return broker.republish(rows, republishRate, sent -> {
             run.republished.incrementAndGet();
             republishedCounter.increment();
-        }).replaceWithVoid();
+        }, kept -> run.keptOnBroker.incrementAndGet()).replaceWithVoid();
     }
 
     /**

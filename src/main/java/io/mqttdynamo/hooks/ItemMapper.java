@@ -172,6 +172,31 @@ public class ItemMapper {
         return new ItemWrite.Put(Tables.RETAIN, withPayload(item, e.payload()));
     }
 
+    /**
+     * on_retain_lookup: the broker's retained message for a topic mqtt_retain lacked, written only while the
+     * topic still has no row (a retained message ingest stored meanwhile is newer and stays).
+     */
+    public ItemWrite retainedIfAbsent(BrokerEvent.MessagePublished e) {
+        Map<String, AttributeValue> item = messageAttributes(e);
+        item.put(Attr.MSGID, s(e.msgId()));
+        item.put(Attr.TOPIC, s(e.topic()));
+        item = new HashMap<>(withPayload(item, e.payload()));
+        item.remove(Attr.TOPIC);
+        Map<String, String> names = new HashMap<>();
+        Map<String, AttributeValue> values = new HashMap<>();
+        StringBuilder set = new StringBuilder("SET ");
+        int i = 0;
+        for (Map.Entry<String, AttributeValue> attribute : item.entrySet()) {
+            set.append(i == 0 ? "" : ", ").append("#a").append(i).append(" = :v").append(i);
+            names.put("#a" + i, attribute.getKey());
+            values.put(":v" + i, attribute.getValue());
+            i++;
+        }
+        names.put("#topic", Attr.TOPIC);
+        return new ItemWrite.ConditionalUpdate(Tables.RETAIN, Map.of(Attr.TOPIC, s(e.topic())), set.toString(),
+                "attribute_not_exists(#topic)", names, values);
+    }
+
     /** on_retain_delete: an empty retained publish clears the topic's retained message. */
     public ItemWrite retainDeleted(BrokerEvent.MessagePublished e) {
         return new ItemWrite.Delete(Tables.RETAIN, Map.of(Attr.TOPIC, s(e.topic())));

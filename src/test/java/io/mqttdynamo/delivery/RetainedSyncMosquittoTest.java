@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import jakarta.inject.Inject;
@@ -20,6 +21,8 @@ import org.junit.jupiter.api.Test;
 
 import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
 
+import io.mqttdynamo.broker.RetainedBrokerClient;
+import io.mqttdynamo.broker.RetainedBrokerClient.Retained;
 import io.mqttdynamo.store.Tables;
 import io.mqttdynamo.support.LocalDynamoDbResource;
 import io.mqttdynamo.support.OwnMosquitto;
@@ -30,6 +33,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.path.json.JsonPath;
+import io.smallrye.mutiny.Multi;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
@@ -104,8 +108,9 @@ class RetainedSyncMosquittoTest {
             }
             try (TestMqttClient publisher = TestMqttClient.connect("drift-seed", port)) {
                 for (int i = 0; i < ON_BROKER; i++) {
-                    // Both QoS: QoS 0 retained messages are not held back by the receive maximum.
-                    publisher.publish("drift/broker-only/" + i, "kept by the broker " + i, i % 2, true);
+                    // Every QoS: QoS 0 retained messages are not held back by the receive maximum, QoS 2 ones
+                    // are stored as QoS 2.
+                    publisher.publish("drift/broker-only/" + i, "kept by the broker " + i, i % 3, true);
                 }
             }
             config.put("mqtt-dynamo.broker.host", "127.0.0.1");
@@ -136,6 +141,42 @@ class RetainedSyncMosquittoTest {
     @ConfigProperty(name = "mqtt-dynamo.broker.port")
     int brokerPort;
 
+    @Inject
+    RetainedBrokerClient retainedClient;
+
+    /**
+     * A row the collection did not see (a broker drops what exceeds a session's queue, or the topic was
+     * retained meanwhile) is not put back over what the broker holds: the broker is asked first.
+     */
+    @Test
+    void aRowIsNotRepublishedOverWhatTheBrokerRetains() {
+        Readiness.await();
+        // After the start-up run, whose counts the other test checks.
+        await().atMost(TIMEOUT).until(() -> given().get("/api/retained/restore").then().extract().jsonPath()
+                .getString("phase"), phase -> phase.equals("done") || phase.equals("failed"));
+        try (TestMqttClient publisher = TestMqttClient.connect("verify-seed", brokerPort)) {
+            publisher.publish("drift/verify/held", "the broker's newer value", 1, true);
+        }
+        List<Retained> sent = new CopyOnWriteArrayList<>();
+        List<Retained> kept = new CopyOnWriteArrayList<>();
+        int republished = retainedClient.republish(Multi.createFrom().items(
+                        new Retained("drift/verify/held", "the table's older value".getBytes(StandardCharsets.UTF_8), 1,
+                                "rowHeld"),
+                        new Retained("drift/verify/lost", "the table's value".getBytes(StandardCharsets.UTF_8), 1,
+                                "rowLost")), 1000, sent::add, kept::add)
+                .await().atMost(TIMEOUT);
+        assertThat(republished).isEqualTo(1);
+        assertThat(sent).extracting(Retained::topic).containsExactly("drift/verify/lost");
+        assertThat(kept).extracting(Retained::topic).containsExactly("drift/verify/held");
+        try (TestMqttClient subscriber = TestMqttClient.connect("verify-fresh", brokerPort)) {
+            subscriber.subscribe("drift/verify/#", 1);
+            await().atMost(TIMEOUT).until(() -> subscriber.received().size() == 2);
+            assertThat(subscriber.received()).extracting(p -> p.getTopic() + "=" + new String(p.getPayloadAsBytes(),
+                    StandardCharsets.UTF_8)).containsExactlyInAnyOrder("drift/verify/held=the broker's newer value",
+                            "drift/verify/lost=the table's value");
+        }
+    }
+
     @Test
     void atStartTheTableGetsTheBrokersRetainedMessagesAndTheBrokerTheTablesRows() {
         Readiness.await();
@@ -154,7 +195,7 @@ class RetainedSyncMosquittoTest {
             Map<String, AttributeValue> row = tables.item("mqtt_retain", "topic", "drift/broker-only/" + i)
                     .orElseThrow(() -> new AssertionError("a broker's retained message is not in mqtt_retain"));
             assertThat(row.get("payload").s()).isEqualTo("kept by the broker " + i);
-            assertThat(row.get("qos").n()).isEqualTo(Integer.toString(i % 2));
+            assertThat(row.get("qos").n()).isEqualTo(Integer.toString(i % 3));
         }
 
         try (TestMqttClient subscriber = TestMqttClient.connect("drift-fresh", brokerPort)) {

@@ -137,7 +137,7 @@ class DashboardApiTest {
         assertThat(stats.getMap("delivery")).containsKeys("subscriptionsRestored", "subscriptionRestoresFailed",
                 "queuedMessagesRedelivered");
         assertThat(given().get("/").then().statusCode(200).extract().asString())
-                .contains("subscriptions restored").contains("queued messages re-delivered")
+                .contains("clients re-subscribed from mqtt_sub").contains("queued messages re-delivered")
                 .contains("retained republished");
     }
 
