@@ -139,7 +139,11 @@ public class DashboardResource {
         try {
             sync.start();
         } catch (RetainedSync.NotNowException e) {
-            return Response.status(409).type(MediaType.TEXT_HTML).entity(Templates.error(409, e.getMessage())).build();
+            if (!sync.progress().running()) {
+                return Response.status(409).type(MediaType.TEXT_HTML).entity(Templates.error(409, e.getMessage()))
+                        .build();
+            }
+            // A run is going (pressed twice, or another tab): the retained page shows its progress.
         }
         return Response.seeOther(URI.create("/retained")).build();
     }
