@@ -2,9 +2,11 @@ package io.mqttdynamo.support;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import java.net.URI;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -35,6 +37,7 @@ import software.amazon.awssdk.services.dynamodb.model.KeyType;
 import software.amazon.awssdk.services.dynamodb.model.ProvisionedThroughputExceededException;
 import software.amazon.awssdk.services.dynamodb.model.PutRequest;
 import software.amazon.awssdk.services.dynamodb.model.ScalarAttributeType;
+import software.amazon.awssdk.services.dynamodb.model.TableStatus;
 import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
 
 /** The fault-injecting proxy between the real SDK and a real dynalite. */
@@ -43,6 +46,9 @@ class DynamoDbProxyTest {
     private static final String TABLE = "proxy_test";
     private static DynaliteServer dynalite;
     private static DynamoDbProxy proxy;
+    /** Through the proxy, one for the class: closing an SDK client's Netty event loops takes seconds. */
+    private static DynamoDbAsyncClient withoutRetries;
+    private static DynamoDbAsyncClient withRetries;
 
     @BeforeAll
     static void start() throws Exception {
@@ -55,12 +61,21 @@ class DynamoDbProxyTest {
                     .attributeDefinitions(AttributeDefinition.builder().attributeName("msgid")
                             .attributeType(ScalarAttributeType.S).build())
                     .billingMode(BillingMode.PAY_PER_REQUEST)).join();
-            direct.waiter().waitUntilTableExists(b -> b.tableName(TABLE)).join();
+            // The SDK's waiter polls every 20 s; dynalite makes a table active within a second.
+            await().atMost(Duration.ofSeconds(20)).until(() -> direct.describeTable(b -> b.tableName(TABLE))
+                    .join().table().tableStatus() == TableStatus.ACTIVE);
         }
+        withoutRetries = client(proxy.endpoint(), AwsRetryStrategy.doNotRetry());
+        withRetries = client(proxy.endpoint(),
+                AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(3).build());
     }
 
     @AfterAll
     static void stop() {
+        if (withoutRetries != null) {
+            withoutRetries.close();
+            withRetries.close();
+        }
         if (proxy != null) {
             proxy.close();
         }
@@ -74,11 +89,9 @@ class DynamoDbProxyTest {
         List<DynamoDbProxy.Exchange> seen = new CopyOnWriteArrayList<>();
         proxy.fault(null).onExchange(seen::add);
         long before = proxy.count("PutItem");
-        try (DynamoDbAsyncClient client = client(proxy.endpoint(), AwsRetryStrategy.doNotRetry())) {
-            client.putItem(b -> b.tableName(TABLE).item(Map.of("msgid", s("plain"), "payload", s("hello")))).join();
-            var item = client.getItem(b -> b.tableName(TABLE).key(Map.of("msgid", s("plain")))).join().item();
-            assertThat(item.get("payload").s()).isEqualTo("hello");
-        }
+        withoutRetries.putItem(b -> b.tableName(TABLE).item(Map.of("msgid", s("plain"), "payload", s("hello")))).join();
+        var item = withoutRetries.getItem(b -> b.tableName(TABLE).key(Map.of("msgid", s("plain")))).join().item();
+        assertThat(item.get("payload").s()).isEqualTo("hello");
         assertThat(proxy.count("PutItem")).isEqualTo(before + 1);
         assertThat(seen).anySatisfy(exchange -> {
             assertThat(exchange.operation()).isEqualTo("PutItem");
@@ -95,17 +108,15 @@ class DynamoDbProxyTest {
                 ? DynamoDbProxy.Fault.error(400, "ProvisionedThroughputExceededException", "slow down")
                 : null);
         long forwarded = proxy.count("BatchWriteItem");
-        try (DynamoDbAsyncClient client = client(proxy.endpoint(), AwsRetryStrategy.doNotRetry())) {
-            assertThatThrownBy(() -> client.batchWriteItem(b -> b.requestItems(Map.of(TABLE, puts("throttled", 3))))
-                    .join())
-                    .isInstanceOf(CompletionException.class)
-                    .cause()
-                    .isInstanceOfSatisfying(ProvisionedThroughputExceededException.class, e -> {
-                        assertThat(e.isThrottlingException()).isTrue();
-                        assertThat(e.statusCode()).isEqualTo(400);
-                        assertThat(e.getMessage()).contains("slow down");
-                    });
-        }
+        assertThatThrownBy(() -> withoutRetries.batchWriteItem(b -> b.requestItems(Map.of(TABLE, puts("throttled", 3))))
+                .join())
+                .isInstanceOf(CompletionException.class)
+                .cause()
+                .isInstanceOfSatisfying(ProvisionedThroughputExceededException.class, e -> {
+                    assertThat(e.isThrottlingException()).isTrue();
+                    assertThat(e.statusCode()).isEqualTo(400);
+                    assertThat(e.getMessage()).contains("slow down");
+                });
         assertThat(proxy.count("BatchWriteItem")).isEqualTo(forwarded);
 
         // Retryable: the SDK's own retries get through once the fault stops.
@@ -113,12 +124,9 @@ class DynamoDbProxyTest {
         proxy.fault(request -> request.operation().equals("BatchWriteItem") && faults.getAndIncrement() == 0
                 ? DynamoDbProxy.Fault.error(400, "ProvisionedThroughputExceededException", "slow down")
                 : null);
-        try (DynamoDbAsyncClient client = client(proxy.endpoint(),
-                AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(3).build())) {
-            BatchWriteItemResponse response = client.batchWriteItem(b -> b.requestItems(Map.of(TABLE,
-                    puts("retried", 2)))).join();
-            assertThat(response.unprocessedItems()).isEmpty();
-        }
+        BatchWriteItemResponse response = withRetries.batchWriteItem(b -> b.requestItems(Map.of(TABLE,
+                puts("retried", 2)))).join();
+        assertThat(response.unprocessedItems()).isEmpty();
         assertThat(faults.get()).isEqualTo(2);
         assertThat(proxy.count("BatchWriteItem")).isEqualTo(forwarded + 1);
     }
@@ -128,49 +136,43 @@ class DynamoDbProxyTest {
         proxy.fault(request -> request.operation().equals("PutItem")
                 ? DynamoDbProxy.Fault.error(500, "InternalServerError", "broken")
                 : null);
-        try (DynamoDbAsyncClient client = client(proxy.endpoint(), AwsRetryStrategy.doNotRetry())) {
-            assertThatThrownBy(() -> client.putItem(b -> b.tableName(TABLE).item(Map.of("msgid", s("x")))).join())
-                    .cause()
-                    .isInstanceOfSatisfying(DynamoDbException.class, e -> {
-                        assertThat(e.statusCode()).isEqualTo(500);
-                        assertThat(e.awsErrorDetails().errorCode()).isEqualTo("InternalServerError");
-                    });
-        }
+        assertThatThrownBy(() -> withoutRetries.putItem(b -> b.tableName(TABLE).item(Map.of("msgid", s("x")))).join())
+                .cause()
+                .isInstanceOfSatisfying(DynamoDbException.class, e -> {
+                    assertThat(e.statusCode()).isEqualTo(500);
+                    assertThat(e.awsErrorDetails().errorCode()).isEqualTo("InternalServerError");
+                });
     }
 
     @Test
     void unprocessedLeavesTheLastItemsOutAndReturnsThem() {
         proxy.fault(request -> request.operation().equals("BatchWriteItem") ? DynamoDbProxy.Fault.unprocessed(2)
                 : null);
-        try (DynamoDbAsyncClient client = client(proxy.endpoint(), AwsRetryStrategy.doNotRetry())) {
-            BatchWriteItemResponse response = client.batchWriteItem(b -> b.requestItems(Map.of(TABLE,
-                    puts("partial", 5)))).join();
-            List<WriteRequest> unprocessed = response.unprocessedItems().get(TABLE);
-            assertThat(unprocessed).extracting(w -> w.putRequest().item().get("msgid").s())
-                    .containsExactly("partial-3", "partial-4");
-            proxy.fault(null);
-            for (int i = 0; i < 5; i++) {
-                String id = "partial-" + i;
-                boolean stored = client.getItem(b -> b.tableName(TABLE).key(Map.of("msgid", s(id)))).join()
-                        .hasItem();
-                assertThat(stored).as(id).isEqualTo(i < 3);
-            }
+        BatchWriteItemResponse response = withoutRetries.batchWriteItem(b -> b.requestItems(Map.of(TABLE,
+                puts("partial", 5)))).join();
+        List<WriteRequest> unprocessed = response.unprocessedItems().get(TABLE);
+        assertThat(unprocessed).extracting(w -> w.putRequest().item().get("msgid").s())
+                .containsExactly("partial-3", "partial-4");
+        proxy.fault(null);
+        for (int i = 0; i < 5; i++) {
+            String id = "partial-" + i;
+            boolean stored = withoutRetries.getItem(b -> b.tableName(TABLE).key(Map.of("msgid", s(id)))).join()
+                    .hasItem();
+            assertThat(stored).as(id).isEqualTo(i < 3);
         }
     }
 
     @Test
     void aDelayedRequestIsForwarded() {
         proxy.fault(request -> request.operation().equals("PutItem")
-                ? DynamoDbProxy.Fault.delay(java.time.Duration.ofMillis(300))
+                ? DynamoDbProxy.Fault.delay(Duration.ofMillis(300))
                 : null);
-        try (DynamoDbAsyncClient client = client(proxy.endpoint(), AwsRetryStrategy.doNotRetry())) {
-            long start = System.nanoTime();
-            client.putItem(b -> b.tableName(TABLE).item(Map.of("msgid", s("late")))).join();
-            assertThat(System.nanoTime() - start).isGreaterThanOrEqualTo(300_000_000L);
-            proxy.fault(null);
-            assertThat(client.getItem(b -> b.tableName(TABLE).key(Map.of("msgid", s("late")))).join().hasItem())
-                    .isTrue();
-        }
+        long start = System.nanoTime();
+        withoutRetries.putItem(b -> b.tableName(TABLE).item(Map.of("msgid", s("late")))).join();
+        assertThat(System.nanoTime() - start).isGreaterThanOrEqualTo(300_000_000L);
+        proxy.fault(null);
+        assertThat(withoutRetries.getItem(b -> b.tableName(TABLE).key(Map.of("msgid", s("late")))).join().hasItem())
+                .isTrue();
     }
 
     private static List<WriteRequest> puts(String prefix, int n) {
