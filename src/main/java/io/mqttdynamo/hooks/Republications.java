@@ -33,6 +33,8 @@ public final class Republications {
 
     private final Map<String, ArrayDeque<Expected>> byTopic = new HashMap<>();
     private final ArrayDeque<Expected> inOrder = new ArrayDeque<>();
+    /** inOrder's size, read without the lock: most messages meet no expectation at all (ingest's hot path). */
+    private volatile int expecting;
     /** The broker's ids of copies → the stored originals' msgids, the oldest forgotten first. */
     private final Map<String, String> originals = new LinkedHashMap<>(1024, 0.75f, false) {
         @Override
@@ -51,6 +53,7 @@ public final class Republications {
                 nowMillis + EXPECT_FOR_MILLIS);
         byTopic.computeIfAbsent(topic, t -> new ArrayDeque<>()).addLast(expected);
         inOrder.addLast(expected);
+        expecting = inOrder.size();
     }
 
     /**
@@ -58,7 +61,14 @@ public final class Republications {
      * (recognised by {@code marker}, the copy's MQTT 5 user property, or else by topic and payload when
      * {@code byContent}), null when it is somebody's message. A copy is recognised once.
      */
-    public synchronized String takeCopy(String topic, byte[] payload, String marker, boolean byContent,
+    public String takeCopy(String topic, byte[] payload, String marker, boolean byContent, long nowMillis) {
+        if (marker == null && (!byContent || expecting == 0)) {
+            return null;
+        }
+        return take(topic, payload, marker, byContent, nowMillis);
+    }
+
+    private synchronized String take(String topic, byte[] payload, String marker, boolean byContent,
             long nowMillis) {
         forgetExpired(nowMillis);
         ArrayDeque<Expected> candidates = byTopic.get(topic);
@@ -89,7 +99,7 @@ public final class Republications {
 
     /** The broker reported a copy under its own id (an envelope from the republisher): remembers the pair. */
     public synchronized void copyPublished(String brokerMsgId, String topic, byte[] payload, long nowMillis) {
-        String original = takeCopy(topic, payload, null, true, nowMillis);
+        String original = take(topic, payload, null, true, nowMillis);
         if (original != null) {
             originals.put(brokerMsgId, original);
         }
@@ -112,6 +122,7 @@ public final class Republications {
 
     private void remove(Expected expected) {
         inOrder.remove(expected);
+        expecting = inOrder.size();
         ArrayDeque<Expected> candidates = byTopic.get(expected.topic());
         if (candidates != null) {
             for (Iterator<Expected> it = candidates.iterator(); it.hasNext();) {
