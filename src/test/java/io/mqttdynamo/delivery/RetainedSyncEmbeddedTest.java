@@ -4,6 +4,7 @@ import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
@@ -20,6 +21,7 @@ import io.mqttdynamo.support.EmbeddedBrokerProfile;
 import io.mqttdynamo.support.TestMqttClient;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
+import io.restassured.RestAssured;
 import io.restassured.path.json.JsonPath;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
@@ -61,6 +63,27 @@ class RetainedSyncEmbeddedTest extends EmbeddedBrokerTest {
         await().atMost(TIMEOUT).until(() -> !given().get("/api/retained/restore").then().statusCode(200).extract()
                 .jsonPath().getBoolean("running"));
         return given().post("/api/retained/restore").then().statusCode(200).extract().jsonPath();
+    }
+
+    private static JsonPath progress() {
+        return given().get("/api/retained/restore").then().statusCode(200).extract().jsonPath();
+    }
+
+    /** An HTTP client that gives up (a proxy's time-out) does not end the run it started. */
+    @Test
+    void aRunGoesOnWhenItsCallerHangsUp() throws Exception {
+        await().atMost(TIMEOUT).until(() -> !progress().getBoolean("running"));
+        long before = progress().getLong("startedAt");
+        try (Socket caller = new Socket("localhost", RestAssured.port)) {
+            caller.getOutputStream().write(("POST /api/retained/restore HTTP/1.1\r\nHost: localhost\r\n"
+                    + "Content-Length: 0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            caller.getOutputStream().flush();
+            await().atMost(TIMEOUT).until(() -> progress().getLong("startedAt") > before);
+        }
+        JsonPath ended = await().atMost(TIMEOUT).until(RetainedSyncEmbeddedTest::progress,
+                p -> !p.getBoolean("running"));
+        assertThat(ended.getString("phase")).isEqualTo("done");
+        assertThat(ended.getString("error")).isNull();
     }
 
     @Test
