@@ -1,6 +1,8 @@
 package io.mqttdynamo.broker;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
@@ -10,6 +12,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -23,6 +26,7 @@ import com.hivemq.client.mqtt.mqtt5.message.disconnect.Mqtt5DisconnectReasonCode
 import com.hivemq.client.mqtt.mqtt5.message.subscribe.Mqtt5RetainHandling;
 import com.hivemq.client.mqtt.mqtt5.message.subscribe.Mqtt5Subscribe;
 import com.hivemq.client.mqtt.mqtt5.message.subscribe.Mqtt5Subscription;
+import com.hivemq.client.mqtt.mqtt5.message.subscribe.suback.Mqtt5SubAckReasonCode;
 import com.hivemq.client.mqtt.mqtt5.message.unsubscribe.Mqtt5Unsubscribe;
 
 import io.quarkus.logging.Log;
@@ -38,8 +42,6 @@ import io.smallrye.mutiny.subscription.Cancellable;
 @ApplicationScoped
 public class RetainedBrokerClient {
 
-    /** Topics checked on the broker at once before their rows are republished. */
-    static final int VERIFY_BATCH = 50;
     /** After the SUBACK, how long no retained delivery must come before a checked topic counts as absent. */
     static final Duration VERIFY_QUIET = Duration.ofMillis(300);
     /** Longest wait for the broker to take a connection, a subscription or a message. */
@@ -224,26 +226,28 @@ public class RetainedBrokerClient {
 
     /**
      * Publishes {@code messages} with the retain flag, one after the other, at most {@code perSecond}, each
-     * marked ({@link Republisher#MARKER}) so that the service's ingest does not store it again. Before a group of
-     * {@value #VERIFY_BATCH} is published the broker is asked for their topics (a subscription with retain
-     * handling "send"): a topic it does retain is left alone, since the broker may have dropped it from the
-     * collection (brokers discard what exceeds a session's queue) or it was retained meanwhile.
-     * {@code sent} hears each once the broker has it (QoS 1 and 2) or it is written (QoS 0); {@code kept} each
-     * one the broker turned out to hold or refused.
+     * marked ({@link Republisher#MARKER}) so that the service's ingest does not store it again. Each group of
+     * {@code groupSize} is checked first: a subscription to exactly its topics (retain handling "send"), held
+     * while the group is published. A topic the broker delivers anything on — a retained message (the
+     * collection may have missed it: brokers drop what exceeds a session's queue), a live publish or a clear
+     * — is left alone, also when it comes after the quiet spell; so is one whose subscription the broker
+     * refuses, or that cannot be a plain topic filter. {@code stillStored} reads the group's rows again just
+     * before they are published (a row cleared meanwhile is not put back). {@code sent} hears each published
+     * message, {@code kept} each one left alone.
      */
-    public Uni<Integer> republish(Multi<Retained> messages, int perSecond, Consumer<Retained> sent,
+    public Uni<Integer> republish(Multi<Retained> messages, int perSecond, int groupSize,
+            Function<List<Retained>, Uni<List<Retained>>> stillStored, Consumer<Retained> sent,
             Consumer<Retained> kept) {
         return Uni.createFrom().deferred(() -> {
             Mqtt5AsyncClient client = sessions.clientBuilder(publisherId() + "-" + UUID.randomUUID().toString()
                     .substring(0, 8)).useMqttVersion5().buildAsync();
             Duration pause = Duration.ofNanos(1_000_000_000L / Math.max(1, perSecond));
-            Set<String> onBroker = ConcurrentHashMap.newKeySet();
+            Set<String> answered = ConcurrentHashMap.newKeySet();
             AtomicLong lastArrival = new AtomicLong(System.nanoTime());
+            // Only the checking subscriptions deliver here (no-local: not the connection's own publishes).
             client.publishes(MqttGlobalPublishFilter.ALL, publish -> {
-                if (publish.isRetain()) {
-                    onBroker.add(publish.getTopic().toString());
-                    lastArrival.set(System.nanoTime());
-                }
+                answered.add(publish.getTopic().toString());
+                lastArrival.set(System.nanoTime());
             });
             AtomicLong count = new AtomicLong();
             CompletableFuture<?> connected = client.connectWith().cleanStart(true).sessionExpiryInterval(0)
@@ -251,21 +255,12 @@ public class RetainedBrokerClient {
             return Uni.createFrom().completionStage(connected)
                     .ifNoItem().after(BROKER_TIMEOUT).fail()
                     .chain(() -> messages
-                            .group().intoLists().of(VERIFY_BATCH)
-                            .onItem().transformToUniAndConcatenate(group -> absent(client, group, onBroker, lastArrival)
-                                    .invoke(absent -> group.stream().filter(m -> !absent.contains(m))
-                                            .forEach(kept)))
-                            .onItem().<Retained>disjoint()
-                            .onItem().transformToUniAndConcatenate(m -> publish(client, m)
-                                    .invoke(ok -> {
-                                        if (ok) {
-                                            count.incrementAndGet();
-                                            sent.accept(m);
-                                        } else {
-                                            kept.accept(m);
-                                        }
-                                    })
-                                    .chain(() -> Uni.createFrom().voidItem().onItem().delayIt().by(pause)))
+                            .group().intoLists().of(groupSize)
+                            .onItem().transformToUniAndConcatenate(group -> republishGroup(client, group, answered,
+                                    lastArrival, pause, stillStored, m -> {
+                                        count.incrementAndGet();
+                                        sent.accept(m);
+                                    }, kept))
                             .collect().last())
                     .map(last -> (int) count.get())
                     .onTermination().invoke(() -> connected.whenComplete((ack, failure) -> {
@@ -276,31 +271,83 @@ public class RetainedBrokerClient {
         });
     }
 
-    /** The messages of {@code group} whose topic the broker retains nothing for. */
-    private static Uni<List<Retained>> absent(Mqtt5AsyncClient client, List<Retained> group, Set<String> onBroker,
-            AtomicLong lastArrival) {
-        List<Mqtt5Subscription> subscriptions = group.stream().map(m -> Mqtt5Subscription.builder()
-                .topicFilter(m.topic()).qos(MqttQos.AT_MOST_ONCE).retainHandling(Mqtt5RetainHandling.SEND)
-                .noLocal(true).build()).toList();
-        List<String> topics = group.stream().map(Retained::topic).distinct().toList();
+    /** Checks one group on the broker, publishes the rows it lacks, then ends the group's subscription. */
+    private static Uni<Void> republishGroup(Mqtt5AsyncClient client, List<Retained> group, Set<String> answered,
+            AtomicLong lastArrival, Duration pause, Function<List<Retained>, Uni<List<Retained>>> stillStored,
+            Consumer<Retained> sent, Consumer<Retained> kept) {
+        List<Retained> checkable = new ArrayList<>();
+        for (Retained m : group) {
+            if (plainTopic(m.topic())) {
+                checkable.add(m);
+            } else {
+                kept.accept(m);
+            }
+        }
+        List<String> topics = checkable.stream().map(Retained::topic).distinct().toList();
+        if (topics.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        Set<String> refused = new HashSet<>();
         long[] subscribedAt = {0};
         return Uni.createFrom().completionStage(() -> client.subscribe(Mqtt5Subscribe.builder()
-                        .addSubscriptions(subscriptions).build()))
+                        .addSubscriptions(topics.stream().map(topic -> Mqtt5Subscription.builder().topicFilter(topic)
+                                .qos(MqttQos.AT_MOST_ONCE).retainHandling(Mqtt5RetainHandling.SEND).noLocal(true)
+                                .build()).toList())
+                        .build()))
                 .ifNoItem().after(BROKER_TIMEOUT).fail()
-                .invoke(() -> subscribedAt[0] = System.nanoTime())
-                // EMQX sends retained messages after the SUBACK, from another process: wait for a quiet spell.
-                .chain(() -> Multi.createFrom().ticks().every(Duration.ofMillis(50))
-                        .select().first(tick -> System.nanoTime() - Math.max(subscribedAt[0], lastArrival.get())
-                                > VERIFY_QUIET.toNanos())
+                .invoke(subAck -> {
+                    subscribedAt[0] = System.nanoTime();
+                    List<Mqtt5SubAckReasonCode> codes = subAck.getReasonCodes();
+                    for (int i = 0; i < codes.size() && i < topics.size(); i++) {
+                        if (codes.get(i).isError()) {
+                            refused.add(topics.get(i));
+                        }
+                    }
+                })
+                // EMQX sends retained messages after the SUBACK, from another process: a quiet spell, or all
+                // topics answered.
+                .chain(() -> Multi.createFrom().ticks().every(Duration.ofMillis(20))
+                        .select().where(tick -> answered.containsAll(topics) || System.nanoTime()
+                                - Math.max(subscribedAt[0], lastArrival.get()) > VERIFY_QUIET.toNanos())
                         .toUni())
+                .chain(() -> {
+                    List<Retained> absent = new ArrayList<>();
+                    for (Retained m : checkable) {
+                        (answered.contains(m.topic()) || refused.contains(m.topic()) ? kept : (Consumer<Retained>) absent::add)
+                                .accept(m);
+                    }
+                    return absent.isEmpty() ? Uni.createFrom().item(List.<Retained>of()) : stillStored.apply(absent);
+                })
+                .chain(absent -> Multi.createFrom().iterable(absent)
+                        .onItem().transformToUniAndConcatenate(m -> {
+                            if (answered.contains(m.topic())) {
+                                // Something came on the topic meanwhile: the broker's now.
+                                kept.accept(m);
+                                return Uni.createFrom().voidItem();
+                            }
+                            return publish(client, m).invoke(ok -> (ok ? sent : kept).accept(m))
+                                    .chain(() -> Uni.createFrom().voidItem().onItem().delayIt().by(pause));
+                        })
+                        .collect().last())
                 .chain(() -> Uni.createFrom().completionStage(() -> client.unsubscribe(Mqtt5Unsubscribe.builder()
                         .addTopicFilters(topics.stream().map(MqttTopicFilter::of).toList()).build())))
                 .ifNoItem().after(BROKER_TIMEOUT).fail()
-                .map(unsubscribed -> {
-                    List<Retained> absent = group.stream().filter(m -> !onBroker.contains(m.topic())).toList();
-                    onBroker.removeAll(topics);
-                    return absent;
-                });
+                .invoke(() -> answered.removeAll(topics))
+                .replaceWithVoid();
+    }
+
+    /** True for a topic that, as a filter, matches only itself and may be subscribed to with no-local. */
+    static boolean plainTopic(String topic) {
+        if (topic.isEmpty() || topic.indexOf('+') >= 0 || topic.indexOf('#') >= 0 || topic.indexOf('\0') >= 0
+                || topic.startsWith("$share/") || topic.startsWith("$queue/")) {
+            return false;
+        }
+        try {
+            MqttTopicFilter.of(topic);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     /** Publishes one message with the retain flag; false when the broker refused it (a reason code). */
@@ -313,10 +360,12 @@ public class RetainedBrokerClient {
                         .send())
                 .ifNoItem().after(BROKER_TIMEOUT).fail()
                 .replaceWith(Boolean.TRUE)
-                .onFailure(Mqtt5MessageException.class).recoverWithItem(failure -> {
-                    Log.warnf("the broker refused a retained message to put back: %s", failure.getMessage());
-                    return Boolean.FALSE;
-                });
+                // A reason code refuses this one message; a DISCONNECT ends the connection, and the run.
+                .onFailure(failure -> failure instanceof Mqtt5MessageException
+                        && !(failure instanceof Mqtt5DisconnectException)).recoverWithItem(failure -> {
+                            Log.warnf("the broker refused a retained message to put back: %s", failure.getMessage());
+                            return Boolean.FALSE;
+                        });
     }
 
     private static boolean overranWindow(Throwable cause) {

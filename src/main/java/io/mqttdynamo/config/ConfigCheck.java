@@ -77,6 +77,7 @@ public final class ConfigCheck {
                 Duration.ofDays(36_500)));
 
         range("mqtt-dynamo.retained.republish-rate", config.retained().republishRate(), 1, 10_000);
+        range("mqtt-dynamo.retained.check-batch", config.retained().checkBatch(), 1, 100);
         duration("mqtt-dynamo.retained.collect-timeout", config.retained().collectTimeout(), Duration.ofSeconds(1),
                 Duration.ofDays(1));
 

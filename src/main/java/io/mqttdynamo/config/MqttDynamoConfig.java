@@ -228,6 +228,13 @@ public interface MqttDynamoConfig {
          */
         @WithDefault("PT30M")
         Duration collectTimeout();
+
+        /**
+         * Topics asked of the broker in one SUBSCRIBE before their rows are put back (AWS IoT takes at most 8
+         * per SUBSCRIBE).
+         */
+        @WithDefault("50")
+        int checkBatch();
     }
 
     interface Store {

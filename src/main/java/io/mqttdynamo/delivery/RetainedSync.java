@@ -4,8 +4,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -150,6 +152,7 @@ public class RetainedSync {
     private final boolean restoreAtStart;
     private final int republishRate;
     private final Duration collectTimeout;
+    private final int checkBatch;
     /** The receive maximum of the collecting connection; widened for good when the broker overran it. */
     private volatile int window;
     private final EmqxMsgId ids = new EmqxMsgId();
@@ -169,6 +172,7 @@ public class RetainedSync {
         this.restoreAtStart = config.retained().restore();
         this.republishRate = config.retained().republishRate();
         this.collectTimeout = config.retained().collectTimeout();
+        this.checkBatch = config.retained().checkBatch();
         this.window = Math.min(COLLECT_WINDOW, config.broker().receiveMaximum());
         this.storedCounter = Counter.builder("mqtt_dynamo_retained_synced").tag("direction", "stored")
                 .description("Retained messages put in step between the broker and mqtt_retain").register(registry);
@@ -255,9 +259,10 @@ public class RetainedSync {
                         Report report = run.report();
                         run.phase = "done";
                         Log.infof("retained messages: %d on the broker, %d in mqtt_retain; stored %d, republished %d,"
-                                + " %d without payload to republish, %d QoS 0 passed over", report.brokerRetained(),
-                                report.tableRetained(), report.stored(), report.republished(),
-                                report.notRepublishable(), report.passedOver());
+                                + " %d without payload to republish, %d QoS 0 passed over, %d left as the broker has"
+                                + " them", report.brokerRetained(), report.tableRetained(), report.stored(),
+                                report.republished(), report.notRepublishable(), report.passedOver(),
+                                report.keptOnBroker());
                         return report;
                     })
                     .onFailure().invoke(failure -> {
@@ -332,7 +337,7 @@ public class RetainedSync {
             }
         }
         Uni<Void> stored = byTopic.isEmpty() ? Uni.createFrom().voidItem()
-                : batchGet(new ArrayList<>(byTopic.keySet()), true).chain(present -> {
+                : batchGet(new ArrayList<>(byTopic.keySet()), List.of(Attr.TOPIC)).chain(present -> {
                     Set<String> inTable = present.stream().map(item -> item.get(Attr.TOPIC).s())
                             .collect(Collectors.toSet());
                     long now = System.currentTimeMillis();
@@ -378,7 +383,7 @@ public class RetainedSync {
                 })
                 .select().where(this::inStep)
                 .group().intoLists().of(BATCH)
-                .onItem().transformToUniAndConcatenate(topics -> batchGet(topics, false))
+                .onItem().transformToUniAndConcatenate(topics -> batchGet(topics, List.of()))
                 .onItem().transformToIterable(found -> found)
                 .map(RetainedSync::republishable)
                 .invoke(message -> {
@@ -387,22 +392,39 @@ public class RetainedSync {
                     }
                 })
                 .select().where(message -> message != null);
-        return broker.republish(rows, republishRate, sent -> {
+        return broker.republish(rows, republishRate, checkBatch, this::stillStored, sent -> {
             run.republished.incrementAndGet();
             republishedCounter.increment();
         }, kept -> run.keptOnBroker.incrementAndGet()).replaceWithVoid();
     }
 
+    /** The messages whose rows are still there unchanged (consistent read): a cleared one is not put back. */
+    private Uni<List<Retained>> stillStored(List<Retained> messages) {
+        return batchGet(messages.stream().map(Retained::topic).distinct().toList(), List.of(Attr.TOPIC, Attr.MSGID))
+                .map(items -> {
+                    Map<String, String> msgIds = new HashMap<>();
+                    items.forEach(item -> msgIds.put(item.get(Attr.TOPIC).s(),
+                            item.get(Attr.MSGID) == null ? null : item.get(Attr.MSGID).s()));
+                    return messages.stream().filter(m -> msgIds.containsKey(m.topic())
+                            && Objects.equals(msgIds.get(m.topic()), m.msgId())).toList();
+                });
+    }
+
     /**
      * The mqtt_retain items of {@code topics} (at most 100, no two alike) that exist, consistently read; only
-     * their topic when {@code topicOnly}. Keys DynamoDB leaves unprocessed (throttling) are asked again after
-     * a growing pause.
+     * the {@code attributes} named (all when none). Keys DynamoDB leaves unprocessed (throttling) are asked
+     * again after a growing pause.
      */
-    private Uni<List<Map<String, AttributeValue>>> batchGet(List<String> topics, boolean topicOnly) {
+    private Uni<List<Map<String, AttributeValue>>> batchGet(List<String> topics, List<String> attributes) {
         KeysAndAttributes.Builder keys = KeysAndAttributes.builder().consistentRead(true)
                 .keys(topics.stream().map(t -> Map.of(Attr.TOPIC, AttributeValue.fromS(t))).toList());
-        if (topicOnly) {
-            keys.projectionExpression("#t").expressionAttributeNames(Map.of("#t", Attr.TOPIC));
+        if (!attributes.isEmpty()) {
+            Map<String, String> names = new HashMap<>();
+            for (int i = 0; i < attributes.size(); i++) {
+                names.put("#p" + i, attributes.get(i));
+            }
+            keys.projectionExpression(String.join(", ", new java.util.TreeSet<>(names.keySet())))
+                    .expressionAttributeNames(names);
         }
         return batchGet(keys.build(), new ArrayList<>(), 0);
     }

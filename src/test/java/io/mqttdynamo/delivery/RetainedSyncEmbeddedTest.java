@@ -7,17 +7,23 @@ import static org.awaitility.Awaitility.await;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+
+import jakarta.inject.Inject;
 
 import org.junit.jupiter.api.Test;
 
 import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
 
+import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EmqxMsgId;
-import io.mqttdynamo.support.EmbeddedBrokerTest;
+import io.mqttdynamo.hooks.ItemMapper;
+import io.mqttdynamo.store.WritePipeline;
 import io.mqttdynamo.support.EmbeddedBrokerProfile;
+import io.mqttdynamo.support.EmbeddedBrokerTest;
 import io.mqttdynamo.support.TestMqttClient;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
@@ -67,6 +73,36 @@ class RetainedSyncEmbeddedTest extends EmbeddedBrokerTest {
 
     private static JsonPath progress() {
         return given().get("/api/retained/restore").then().statusCode(200).extract().jsonPath();
+    }
+
+    @Inject
+    WritePipeline pipeline;
+
+    @Inject
+    ItemMapper items;
+
+    /** What a comparison stores for a topic the table lacked is not written over a row stored meanwhile. */
+    @Test
+    void aComparisonsWriteNeverReplacesARowStoredMeanwhile() throws Exception {
+        String stored = "sync/" + run + "/stored-meanwhile";
+        String missing = "sync/" + run + "/still-missing";
+        storedRow(stored, AttributeValue.fromS("newer, from ingest"), new EmqxMsgId().next());
+        EmqxMsgId ids = new EmqxMsgId();
+        pipeline.submitAll(List.of(
+                items.retainedIfAbsent(new BrokerEvent.MessagePublished(ids.next(), stored, 1, true, "",
+                        "older, from the broker's collection".getBytes(StandardCharsets.UTF_8), 1)),
+                items.retainedIfAbsent(new BrokerEvent.MessagePublished(ids.next(), missing, 2, true, "",
+                        "from the broker's collection".getBytes(StandardCharsets.UTF_8), 1))))
+                .get(10, TimeUnit.SECONDS);
+        assertThat(tables.item("mqtt_retain", "topic", stored).orElseThrow().get("payload").s())
+                .isEqualTo("newer, from ingest");
+        Map<String, AttributeValue> written = tables.item("mqtt_retain", "topic", missing).orElseThrow();
+        assertThat(written.get("payload").s()).isEqualTo("from the broker's collection");
+        assertThat(written.get("qos").n()).isEqualTo("2");
+        dynamo.deleteItem(b -> b.tableName("mqtt_retain").key(Map.of("topic", AttributeValue.fromS(stored))))
+                .get(10, TimeUnit.SECONDS);
+        dynamo.deleteItem(b -> b.tableName("mqtt_retain").key(Map.of("topic", AttributeValue.fromS(missing))))
+                .get(10, TimeUnit.SECONDS);
     }
 
     /** An HTTP client that gives up (a proxy's time-out) does not end the run it started. */
