@@ -130,7 +130,12 @@ public final class ChannelSession {
                 sessionPresent ? "resumed" : "new");
         if (sessionPresent) {
             subscribed = true;
-            return;
+            if (version != ProtocolVersion.MQTT_5) {
+                // 3.1.1 would send the topic's retained messages again on a repeated SUBSCRIBE.
+                return;
+            }
+            // The session keeps the subscriptions it was made with; the configured topic may have changed since.
+            // Subscribing again is harmless with MQTT 5 (no retained messages are sent again).
         }
         client.subscribe(topic).whenComplete((ack, failure) -> {
             if (failure != null) {

@@ -20,6 +20,7 @@ import com.hivemq.client.mqtt.mqtt5.Mqtt5BlockingClient;
 import io.mqttdynamo.ingest.IngestChannels;
 import io.mqttdynamo.support.LocalDynamoDbResource;
 import io.mqttdynamo.support.OwnMosquitto;
+import io.mqttdynamo.support.TestMqttClient;
 
 /**
  * What a stop leaves with the broker, asked the broker itself: after a SIGTERM with
@@ -58,6 +59,31 @@ class SessionEndIT {
     void anyOtherStopKeepsThem() throws Exception {
         String kept = stopped("never", "auto");
         assertThat(sessionPresent5(kept + "-" + IngestChannels.MESSAGES)).isTrue();
+    }
+
+    /** A topic changed between two runs of one session takes effect: the resumed MQTT 5 session subscribes again. */
+    @Test
+    void aResumedSessionTakesUpAChangedTopic() throws Exception {
+        String clientId = "topic-change-" + UUID.randomUUID().toString().substring(0, 8);
+        Map<String, String> env = CrashRecoveryIT.environment(clientId, brokerPort, "topic-change/" + clientId
+                + "/before/#", LocalDynamoDbResource.freePort());
+        env.put("MQTT_DYNAMO_STORE_DRAIN_TIMEOUT", "PT2S");
+        PackagedService first = PackagedService.start(env, "session-end-it-before");
+        services.add(first);
+        await("subscribed").atMost(TIMEOUT).until(() -> first.channelConnected(IngestChannels.MESSAGES, clientId));
+        assertThat(first.stop()).isTrue();
+
+        String after = "topic-change/" + clientId + "/after/#";
+        env.put("MQTT_DYNAMO_MESSAGES_TOPIC", after);
+        PackagedService second = PackagedService.start(env, "session-end-it-after");
+        services.add(second);
+        await("subscribed to the changed topic").atMost(TIMEOUT)
+                .until(() -> second.log().contains("MQTT channel messages subscribed to " + after));
+        try (TestMqttClient publisher = TestMqttClient.connect("topic-change-pub", brokerPort)) {
+            publisher.publish("topic-change/" + clientId + "/after/x", "on the new topic", 1, false);
+        }
+        await("received on the changed topic").atMost(TIMEOUT)
+                .until(() -> second.metric("mqtt_dynamo_events_received_total{channel=\"messages\"}") >= 1);
     }
 
     /** Starts the packaged service, waits until it is subscribed, stops it (SIGTERM); its client id base. */
