@@ -5,37 +5,17 @@ import static org.awaitility.Awaitility.await;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.UUID;
-
-import jakarta.inject.Inject;
-
-import org.junit.jupiter.api.BeforeEach;
 
 import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.support.MosquittoProfile;
-import io.mqttdynamo.support.Readiness;
-import io.mqttdynamo.support.TableReader;
+import io.mqttdynamo.support.ServiceTest;
 import io.mqttdynamo.support.TestMqttClient;
-import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 
 /** What the queue-fetch tests against the machine's Mosquitto share: tables, a run id, the client events. */
-abstract class QueueFetchOnMosquitto {
+abstract class QueueFetchOnMosquitto extends ServiceTest {
 
     static final Duration TIMEOUT = Duration.ofSeconds(30);
     static final int PORT = MosquittoProfile.PORT;
-
-    @Inject
-    DynamoDbAsyncClient dynamo;
-
-    TableReader tables;
-    String run;
-
-    @BeforeEach
-    void setUp() {
-        Readiness.await();
-        tables = new TableReader(dynamo);
-        run = UUID.randomUUID().toString().substring(0, 8);
-    }
 
     static String storedTopic(String name) {
         return MosquittoProfile.prefix() + "/data/stored/" + name;

@@ -6,9 +6,6 @@ import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
 import java.util.Map;
-import java.util.UUID;
-
-import jakarta.inject.Inject;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -18,12 +15,10 @@ import io.mqttdynamo.store.Indexes;
 import io.mqttdynamo.support.AwsIotMosquittoProfile;
 import io.mqttdynamo.support.MosquittoProfile;
 import io.mqttdynamo.support.PrometheusText;
-import io.mqttdynamo.support.Readiness;
-import io.mqttdynamo.support.TableReader;
+import io.mqttdynamo.support.ServiceTest;
 import io.mqttdynamo.support.TestMqttClient;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
-import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 /**
@@ -33,23 +28,15 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
  */
 @QuarkusTest
 @TestProfile(AwsIotMosquittoProfile.class)
-class AwsIotEventsTest {
+class AwsIotEventsTest extends ServiceTest {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(20);
     private static final long T = 1_700_000_000_000L;
 
-    @Inject
-    DynamoDbAsyncClient dynamo;
-
-    TableReader tables;
     TestMqttClient aws;
-    String run;
 
     @BeforeEach
-    void setUp() {
-        Readiness.await();
-        tables = new TableReader(dynamo);
-        run = UUID.randomUUID().toString().substring(0, 8);
+    void connectAsAws() {
         aws = TestMqttClient.connect("aws-events-" + run, MosquittoProfile.PORT);
     }
 

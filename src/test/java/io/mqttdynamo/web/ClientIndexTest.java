@@ -10,12 +10,10 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import jakarta.inject.Inject;
 
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.domain.BrokerEvent;
@@ -24,13 +22,11 @@ import io.mqttdynamo.store.ClientBackfill;
 import io.mqttdynamo.store.Indexes;
 import io.mqttdynamo.store.WritePipeline;
 import io.mqttdynamo.support.EmbeddedBrokerProfile;
-import io.mqttdynamo.support.Readiness;
-import io.mqttdynamo.support.TableReader;
+import io.mqttdynamo.support.ServiceTest;
 import io.mqttdynamo.support.TestMqttClient;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.path.json.JsonPath;
-import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.GlobalSecondaryIndexDescription;
 import software.amazon.awssdk.services.dynamodb.model.TableDescription;
@@ -41,13 +37,10 @@ import software.amazon.awssdk.services.dynamodb.model.TableDescription;
  */
 @QuarkusTest
 @TestProfile(EmbeddedBrokerProfile.class)
-class ClientIndexTest {
+class ClientIndexTest extends ServiceTest {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static final int PORT = EmbeddedBrokerProfile.brokerPort();
-
-    @Inject
-    DynamoDbAsyncClient dynamo;
 
     @Inject
     ItemMapper mapper;
@@ -57,16 +50,6 @@ class ClientIndexTest {
 
     @Inject
     ClientBackfill backfill;
-
-    TableReader tables;
-    String run;
-
-    @BeforeEach
-    void setUp() {
-        Readiness.await();
-        tables = new TableReader(dynamo);
-        run = UUID.randomUUID().toString().substring(0, 8);
-    }
 
     @Test
     void theTablesCreatedAtStartUpHaveTheIndexesAndTheCountersTableExists() throws Exception {
