@@ -1,5 +1,7 @@
 package io.mqttdynamo.bench;
 
+import static org.awaitility.Awaitility.await;
+
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
@@ -21,6 +23,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -31,6 +34,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
+
+import org.awaitility.core.ConditionTimeoutException;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -370,27 +375,30 @@ public final class Benchmark {
         long deadline = start + maxWait.toNanos();
         Stall stalled = new Stall(received);
         lastProgressNanos = start;
-        long last = -1;
-        while (true) {
+        long[] last = {-1};
+        long[] seenAt = {0};
+        poll(Duration.ofMillis(POLL_MS), () -> {
             String metrics = service.get("/q/metrics").orElse("");
             long taken = (long) PrometheusText.value(metrics, "mqtt_dynamo_events_received_total{channel=\"messages\"}");
             long holding = (long) PrometheusText.value(metrics,
                     "mqtt_dynamo_unacknowledged_messages{channel=\"messages\"}");
             long now = System.nanoTime();
             if (taken >= received && holding == 0) {
-                return now;
+                seenAt[0] = now;
+                return true;
             }
             long acknowledged = taken - holding;
-            if (acknowledged != last) {
-                last = acknowledged;
+            if (acknowledged != last[0]) {
+                last[0] = acknowledged;
                 lastProgressNanos = now;
             }
             if (stalled.check(acknowledged, now) || now > deadline) {
                 log("no progress: %d taken, %d unacknowledged, %d expected", taken, holding, received);
-                return 0;
+                return true;
             }
-            sleep(POLL_MS);
-        }
+            return false;
+        });
+        return seenAt[0];
     }
 
     private static long setEntries(DynamoDbAsyncClient db, String table) {
@@ -582,33 +590,25 @@ public final class Benchmark {
         CompletableFuture<Void> publishing = CompletableFuture.runAsync(() -> publisher.publishAll(mode,
                 LATENCY_SEQ_BASE, count, rate, published));
         // Wait until every latency message has both of its writes, or no progress for the stall time.
-        long lastProgress = System.nanoTime();
-        int lastDone = -1;
-        int done = 0;
         long deadline = start + maxWait.toNanos();
         Stall stalled = new Stall(count);
-        while (true) {
-            done = 0;
+        poll(Duration.ofMillis(200), () -> {
+            int done = 0;
             for (Map.Entry<String, Long> entry : seqOf.entrySet()) {
                 long seq = entry.getValue() - LATENCY_SEQ_BASE;
                 if (seq >= 0 && seq < count && setWritten.containsKey(entry.getKey())) {
                     done++;
                 }
             }
-            long now = System.nanoTime();
             if (done >= count) {
-                break;
+                return true;
             }
-            if (done != lastDone) {
-                lastDone = done;
-                lastProgress = now;
-            }
-            if (stalled.check(done, now) || now > deadline) {
+            if (stalled.check(done, System.nanoTime()) || System.nanoTime() > deadline) {
                 log("latency: gave up with %d of %d persisted", done, count);
-                break;
+                return true;
             }
-            sleep(200);
-        }
+            return false;
+        });
         finish(publishing);
         List<Double> millis = new ArrayList<>();
         for (Map.Entry<String, Long> entry : seqOf.entrySet()) {
@@ -705,33 +705,33 @@ public final class Benchmark {
         long start = System.nanoTime();
         CompletableFuture<Void> publishing = CompletableFuture.runAsync(() -> publisher.publishAll("raw", 0,
                 messages, 0, null));
-        long lastProgress = start;
-        int last = -1;
-        long end;
+        long[] lastProgress = {start};
+        int[] last = {-1};
+        long[] end = {0};
         Stall stalled = new Stall(messages);
-        while (true) {
+        poll(Duration.ofMillis(50), () -> {
             int now = written.get() + failures.get();
             long t = System.nanoTime();
             if (now >= messages) {
-                end = t;
-                break;
+                end[0] = t;
+                return true;
             }
-            if (now != last) {
-                last = now;
-                lastProgress = t;
+            if (now != last[0]) {
+                last[0] = now;
+                lastProgress[0] = t;
             }
             if (stalled.check(now, t) || t - start > maxWait.toNanos()) {
                 log("naive bridge: gave up with %d of %d written", now, messages);
-                end = lastProgress;
-                break;
+                end[0] = lastProgress[0];
+                return true;
             }
-            sleep(50);
-        }
+            return false;
+        });
         finish(publishing);
         if (failures.get() > 0) {
             log("naive bridge: %d writes failed", failures.get());
         }
-        return round(written.get() / ((end - start) / 1e9), 0);
+        return round(written.get() / ((end[0] - start) / 1e9), 0);
     }
 
     // ---------------------------------------------------------------- publisher
@@ -867,14 +867,16 @@ public final class Benchmark {
                     .redirectOutput(dir.resolve("mosquitto-" + name + ".log").toFile())
                     .start();
             Runtime.getRuntime().addShutdownHook(new Thread(process::destroyForcibly, "mosquitto-stop"));
-            long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-            while (!answers(port)) {
-                if (!process.isAlive() || System.nanoTime() > deadline) {
-                    process.destroyForcibly();
-                    throw new IOException("Mosquitto did not start on port " + port + "; see "
-                            + dir.resolve("mosquitto-" + name + ".log"));
-                }
-                Thread.sleep(50);
+            try {
+                await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(50))
+                        .until(() -> answers(port) || !process.isAlive());
+            } catch (ConditionTimeoutException e) {
+                // Reported below.
+            }
+            if (!answers(port)) {
+                process.destroyForcibly();
+                throw new IOException("Mosquitto did not start on port " + port + "; see "
+                        + dir.resolve("mosquitto-" + name + ".log"));
             }
             return new Mosquitto(process, port);
         }
@@ -928,24 +930,23 @@ public final class Benchmark {
         }
 
         void awaitReady(Duration timeout) throws Exception {
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (System.nanoTime() < deadline) {
-                if (!process.isAlive()) {
-                    throw new IOException("the service exited with code " + process.exitValue() + "; see " + log);
-                }
-                try {
-                    HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(URI.create(
-                            "http://127.0.0.1:" + httpPort + "/q/health/ready")).timeout(Duration.ofSeconds(5))
-                            .build(), HttpResponse.BodyHandlers.ofString());
-                    if (response.statusCode() == 200) {
-                        return;
+            try {
+                await().atMost(timeout).pollInterval(Duration.ofMillis(250)).until(() -> {
+                    if (!process.isAlive()) {
+                        throw new IOException("the service exited with code " + process.exitValue() + "; see "
+                                + log);
                     }
-                } catch (IOException e) {
-                    // not listening yet
-                }
-                Thread.sleep(250);
+                    try {
+                        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort
+                                        + "/q/health/ready")).timeout(Duration.ofSeconds(5)).build(),
+                                HttpResponse.BodyHandlers.ofString()).statusCode() == 200;
+                    } catch (IOException e) {
+                        return false; // not listening yet
+                    }
+                });
+            } catch (ConditionTimeoutException e) {
+                throw new IOException("the service was not ready within " + timeout.toSeconds() + " s; see " + log);
             }
-            throw new IOException("the service was not ready within " + timeout.toSeconds() + " s; see " + log);
         }
 
         Optional<String> get(String path) {
@@ -1157,13 +1158,12 @@ public final class Benchmark {
         return Math.round(value * scale) / scale;
     }
 
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        }
+    /**
+     * Runs {@code step} every {@code every} until it returns true; the step itself decides when to give up
+     * (no progress for the stall time, or past its deadline), so the poll has no time limit of its own.
+     */
+    private static void poll(Duration every, Callable<Boolean> step) {
+        await().forever().pollDelay(Duration.ZERO).pollInterval(every).until(step);
     }
 
     private static void log(String format, Object... args) {
