@@ -105,9 +105,13 @@ public class BrokerSessions {
         return Map.copyOf(sessions);
     }
 
-    /** True for the client ids of the service's own sessions ({@code <client-id>-messages} …). */
+    /**
+     * True for the client ids of the service's own connections: this replica's ({@code <client-id>-messages}
+     * …) and, of every replica, the republishing connections and the retained scans.
+     */
     public boolean isOwnClient(String clientId) {
-        return clientId.startsWith(clientIdBase + "-");
+        return clientId.startsWith(clientIdBase + "-") || Republisher.isRepublisher(clientId)
+                || clientId.contains(RetainedBrokerClient.SCAN_ID_INFIX);
     }
 
     /** The MQTT version the broker speaks, once known. */

@@ -18,7 +18,6 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.mqttdynamo.broker.BrokerSessions;
 import io.mqttdynamo.broker.Republisher;
-import io.mqttdynamo.broker.RetainedBrokerClient;
 import io.mqttdynamo.broker.embedded.EmbeddedBroker;
 import io.mqttdynamo.broker.embedded.EmbeddedBrokerService;
 import io.mqttdynamo.config.MqttDynamoConfig;
@@ -65,7 +64,7 @@ public class QueueFetch {
     private final Optional<EmbeddedBroker> broker;
     private final Republisher republisher;
     private final Republications republications;
-    private final String ownClientIds;
+    private final BrokerSessions sessions;
     private final int maxCount;
     private final Duration maxAge;
     private final Counter delivered;
@@ -80,7 +79,7 @@ public class QueueFetch {
         this.rules = rules;
         this.republisher = republisher;
         this.republications = republications;
-        this.ownClientIds = sessions.clientIdBase() + "-";
+        this.sessions = sessions;
         this.broker = config.embeddedBroker().enabled() && embedded.isResolvable()
                 ? embedded.get().broker() : Optional.empty();
         this.republish = config.queueFetch().republish();
@@ -96,8 +95,7 @@ public class QueueFetch {
         if (!(taken.event() instanceof BrokerEvent.ClientSubscribed subscribed)
                 || (broker.isEmpty() && !republish)
                 || subscribed.qos() == 0 || subscribed.topic().startsWith("$share/")
-                || subscribed.clientId().startsWith(ownClientIds) || Republisher.isRepublisher(subscribed.clientId())
-                || subscribed.clientId().contains(RetainedBrokerClient.SCAN_ID_INFIX)
+                || sessions.isOwnClient(subscribed.clientId())
                 || !rules.applies(HookFunction.ON_MESSAGE_FETCH_FOR_QUEUE, subscribed.topic())) {
             return;
         }

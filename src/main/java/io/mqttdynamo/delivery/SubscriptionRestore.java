@@ -61,7 +61,7 @@ public class SubscriptionRestore {
     private final DynamoDbAsyncClient dynamo;
     private final HookRules rules;
     private final Optional<BrokerSubscriber> subscriber;
-    private final String ownClientIds;
+    private final BrokerSessions sessions;
     private final int retries;
     private final Duration timeout;
     private final Map<Result, Counter> results = new LinkedHashMap<>();
@@ -71,7 +71,7 @@ public class SubscriptionRestore {
             BrokerSessions sessions, Instance<EmbeddedBrokerService> embedded, MeterRegistry registry) {
         this.dynamo = dynamo;
         this.rules = rules;
-        this.ownClientIds = sessions.clientIdBase() + "-";
+        this.sessions = sessions;
         this.retries = config.broker().api().retries();
         this.timeout = config.broker().api().timeout();
         this.subscriber = subscriber(config, embedded);
@@ -100,7 +100,7 @@ public class SubscriptionRestore {
     void taken(@Observes EventTaken taken) {
         if (!(taken.event() instanceof BrokerEvent.ClientConnected connected) || subscriber.isEmpty()
                 || !rules.enabled(HookFunction.ON_SUBSCRIBE_LOOKUP)
-                || connected.clientId().startsWith(ownClientIds)) {
+                || sessions.isOwnClient(connected.clientId())) {
             return;
         }
         try {

@@ -1,6 +1,8 @@
 package io.mqttdynamo.delivery;
 
+import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import java.util.List;
 
@@ -9,6 +11,8 @@ import org.junit.jupiter.api.Test;
 import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
 
 import io.mqttdynamo.broker.Republisher;
+import io.mqttdynamo.support.MosquittoProfile;
+import io.mqttdynamo.support.PrometheusText;
 import io.mqttdynamo.support.QueueFetchMosquittoProfile;
 import io.mqttdynamo.support.TestMqttClient;
 import io.quarkus.test.junit.QuarkusTest;
@@ -39,6 +43,33 @@ class QueueFetchMosquittoTest extends QueueFetchOnMosquitto {
             assertThat(idsOnceStored(topic, "job 3")).as("the originals and job 3, no copy").hasSize(3)
                     .containsAll(originals);
         }
+    }
+
+    /** The republishing connections (of any replica) are the service's own: no client rows, no fetches. */
+    @Test
+    void theRepublishingConnectionsAreNoClients() {
+        String republisher = Republisher.ID_PREFIX + run;
+        String person = "queue-person-" + run;
+        double before = clientEventsTaken();
+        try (TestMqttClient broker = TestMqttClient.connect("fake-emqx-conn-" + run, PORT)) {
+            for (String clientId : List.of(republisher, person)) {
+                broker.publish(MosquittoProfile.prefix() + "/sys/brokers/emqx@node1/clients/" + clientId
+                        + "/connected", "{\"clientid\":\"" + clientId + "\",\"username\":\"u\",\"ts\":"
+                        + System.currentTimeMillis() + "}", 1, false);
+            }
+        }
+        // Acknowledged once stored: both events taken and none open means every write is done.
+        await().atMost(TIMEOUT).until(() -> clientEventsTaken() >= before + 2);
+        assertThat(tables.item("mqtt_client", "clientid", person)).isPresent();
+        assertThat(tables.item("mqtt_client", "clientid", republisher)).isEmpty();
+    }
+
+    /** Client events received and acknowledged; -1 while some are not. */
+    private static double clientEventsTaken() {
+        String page = given().get("/q/metrics").asString();
+        double open = PrometheusText.value(page, "mqtt_dynamo_unacknowledged_messages{channel=\"client-events\"}");
+        return open == 0 ? PrometheusText.value(page, "mqtt_dynamo_events_received_total{channel=\"client-events\"}")
+                : -1;
     }
 
     private static String mark(Mqtt5Publish publish) {
