@@ -1,35 +1,18 @@
 package io.mqttdynamo.delivery;
 
-import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.io.IOException;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
-import jakarta.inject.Inject;
-
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.mqttdynamo.support.EmqxApiProfile;
 import io.mqttdynamo.support.FakeEmqxApi;
-import io.mqttdynamo.support.MosquittoProfile;
-import io.mqttdynamo.support.PrometheusText;
-import io.mqttdynamo.support.Readiness;
-import io.mqttdynamo.support.TestMqttClient;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
-import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 /**
@@ -38,39 +21,7 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
  */
 @QuarkusTest
 @TestProfile(EmqxApiProfile.Emqx4.class)
-class SubscriptionRestoreEmqx4Test {
-
-    private static final Duration TIMEOUT = Duration.ofSeconds(20);
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static FakeEmqxApi emqx;
-
-    @Inject
-    DynamoDbAsyncClient dynamo;
-
-    TestMqttClient broker;
-    String run;
-
-    @BeforeAll
-    static void startApi() throws IOException {
-        emqx = new FakeEmqxApi(EmqxApiProfile.apiPort(), EmqxApiProfile.KEY, EmqxApiProfile.SECRET);
-    }
-
-    @AfterAll
-    static void stopApi() {
-        emqx.close();
-    }
-
-    @BeforeEach
-    void setUp() {
-        Readiness.await();
-        run = UUID.randomUUID().toString().substring(0, 8);
-        broker = TestMqttClient.connect("emqx4-events-" + run, MosquittoProfile.PORT);
-    }
-
-    @AfterEach
-    void tearDown() {
-        broker.close();
-    }
+class SubscriptionRestoreEmqx4Test extends EmqxApiRestoreTest {
 
     private void storedSubscription(String clientId, String filter, int qos) throws Exception {
         dynamo.putItem(b -> b.tableName("mqtt_sub").item(Map.of("clientid", AttributeValue.fromS(clientId),
@@ -79,14 +30,8 @@ class SubscriptionRestoreEmqx4Test {
     }
 
     private void connected(String clientId) {
-        broker.publish(EmqxApiProfile.prefix() + "/sys/brokers/emqx@127.0.0.1/clients/" + clientId + "/connected",
-                "{\"clientid\":\"" + clientId + "\",\"username\":\"u\",\"connected_at\":"
-                        + System.currentTimeMillis() / 1000 + ",\"proto_ver\":4,\"clean_start\":false}", 1, false);
-    }
-
-    private static double restores(String result) {
-        return PrometheusText.value(given().get("/q/metrics").asString(),
-                "mqtt_dynamo_subscription_restores_total{result=\"" + result + "\"}");
+        event(clientId, "connected", "{\"clientid\":\"" + clientId + "\",\"username\":\"u\",\"connected_at\":"
+                + System.currentTimeMillis() / 1000 + ",\"proto_ver\":4,\"clean_start\":false}");
     }
 
     @Test

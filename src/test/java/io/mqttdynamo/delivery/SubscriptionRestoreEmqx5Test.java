@@ -1,38 +1,22 @@
 package io.mqttdynamo.delivery;
 
-import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.io.IOException;
-import java.time.Duration;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.Handler;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 
-import jakarta.inject.Inject;
-
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import io.mqttdynamo.support.EmqxApiProfile;
 import io.mqttdynamo.support.FakeEmqxApi;
-import io.mqttdynamo.support.MosquittoProfile;
-import io.mqttdynamo.support.PrometheusText;
-import io.mqttdynamo.support.Readiness;
-import io.mqttdynamo.support.TableReader;
-import io.mqttdynamo.support.TestMqttClient;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
-import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 
 /**
  * on_subscribe_lookup through EMQX 5's REST API: EMQX 5 events arrive through a real Mosquitto, subscriptions
@@ -41,18 +25,8 @@ import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
  */
 @QuarkusTest
 @TestProfile(EmqxApiProfile.class)
-class SubscriptionRestoreEmqx5Test {
+class SubscriptionRestoreEmqx5Test extends EmqxApiRestoreTest {
 
-    private static final Duration TIMEOUT = Duration.ofSeconds(20);
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static FakeEmqxApi emqx;
-
-    @Inject
-    DynamoDbAsyncClient dynamo;
-
-    TableReader tables;
-    TestMqttClient broker;
-    String run;
     final List<String> logLines = new CopyOnWriteArrayList<>();
     final Handler logCapture = new Handler() {
         @Override
@@ -70,34 +44,14 @@ class SubscriptionRestoreEmqx5Test {
         }
     };
 
-    @BeforeAll
-    static void startApi() throws IOException {
-        emqx = new FakeEmqxApi(EmqxApiProfile.apiPort(), EmqxApiProfile.KEY, EmqxApiProfile.SECRET);
-    }
-
-    @AfterAll
-    static void stopApi() {
-        emqx.close();
-    }
-
     @BeforeEach
-    void setUp() {
-        Readiness.await();
-        tables = new TableReader(dynamo);
-        run = UUID.randomUUID().toString().substring(0, 8);
-        broker = TestMqttClient.connect("emqx-events-" + run, MosquittoProfile.PORT);
+    void captureLog() {
         Logger.getLogger("").addHandler(logCapture);
     }
 
     @AfterEach
-    void tearDown() {
+    void releaseLog() {
         Logger.getLogger("").removeHandler(logCapture);
-        broker.close();
-    }
-
-    private void event(String clientId, String kind, String json) {
-        broker.publish(EmqxApiProfile.prefix() + "/sys/brokers/emqx@127.0.0.1/clients/" + clientId
-                + "/" + kind, json, 1, false);
     }
 
     private void subscribed(String clientId, String filter, int qos) {
@@ -110,11 +64,6 @@ class SubscriptionRestoreEmqx5Test {
         long now = System.currentTimeMillis();
         event(clientId, "connected", "{\"clientid\":\"" + clientId + "\",\"username\":\"u\",\"ts\":" + now
                 + ",\"connected_at\":" + now + ",\"proto_ver\":5,\"clean_start\":true,\"keepalive\":60}");
-    }
-
-    private static double restores(String result) {
-        return PrometheusText.value(given().get("/q/metrics").asString(),
-                "mqtt_dynamo_subscription_restores_total{result=\"" + result + "\"}");
     }
 
     @Test

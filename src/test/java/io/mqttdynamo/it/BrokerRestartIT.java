@@ -3,22 +3,13 @@ package io.mqttdynamo.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Optional;
 import java.util.UUID;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.ingest.IngestChannels;
-import io.mqttdynamo.store.local.DynaliteServer;
-import io.mqttdynamo.support.LocalDynamoDbResource;
-import io.mqttdynamo.support.OwnMosquitto;
 import io.mqttdynamo.support.TableReader;
 import io.mqttdynamo.support.TestMqttClient;
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
@@ -30,45 +21,34 @@ import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 class BrokerRestartIT {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
-    private Process broker;
-    private PackagedService service;
-    private DynaliteServer dynamo;
+    private TestBed bed;
 
     @AfterEach
     void stopAll() {
-        if (service != null) {
-            service.close();
-        }
-        if (broker != null) {
-            broker.destroyForcibly();
-        }
-        if (dynamo != null) {
-            dynamo.close();
+        if (bed != null) {
+            bed.close();
         }
     }
 
     @Test
     void afterABrokerRestartTheServiceResubscribesAndStoresAgain() throws Exception {
         String run = UUID.randomUUID().toString().substring(0, 8);
-        int brokerPort = LocalDynamoDbResource.freePort();
-        dynamo = DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(),
-                Optional.empty());
-        int dynamoPort = Integer.parseInt(dynamo.endpoint().substring(dynamo.endpoint().lastIndexOf(':') + 1));
+        bed = TestBed.start();
+        int brokerPort = bed.brokerPort;
         String clientId = "restart-it-" + run;
-        broker = OwnMosquitto.start(brokerPort);
-        service = PackagedService.start(CrashRecoveryIT.environment(clientId, brokerPort, "restart/#", dynamoPort),
+        PackagedService service = bed.service(bed.environment(clientId, "restart/#"),
                 "restart-it");
         await("subscribed").atMost(TIMEOUT).until(() -> service.channelConnected(IngestChannels.MESSAGES, clientId));
 
-        try (DynamoDbAsyncClient client = CrashRecoveryIT.dynamoClient(dynamo)) {
+        try (DynamoDbAsyncClient client = CrashRecoveryIT.dynamoClient(bed.dynamo())) {
             TableReader tables = new TableReader(client);
             publish(brokerPort, "restart/before", "before");
             await("stored before the restart").atMost(TIMEOUT).ignoreExceptions()
                     .until(() -> !tables.topicMsgIds("restart/before").isEmpty());
 
-            broker.destroyForcibly().waitFor();
+            bed.killBroker();
             await("noticed").atMost(TIMEOUT).until(() -> !service.channelConnected(IngestChannels.MESSAGES, clientId));
-            broker = OwnMosquitto.start(brokerPort);
+            bed.startBroker();
             await("reconnected and subscribed").atMost(TIMEOUT)
                     .until(() -> service.channelConnected(IngestChannels.MESSAGES, clientId));
 

@@ -3,12 +3,8 @@ package io.mqttdynamo.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -20,9 +16,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.mqttdynamo.ingest.IngestChannels;
-import io.mqttdynamo.store.local.DynaliteServer;
-import io.mqttdynamo.support.LocalDynamoDbResource;
-import io.mqttdynamo.support.OwnMosquitto;
 import io.mqttdynamo.support.TableReader;
 import io.mqttdynamo.support.TestMqttClient;
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
@@ -36,35 +29,26 @@ class ClusterDashboardIT {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final List<PackagedService> services = new ArrayList<>();
-    private Process mosquitto;
-    private DynaliteServer dynamo;
+    private TestBed bed;
 
     @AfterEach
     void stopAll() {
-        services.forEach(PackagedService::close);
-        if (mosquitto != null) {
-            mosquitto.destroy();
-        }
-        if (dynamo != null) {
-            dynamo.close();
+        if (bed != null) {
+            bed.close();
         }
     }
 
     @Test
     void everyReplicaShowsTheWholeCluster() throws Exception {
         String run = UUID.randomUUID().toString().substring(0, 8);
-        int brokerPort = LocalDynamoDbResource.freePort();
-        mosquitto = OwnMosquitto.start(brokerPort);
-        dynamo = DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(),
-                Optional.empty());
-        int dynamoPort = Integer.parseInt(dynamo.endpoint().substring(dynamo.endpoint().lastIndexOf(':') + 1));
+        bed = TestBed.start();
+        int brokerPort = bed.brokerPort;
         String a = "cluster-" + run + "-0";
         String b = "cluster-" + run + "-1";
         // Everything, as raw mode's default does: the replicas' own snapshots come in too, and are not stored.
-        PackagedService replicaA = start(a, brokerPort, dynamoPort);
+        PackagedService replicaA = start(a);
         await("A subscribed").atMost(TIMEOUT).until(() -> replicaA.channelConnected(IngestChannels.MESSAGES, a));
-        PackagedService replicaB = start(b, brokerPort, dynamoPort);
+        PackagedService replicaB = start(b);
         await("B subscribed").atMost(TIMEOUT).until(() -> replicaB.channelConnected(IngestChannels.MESSAGES, b));
 
         await("each sees both").atMost(TIMEOUT).until(() -> replicaNames(replicaA).equals(Set.of(a, b))
@@ -105,7 +89,7 @@ class ClusterDashboardIT {
         // Both stored some: the stream was shared.
         assertThat(replicaA.metric("mqtt_dynamo_events_received_total{channel=\"messages\"}")).isPositive();
         assertThat(replicaB.metric("mqtt_dynamo_events_received_total{channel=\"messages\"}")).isPositive();
-        try (DynamoDbAsyncClient client = CrashRecoveryIT.dynamoClient(dynamo)) {
+        try (DynamoDbAsyncClient client = CrashRecoveryIT.dynamoClient(bed.dynamo())) {
             assertThat(new TableReader(client).scan("mqtt_retain")).as("snapshots are not retained messages")
                     .noneMatch(item -> item.get("topic").s().startsWith("mqtt-dynamo/cluster/"));
             assertThat(new TableReader(client).scan("mqtt_msg"))
@@ -118,11 +102,9 @@ class ClusterDashboardIT {
         assertThat(stats(replicaA).path("replicaCount").asInt()).isEqualTo(1);
     }
 
-    private PackagedService start(String clientId, int brokerPort, int dynamoPort) throws Exception {
-        Map<String, String> env = CrashRecoveryIT.environment(clientId, brokerPort, "$share/mqtt-dynamo/#", dynamoPort);
-        PackagedService service = PackagedService.start(env, "cluster-it-" + services.size());
-        services.add(service);
-        return service;
+    private PackagedService start(String clientId) throws Exception {
+        return bed.service(bed.environment(clientId, "$share/mqtt-dynamo/#"),
+                "cluster-it-" + clientId.substring(clientId.lastIndexOf('-') + 1));
     }
 
     private static JsonNode stats(PackagedService service) throws Exception {

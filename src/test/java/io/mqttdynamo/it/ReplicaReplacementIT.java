@@ -3,12 +3,8 @@ package io.mqttdynamo.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
@@ -19,9 +15,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.ingest.IngestChannels;
-import io.mqttdynamo.store.local.DynaliteServer;
-import io.mqttdynamo.support.LocalDynamoDbResource;
-import io.mqttdynamo.support.OwnMosquitto;
 import io.mqttdynamo.support.TestMqttClient;
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
@@ -46,37 +39,29 @@ class ReplicaReplacementIT {
     private static final int AFTER_SCALE_DOWN = 1_000;
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
 
-    private final List<PackagedService> services = new ArrayList<>();
-    private Process mosquitto;
-    private DynaliteServer dynamo;
+    private TestBed bed;
+    private int started;
 
     @AfterEach
     void stopAll() {
-        services.forEach(PackagedService::close);
-        if (mosquitto != null) {
-            mosquitto.destroy();
-        }
-        if (dynamo != null) {
-            dynamo.close();
+        if (bed != null) {
+            bed.close();
         }
     }
 
     @Test
     void aReplacedReplicaResumesItsSessionAndAReplicaLeavingForGoodEndsIt() throws Exception {
         String run = UUID.randomUUID().toString().substring(0, 8);
-        int brokerPort = LocalDynamoDbResource.freePort();
-        mosquitto = OwnMosquitto.start(brokerPort);
-        dynamo = DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(),
-                Optional.empty());
-        int dynamoPort = Integer.parseInt(dynamo.endpoint().substring(dynamo.endpoint().lastIndexOf(':') + 1));
+        bed = TestBed.start();
+        int brokerPort = bed.brokerPort;
         String topic = "replicas-" + run + "/seq";
         String group = "$share/mqtt-dynamo/replicas-" + run + "/#";
         String pod0 = "mqtt-dynamo-" + run + "-0";
         String pod1 = "mqtt-dynamo-" + run + "-1";
 
-        PackagedService replica0 = start(pod0, brokerPort, group, dynamoPort, "never");
+        PackagedService replica0 = start(pod0, group, "never");
         await("replica 0 subscribed").atMost(TIMEOUT).until(() -> replica0.channelConnected(IngestChannels.MESSAGES, pod0));
-        PackagedService replica1 = start(pod1, brokerPort, group, dynamoPort, "never");
+        PackagedService replica1 = start(pod1, group, "never");
         await("replica 1 subscribed").atMost(TIMEOUT).until(() -> replica1.channelConnected(IngestChannels.MESSAGES, pod1));
 
         PackagedService replacement;
@@ -90,8 +75,8 @@ class ReplicaReplacementIT {
                 publisher.publish(topic, Integer.toString(i), 1, false);
             }
             // The replacement pod: the same name, so the same client id, resumes the session.
-            replacement = start(pod1, brokerPort, group, dynamoPort, "always");
-            try (DynamoDbAsyncClient client = CrashRecoveryIT.dynamoClient(dynamo)) {
+            replacement = start(pod1, group, "always");
+            try (DynamoDbAsyncClient client = CrashRecoveryIT.dynamoClient(bed.dynamo())) {
                 await("every message stored").atMost(TIMEOUT).pollInterval(Duration.ofSeconds(2))
                         .until(() -> storedSequenceNumbers(client, topic).size() == MESSAGES);
                 assertThat(storedSequenceNumbers(client, topic)).containsAll(IntStream.range(0, MESSAGES).boxed().toList());
@@ -116,14 +101,10 @@ class ReplicaReplacementIT {
         }
     }
 
-    private PackagedService start(String clientId, int brokerPort, String topic, int dynamoPort, String endSessions)
-            throws Exception {
-        Map<String, String> env = CrashRecoveryIT.environment(clientId, brokerPort, topic, dynamoPort);
+    private PackagedService start(String clientId, String topic, String endSessions) throws Exception {
+        Map<String, String> env = bed.environment(clientId, topic);
         env.put("MQTT_DYNAMO_BROKER_END_SESSIONS_ON_STOP", endSessions);
-        PackagedService service = PackagedService.start(env, "replicas-it-" + clientId.substring(clientId.lastIndexOf('-') + 1)
-                + "-" + services.size());
-        services.add(service);
-        return service;
+        return bed.service(env, "replicas-it-" + clientId.substring(clientId.lastIndexOf('-') + 1) + "-" + started++);
     }
 
     /** The distinct payloads (sequence numbers) stored in mqtt_msg for {@code topic}: a paged Scan. */
