@@ -98,6 +98,19 @@ public class StoreMetrics {
         stale.increment();
     }
 
+    /** A failed request, by DynamoDB's error code and what it means ({@link RetryPolicy.Verdict}). */
+    void requestFailed(String code, RetryPolicy.Verdict verdict) {
+        registry.counter("mqtt_dynamo_write_errors", "code", code, "class",
+                verdict.name().toLowerCase(java.util.Locale.ROOT)).increment();
+    }
+
+    void refusedGauge(Supplier<Number> refused) {
+        Gauge.builder("mqtt_dynamo_writes_refused", refused)
+                .description("1 while DynamoDB refuses writes for a reason outside the items (permissions,"
+                        + " credentials, tables): nothing is acknowledged and no new message is taken")
+                .register(registry);
+    }
+
     void pendingGauge(Supplier<Number> pending) {
         Gauge.builder("mqtt_dynamo_pending_writes", pending).description("Writes waiting for DynamoDB")
                 .register(registry);

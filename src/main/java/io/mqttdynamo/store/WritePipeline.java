@@ -30,8 +30,11 @@ import software.amazon.awssdk.services.dynamodb.model.UpdateItemResponse;
  * {@code max-pending} writes wait.
  *
  * <p>The future of a write completes once DynamoDB has stored it or a later write to the same item that
- * replaced it, or exceptionally with {@link RejectedWriteException} when DynamoDB refuses it for good (for
- * example an item over 400 KB); the other writes of a refused batch are stored.
+ * replaced it, or exceptionally with {@link RejectedWriteException} when DynamoDB refuses that one item for
+ * good (for example an item over 400 KB); the other writes of a refused batch are stored. A refusal that is not
+ * about one item (permissions, credentials, a missing table: see {@link RetryPolicy}) fails no write: they are
+ * retried for as long as it lasts, and {@link #admission()} takes no new work until DynamoDB accepts a write
+ * again ({@link #refusal()} says why meanwhile).
  */
 @ApplicationScoped
 public class WritePipeline {
@@ -54,6 +57,20 @@ public class WritePipeline {
     private boolean draining;
     /** Due times (System.nanoTime) for which a retry timer is set. */
     private final Set<Long> timers = new LinkedHashSet<>();
+    /** Why DynamoDB refuses every write right now, or null while it takes them. */
+    private volatile Refusal refusal;
+    /** Writes whose last answer was such a refusal: the refusal lasts until none is left. */
+    private int refusedWrites;
+
+    /** DynamoDB refusing writes for a reason outside the items: since when, and its answer. */
+    public record Refusal(String code, String message, long sinceMillis) {
+
+        /** One line for health data, logs and the dashboard. */
+        public String describe() {
+            return "DynamoDB refuses writes since " + java.time.Instant.ofEpochMilli(sinceMillis) + " (" + code + ": "
+                    + message + "); retrying, no new message taken until it accepts them";
+        }
+    }
 
     public WritePipeline(DynamoDbAsyncClient dynamo, StoreMetrics metrics, MqttDynamoConfig config) {
         this.dynamo = dynamo;
@@ -64,6 +81,12 @@ public class WritePipeline {
         this.maxPending = store.maxPending();
         this.retryPolicy = new RetryPolicy(store.maxRetryDelay());
         metrics.pendingGauge(this::pending);
+        metrics.refusedGauge(() -> refusal == null ? 0 : 1);
+    }
+
+    /** Why DynamoDB refuses every write right now (nothing is lost; intake waits), if it does. */
+    public Optional<Refusal> refusal() {
+        return Optional.ofNullable(refusal);
     }
 
     /** Writes queued or in flight. */
@@ -83,7 +106,7 @@ public class WritePipeline {
                 // Shutting down: what is not taken now stays unacknowledged and the broker redelivers it.
                 return new CompletableFuture<>();
             }
-            if (queue.size() < maxPending) {
+            if (queue.size() < maxPending && refusal == null) {
                 return CompletableFuture.completedFuture(null);
             }
             CompletableFuture<Void> waiter = new CompletableFuture<>();
@@ -305,27 +328,62 @@ public class WritePipeline {
     }
 
     private void failed(List<WriteQueue.Sent> writes, Throwable cause) {
-        metrics.error(RetryPolicy.errorCode(cause) + ": " + cause.getMessage());
-        if (RetryPolicy.isRetryable(cause)) {
-            Log.warnf("DynamoDB write of %d item(s) failed, will retry: %s", writes.size(), cause.toString());
-            settle(List.of(), writes, List.of(), null, null);
-        } else if (writes.size() > 1) {
-            // One item spoils the batch: send each alone so that only the bad one is refused.
-            settle(List.of(), List.of(), writes, null, null);
-        } else if (cause instanceof DynamoDbException) {
-            WriteQueue.Sent refused = writes.get(0);
-            metrics.failed(refused.write().table(), RetryPolicy.errorCode(cause));
-            Log.errorf("DynamoDB refused a write to %s (%s), dropped: %s", refused.write().table().tableName(),
-                    RetryPolicy.errorCode(cause), cause.getMessage());
-            settle(List.of(), List.of(), List.of(), refused,
-                    new RejectedWriteException(refused.write().table(), refused.item()));
+        String code = RetryPolicy.errorCode(cause);
+        metrics.error(code + ": " + cause.getMessage());
+        RetryPolicy.Verdict verdict = RetryPolicy.verdict(cause);
+        metrics.requestFailed(code, verdict);
+        switch (verdict) {
+            case PASSING -> {
+                Log.warnf("DynamoDB write of %d item(s) failed, will retry: %s", writes.size(), cause.toString());
+                settle(List.of(), writes, List.of(), null, null);
+            }
+            case SYSTEMIC -> {
+                refused(writes, code, cause);
+                settle(List.of(), writes, List.of(), null, null);
+            }
+            case ITEM -> {
+                if (writes.size() > 1) {
+                    // One item spoils the batch: send each alone so that only the bad one is refused.
+                    settle(List.of(), List.of(), writes, null, null);
+                } else {
+                    WriteQueue.Sent refused = writes.get(0);
+                    metrics.failed(refused.write().table(), code);
+                    Log.errorf("DynamoDB refused an item of %s for good (%s), dropped: %s",
+                            refused.write().table().tableName(), code, cause.getMessage());
+                    settle(List.of(), List.of(), List.of(), refused,
+                            new RejectedWriteException(refused.write().table(), refused.item()));
+                }
+            }
+            case INTERNAL -> {
+                // Not DynamoDB's answer but a fault of the service itself: the write fails with it, so that its
+                // message is not acknowledged.
+                WriteQueue.Sent failed = writes.get(0);
+                metrics.failed(failed.write().table(), code);
+                Log.errorf(cause, "a write to %s failed before DynamoDB answered", failed.write().table().tableName());
+                settle(List.of(), List.of(), List.of(), failed, cause);
+            }
+        }
+    }
+
+    /** DynamoDB refuses writes for a reason outside the items: said once, loudly, until it takes one again. */
+    private void refused(List<WriteQueue.Sent> writes, String code, Throwable cause) {
+        Refusal now = null;
+        synchronized (lock) {
+            for (WriteQueue.Sent sent : writes) {
+                if (!sent.refusedLast()) {
+                    sent.refusedLast(true);
+                    refusedWrites++;
+                }
+            }
+            if (refusal == null) {
+                refusal = now = new Refusal(code, String.valueOf(cause.getMessage()), System.currentTimeMillis());
+            }
+        }
+        if (now != null) {
+            Log.errorf("%s. Nothing is acknowledged or dropped; check the service's DynamoDB permissions, credentials"
+                    + " and tables.", now.describe());
         } else {
-            // Not DynamoDB's answer but a fault of the service itself: the write fails with it, so that its
-            // message is not acknowledged.
-            WriteQueue.Sent failed = writes.get(0);
-            metrics.failed(failed.write().table(), RetryPolicy.errorCode(cause));
-            Log.errorf(cause, "a write to %s failed before DynamoDB answered", failed.write().table().tableName());
-            settle(List.of(), List.of(), List.of(), failed, cause);
+            Log.debugf("DynamoDB still refuses writes: %s", cause.toString());
         }
     }
 
@@ -345,9 +403,11 @@ public class WritePipeline {
         List<CompletableFuture<Void>> done = new ArrayList<>();
         List<CompletableFuture<Void>> failed = List.of();
         List<CompletableFuture<Void>> admitted = new ArrayList<>();
+        Refusal ended = null;
         synchronized (lock) {
             requestsInFlight--;
             for (WriteQueue.Sent sent : stored) {
+                accepted(sent);
                 done.addAll(trim == null ? queue.stored(sent) : queue.storedThen(sent, trim));
             }
             long now = System.nanoTime();
@@ -357,15 +417,26 @@ public class WritePipeline {
             }
             alone.forEach(queue::sendAlone);
             if (refused != null) {
+                accepted(refused);
                 failed = queue.refused(refused);
             }
-            while (!admissionWaiters.isEmpty() && queue.size() < maxPending) {
+            // Every write DynamoDB refused is judged now (stored, or refused as an item), or nothing is left to
+            // try: intake goes on.
+            if (this.refusal != null && (refusedWrites == 0 || queue.size() == 0)) {
+                refusedWrites = 0;
+                ended = this.refusal;
+                this.refusal = null;
+            }
+            while (this.refusal == null && !admissionWaiters.isEmpty() && queue.size() < maxPending) {
                 admitted.add(admissionWaiters.poll());
             }
             if (queue.size() == 0) {
                 admitted.addAll(idleWaiters);
                 idleWaiters.clear();
             }
+        }
+        if (ended != null) {
+            Log.infof("DynamoDB accepts writes again after %d s", (System.currentTimeMillis() - ended.sinceMillis()) / 1000);
         }
         if (!retry.isEmpty()) {
             metrics.retried(retry.size());
@@ -387,6 +458,14 @@ public class WritePipeline {
         failed.forEach(w -> w.completeExceptionally(error));
         admitted.forEach(w -> w.complete(null));
         sendReady();
+    }
+
+    /** The write got DynamoDB's judgement: it no longer holds a refusal up. Called under the lock. */
+    private void accepted(WriteQueue.Sent sent) {
+        if (sent.refusedLast()) {
+            sent.refusedLast(false);
+            refusedWrites--;
+        }
     }
 
     private static <T> CompletableFuture<T> call(java.util.function.Supplier<CompletableFuture<T>> request) {

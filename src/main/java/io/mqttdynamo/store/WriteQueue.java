@@ -303,6 +303,15 @@ final class WriteQueue {
         String item() {
             return line.item;
         }
+
+        /** DynamoDB's last answer to this item's first write refused it for a reason outside the item. */
+        boolean refusedLast() {
+            return line.refusedLast;
+        }
+
+        void refusedLast(boolean refused) {
+            line.refusedLast = refused;
+        }
     }
 
     /** The writes waiting for one item, first one sent or next to be sent. */
@@ -316,6 +325,8 @@ final class WriteQueue {
         int attempts;
         long notBefore;
         long readySince;
+        /** The first write's last answer was a refusal outside the item (the pipeline's mark). */
+        boolean refusedLast;
 
         Line(String item) {
             this.item = item;
