@@ -1,6 +1,5 @@
 package io.mqttdynamo.broker;
 
-import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +23,7 @@ import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5ConnAckException;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.mqttdynamo.config.Lifecycle;
 import io.mqttdynamo.config.MqttDynamoConfig;
+import io.mqttdynamo.config.ReplicaIdentity;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.LaunchMode;
 import io.quarkus.runtime.ShutdownEvent;
@@ -61,7 +61,7 @@ public class BrokerSessions {
         }
         this.host = useEmbedded ? embedded.host() : broker.host();
         this.port = useEmbedded ? embedded.port() : broker.port();
-        this.clientIdBase = broker.clientId().orElseGet(BrokerSessions::defaultClientId);
+        this.clientIdBase = ReplicaIdentity.clientIdBase(config);
         this.configuredVersion = switch (broker.protocolVersion()) {
             case AUTO -> null;
             case V5 -> ProtocolVersion.MQTT_5;
@@ -285,17 +285,5 @@ public class BrokerSessions {
     @PreDestroy
     void closeAll() {
         sessions.values().forEach(ChannelSession::close);
-    }
-
-    private static String defaultClientId() {
-        String name = System.getenv("HOSTNAME");
-        if (name == null || name.isBlank()) {
-            try {
-                name = InetAddress.getLocalHost().getHostName();
-            } catch (Exception e) {
-                name = "local";
-            }
-        }
-        return "mqtt-dynamo-" + name.replaceAll("[^A-Za-z0-9_.-]", "-");
     }
 }

@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import io.mqttdynamo.config.MqttDynamoConfig;
+import io.mqttdynamo.config.ReplicaIdentity;
 import io.quarkus.logging.Log;
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
@@ -44,6 +45,8 @@ public class WritePipeline {
     private final RetryPolicy retryPolicy;
     private final int maxInFlight;
     private final int maxPending;
+    /** This service's token attribute on the counter items (see {@link WriteRequests#writerAttribute}). */
+    private final String writer;
 
     private final Object lock = new Object();
     /** Longest wait for a batch to fill while other requests are in flight. */
@@ -80,6 +83,7 @@ public class WritePipeline {
         this.maxInFlight = store.maxInFlight();
         this.maxPending = store.maxPending();
         this.retryPolicy = new RetryPolicy(store.maxRetryDelay());
+        this.writer = WriteRequests.writerAttribute(ReplicaIdentity.clientIdBase(config));
         metrics.pendingGauge(this::pending);
         metrics.refusedGauge(() -> refusal == null ? 0 : 1);
     }
@@ -283,7 +287,7 @@ public class WritePipeline {
 
     private void sendUpdate(WriteQueue.Sent sent) {
         long started = System.nanoTime();
-        call(() -> dynamo.updateItem(WriteRequests.update(sent.write()))).whenComplete((response, failure) -> {
+        call(() -> dynamo.updateItem(WriteRequests.update(sent.write(), writer))).whenComplete((response, failure) -> {
             metrics.latency(System.nanoTime() - started);
             Throwable cause = failure == null ? null : RetryPolicy.unwrap(failure);
             if (cause == null) {
@@ -297,21 +301,63 @@ public class WritePipeline {
                     }
                     ItemWrite.Count count = update.presence() == null ? null
                             : update.presence().countOf(response.hasAttributes() ? response.attributes() : Map.of());
-                    if (count != null) {
-                        // The state really changed: the counters follow, through the pipeline (ordered per
-                        // counter item, retried); the event counts as stored once they are.
-                        counted = submitAll(List.of(count));
-                    }
+                    counted = count(count);
                 }
                 settle(List.of(sent), List.of(), List.of(), null, null, trim, counted);
             } else if (cause instanceof ConditionalCheckFailedException) {
-                metrics.stale();
-                Log.debugf("%s: a newer state is stored, update dropped", sent.item());
-                settle(List.of(sent), List.of(), List.of(), null, null);
+                conditionFailed(sent);
             } else {
                 failed(List.of(sent), cause);
             }
         });
+    }
+
+    /**
+     * The counters follow a state change that really happened, through the pipeline (ordered per counter item,
+     * retried); the event counts as stored once they are. Null for no change.
+     */
+    private CompletableFuture<Void> count(ItemWrite.Count count) {
+        return count == null ? null : submitAll(List.of(count));
+    }
+
+    /**
+     * A condition failed. On a first try: a newer state is stored (a client update), dropped. On a retry, the
+     * earlier try may have been applied with its answer lost (a time-out, a 500): a counter change then is
+     * stored already, and a client update is counted from what it replaced, read back from the item.
+     */
+    private void conditionFailed(WriteQueue.Sent sent) {
+        boolean retried = WriteQueue.attempts(sent) > 0;
+        if (retried && sent.write() instanceof ItemWrite.Count) {
+            Log.debugf("%s: a counter change applied before its answer was lost", sent.item());
+            settle(List.of(sent), List.of(), List.of(), null, null);
+            return;
+        }
+        if (retried && sent.write() instanceof ItemWrite.ConditionalUpdate update && update.presence() != null) {
+            call(() -> dynamo.getItem(b -> b.tableName(update.table().tableName()).key(update.key())
+                    .consistentRead(true))).whenComplete((item, failure) -> {
+                        if (failure != null) {
+                            failed(List.of(sent), RetryPolicy.unwrap(failure));
+                            return;
+                        }
+                        Map<String, AttributeValue> stored = item.hasItem() ? item.item() : Map.of();
+                        AttributeValue token = stored.get(Tables.Attr.WRITE_TOKEN);
+                        if (token != null && update.presence().token().equals(token.s())) {
+                            Log.debugf("%s: a state update applied before its answer was lost", sent.item());
+                            settle(List.of(sent), List.of(), List.of(), null, null, null,
+                                    count(update.presence().countOfApplied(stored)));
+                        } else {
+                            stale(sent);
+                        }
+                    });
+            return;
+        }
+        stale(sent);
+    }
+
+    private void stale(WriteQueue.Sent sent) {
+        metrics.stale();
+        Log.debugf("%s: a newer state is stored, update dropped", sent.item());
+        settle(List.of(sent), List.of(), List.of(), null, null);
     }
 
     /** The removal of the oldest members of a capped set that {@code add} overfilled, or null. */

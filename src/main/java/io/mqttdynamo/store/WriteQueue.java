@@ -86,7 +86,9 @@ final class WriteQueue {
         boolean lastWaits = last != null && !(line.sending && line.writes.size() == 1);
         if (write instanceof ItemWrite.Put || write instanceof ItemWrite.Delete) {
             replaceWaiting(line, write, done);
-        } else if (lastWaits && foldable(last.write, write)) {
+        } else if (lastWaits && foldable(last.write, write)
+                // A counter change sent before may be applied already: its retry must stay what it was.
+                && !(last.sentBefore && write instanceof ItemWrite.Count)) {
             last.write = fold(last.write, write);
             last.waiters.add(done);
         } else {

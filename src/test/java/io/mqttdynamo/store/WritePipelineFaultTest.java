@@ -281,4 +281,59 @@ class WritePipelineFaultTest {
         assertThat(pipeline.refusal()).isEmpty();
         assertThat(pipeline.admission().toCompletableFuture()).isDone();
     }
+
+    /**
+     * A client update and a counter change that DynamoDB applied while the service got a 500: the retries must
+     * neither lose the client's count (the update's old values no longer tell the change) nor count it twice.
+     */
+    @Test
+    void writesAppliedWhoseAnswerWasLostCountExactlyOnce() throws Exception {
+        String clientId = "lost-answer-" + System.nanoTime();
+        String shard = Indexes.shardOf(clientId);
+        long knownBefore = counterValue(shard, Tables.Attr.KNOWN);
+        long onlineBefore = counterValue(shard, Tables.Attr.ONLINE);
+        io.mqttdynamo.hooks.ItemMapper items = new io.mqttdynamo.hooks.ItemMapper(new SmallRyeConfigBuilder()
+                .withMapping(MqttDynamoConfig.class).build().getConfigMapping(MqttDynamoConfig.class), registry);
+        AtomicBoolean clientAnswerLost = new AtomicBoolean();
+        AtomicBoolean counterAnswerLost = new AtomicBoolean();
+        proxy.fault(request -> {
+            if (!request.operation().equals("UpdateItem")) {
+                return null;
+            }
+            boolean client = request.body().contains("\"mqtt_client\"") && request.body().contains(clientId);
+            boolean counter = request.body().contains("\"mqtt_dynamo_stats\"");
+            if (client && clientAnswerLost.compareAndSet(false, true)
+                    || counter && counterAnswerLost.compareAndSet(false, true)) {
+                return DynamoDbProxy.Fault.appliedThenError(500, "InternalServerError", "answer lost");
+            }
+            return null;
+        });
+
+        long at = System.currentTimeMillis();
+        pipeline.submitAll(List.of(items.connected(
+                new io.mqttdynamo.domain.BrokerEvent.ClientConnected(clientId, "node1", "user", at))))
+                .get(20, TimeUnit.SECONDS);
+        assertThat(clientAnswerLost).isTrue();
+        assertThat(counterAnswerLost).isTrue();
+        assertThat(counterValue(shard, Tables.Attr.KNOWN)).isEqualTo(knownBefore + 1);
+        assertThat(counterValue(shard, Tables.Attr.ONLINE)).isEqualTo(onlineBefore + 1);
+
+        clientAnswerLost.set(false);
+        counterAnswerLost.set(false);
+        pipeline.submitAll(List.of(items.disconnected(
+                new io.mqttdynamo.domain.BrokerEvent.ClientDisconnected(clientId, "node1", "normal", at + 1000))))
+                .get(20, TimeUnit.SECONDS);
+        assertThat(clientAnswerLost).isTrue();
+        assertThat(counterValue(shard, Tables.Attr.KNOWN)).isEqualTo(knownBefore + 1);
+        assertThat(counterValue(shard, Tables.Attr.ONLINE)).isEqualTo(onlineBefore);
+        assertThat(tables.item("mqtt_client", "clientid", clientId).orElseThrow().get("connect_state").n())
+                .isEqualTo("0");
+    }
+
+    private long counterValue(String shard, String attribute) {
+        return tables.item("mqtt_dynamo_stats", "name", "clients#" + shard)
+                .map(item -> item.get(attribute))
+                .map(value -> Long.parseLong(value.n()))
+                .orElse(0L);
+    }
 }
