@@ -276,6 +276,9 @@ public class WritePipeline {
     }
 
     private void batchDone(List<WriteQueue.Sent> batch, BatchWriteItemResponse response) {
+        if (response.hasConsumedCapacity()) {
+            metrics.consumed(response.consumedCapacity());
+        }
         Set<String> unprocessed = WriteRequests.unprocessed(response);
         List<WriteQueue.Sent> stored = new ArrayList<>(batch.size());
         List<WriteQueue.Sent> retry = new ArrayList<>(unprocessed.size());
@@ -291,6 +294,7 @@ public class WritePipeline {
             metrics.latency(System.nanoTime() - started);
             Throwable cause = failure == null ? null : RetryPolicy.unwrap(failure);
             if (cause == null) {
+                metrics.consumed(response.consumedCapacity());
                 ItemWrite trim = null;
                 CompletableFuture<Void> counted = null;
                 if (sent.write() instanceof ItemWrite.AddToSet add) {

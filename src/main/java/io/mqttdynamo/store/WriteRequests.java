@@ -12,6 +12,7 @@ import software.amazon.awssdk.services.dynamodb.model.BatchWriteItemRequest;
 import software.amazon.awssdk.services.dynamodb.model.BatchWriteItemResponse;
 import software.amazon.awssdk.services.dynamodb.model.DeleteRequest;
 import software.amazon.awssdk.services.dynamodb.model.PutRequest;
+import software.amazon.awssdk.services.dynamodb.model.ReturnConsumedCapacity;
 import software.amazon.awssdk.services.dynamodb.model.ReturnValue;
 import software.amazon.awssdk.services.dynamodb.model.UpdateItemRequest;
 import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
@@ -37,7 +38,8 @@ final class WriteRequests {
             }
             requests.computeIfAbsent(write.table().tableName(), t -> new ArrayList<>()).add(request);
         }
-        return BatchWriteItemRequest.builder().requestItems(requests).build();
+        return BatchWriteItemRequest.builder().requestItems(requests)
+                .returnConsumedCapacity(ReturnConsumedCapacity.TOTAL).build();
     }
 
     /** The items (as {@link Tables#identity}) that DynamoDB left unprocessed. */
@@ -65,10 +67,12 @@ final class WriteRequests {
         if (write instanceof ItemWrite.AddToSet add) {
             UpdateItemRequest.Builder addition = setUpdate(add.table(), add.key(), "ADD", add.attribute(), add.values());
             // With a cap, the set after the addition tells whether it must be trimmed.
-            return (add.cap() > 0 ? addition.returnValues(ReturnValue.UPDATED_NEW) : addition).build();
+            return (add.cap() > 0 ? addition.returnValues(ReturnValue.UPDATED_NEW) : addition)
+                    .returnConsumedCapacity(ReturnConsumedCapacity.TOTAL).build();
         }
         if (write instanceof ItemWrite.RemoveFromSet remove) {
-            return setUpdate(remove.table(), remove.key(), "DELETE", remove.attribute(), remove.values()).build();
+            return setUpdate(remove.table(), remove.key(), "DELETE", remove.attribute(), remove.values())
+                    .returnConsumedCapacity(ReturnConsumedCapacity.TOTAL).build();
         }
         if (write instanceof ItemWrite.Count count) {
             // ADD is not idempotent: a retry of a change DynamoDB applied without the answer arriving would count
@@ -84,6 +88,7 @@ final class WriteRequests {
                     .expressionAttributeValues(Map.of(":known", AttributeValue.fromN(Long.toString(count.known())),
                             ":online", AttributeValue.fromN(Long.toString(count.online())),
                             ":token", AttributeValue.fromS(count.token())))
+                    .returnConsumedCapacity(ReturnConsumedCapacity.TOTAL)
                     .build();
         }
         if (write instanceof ItemWrite.ConditionalUpdate update) {
@@ -118,6 +123,7 @@ final class WriteRequests {
                     .expressionAttributeValues(values)
                     // No old values in the answer means the update created the item.
                     .returnValues(ReturnValue.UPDATED_OLD)
+                    .returnConsumedCapacity(ReturnConsumedCapacity.TOTAL)
                     .build();
         }
         throw new IllegalArgumentException("not an update: " + write.getClass().getSimpleName());

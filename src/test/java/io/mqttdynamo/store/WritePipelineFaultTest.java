@@ -268,6 +268,9 @@ class WritePipelineFaultTest {
             assertThat(tables.item("mqtt_retain", "topic", prefix + i)).as("item %d", i).isPresent();
         }
         assertThat(tables.topicMsgIds(prefix)).containsExactly("m1");
+        // What DynamoDB bills: one write unit per item under 1 KB, refused requests cost nothing.
+        assertThat(registry.get("mqtt_dynamo_consumed_write_units").tag("table", "mqtt_retain").counter().count())
+                .isEqualTo(30);
         assertThat(pipeline.refusal()).isEmpty();
         assertThat(registry.get("mqtt_dynamo_writes_refused").gauge().value()).isZero();
         assertThat(counter("mqtt_dynamo_write_failures")).isZero();
