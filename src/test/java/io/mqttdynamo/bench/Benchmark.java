@@ -73,7 +73,7 @@ import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
 
 /**
  * The throughput benchmark: Mosquitto, dynalite and the packaged service on this machine, QoS 1 messages
- * in, DynamoDB items out. Run with {@code ./mvnw -Pbench verify}; see the README's "Benchmark" section.
+ * in, DynamoDB items out. Run with {@code ./mvnw -Pbench verify}; see docs/benchmark.md.
  * Prints one JSON object on stdout (also in {@code target/bench/result.json}); progress goes to stderr.
  *
  * <p>System properties: {@code bench.messages} (20000), {@code bench.topics} (100), {@code bench.modes}

@@ -106,7 +106,7 @@ class KubernetesManifestsTest {
         Set<String> documented = new HashSet<>();
         // Table cells read "`mqtt-dynamo.broker.host` / `.port`": the second is a sibling of the first.
         Matcher property = Pattern.compile("`((?:mqtt-dynamo|quarkus)\\.[a-z0-9.\\-]+)`(?: / `(\\.[a-z0-9\\-]+)`)?")
-                .matcher(Files.readString(Path.of("README.md")));
+                .matcher(Files.readString(Path.of("docs", "configuration.md")));
         while (property.find()) {
             String name = property.group(1);
             documented.add(envName(name));
@@ -114,7 +114,7 @@ class KubernetesManifestsTest {
                 documented.add(envName(name.substring(0, name.lastIndexOf('.')) + property.group(2)));
             }
         }
-        // The README's table abbreviates a few: "…static-provider.access-key-id / secret-access-key".
+        // The configuration table abbreviates a few: "…static-provider.access-key-id / secret-access-key".
         documented.add("QUARKUS_DYNAMODB_AWS_CREDENTIALS_STATIC_PROVIDER_ACCESS_KEY_ID");
         documented.add("QUARKUS_DYNAMODB_AWS_CREDENTIALS_STATIC_PROVIDER_SECRET_ACCESS_KEY");
 
@@ -128,7 +128,7 @@ class KubernetesManifestsTest {
             if (name.startsWith("MQTT_DYNAMO_")) {
                 assertThat(known).as("a setting of MqttDynamoConfig").contains(name);
             }
-            assertThat(documented).as("a setting in the README's configuration table").contains(name);
+            assertThat(documented).as("a setting in the configuration table (docs/configuration.md)").contains(name);
         }
         assertThat(container.path("envFrom").findValuesAsText("name"))
                 .containsExactlyInAnyOrder("mqtt-dynamo-config", "mqtt-dynamo-config-creds");
