@@ -2,6 +2,7 @@ package io.mqttdynamo.store;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -22,7 +23,6 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.BatchWriteItemResponse;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
 import software.amazon.awssdk.services.dynamodb.model.DynamoDbException;
-import software.amazon.awssdk.services.dynamodb.model.UpdateItemResponse;
 
 /**
  * The single way into DynamoDB for ingest: takes item writes into the {@link WriteQueue} (per-item order,
@@ -62,6 +62,8 @@ public class WritePipeline {
     private final Set<Long> timers = new LinkedHashSet<>();
     /** Why DynamoDB refuses every write right now, or null while it takes them. */
     private volatile Refusal refusal;
+    /** The capped sets' members as far as known, so that a full set is trimmed without reading it. */
+    private final KnownSetMembers knownSets = new KnownSetMembers(4096);
     /** Writes whose last answer was such a refusal: the refusal lasts until none is left. */
     private int refusedWrites;
 
@@ -289,17 +291,31 @@ public class WritePipeline {
     }
 
     private void sendUpdate(WriteQueue.Sent sent) {
+        if (sent.write() instanceof ItemWrite.AddToSet add && add.cap() > 0 && add.values().size() > add.cap()) {
+            // Folded additions of a burst: only the newest cap of them can stay, the rest are trimmed now.
+            List<String> members = new ArrayList<>(add.values());
+            members.sort(add.order());
+            List<String> oldest = members.subList(0, members.size() - add.cap());
+            metrics.trimmed(add.table(), oldest.size());
+            oldest.forEach(add.values()::remove);
+        }
         long started = System.nanoTime();
         call(() -> dynamo.updateItem(WriteRequests.update(sent.write(), writer))).whenComplete((response, failure) -> {
             metrics.latency(System.nanoTime() - started);
             Throwable cause = failure == null ? null : RetryPolicy.unwrap(failure);
             if (cause == null) {
                 metrics.consumed(response.consumedCapacity());
-                ItemWrite trim = null;
+                if (sent.write() instanceof ItemWrite.AddToSet add && add.cap() > 0) {
+                    synchronized (lock) {
+                        knownSets.added(sent.item(), add.values());
+                    }
+                } else if (sent.write() instanceof ItemWrite.RemoveFromSet remove) {
+                    synchronized (lock) {
+                        knownSets.removed(sent.item(), remove.values());
+                    }
+                }
                 CompletableFuture<Void> counted = null;
-                if (sent.write() instanceof ItemWrite.AddToSet add) {
-                    trim = trimOf(add, response);
-                } else if (sent.write() instanceof ItemWrite.ConditionalUpdate update) {
+                if (sent.write() instanceof ItemWrite.ConditionalUpdate update) {
                     if (!response.hasAttributes()) {
                         metrics.itemCreated(sent.write().table());
                     }
@@ -307,7 +323,7 @@ public class WritePipeline {
                             : update.presence().countOf(response.hasAttributes() ? response.attributes() : Map.of());
                     counted = count(count);
                 }
-                settle(List.of(sent), List.of(), List.of(), null, null, trim, counted);
+                settle(List.of(sent), List.of(), List.of(), null, null, counted);
             } else if (cause instanceof ConditionalCheckFailedException) {
                 conditionFailed(sent);
             } else {
@@ -330,6 +346,10 @@ public class WritePipeline {
      * stored already, and a client update is counted from what it replaced, read back from the item.
      */
     private void conditionFailed(WriteQueue.Sent sent) {
+        if (sent.write() instanceof ItemWrite.AddToSet add) {
+            trimBefore(sent, add);
+            return;
+        }
         boolean retried = WriteQueue.attempts(sent) > 0;
         if (retried && sent.write() instanceof ItemWrite.Count) {
             Log.debugf("%s: a counter change applied before its answer was lost", sent.item());
@@ -347,7 +367,7 @@ public class WritePipeline {
                         AttributeValue token = stored.get(Tables.Attr.WRITE_TOKEN);
                         if (token != null && update.presence().token().equals(token.s())) {
                             Log.debugf("%s: a state update applied before its answer was lost", sent.item());
-                            settle(List.of(sent), List.of(), List.of(), null, null, null,
+                            settle(List.of(sent), List.of(), List.of(), null, null,
                                     count(update.presence().countOfApplied(stored)));
                         } else {
                             stale(sent);
@@ -364,17 +384,53 @@ public class WritePipeline {
         settle(List.of(sent), List.of(), List.of(), null, null);
     }
 
-    /** The removal of the oldest members of a capped set that {@code add} overfilled, or null. */
-    private ItemWrite trimOf(ItemWrite.AddToSet add, UpdateItemResponse response) {
-        AttributeValue set = response.hasAttributes() ? response.attributes().get(add.attribute()) : null;
-        if (add.cap() <= 0 || set == null || !set.hasSs() || set.ss().size() <= add.cap()) {
-            return null;
+    /**
+     * A capped set had no room for the addition (its condition failed): the set is read, and the oldest
+     * members are removed in one step before the addition goes again, so that the set keeps half its cap plus
+     * what is added. Trimming in steps keeps the item small without reading it on every addition: one read and
+     * one removal every cap/2 additions (see {@link WriteRequests#update}).
+     */
+    private void trimBefore(WriteQueue.Sent sent, ItemWrite.AddToSet add) {
+        Optional<Set<String>> known;
+        synchronized (lock) {
+            known = knownSets.get(sent.item());
         }
-        List<String> members = new ArrayList<>(set.ss());
-        members.sort(add.order());
-        Set<String> oldest = new LinkedHashSet<>(members.subList(0, members.size() - add.cap()));
-        metrics.trimmed(add.table(), oldest.size());
-        return new ItemWrite.RemoveFromSet(add.table(), add.key(), add.attribute(), oldest);
+        if (known.isPresent() && known.get().size() + add.values().size() > add.cap()) {
+            trimBefore(sent, add, known.get());
+            return;
+        }
+        call(() -> dynamo.getItem(b -> b.tableName(add.table().tableName()).key(add.key()).consistentRead(true)
+                .projectionExpression("#set").expressionAttributeNames(Map.of("#set", add.attribute()))))
+                .whenComplete((response, failure) -> {
+                    if (failure != null) {
+                        failed(List.of(sent), RetryPolicy.unwrap(failure));
+                        return;
+                    }
+                    AttributeValue set = response.hasItem() ? response.item().get(add.attribute()) : null;
+                    List<String> members = set != null && set.hasSs() ? set.ss() : List.of();
+                    synchronized (lock) {
+                        knownSets.read(sent.item(), members);
+                    }
+                    trimBefore(sent, add, members);
+                });
+    }
+
+    /** Removes the oldest of {@code members} and of the addition's values, so that half the cap is left. */
+    private void trimBefore(WriteQueue.Sent sent, ItemWrite.AddToSet add, Collection<String> members) {
+        List<String> all = new ArrayList<>(members);
+        all.addAll(add.values());
+        all.sort(add.order());
+        int keep = Math.max(add.values().size(), add.cap() - add.cap() / 2);
+        Set<String> removed = new LinkedHashSet<>(all.subList(0, Math.max(0, all.size() - keep)));
+        metrics.trimmed(add.table(), removed.size());
+        add.values().removeAll(removed);
+        removed.retainAll(members);
+        synchronized (lock) {
+            requestsInFlight--;
+            queue.sendFirst(sent, removed.isEmpty() ? null
+                    : new ItemWrite.RemoveFromSet(add.table(), add.key(), add.attribute(), removed));
+        }
+        sendReady();
     }
 
     private void failed(List<WriteQueue.Sent> writes, Throwable cause) {
@@ -438,18 +494,18 @@ public class WritePipeline {
     }
 
     /**
-     * Settles a finished request: {@code stored} writes complete ({@code trim}, if any, follows the single
-     * stored write), {@code retry} writes go back with a delay, {@code alone} go back at once to be sent one
-     * by one, {@code refused} completes exceptionally with {@code error}.
+     * Settles a finished request: {@code stored} writes complete, {@code retry} writes go back with a delay,
+     * {@code alone} go back at once to be sent one by one, {@code refused} completes exceptionally with
+     * {@code error}.
      */
     private void settle(List<WriteQueue.Sent> stored, List<WriteQueue.Sent> retry, List<WriteQueue.Sent> alone,
             WriteQueue.Sent refused, Throwable error) {
-        settle(stored, retry, alone, refused, error, null, null);
+        settle(stored, retry, alone, refused, error, null);
     }
 
     /** ... and {@code then}, if any, is a follow-up write that the stored writes' waiters wait for too. */
     private void settle(List<WriteQueue.Sent> stored, List<WriteQueue.Sent> retry, List<WriteQueue.Sent> alone,
-            WriteQueue.Sent refused, Throwable error, ItemWrite trim, CompletableFuture<Void> then) {
+            WriteQueue.Sent refused, Throwable error, CompletableFuture<Void> then) {
         List<CompletableFuture<Void>> done = new ArrayList<>();
         List<CompletableFuture<Void>> failed = List.of();
         List<CompletableFuture<Void>> admitted = new ArrayList<>();
@@ -458,7 +514,7 @@ public class WritePipeline {
             requestsInFlight--;
             for (WriteQueue.Sent sent : stored) {
                 accepted(sent);
-                done.addAll(trim == null ? queue.stored(sent) : queue.storedThen(sent, trim));
+                done.addAll(queue.stored(sent));
             }
             long now = System.nanoTime();
             for (WriteQueue.Sent sent : retry) {

@@ -219,33 +219,35 @@ final class WriteQueue {
 
     /** The write was stored: its waiters are returned to be completed; the item's next write comes forward. */
     List<CompletableFuture<Void>> stored(Sent sent) {
-        return settle(sent, null);
+        return settle(sent);
     }
 
     /**
-     * Stored, and {@code followUp} must be the item's very next write (before anything already waiting),
-     * as a trim of a set that this write overfilled.
+     * Not stored yet: {@code first}, if any, goes before it as the item's very next write (before anything
+     * already waiting), and the write itself follows at once; a capped set is trimmed before an addition.
      */
-    List<CompletableFuture<Void>> storedThen(Sent sent, ItemWrite followUp) {
-        return settle(sent, followUp);
+    void sendFirst(Sent sent, ItemWrite first) {
+        Line line = sent.line;
+        line.sending = false;
+        if (first != null) {
+            line.writes.addFirst(new Entry(first, null));
+            writes++;
+        }
+        makeReady(line);
     }
 
     /** Refused for good: the returned waiters are to be failed; the item's next write comes forward. */
     List<CompletableFuture<Void>> refused(Sent sent) {
-        return settle(sent, null);
+        return settle(sent);
     }
 
-    private List<CompletableFuture<Void>> settle(Sent sent, ItemWrite followUp) {
+    private List<CompletableFuture<Void>> settle(Sent sent) {
         Line line = sent.line;
         line.sending = false;
         line.alone = false;
         line.attempts = 0;
         line.writes.pollFirst();
         writes--;
-        if (followUp != null) {
-            line.writes.addFirst(new Entry(followUp, null));
-            writes++;
-        }
         if (line.writes.isEmpty()) {
             lines.remove(line.item);
         } else {

@@ -66,9 +66,15 @@ final class WriteRequests {
     static UpdateItemRequest update(ItemWrite write, String writer) {
         if (write instanceof ItemWrite.AddToSet add) {
             UpdateItemRequest.Builder addition = setUpdate(add.table(), add.key(), "ADD", add.attribute(), add.values());
-            // With a cap, the set after the addition tells whether it must be trimmed.
-            return (add.cap() > 0 ? addition.returnValues(ReturnValue.UPDATED_NEW) : addition)
-                    .returnConsumedCapacity(ReturnConsumedCapacity.TOTAL).build();
+            if (add.cap() > 0) {
+                // Only while there is room: a full set fails the condition and is trimmed first. DynamoDB bills an
+                // update by the larger of the item before and after, per started KB, so the set is kept small and
+                // nothing is returned (a returned set would travel with every addition).
+                addition.conditionExpression("attribute_not_exists(#set) OR size(#set) <= :room")
+                        .expressionAttributeValues(Map.of(":values", AttributeValue.fromSs(List.copyOf(add.values())),
+                                ":room", AttributeValue.fromN(Integer.toString(add.cap() - add.values().size()))));
+            }
+            return addition.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL).build();
         }
         if (write instanceof ItemWrite.RemoveFromSet remove) {
             return setUpdate(remove.table(), remove.key(), "DELETE", remove.attribute(), remove.values())

@@ -155,16 +155,19 @@ class WriteQueueTest {
     }
 
     @Test
-    void aTrimComesBeforeTheAdditionsThatWaitedBehindTheOverfillingOne() {
+    void aTrimGoesFirstThenTheAdditionThatFoundTheSetFullThenWhatWaitedBehindIt() {
         queue(add("t", "m1"));
         WriteQueue.Sent first = only(takeAll(NOW));
-        queue(add("t", "m2"));
+        queue(remove("t", "m9"));
 
-        queue.storedThen(first, remove("t", "m0"));
+        queue.sendFirst(first, remove("t", "m0"));
         WriteQueue.Sent trim = only(takeAll(NOW));
         assertThat(trim.write()).isEqualTo(remove("t", "m0"));
         queue.stored(trim);
-        assertThat(only(takeAll(NOW)).write()).isEqualTo(add("t", "m2"));
+        WriteQueue.Sent again = only(takeAll(NOW));
+        assertThat(again.write()).isEqualTo(add("t", "m1"));
+        queue.stored(again);
+        assertThat(only(takeAll(NOW)).write()).isEqualTo(remove("t", "m9"));
     }
 
     @Test
