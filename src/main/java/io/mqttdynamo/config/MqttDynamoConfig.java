@@ -1,6 +1,7 @@
 package io.mqttdynamo.config;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -59,6 +60,13 @@ public interface MqttDynamoConfig {
          */
         @WithDefault("true")
         boolean enabled();
+
+        /**
+         * Most other replicas kept in the view: past it the one heard from longest ago is dropped (anyone allowed
+         * to publish on {@code mqtt-dynamo/cluster/+} could otherwise fill the memory with names).
+         */
+        @WithDefault("64")
+        int maxReplicas();
     }
 
     /** The local DynamoDB-compatible server started for development. */
@@ -287,6 +295,14 @@ public interface MqttDynamoConfig {
 
         /** The live update stream of the dashboard ({@code /api/live}). */
         Live live();
+
+        /**
+         * Without a password, the host names (beside localhost and the loopback addresses) under which the
+         * dashboard and /api answer, whatever the port: a request naming another host in its Host header is
+         * refused, so that a web page cannot reach them through a name of its own that it points at 127.0.0.1
+         * (DNS rebinding).
+         */
+        Optional<List<String>> allowedHosts();
 
         interface Live {
             /** Streams open at once; one more is refused with 503 and Retry-After. */

@@ -125,11 +125,11 @@ public class QueueFetch {
         return pendingTopics(filter)
                 .onItem().transformToUniAndConcatenate(topic -> unacked(topic.topic(), clientId, topic.msgIds(),
                         oldestMicros))
-                .collect().in(ArrayList<Pending>::new, List::addAll)
-                .map(all -> {
-                    all.sort((a, b) -> EmqxMsgId.OLDEST_FIRST.compare(a.msgId(), b.msgId()));
-                    return List.copyOf(all.subList(0, Math.min(all.size(), maxCount)));
-                })
+                // Only the max-count oldest are kept while the topics are read: memory per fetch is bounded by
+                // max-count, not by the pending ids of every topic a wildcard matches.
+                .collect().in(() -> new OldestMsgIds<Pending>(maxCount),
+                        (oldest, pending) -> pending.forEach(p -> oldest.offer(p.msgId(), p)))
+                .map(OldestMsgIds::oldestFirst)
                 .chain(pending -> deliver(clientId, read(pending)));
     }
 

@@ -12,6 +12,8 @@ import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
+import io.mqttdynamo.domain.ItemLimits;
+
 /**
  * The write pipeline's queue, without any I/O: which writes wait for which item, what may be sent now,
  * and what a finished request settles. Not thread-safe; {@link WritePipeline} guards it with one lock.
@@ -149,9 +151,15 @@ final class WriteQueue {
         return remove.values().isEmpty();
     }
 
+    /**
+     * Whether {@code newer} can join {@code older}. Additions to a set join up to
+     * {@link ItemLimits#MSG_ID_SET_ADDITION_MAX} members: a set is trimmed to its cap after each addition, so an
+     * addition without bound (a hot topic while its item waits out a retry) would make an item DynamoDB refuses.
+     */
     private static boolean foldable(ItemWrite older, ItemWrite newer) {
         return older instanceof ItemWrite.AddToSet a && newer instanceof ItemWrite.AddToSet b
                 && a.attribute().equals(b.attribute())
+                && a.values().size() + b.values().size() <= ItemLimits.MSG_ID_SET_ADDITION_MAX
                 || older instanceof ItemWrite.RemoveFromSet c && newer instanceof ItemWrite.RemoveFromSet d
                 && c.attribute().equals(d.attribute())
                 || older instanceof ItemWrite.Count && newer instanceof ItemWrite.Count;
