@@ -11,7 +11,7 @@ import io.smallrye.config.WithConverter;
 import io.smallrye.config.WithDefault;
 import io.smallrye.config.WithName;
 
-/** Every setting of the service, under {@code mqtt-dynamo.*}; the README's configuration table lists them. */
+/** Every setting of the service, under {@code mqtt-dynamo.*}; docs/configuration.md lists them. */
 @ConfigMapping(prefix = "mqtt-dynamo")
 public interface MqttDynamoConfig {
 
@@ -102,7 +102,7 @@ public interface MqttDynamoConfig {
         /**
          * QoS 1/2 messages the broker may send before the service acknowledges them (MQTT 5). 65535, the
          * protocol's maximum: Mosquitto 2.0.x sends more than a smaller window under a burst, which the
-         * client must answer by disconnecting (see the README, "Flow control").
+         * client must answer by disconnecting (see docs/semantics.md, "Flow control").
          */
         @WithDefault("65535")
         int receiveMaximum();
