@@ -44,6 +44,15 @@ public final class ChannelSession {
     private volatile boolean ending;
     /** When the last message arrived (System.nanoTime). */
     private volatile long lastReceivedNanos = System.nanoTime();
+    /**
+     * The client holds the channel's subscription: from the SUBSCRIBE until the broker refuses it or it is
+     * unsubscribed. After a session the broker lost, the client then subscribes again by itself.
+     */
+    private volatile boolean clientHoldsSubscription;
+    /** Unsubscribed for good ({@link #leave()}): a new session is not subscribed again. */
+    private volatile boolean left;
+    /** Closed by the service: the client's publish flow ends with it. */
+    private volatile boolean closed;
     private final Counter reconnects;
 
     ChannelSession(String channel, String topic, String clientId, ProtocolVersion version, BrokerSessions broker,
@@ -70,8 +79,15 @@ public final class ChannelSession {
                     }
                     reconnects.increment();
                     Log.warnf("MQTT channel %s (%s) disconnected: %s; reconnecting", channel, clientId, lastProblem);
-                    // Subscriptions are made on every connect without a session (see onConnected).
-                    context.getReconnector().resubscribeIfSessionExpired(false);
+                    // Should the broker have lost the session, the client keeps its publish flows and subscribes
+                    // again to what it was subscribed to: MqttSubscriptionHandler.onSessionEnd returns before
+                    // MqttIncomingPublishFlows.clear when this is set and the client is not DISCONNECTED, and
+                    // onSessionStartOrResume queues the SUBSCRIBEs again. Cleared flows would cost messages: a
+                    // publish that finds no flow is acknowledged by the client itself, unstored
+                    // (MqttIncomingPublishService.onPublishQos1Or2), and a new flow could only be registered once
+                    // the old one ended, which is once every message it delivered was acknowledged
+                    // (MqttIncomingPublishFlow.setDone), that is once the backlog is stored.
+                    context.getReconnector().resubscribeIfSessionExpired(true);
                 });
         this.client = version == ProtocolVersion.MQTT_5
                 ? new Mqtt5Client(channel, builder, broker, maxMessageSize, this::onConnected)
@@ -87,7 +103,7 @@ public final class ChannelSession {
         // publish that arrives, which costs more the more wait there (it was most of the CPU under a burst).
         // The buffer holds no more than the client would: what the broker sent and was not acknowledged,
         // which the receive window bounds; ingest's back-pressure is the pipeline's admission.
-        // delayError: when the broker lost the session, what was received before is still stored, not dropped.
+        // delayError: should the client's flow end, what was received before is still handed over and stored.
         Flowable<Message<byte[]>> publishes = client.publishes().map(this::message)
                 .onBackpressureBuffer(Flowable.bufferSize(), true, true);
         // Connect only once the subscription to the client's publishes has returned: the client has then
@@ -106,16 +122,15 @@ public final class ChannelSession {
                 }
             });
         };
-        // A broker that lost the session (restarted without persistence) ends the client's publish flow:
-        // its unacknowledged messages can no longer be acknowledged. The session is new and subscribed
-        // again on connect; the flow is taken up again here.
-        // A session the service ended itself (leaving for good) ends the flow instead.
+        // The client's publish flow outlives a session the broker lost (see the disconnected listener); it ends
+        // when the service ended the session (leaving for good) or closed the client, and the channel with it.
+        // Should the client end it otherwise, the flow is taken up again.
         return Multi.createFrom().publisher(subscribeThenConnect)
-                .onFailure(MqttSessionExpiredException.class).recoverWithMulti(expired -> ending
+                .onFailure(MqttSessionExpiredException.class).recoverWithMulti(expired -> ending || closed
                         ? Multi.createFrom().empty() : Multi.createFrom().failure(expired))
                 .onFailure(MqttSessionExpiredException.class).invoke(expired -> Log.warnf(
-                        "MQTT channel %s: the broker lost the session (%s); unacknowledged messages will not be"
-                                + " redelivered by it", channel, expired.getMessage()))
+                        "MQTT channel %s: the client ended its publish flow (%s); taking it up again", channel,
+                        expired.getMessage()))
                 .onFailure(MqttSessionExpiredException.class).retry().indefinitely()
                 .onTermination().invoke(this::close);
     }
@@ -128,17 +143,38 @@ public final class ChannelSession {
         lastProblem = null;
         Log.infof("MQTT channel %s connected as %s (%s, session %s)", channel, clientId, version,
                 sessionPresent ? "resumed" : "new");
-        if (sessionPresent) {
-            subscribed = true;
-            if (version != ProtocolVersion.MQTT_5) {
-                // 3.1.1 would send the topic's retained messages again on a repeated SUBSCRIBE.
-                return;
-            }
-            // The session keeps the subscriptions it was made with; the configured topic may have changed since.
-            // Subscribing again is harmless with MQTT 5 (no retained messages are sent again).
+        if (left) {
+            return;
         }
+        if (clientHoldsSubscription) {
+            // Resumed: the broker keeps the subscription. New (the broker lost the session): the client has queued
+            // the SUBSCRIBE again already (MqttSession.startOrResume runs before MqttConnectHandler.readConnAck
+            // calls this listener), to go out before anything else; subscribing here too would make a 3.1.1
+            // broker send the topic's retained messages twice.
+            subscribed = true;
+            if (!sessionPresent) {
+                Log.infof("MQTT channel %s: the broker lost the session; the client subscribes to %s again", channel,
+                        topic);
+            }
+            return;
+        }
+        if (sessionPresent && version != ProtocolVersion.MQTT_5) {
+            // A session of an earlier process keeps its subscriptions; 3.1.1 would send the topic's retained
+            // messages again on a repeated SUBSCRIBE.
+            subscribed = true;
+            return;
+        }
+        // A new session; or a session of an earlier process, whose configured topic may have changed since
+        // (subscribing again is harmless with MQTT 5: no retained messages are sent again).
+        subscribe();
+    }
+
+    private void subscribe() {
+        clientHoldsSubscription = true;
         client.subscribe(topic).whenComplete((ack, failure) -> {
             if (failure != null) {
+                // The client forgets a refused subscription (MqttIncomingPublishFlows.subAck with an error code).
+                clientHoldsSubscription = false;
                 lastProblem = "subscribe to " + topic + " failed: " + failure.getMessage();
                 Log.errorf("MQTT channel %s: %s", channel, lastProblem);
             } else {
@@ -215,7 +251,8 @@ public final class ChannelSession {
         if (client.state() != MqttClientState.CONNECTED) {
             return CompletableFuture.failedFuture(new IllegalStateException("not connected"));
         }
-        return client.unsubscribe(topic);
+        left = true;
+        return client.unsubscribe(topic).thenRun(() -> clientHoldsSubscription = false);
     }
 
     /** Leaves the broker and ends the session: the broker forgets it (nothing may be left unacknowledged). */
@@ -223,12 +260,18 @@ public final class ChannelSession {
         if (client.state() != MqttClientState.CONNECTED) {
             return CompletableFuture.failedFuture(new IllegalStateException("not connected"));
         }
+        if (clientHoldsSubscription) {
+            // MQTT 3.1.1 ends the session with a clean-session connect, on which the client subscribes again to
+            // what it still holds (see the disconnected listener): leave() must have unsubscribed first.
+            return CompletableFuture.failedFuture(new IllegalStateException("still subscribed"));
+        }
         ending = true;
         return client.endSession();
     }
 
     /** Leaves the broker cleanly; the persistent session stays with the broker. */
     void close() {
+        closed = true;
         if (client.state().isConnectedOrReconnect()) {
             client.disconnect();
         }
