@@ -4,6 +4,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.eclipse.microprofile.reactive.messaging.Metadata;
@@ -29,6 +30,8 @@ import mutiny.zero.flow.adapters.AdaptersToFlow;
 public final class ChannelSession {
 
     private static final CompletableFuture<Void> ACKED = CompletableFuture.completedFuture(null);
+    /** Shortest time between two warnings about dropped QoS 0 messages. */
+    private static final long DROP_WARNING_INTERVAL_NANOS = TimeUnit.MINUTES.toNanos(1);
 
     private final String channel;
     private final String topic;
@@ -54,6 +57,12 @@ public final class ChannelSession {
     /** Closed by the service: the client's publish flow ends with it. */
     private volatile boolean closed;
     private final Counter reconnects;
+    /** QoS 0 messages received and not yet taken by ingest, at most {@link #maxQueuedQos0}. */
+    private final AtomicInteger queuedQos0 = new AtomicInteger();
+    private final int maxQueuedQos0;
+    private final Counter qos0Dropped;
+    /** When the last warning about dropped QoS 0 messages was logged (System.nanoTime). */
+    private final AtomicLong lastDropWarning = new AtomicLong(System.nanoTime() - DROP_WARNING_INTERVAL_NANOS);
 
     ChannelSession(String channel, String topic, String clientId, ProtocolVersion version, BrokerSessions broker,
             int maxMessageSize, MeterRegistry registry) {
@@ -65,6 +74,13 @@ public final class ChannelSession {
                 .description("Times the channel's MQTT connection was lost and made again").register(registry);
         Gauge.builder("mqtt_dynamo_unacknowledged_messages", unacknowledged, AtomicInteger::get).tag("channel", channel)
                 .description("Messages received from the broker and not acknowledged yet").register(registry);
+        this.maxQueuedQos0 = broker.maxQueuedQos0();
+        Gauge.builder("mqtt_dynamo_queued_qos0_messages", queuedQos0, AtomicInteger::get).tag("channel", channel)
+                .description("QoS 0 messages received and not yet taken by ingest (at most"
+                        + " mqtt-dynamo.broker.max-queued-qos0)").register(registry);
+        this.qos0Dropped = Counter.builder("mqtt_dynamo_qos0_dropped").tag("channel", channel)
+                .description("QoS 0 messages dropped because mqtt-dynamo.broker.max-queued-qos0 were waiting")
+                .register(registry);
         var builder = broker.clientBuilder(clientId)
                 .automaticReconnect()
                 .initialDelay(200, TimeUnit.MILLISECONDS)
@@ -101,11 +117,15 @@ public final class ChannelSession {
     public Multi<Message<byte[]>> messages() {
         // Taken from the client as they come: the client walks its queue of messages not yet taken on every
         // publish that arrives, which costs more the more wait there (it was most of the CPU under a burst).
-        // The buffer holds no more than the client would: what the broker sent and was not acknowledged,
-        // which the receive window bounds; ingest's back-pressure is the pipeline's admission.
+        // The buffer is bounded all the same. QoS 1 and 2 messages stay unacknowledged in the client until they
+        // are stored, and the client holds no more of those than its receive maximum (it disconnects when the
+        // broker sends more: MqttIncomingPublishService.onPublishQos1Or2; 65535 with MQTT 3.1.1, whose packet ids
+        // allow no more). QoS 0 messages, which no window holds back, are let in up to max-queued-qos0 (take).
+        // Ingest's back-pressure is the pipeline's admission.
         // delayError: should the client's flow end, what was received before is still handed over and stored.
-        Flowable<Message<byte[]>> publishes = client.publishes().map(this::message)
-                .onBackpressureBuffer(Flowable.bufferSize(), true, true);
+        Flowable<Message<byte[]>> publishes = client.publishes().filter(this::take)
+                .onBackpressureBuffer(Flowable.bufferSize(), true, true)
+                .map(this::handOver);
         // Connect only once the subscription to the client's publishes has returned: the client has then
         // registered the flow, and a resumed session's redeliveries, which arrive right after CONNACK,
         // find it (connecting from inside onSubscribe raced with that registration).
@@ -184,12 +204,43 @@ public final class ChannelSession {
         });
     }
 
-    /** A channel message whose ack sends the broker its PUBACK. */
-    private Message<byte[]> message(VersionedClient.Received received) {
+    /**
+     * Whether a publish the client delivers is kept: a QoS 0 one only while fewer than max-queued-qos0 wait.
+     * Called for one publish at a time (the client hands them over through observeOn: MqttRxClient.publishes).
+     */
+    private boolean take(VersionedClient.Received received) {
+        lastReceivedNanos = System.nanoTime();
+        if (received.qos() == 0) {
+            if (queuedQos0.get() >= maxQueuedQos0) {
+                // A dropped QoS 0 publish needs no acknowledgement: the client counts none for it
+                // (MqttStatefulPublishWithFlows.add), and the broker expects none.
+                dropped();
+                return false;
+            }
+            queuedQos0.incrementAndGet();
+        }
+        unacknowledged.incrementAndGet();
+        return true;
+    }
+
+    private void dropped() {
+        qos0Dropped.increment();
+        long now = System.nanoTime();
+        long last = lastDropWarning.get();
+        if (now - last >= DROP_WARNING_INTERVAL_NANOS && lastDropWarning.compareAndSet(last, now)) {
+            Log.warnf("MQTT channel %s: %d QoS 0 messages wait to be stored (mqtt-dynamo.broker.max-queued-qos0);"
+                    + " further QoS 0 messages are dropped until there is room, %d so far"
+                    + " (mqtt_dynamo_qos0_dropped_total)", channel, maxQueuedQos0, (long) qos0Dropped.count());
+        }
+    }
+
+    /** A kept publish leaves the buffer for ingest: as a channel message whose ack sends the broker its PUBACK. */
+    private Message<byte[]> handOver(VersionedClient.Received received) {
+        if (received.qos() == 0) {
+            queuedQos0.decrementAndGet();
+        }
         InboundMqttMetadata metadata = new InboundMqttMetadata(received.topic(), received.qos(), received.retain(),
                 System.currentTimeMillis(), received.republishedOf(), version == ProtocolVersion.MQTT_5);
-        unacknowledged.incrementAndGet();
-        lastReceivedNanos = System.nanoTime();
         return Message.of(received.payload(), Metadata.of(metadata), () -> {
             acknowledge(received.ack());
             return ACKED;
@@ -219,6 +270,16 @@ public final class ChannelSession {
     /** Messages received and not acknowledged yet. */
     public int unacknowledged() {
         return unacknowledged.get();
+    }
+
+    /** QoS 0 messages received and not yet taken by ingest. */
+    public int queuedQos0() {
+        return queuedQos0.get();
+    }
+
+    /** QoS 0 messages dropped since start because max-queued-qos0 were waiting. */
+    public long qos0Dropped() {
+        return (long) qos0Dropped.count();
     }
 
     /** Why the session is not connected, or null. */

@@ -43,6 +43,7 @@ public final class ConfigCheck {
         range("mqtt-dynamo.broker.port", broker.port(), 1, 65535);
         range("mqtt-dynamo.broker.receive-maximum", broker.receiveMaximum(), 1, 65535);
         range("mqtt-dynamo.broker.max-message-size", broker.maxMessageSize(), 1, MQTT_MAX_PACKET);
+        range("mqtt-dynamo.broker.max-queued-qos0", broker.maxQueuedQos0(), 1, 10_000_000);
         duration("mqtt-dynamo.broker.session-expiry", broker.sessionExpiry(), Duration.ZERO,
                 Duration.ofSeconds(0xFFFF_FFFFL));
         if (broker.protocolVersion() == MqttDynamoConfig.MqttProtocol.V3_1_1 && broker.password().isPresent()

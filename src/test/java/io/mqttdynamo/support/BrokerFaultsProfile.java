@@ -15,6 +15,9 @@ public class BrokerFaultsProfile implements QuarkusTestProfile {
     // figures, so that the messages channel is all the service does.
 
     public static final String TOPIC_ROOT = "faults/";
+    public static final int MAX_QUEUED_QOS0 = 200;
+    /** Above the writes a second of DynamoDB latency keeps in flight (16 requests of 25), so they do not wait. */
+    public static final int MAX_PENDING = 2_000;
 
     /** The MQTT version setting. */
     protected String protocolVersion() {
@@ -33,6 +36,10 @@ public class BrokerFaultsProfile implements QuarkusTestProfile {
         config.put("mqtt-dynamo.messages.topic", TOPIC_ROOT + "#");
         config.put("mqtt-dynamo.retained.restore", "false");
         config.put("mqtt-dynamo.cluster.enabled", "false");
+        // QoS 0 messages stored, and few of them waiting at most: a stalled store fills the channel's buffer soon.
+        config.put("mqtt-dynamo.messages.store-qos0", "true");
+        config.put("mqtt-dynamo.broker.max-queued-qos0", Integer.toString(MAX_QUEUED_QOS0));
+        config.put("mqtt-dynamo.store.max-pending", Integer.toString(MAX_PENDING));
         return config;
     }
 
