@@ -173,8 +173,9 @@ public final class ChannelSession {
             // broker send the topic's retained messages twice.
             subscribed = true;
             if (!sessionPresent) {
-                Log.infof("MQTT channel %s: the broker lost the session; the client subscribes to %s again", channel,
-                        topic);
+                Log.warnf("MQTT channel %s: the broker lost the session (restarted without persistence, or expired"
+                        + " it); what it held for the service is gone, what the service received is stored; the"
+                        + " client subscribes to %s again", channel, topic);
             }
             return;
         }
