@@ -51,6 +51,8 @@ public final class KillableMosquitto {
                     "allow_anonymous true", "persistence false", "max_queued_messages 0",
                     "log_dest file " + log, "log_type all", "")));
             config.toFile().setReadable(true, false);
+            log.toFile().deleteOnExit();
+            config.toFile().deleteOnExit();
             String binary = Files.exists(Path.of("/usr/sbin/mosquitto")) ? "/usr/sbin/mosquitto" : "mosquitto";
             Process process = new ProcessBuilder(binary, "-c", config.toString())
                     .redirectErrorStream(true)
