@@ -162,6 +162,10 @@ public class BrokerSessions {
         return broker.receiveMaximum();
     }
 
+    int maxQueuedQos0() {
+        return broker.maxQueuedQos0();
+    }
+
     /**
      * Tries MQTT 5 with a throw-away clean session; falls back to 3.1.1 when the broker refuses version 5.
      * Fails (and is retried) while the broker cannot be reached.

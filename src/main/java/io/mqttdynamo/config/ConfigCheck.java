@@ -115,6 +115,7 @@ public final class ConfigCheck {
             problems.add("mqtt-dynamo.broker.session-expiry = " + expiry + ": must be at most "
                     + Duration.ofSeconds(0xFFFF_FFFFL) + " (MQTT's largest session expiry)");
         }
+        range("mqtt-dynamo.broker.max-queued-qos0", broker.maxQueuedQos0(), 1, 10_000_000);
         if (broker.protocolVersion() == MqttDynamoConfig.MqttProtocol.V3_1_1 && broker.password().isPresent()
                 && broker.username().isEmpty()) {
             problems.add("mqtt-dynamo.broker.password needs mqtt-dynamo.broker.username: MQTT 3.1.1 sends no"

@@ -111,6 +111,14 @@ public interface MqttDynamoConfig {
         @WithDefault("16777216")
         int maxMessageSize();
 
+        /**
+         * QoS 0 messages a channel holds at most while ingest has not taken them (DynamoDB slow or down); past it
+         * QoS 0 messages are dropped and counted. QoS 1 and 2 messages are never dropped: the receive window
+         * holds them back at the broker.
+         */
+        @WithDefault("10000")
+        int maxQueuedQos0();
+
         /** The broker's management API (EMQX), through which on_subscribe_lookup restores subscriptions. */
         Api api();
 
