@@ -47,11 +47,12 @@ public final class TestCertificates {
     public static void generate(Path dir) {
         openssl(dir, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", CA,
                 "-subj", "/CN=mqtt-dynamo test CA", "-days", "2");
-        leaf(dir, "server", SERVER_CERT, SERVER_KEY, "/CN=localhost",
+        leaf(dir, SERVER_CERT, SERVER_KEY, "/CN=localhost",
                 "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
-        leaf(dir, "elsewhere", ELSEWHERE_CERT, ELSEWHERE_KEY, "/CN=elsewhere.invalid",
+        leaf(dir, ELSEWHERE_CERT, ELSEWHERE_KEY, "/CN=elsewhere.invalid",
                 "subjectAltName=DNS:elsewhere.invalid\nextendedKeyUsage=serverAuth\n");
-        leaf(dir, "client", CLIENT_CERT, CLIENT_KEY_PKCS8, "/CN=mqtt-dynamo-test-client", "extendedKeyUsage=clientAuth\n");
+        leaf(dir, CLIENT_CERT, CLIENT_KEY_PKCS8, "/CN=mqtt-dynamo-test-client",
+                "extendedKeyUsage=clientAuth\n");
         openssl(dir, "rsa", "-in", CLIENT_KEY_PKCS8, "-traditional", "-out", CLIENT_KEY_RSA);
         openssl(dir, "pkcs8", "-topk8", "-in", CLIENT_KEY_PKCS8, "-out", CLIENT_KEY_ENCRYPTED_PKCS8,
                 "-passout", "pass:secret");
@@ -66,7 +67,7 @@ public final class TestCertificates {
     }
 
     /** A new key in {@code keyFile} and its certificate, signed by the CA, in {@code certFile}. */
-    private static void leaf(Path dir, String name, String certFile, String keyFile, String subject,
+    private static void leaf(Path dir, String certFile, String keyFile, String subject,
             String extensions) {
         openssl(dir, "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", keyFile);
         sign(dir, keyFile, certFile, subject, extensions);
