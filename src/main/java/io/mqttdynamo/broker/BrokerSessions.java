@@ -3,6 +3,7 @@ package io.mqttdynamo.broker;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -50,6 +51,7 @@ public class BrokerSessions {
     private final Uni<ProtocolVersion> negotiated;
     private final Map<String, ChannelSession> sessions = new ConcurrentHashMap<>();
     private final MeterRegistry registry;
+    private final List<Consumer<String>> sessionLostListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Duration drainTimeout;
     /** How long no message may have arrived before a leaving session counts as empty. */
     static final Duration QUIET = Duration.ofMillis(500);
@@ -105,6 +107,22 @@ public class BrokerSessions {
     /** The base of the service's own client ids ({@code <base>-<channel>}). */
     public String clientIdBase() {
         return clientIdBase;
+    }
+
+    /** Adds a listener told, with the channel's name, when the broker lost a channel's session. */
+    public void onSessionLost(Consumer<String> listener) {
+        sessionLostListeners.add(listener);
+    }
+
+    /** Tells the listeners (the retained comparison) that the broker lost a channel's session. */
+    void sessionLost(String channel) {
+        for (Consumer<String> listener : sessionLostListeners) {
+            try {
+                listener.accept(channel);
+            } catch (RuntimeException e) {
+                Log.warnf(e, "a listener of a lost broker session failed");
+            }
+        }
     }
 
     /** The sessions by channel, for health and the dashboard. */

@@ -60,6 +60,7 @@ public final class ChannelSession {
     /** QoS 0 messages received and not yet taken by ingest, at most {@link #maxQueuedQos0}. */
     private final AtomicInteger queuedQos0 = new AtomicInteger();
     private final int maxQueuedQos0;
+    private final BrokerSessions broker;
     private final Counter qos0Dropped;
     /** When the last warning about dropped QoS 0 messages was logged (System.nanoTime). */
     private final AtomicLong lastDropWarning = new AtomicLong(System.nanoTime() - DROP_WARNING_INTERVAL_NANOS);
@@ -75,6 +76,7 @@ public final class ChannelSession {
         Gauge.builder("mqtt_dynamo_unacknowledged_messages", unacknowledged, AtomicInteger::get).tag("channel", channel)
                 .description("Messages received from the broker and not acknowledged yet").register(registry);
         this.maxQueuedQos0 = broker.maxQueuedQos0();
+        this.broker = broker;
         Gauge.builder("mqtt_dynamo_queued_qos0_messages", queuedQos0, AtomicInteger::get).tag("channel", channel)
                 .description("QoS 0 messages received and not yet taken by ingest (at most"
                         + " mqtt-dynamo.broker.max-queued-qos0)").register(registry);
@@ -176,6 +178,7 @@ public final class ChannelSession {
                 Log.warnf("MQTT channel %s: the broker lost the session (restarted without persistence, or expired"
                         + " it); what it held for the service is gone, what the service received is stored; the"
                         + " client subscribes to %s again", channel, topic);
+                broker.sessionLost(channel);
             }
             return;
         }
