@@ -40,6 +40,7 @@ public class BrokerSessions {
     private final String host;
     private final int port;
     private final String clientIdBase;
+    private final ReplicaIds replicas;
     private final ProtocolVersion configuredVersion;
     private final Uni<ProtocolVersion> negotiated;
     private final Map<String, ChannelSession> sessions = new ConcurrentHashMap<>();
@@ -62,6 +63,9 @@ public class BrokerSessions {
         this.host = useEmbedded ? embedded.host() : broker.host();
         this.port = useEmbedded ? embedded.port() : broker.port();
         this.clientIdBase = broker.clientId().orElseGet(BrokerSessions::defaultClientId);
+        this.replicas = ReplicaIds.of(clientIdBase, broker.clientId().isPresent(), broker.replicaPrefix());
+        Log.infof("MQTT client ids of the service's own connections: %s-…, and of the other replicas %s",
+                clientIdBase, replicas.description());
         this.configuredVersion = switch (broker.protocolVersion()) {
             case AUTO -> null;
             case V5 -> ProtocolVersion.MQTT_5;
@@ -106,11 +110,13 @@ public class BrokerSessions {
     }
 
     /**
-     * True for the client ids of the service's own connections: this replica's ({@code <client-id>-messages}
-     * …) and, of every replica, the republishing connections and the retained scans.
+     * True for the client ids of the service's own connections, this replica's and every other replica's
+     * ({@code <client-id>-messages}, {@code -cluster}, {@code -retained…}, {@code -probe-…}, see
+     * {@link ReplicaIds}), and the republishing connections.
      */
     public boolean isOwnClient(String clientId) {
-        return clientId.startsWith(clientIdBase + "-") || Republisher.isRepublisher(clientId)
+        return clientId.startsWith(clientIdBase + "-") || replicas.isReplicaConnection(clientId)
+                || Republisher.isRepublisher(clientId)
                 || clientId.contains(RetainedBrokerClient.SCAN_ID_INFIX);
     }
 

@@ -50,6 +50,10 @@ public final class ConfigCheck {
             problems.add("mqtt-dynamo.broker.password needs mqtt-dynamo.broker.username: MQTT 3.1.1 sends no"
                     + " password without a user name");
         }
+        broker.replicaPrefix().filter(prefix -> broker.clientId().isPresent()
+                && !broker.clientId().get().startsWith(prefix)).ifPresent(prefix -> problems.add(
+                        "mqtt-dynamo.broker.client-id must start with mqtt-dynamo.broker.replica-prefix ('" + prefix
+                                + "'): the replicas know each other's connections by it"));
         topic("mqtt-dynamo.events.topic", config.events().topic());
         topic("mqtt-dynamo.messages.topic", config.messages().topic());
         config.acks().topic().filter(t -> !t.isBlank() && !t.equals("none"))

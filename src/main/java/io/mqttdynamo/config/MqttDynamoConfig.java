@@ -87,6 +87,13 @@ public interface MqttDynamoConfig {
         /** Base of the client ids; one persistent session per channel: {@code <client-id>-events} … */
         Optional<String> clientId();
 
+        /**
+         * The start that every replica's client-id base shares, by which each replica knows the others'
+         * connections. Unset: derived (the StatefulSet's name for pod names such as {@code mqtt-dynamo-0}, the
+         * default base's {@code mqtt-dynamo-} when no client id is set; otherwise this replica's base alone).
+         */
+        Optional<String> replicaPrefix();
+
         /** How long the broker keeps the session (and queues QoS 1 messages) while the service is away. */
         @WithDefault("P7D")
         Duration sessionExpiry();
