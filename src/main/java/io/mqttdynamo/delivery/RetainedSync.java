@@ -9,10 +9,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -30,6 +32,7 @@ import io.mqttdynamo.hooks.HookFunction;
 import io.mqttdynamo.hooks.HookRouter;
 import io.mqttdynamo.hooks.HookRules;
 import io.mqttdynamo.hooks.ItemMapper;
+import io.mqttdynamo.store.ClusterLease;
 import io.mqttdynamo.store.ItemWrite;
 import io.mqttdynamo.store.RejectedWriteException;
 import io.mqttdynamo.store.Tables;
@@ -55,7 +58,9 @@ import software.amazon.awssdk.services.dynamodb.model.ScanRequest;
  * remembered as hashes ({@link TopicHashSet}); then a Scan of mqtt_retain finds the rows the broker lacks,
  * which are read 100 at a time and republished with the retain flag, paced. Runs on
  * {@code POST /api/retained/restore} and at start-up when the broker kept no session of the service
- * ({@code retained.restore}). One run at a time; its progress is readable while it runs.
+ * ({@code retained.restore}). One run at a time across the replicas: a run takes the lease
+ * {@value #LEASE_JOB} in mqtt_dynamo_stats first, and is skipped (its progress says by whom) while another
+ * replica holds it; its progress is readable while it runs.
  */
 @ApplicationScoped
 public class RetainedSync {
@@ -75,6 +80,13 @@ public class RetainedSync {
     /** Broker topics remembered at most: 64 MiB of hashes. */
     static final int MAX_TOPICS = 5_000_000;
     private static final int BATCH_GET_ATTEMPTS = 10;
+    /** The lease a run holds while it goes (see {@link ClusterLease}). */
+    static final String LEASE_JOB = "retained-sync";
+    /**
+     * How long a take or renewal of the lease holds it: a replica that dies in a run keeps the others from
+     * comparing this long at most.
+     */
+    static final Duration LEASE_TERM = Duration.ofSeconds(30);
 
     /**
      * What a run found and did; {@code passedOver}: QoS 0 retained messages not checked (queue full);
@@ -89,7 +101,8 @@ public class RetainedSync {
     /**
      * The running or last run: {@code phase} is {@code none} (no run since start), {@code collecting} (the
      * broker's set arriving and being checked), {@code republishing} (reading mqtt_retain, republishing what
-     * the broker lacks), {@code done} or {@code failed} (then {@code error} says why). Counts so far; times
+     * the broker lacks), {@code done}, {@code skipped} (another replica was running one; {@code error} names
+     * it) or {@code failed} (then {@code error} says why). Counts so far; times
      * in epoch milliseconds, {@code finishedAt} 0 while running.
      */
     @RegisterForReflection
@@ -126,6 +139,15 @@ public class RetainedSync {
         final AtomicLong notRepublishable = new AtomicLong();
         final AtomicLong keptOnBroker = new AtomicLong();
         final AtomicBoolean tooManyTopics = new AtomicBoolean();
+        volatile ClusterLease.Held lease;
+
+        /** Why the run must stop, once it can no longer be sure it holds the lease; else null. */
+        IllegalStateException leaseLost() {
+            ClusterLease.Held held = lease;
+            return held == null || !held.lost() ? null : new IllegalStateException("this run lost the lease of "
+                    + LEASE_JOB + " (its renewal did not get through in time): another replica may be comparing,"
+                    + " this one stops");
+        }
 
         long passedOver() {
             return phase.equals("collecting") ? 0 : Math.max(0, brokerRetained.get() - checked.get());
@@ -160,10 +182,14 @@ public class RetainedSync {
     private volatile Run last;
     private final Counter storedCounter;
     private final Counter republishedCounter;
+    private final ClusterLease lease;
 
     public RetainedSync(RetainedBrokerClient broker, DynamoDbAsyncClient dynamo, WritePipeline pipeline,
             ItemMapper items, HookRules rules, HookRouter router, MqttDynamoConfig config, MeterRegistry registry) {
         this.broker = broker;
+        // The replica's name and the process's: a replica started again under the same client id is another holder.
+        this.lease = new ClusterLease(dynamo, LEASE_JOB, broker.replica() + "/"
+                + UUID.randomUUID().toString().substring(0, 8), LEASE_TERM);
         this.router = router;
         this.dynamo = dynamo;
         this.pipeline = pipeline;
@@ -235,11 +261,16 @@ public class RetainedSync {
             }
             Run run = new Run();
             last = run;
-            TopicHashSet seen = new TopicHashSet(MAX_TOPICS);
-            Uni<Report> outcome = broker.mqtt5()
+            AtomicReference<ClusterLease.Held> held = new AtomicReference<>();
+            Uni<Report> outcome = lease.take()
+                    .invoke(taken -> {
+                        held.set(taken);
+                        run.lease = taken;
+                    })
+                    .chain(broker::mqtt5)
                     .chain(v5 -> v5 ? Uni.createFrom().voidItem() : Uni.createFrom().failure(
                             new IllegalStateException("comparing retained messages needs a broker speaking MQTT 5")))
-                    .chain(() -> collect(run, seen))
+                    .chain(() -> collect(run, new TopicHashSet(MAX_TOPICS)))
                     .onFailure(RetainedBrokerClient.WindowOverrunException.class).recoverWithUni(overrun -> {
                         Log.warnf("%s (a broker fault; Mosquitto 2.0.x does so); reading them again with the widest"
                                 + " window, %d, from now on. Set mqtt-dynamo.broker.receive-maximum=%d to avoid it.",
@@ -267,12 +298,24 @@ public class RetainedSync {
                     })
                     .onFailure().invoke(failure -> {
                         run.error = String.valueOf(failure.getMessage());
-                        run.phase = "failed";
+                        if (failure instanceof ClusterLease.HeldElsewhereException) {
+                            run.phase = "skipped";
+                            Log.infof("retained messages not compared by this replica: %s", failure.getMessage());
+                        } else {
+                            run.phase = "failed";
+                        }
                     })
+                    // Given up before the run counts as ended: another replica may start one as soon as it has.
+                    .onTermination().call((report, failure, cancelled) -> held.get() == null
+                            ? Uni.createFrom().voidItem()
+                            : Uni.createFrom().completionStage(held.get().release()))
                     .onTermination().invoke(() -> {
                         run.finishedAt = System.currentTimeMillis();
                         running.set(false);
-                    });
+                    })
+                    .onFailure(ClusterLease.HeldElsewhereException.class)
+                    .transform(elsewhere -> new NotNowException("a restore of retained messages is running: "
+                            + elsewhere.getMessage()));
             // The run goes on when whoever asked stops waiting (an HTTP client that hung up); progress() tells.
             CompletableFuture<Report> detached = outcome.subscribeAsCompletionStage();
             return Uni.createFrom().<Report>emitter(emitter -> detached.whenComplete((report, failure) -> {
@@ -325,6 +368,9 @@ public class RetainedSync {
 
     /** Stores the batch's messages that mqtt_retain lacks, then acknowledges the batch. */
     private Uni<Void> check(Run run, List<Arrival> batch) {
+        if (run.leaseLost() != null) {
+            return Uni.createFrom().failure(run.leaseLost());
+        }
         if (run.tooManyTopics.get()) {
             return Uni.createFrom().failure(new TooManyTopicsException("the broker retains more than "
                     + MAX_TOPICS + " topics: rows it lacks are not republished"));
@@ -392,7 +438,8 @@ public class RetainedSync {
                     }
                 })
                 .select().where(message -> message != null);
-        return broker.republish(rows, republishRate, checkBatch, this::stillStored, sent -> {
+        return broker.republish(rows, republishRate, checkBatch, group -> run.leaseLost() == null
+                ? stillStored(group) : Uni.createFrom().failure(run.leaseLost()), sent -> {
             run.republished.incrementAndGet();
             republishedCounter.increment();
         }, kept -> run.keptOnBroker.incrementAndGet()).replaceWithVoid();

@@ -24,7 +24,10 @@ public enum Tables {
     TOPIC_MSG_MAP("mqtt_topic_msg_map", Attr.TOPIC, null),
     RETAIN("mqtt_retain", Attr.TOPIC, null),
     ACKED("mqtt_acked", Attr.TOPIC, Attr.CLIENTID),
-    /** Not the EMQX backend's: the service's counters (clients known and online), a few small items. */
+    /**
+     * Not the EMQX backend's: the service's counters (clients known and online) and the leases of jobs one
+     * replica at a time runs ({@link ClusterLease}), a few small items.
+     */
     STATS("mqtt_dynamo_stats", Attr.NAME, null);
 
     /** Attribute names, spelled as the EMQX backend spells them. */
