@@ -74,6 +74,7 @@ public final class ConfigCheck {
         range("mqtt-dynamo.store.max-in-flight", store.maxInFlight(), 1, 1024);
         range("mqtt-dynamo.store.max-pending", store.maxPending(), 1, 10_000_000);
         range("mqtt-dynamo.store.topic-msg-ids-cap", store.topicMsgIdsCap(), 0, 100_000);
+        range("mqtt-dynamo.acks.early-acks-per-topic", config.acks().earlyAcksPerTopic(), 0, 1_000);
         duration("mqtt-dynamo.store.max-retry-delay", store.maxRetryDelay(), Duration.ofMillis(1),
                 Duration.ofHours(1));
         duration("mqtt-dynamo.store.drain-timeout", store.drainTimeout(), Duration.ZERO, Duration.ofHours(1));

@@ -198,6 +198,14 @@ public interface MqttDynamoConfig {
          */
         @WithDefault("false")
         boolean deleteMessage();
+
+        /**
+         * Acknowledgements that came before their message, marked per topic in mqtt_topic_msg_map (attribute
+         * {@code acked_first}) so that the replica that takes the message later does not leave it pending (nor,
+         * with {@code delete-message}, store it again); the oldest marks go past it. 0: no marks (one replica).
+         */
+        @WithDefault("32")
+        int earlyAcksPerTopic();
     }
 
     interface QueueFetch {

@@ -280,6 +280,12 @@ public class WritePipeline {
                         counted = submitAll(List.of(count));
                     }
                 }
+                // What the write's own Then decides from the answer is stored before the write counts as stored.
+                List<ItemWrite> next = ItemWrite.followUps(sent.write(), response.hasAttributes()
+                        ? response.attributes() : Map.of());
+                if (!next.isEmpty()) {
+                    counted = counted == null ? submitAll(next) : CompletableFuture.allOf(counted, submitAll(next));
+                }
                 settle(List.of(sent), List.of(), List.of(), null, null, trim, counted);
             } else if (cause instanceof ConditionalCheckFailedException) {
                 metrics.stale();

@@ -61,11 +61,15 @@ final class WriteRequests {
     static UpdateItemRequest update(ItemWrite write) {
         if (write instanceof ItemWrite.AddToSet add) {
             UpdateItemRequest.Builder addition = setUpdate(add.table(), add.key(), "ADD", add.attribute(), add.values());
-            // With a cap, the set after the addition tells whether it must be trimmed.
-            return (add.cap() > 0 ? addition.returnValues(ReturnValue.UPDATED_NEW) : addition).build();
+            // With a cap, the set after the addition tells whether it must be trimmed; what follows an addition
+            // is decided from the whole item (answers cost no capacity).
+            return (!add.then().isEmpty() ? addition.returnValues(ReturnValue.ALL_NEW)
+                    : add.cap() > 0 ? addition.returnValues(ReturnValue.UPDATED_NEW) : addition).build();
         }
         if (write instanceof ItemWrite.RemoveFromSet remove) {
-            return setUpdate(remove.table(), remove.key(), "DELETE", remove.attribute(), remove.values()).build();
+            UpdateItemRequest.Builder removal = setUpdate(remove.table(), remove.key(), "DELETE", remove.attribute(),
+                    remove.values());
+            return (remove.then().isEmpty() ? removal : removal.returnValues(ReturnValue.ALL_OLD)).build();
         }
         if (write instanceof ItemWrite.Count count) {
             return UpdateItemRequest.builder()
