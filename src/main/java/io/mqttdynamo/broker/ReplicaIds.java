@@ -4,7 +4,7 @@ import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Tells the client ids of every replica's own connections ({@code <replica>-<connection>}) from the broker's users'. */
+/** Tells the client ids of every replica's own connections ({@code <replica>-<connection>}) from users'. */
 final class ReplicaIds {
 
     /**

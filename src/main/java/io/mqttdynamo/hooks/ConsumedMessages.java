@@ -3,11 +3,7 @@ package io.mqttdynamo.hooks;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/**
- * The msgids this replica took an acknowledgement of, most recent {@value #CAPACITY} kept: a later ack of the
- * same message (another subscriber's) needs no mark of its own (see {@link EarlyAcks}), and without marks
- * ({@code acks.early-acks-per-topic=0}) a message whose ack came first is not stored here afterwards.
- */
+/** The msgids this replica took an acknowledgement of, the most recent {@value #CAPACITY}. */
 final class ConsumedMessages {
 
     static final int CAPACITY = 10_000;
@@ -19,11 +15,15 @@ final class ConsumedMessages {
         }
     };
 
-    /** An acknowledgement of {@code msgId} was taken; true when it is the first this replica took. */
+    /**
+     * An acknowledgement of {@code msgId} was taken; true when it is the first this replica took (a later one,
+     * another subscriber's, needs no mark of its own, see {@link EarlyAcks}).
+     */
     synchronized boolean acked(String msgId) {
         return acked.put(msgId, Boolean.TRUE) == null;
     }
 
+    /** Without marks ({@code acks.early-acks-per-topic=0}): a message acknowledged here is not stored afterwards. */
     synchronized boolean wasAcked(String msgId) {
         return acked.containsKey(msgId);
     }

@@ -11,17 +11,7 @@ import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.store.ItemWrite;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
-/**
- * Keeps an acknowledgement stored before its message from being undone by the message, whichever replica takes
- * either: the ack's removal from {@code MsgId} answers with the topic's item as it was; a msgid that was not
- * pending there is marked in the item ({@code acked_first}). The message's addition to {@code MsgId} answers
- * with the item after it: a marked msgid is taken out again with its mark (and with {@code acks.delete-message}
- * the message's item goes). Both decisions are made on the one topic item, so whichever write comes second sees
- * the first (a mark that comes after the addition finds the msgid and takes it out itself). The answers cost no
- * capacity: a message and its ack in order cost what they did; an early ack costs one write of the topic's item
- * more on each side. With {@code acks.delete-message}, the addition waits until the message's mqtt_msg item is
- * stored and an ack deletes that item only once its removal is answered, so the deletion comes after the item.
- */
+/** Keeps an ack stored before its message from being undone by the message, whichever replica takes each. */
 final class EarlyAcks {
 
     private final ItemMapper items;
@@ -36,7 +26,15 @@ final class EarlyAcks {
         this.perTopic = perTopic;
     }
 
-    /** The writes of an acknowledgement's consumption: out of {@code MsgId}, and its mqtt_msg item gone if so set. */
+    /**
+     * The writes of an acknowledgement's consumption: out of {@code MsgId}, and its mqtt_msg item gone if so set.
+     * The removal answers with the topic's item as it was: a msgid that was not pending there is marked in the
+     * item ({@code acked_first}) for the message's addition to find. Both sides decide on the one topic item, so
+     * whichever write comes second sees the first; a mark that comes after the addition finds the msgid and
+     * takes it out itself. Answers cost no capacity: only an early ack costs a write more on each side. The
+     * mqtt_msg item is deleted only once the removal is answered, so after a message item whose msgid was found
+     * pending (its addition waits for the item, see {@link #message}).
+     */
     List<ItemWrite> ack(BrokerEvent.MessageAcked e) {
         String msgId = e.msgId();
         boolean first = seen.acked(msgId);
@@ -58,7 +56,11 @@ final class EarlyAcks {
         })));
     }
 
-    /** The writes of a message to be stored in mqtt_msg and {@code MsgId}. */
+    /**
+     * The writes of a message to be stored in mqtt_msg and {@code MsgId}. The addition answers with the topic's
+     * item after it: a msgid marked as acknowledged early goes out again with its mark (and, with
+     * {@code acks.delete-message}, the message's item).
+     */
     List<ItemWrite> message(BrokerEvent.MessagePublished e) {
         String msgId = e.msgId();
         if (perTopic == 0) {

@@ -13,11 +13,7 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
 import software.amazon.awssdk.services.dynamodb.model.GetItemResponse;
 
-/**
- * A job that one replica at a time may run: an item of mqtt_dynamo_stats ({@code lease#<job>}) naming its holder
- * and until when it holds it, taken with a conditional write (free, expired, or already its own), renewed while
- * the job runs and given up at its end; a holder that dies leaves it to expire.
- */
+/** The lease of a job one replica at a time runs: an item {@code lease#<job>} of mqtt_dynamo_stats. */
 public final class ClusterLease {
 
     /** The item's holder. */
@@ -66,8 +62,9 @@ public final class ClusterLease {
     }
 
     /**
-     * Takes the lease and renews it every third of its term until {@link Held#release()}; fails with
-     * {@link HeldElsewhereException} while another replica holds it.
+     * Takes the lease with a conditional write (the item is free, expired or already this holder's) and renews
+     * it every third of its term until {@link Held#release()}; fails with {@link HeldElsewhereException} while
+     * another replica holds it. A holder that dies leaves it to expire.
      */
     public Uni<Held> take() {
         return Uni.createFrom().completionStage(() -> write(
