@@ -116,6 +116,10 @@ public class RetainedSync {
         NotNowException(String message) {
             super(message);
         }
+
+        NotNowException(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 
     /** The broker retains more topics than a run remembers ({@value #MAX_TOPICS}). */
@@ -220,13 +224,42 @@ public class RetainedSync {
                     }
                     Log.info("the broker kept no session of the service: comparing its retained messages with"
                             + " mqtt_retain");
-                    return sync().onFailure(NotNowException.class).recoverWithNull()
+                    return syncAtStart()
                             .onFailure(e -> !(e instanceof RetainedBrokerClient.CutShortException
                                     || e instanceof TooManyTopicsException)).retry()
                             .withBackOff(Duration.ofSeconds(1), Duration.ofSeconds(30)).atMost(10);
                 })
                 .subscribe().with(report -> {
                 }, failure -> Log.warnf("retained messages not compared at start-up: %s", failure.getMessage()));
+    }
+
+    /**
+     * A run at start-up. While another replica runs one, this one follows that run through its lease and
+     * compares itself if the lease runs out without being given up (that replica died in its run).
+     */
+    Uni<Report> syncAtStart() {
+        return sync().onFailure(NotNowException.class).recoverWithUni(skipped ->
+                skipped.getCause() instanceof ClusterLease.HeldElsewhereException other
+                        ? afterOthersRun(other.untilMillis()) : Uni.createFrom().nullItem());
+    }
+
+    /** Reads the other replica's lease when it is due (a third of a term at most) until it is given up or runs out. */
+    private Uni<Report> afterOthersRun(long untilMillis) {
+        long wait = Math.max(100, Math.min(LEASE_TERM.toMillis() / 3, untilMillis - System.currentTimeMillis() + 100));
+        return Uni.createFrom().voidItem().onItem().delayIt().by(Duration.ofMillis(wait))
+                .chain(lease::state)
+                .chain(state -> {
+                    if (state.released()) {
+                        Log.infof("replica %s compared the retained messages", state.owner());
+                        return Uni.createFrom().nullItem();
+                    }
+                    if (state.untilMillis() < System.currentTimeMillis()) {
+                        Log.warnf("replica %s's comparison of retained messages ended without giving its lease up"
+                                + " (it stopped): comparing here", state.owner());
+                        return syncAtStart();
+                    }
+                    return afterOthersRun(state.untilMillis());
+                });
     }
 
     /** The running or last run's counts. */
@@ -315,7 +348,7 @@ public class RetainedSync {
                     })
                     .onFailure(ClusterLease.HeldElsewhereException.class)
                     .transform(elsewhere -> new NotNowException("a restore of retained messages is running: "
-                            + elsewhere.getMessage()));
+                            + elsewhere.getMessage(), elsewhere));
             // The run goes on when whoever asked stops waiting (an HTTP client that hung up); progress() tells.
             CompletableFuture<Report> detached = outcome.subscribeAsCompletionStage();
             return Uni.createFrom().<Report>emitter(emitter -> detached.whenComplete((report, failure) -> {

@@ -24,15 +24,30 @@ public final class ClusterLease {
     /** Another replica holds the lease. */
     public static final class HeldElsewhereException extends RuntimeException {
         private final String holder;
+        private final long untilMillis;
 
         HeldElsewhereException(String job, String holder, long untilMillis) {
             super("replica " + holder + " holds the lease of " + job + " (until "
                     + java.time.Instant.ofEpochMilli(untilMillis) + ")");
             this.holder = holder;
+            this.untilMillis = untilMillis;
         }
 
         public String holder() {
             return holder;
+        }
+
+        /** Until when it holds it unless renewed (epoch milliseconds). */
+        public long untilMillis() {
+            return untilMillis;
+        }
+    }
+
+    /** The lease item as read: its last holder and until when it holds it (0: given up). */
+    public record State(String owner, long untilMillis) {
+        /** Given up by its holder, or never taken. */
+        public boolean released() {
+            return owner == null || untilMillis == 0;
         }
     }
 
@@ -83,6 +98,12 @@ public final class ClusterLease {
                         .chain(item -> Uni.createFrom().failure(new HeldElsewhereException(job,
                                 item.containsKey(OWNER) ? item.get(OWNER).s() : "?",
                                 item.containsKey(UNTIL) ? Long.parseLong(item.get(UNTIL).n()) : 0))));
+    }
+
+    /** Who holds the lease and until when (a consistent read). */
+    public Uni<State> state() {
+        return holder().map(item -> new State(item.containsKey(OWNER) ? item.get(OWNER).s() : null,
+                item.containsKey(UNTIL) ? Long.parseLong(item.get(UNTIL).n()) : 0));
     }
 
     /** The lease item as it is now (a consistent read; only when the take was refused). */

@@ -158,4 +158,23 @@ class RetainedSyncReplicasTest {
         assertThat(again.republished()).isZero();
         assertThat(skipper.progress().phase()).isEqualTo("done");
     }
+
+    /** At start-up, the replica that skips follows the other's run: when that one stops without a word, it compares. */
+    @Test
+    void atStartUpAReplicaComparesWhenTheOneComparingStopped() throws Exception {
+        List<String> topics = rowsTheBrokerLacks("taken-over");
+        // Another replica took the lease and stopped: it renews it no more.
+        dynamo.putItem(b -> b.tableName("mqtt_dynamo_stats").item(Map.of(
+                "name", AttributeValue.fromS("lease#retained-sync"),
+                "lease_owner", AttributeValue.fromS("mqtt-dynamo-5/stopped"),
+                "lease_until", AttributeValue.fromN(Long.toString(System.currentTimeMillis() + 1_500)))))
+                .get(10, TimeUnit.SECONDS);
+        RetainedSync follower = replica("mqtt-dynamo-6");
+
+        RetainedSync.Report report = follower.syncAtStart().await().atMost(TIMEOUT);
+
+        assertThat(report).isNotNull();
+        assertThat(report.republished()).isEqualTo(ROWS);
+        assertThat(retainedOnBroker("taken-over", ROWS)).isEqualTo(topics.stream().sorted().toList());
+    }
 }
