@@ -144,6 +144,8 @@ public class RetainedSync {
         final AtomicLong keptOnBroker = new AtomicLong();
         final AtomicBoolean tooManyTopics = new AtomicBoolean();
         volatile ClusterLease.Held lease;
+        /** Stores of missing rows handed to the pipeline and not yet done. */
+        final Set<CompletableFuture<?>> storing = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
         /** Why the run must stop, once it can no longer be sure it holds the lease; else null. */
         IllegalStateException leaseLost() {
@@ -310,10 +312,14 @@ public class RetainedSync {
                                 overrun.getMessage(), RetainedBrokerClient.WIDEST_WINDOW,
                                 RetainedBrokerClient.WIDEST_WINDOW);
                         window = RetainedBrokerClient.WIDEST_WINDOW;
-                        // What was stored stays stored; the broker's set is read again from its start.
+                        // What was stored stays stored; the broker's set is read again from its start, once the
+                        // stores under way are done (else it would find their rows missing and count them again).
                         run.brokerRetained.set(0);
                         run.checked.set(0);
-                        return collect(run, new TopicHashSet(MAX_TOPICS));
+                        CompletableFuture<?> underWay = CompletableFuture.allOf(
+                                run.storing.toArray(CompletableFuture[]::new)).handle((ok, failure) -> null);
+                        return Uni.createFrom().completionStage(underWay)
+                                .chain(() -> collect(run, new TopicHashSet(MAX_TOPICS)));
                     })
                     .chain(seenOnBroker -> {
                         run.phase = "republishing";
@@ -428,11 +434,18 @@ public class RetainedSync {
                         return Uni.createFrom().voidItem();
                     }
                     // Admission is the pipeline's back-pressure: the run waits as ingest does.
-                    return Uni.createFrom().completionStage(() -> pipeline.admission()
-                                    .thenCompose(admitted -> pipeline.submitAll(writes)))
-                            .invoke(() -> {
-                                run.stored.addAndGet(writes.size());
-                                storedCounter.increment(writes.size());
+                    return Uni.createFrom().completionStage(() -> {
+                                // Counted when stored, also after the run stopped waiting (a collection read again).
+                                CompletableFuture<Void> storing = pipeline.admission().toCompletableFuture()
+                                        .thenCompose(admitted -> pipeline.submitAll(writes))
+                                        .thenRun(() -> {
+                                            run.stored.addAndGet(writes.size());
+                                            storedCounter.increment(writes.size());
+                                        });
+                                run.storing.add(storing);
+                                storing.whenComplete((ok, failure) -> run.storing.remove(storing));
+                                // A copy: a run that stops waiting cancels it, not the store and its count.
+                                return storing.copy();
                             })
                             // Refused for good (an item DynamoDB does not take): the others of the batch are stored.
                             .onFailure(RejectedWriteException.class).recoverWithItem(failure -> {
