@@ -1,6 +1,5 @@
 package io.mqttdynamo.broker;
 
-import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +23,7 @@ import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5ConnAckException;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.mqttdynamo.config.Lifecycle;
 import io.mqttdynamo.config.MqttDynamoConfig;
+import io.mqttdynamo.config.ReplicaIdentity;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.LaunchMode;
 import io.quarkus.runtime.ShutdownEvent;
@@ -62,7 +62,7 @@ public class BrokerSessions {
         }
         this.host = useEmbedded ? embedded.host() : broker.host();
         this.port = useEmbedded ? embedded.port() : broker.port();
-        this.clientIdBase = broker.clientId().orElseGet(BrokerSessions::defaultClientId);
+        this.clientIdBase = ReplicaIdentity.clientIdBase(config);
         this.replicas = ReplicaIds.of(clientIdBase, broker.clientId().isPresent(), broker.replicaPrefix());
         Log.infof("MQTT client ids of the service's own connections: %s-…, and of the other replicas %s",
                 clientIdBase, replicas.description());
@@ -166,6 +166,10 @@ public class BrokerSessions {
 
     int receiveMaximum() {
         return broker.receiveMaximum();
+    }
+
+    int maxQueuedQos0() {
+        return broker.maxQueuedQos0();
     }
 
     /**
@@ -291,17 +295,5 @@ public class BrokerSessions {
     @PreDestroy
     void closeAll() {
         sessions.values().forEach(ChannelSession::close);
-    }
-
-    private static String defaultClientId() {
-        String name = System.getenv("HOSTNAME");
-        if (name == null || name.isBlank()) {
-            try {
-                name = InetAddress.getLocalHost().getHostName();
-            } catch (Exception e) {
-                name = "local";
-            }
-        }
-        return "mqtt-dynamo-" + name.replaceAll("[^A-Za-z0-9_.-]", "-");
     }
 }

@@ -4,6 +4,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.eclipse.microprofile.reactive.messaging.Metadata;
@@ -29,6 +30,8 @@ import mutiny.zero.flow.adapters.AdaptersToFlow;
 public final class ChannelSession {
 
     private static final CompletableFuture<Void> ACKED = CompletableFuture.completedFuture(null);
+    /** Shortest time between two warnings about dropped QoS 0 messages. */
+    private static final long DROP_WARNING_INTERVAL_NANOS = TimeUnit.MINUTES.toNanos(1);
 
     private final String channel;
     private final String topic;
@@ -44,7 +47,22 @@ public final class ChannelSession {
     private volatile boolean ending;
     /** When the last message arrived (System.nanoTime). */
     private volatile long lastReceivedNanos = System.nanoTime();
+    /**
+     * The client holds the channel's subscription: from the SUBSCRIBE until the broker refuses it or it is
+     * unsubscribed. After a session the broker lost, the client then subscribes again by itself.
+     */
+    private volatile boolean clientHoldsSubscription;
+    /** Unsubscribed for good ({@link #leave()}): a new session is not subscribed again. */
+    private volatile boolean left;
+    /** Closed by the service: the client's publish flow ends with it. */
+    private volatile boolean closed;
     private final Counter reconnects;
+    /** QoS 0 messages received and not yet taken by ingest, at most {@link #maxQueuedQos0}. */
+    private final AtomicInteger queuedQos0 = new AtomicInteger();
+    private final int maxQueuedQos0;
+    private final Counter qos0Dropped;
+    /** When the last warning about dropped QoS 0 messages was logged (System.nanoTime). */
+    private final AtomicLong lastDropWarning = new AtomicLong(System.nanoTime() - DROP_WARNING_INTERVAL_NANOS);
 
     ChannelSession(String channel, String topic, String clientId, ProtocolVersion version, BrokerSessions broker,
             int maxMessageSize, MeterRegistry registry) {
@@ -56,6 +74,13 @@ public final class ChannelSession {
                 .description("Times the channel's MQTT connection was lost and made again").register(registry);
         Gauge.builder("mqtt_dynamo_unacknowledged_messages", unacknowledged, AtomicInteger::get).tag("channel", channel)
                 .description("Messages received from the broker and not acknowledged yet").register(registry);
+        this.maxQueuedQos0 = broker.maxQueuedQos0();
+        Gauge.builder("mqtt_dynamo_queued_qos0_messages", queuedQos0, AtomicInteger::get).tag("channel", channel)
+                .description("QoS 0 messages received and not yet taken by ingest (at most"
+                        + " mqtt-dynamo.broker.max-queued-qos0)").register(registry);
+        this.qos0Dropped = Counter.builder("mqtt_dynamo_qos0_dropped").tag("channel", channel)
+                .description("QoS 0 messages dropped because mqtt-dynamo.broker.max-queued-qos0 were waiting")
+                .register(registry);
         var builder = broker.clientBuilder(clientId)
                 .automaticReconnect()
                 .initialDelay(200, TimeUnit.MILLISECONDS)
@@ -70,8 +95,15 @@ public final class ChannelSession {
                     }
                     reconnects.increment();
                     Log.warnf("MQTT channel %s (%s) disconnected: %s; reconnecting", channel, clientId, lastProblem);
-                    // Subscriptions are made on every connect without a session (see onConnected).
-                    context.getReconnector().resubscribeIfSessionExpired(false);
+                    // Should the broker have lost the session, the client keeps its publish flows and subscribes
+                    // again to what it was subscribed to: MqttSubscriptionHandler.onSessionEnd returns before
+                    // MqttIncomingPublishFlows.clear when this is set and the client is not DISCONNECTED, and
+                    // onSessionStartOrResume queues the SUBSCRIBEs again. Cleared flows would cost messages: a
+                    // publish that finds no flow is acknowledged by the client itself, unstored
+                    // (MqttIncomingPublishService.onPublishQos1Or2), and a new flow could only be registered once
+                    // the old one ended, which is once every message it delivered was acknowledged
+                    // (MqttIncomingPublishFlow.setDone), that is once the backlog is stored.
+                    context.getReconnector().resubscribeIfSessionExpired(true);
                 });
         this.client = version == ProtocolVersion.MQTT_5
                 ? new Mqtt5Client(channel, builder, broker, maxMessageSize, this::onConnected)
@@ -85,11 +117,15 @@ public final class ChannelSession {
     public Multi<Message<byte[]>> messages() {
         // Taken from the client as they come: the client walks its queue of messages not yet taken on every
         // publish that arrives, which costs more the more wait there (it was most of the CPU under a burst).
-        // The buffer holds no more than the client would: what the broker sent and was not acknowledged,
-        // which the receive window bounds; ingest's back-pressure is the pipeline's admission.
-        // delayError: when the broker lost the session, what was received before is still stored, not dropped.
-        Flowable<Message<byte[]>> publishes = client.publishes().map(this::message)
-                .onBackpressureBuffer(Flowable.bufferSize(), true, true);
+        // The buffer is bounded all the same. QoS 1 and 2 messages stay unacknowledged in the client until they
+        // are stored, and the client holds no more of those than its receive maximum (it disconnects when the
+        // broker sends more: MqttIncomingPublishService.onPublishQos1Or2; 65535 with MQTT 3.1.1, whose packet ids
+        // allow no more). QoS 0 messages, which no window holds back, are let in up to max-queued-qos0 (take).
+        // Ingest's back-pressure is the pipeline's admission.
+        // delayError: should the client's flow end, what was received before is still handed over and stored.
+        Flowable<Message<byte[]>> publishes = client.publishes().filter(this::take)
+                .onBackpressureBuffer(Flowable.bufferSize(), true, true)
+                .map(this::handOver);
         // Connect only once the subscription to the client's publishes has returned: the client has then
         // registered the flow, and a resumed session's redeliveries, which arrive right after CONNACK,
         // find it (connecting from inside onSubscribe raced with that registration).
@@ -106,16 +142,15 @@ public final class ChannelSession {
                 }
             });
         };
-        // A broker that lost the session (restarted without persistence) ends the client's publish flow:
-        // its unacknowledged messages can no longer be acknowledged. The session is new and subscribed
-        // again on connect; the flow is taken up again here.
-        // A session the service ended itself (leaving for good) ends the flow instead.
+        // The client's publish flow outlives a session the broker lost (see the disconnected listener); it ends
+        // when the service ended the session (leaving for good) or closed the client, and the channel with it.
+        // Should the client end it otherwise, the flow is taken up again.
         return Multi.createFrom().publisher(subscribeThenConnect)
-                .onFailure(MqttSessionExpiredException.class).recoverWithMulti(expired -> ending
+                .onFailure(MqttSessionExpiredException.class).recoverWithMulti(expired -> ending || closed
                         ? Multi.createFrom().empty() : Multi.createFrom().failure(expired))
                 .onFailure(MqttSessionExpiredException.class).invoke(expired -> Log.warnf(
-                        "MQTT channel %s: the broker lost the session (%s); unacknowledged messages will not be"
-                                + " redelivered by it", channel, expired.getMessage()))
+                        "MQTT channel %s: the client ended its publish flow (%s); taking it up again", channel,
+                        expired.getMessage()))
                 .onFailure(MqttSessionExpiredException.class).retry().indefinitely()
                 .onTermination().invoke(this::close);
     }
@@ -128,17 +163,39 @@ public final class ChannelSession {
         lastProblem = null;
         Log.infof("MQTT channel %s connected as %s (%s, session %s)", channel, clientId, version,
                 sessionPresent ? "resumed" : "new");
-        if (sessionPresent) {
-            subscribed = true;
-            if (version != ProtocolVersion.MQTT_5) {
-                // 3.1.1 would send the topic's retained messages again on a repeated SUBSCRIBE.
-                return;
-            }
-            // The session keeps the subscriptions it was made with; the configured topic may have changed since.
-            // Subscribing again is harmless with MQTT 5 (no retained messages are sent again).
+        if (left) {
+            return;
         }
+        if (clientHoldsSubscription) {
+            // Resumed: the broker keeps the subscription. New (the broker lost the session): the client has queued
+            // the SUBSCRIBE again already (MqttSession.startOrResume runs before MqttConnectHandler.readConnAck
+            // calls this listener), to go out before anything else; subscribing here too would make a 3.1.1
+            // broker send the topic's retained messages twice.
+            subscribed = true;
+            if (!sessionPresent) {
+                Log.warnf("MQTT channel %s: the broker lost the session (restarted without persistence, or expired"
+                        + " it); what it held for the service is gone, what the service received is stored; the"
+                        + " client subscribes to %s again", channel, topic);
+            }
+            return;
+        }
+        if (sessionPresent && version != ProtocolVersion.MQTT_5) {
+            // A session of an earlier process keeps its subscriptions; 3.1.1 would send the topic's retained
+            // messages again on a repeated SUBSCRIBE.
+            subscribed = true;
+            return;
+        }
+        // A new session; or a session of an earlier process, whose configured topic may have changed since
+        // (subscribing again is harmless with MQTT 5: no retained messages are sent again).
+        subscribe();
+    }
+
+    private void subscribe() {
+        clientHoldsSubscription = true;
         client.subscribe(topic).whenComplete((ack, failure) -> {
             if (failure != null) {
+                // The client forgets a refused subscription (MqttIncomingPublishFlows.subAck with an error code).
+                clientHoldsSubscription = false;
                 lastProblem = "subscribe to " + topic + " failed: " + failure.getMessage();
                 Log.errorf("MQTT channel %s: %s", channel, lastProblem);
             } else {
@@ -148,12 +205,43 @@ public final class ChannelSession {
         });
     }
 
-    /** A channel message whose ack sends the broker its PUBACK. */
-    private Message<byte[]> message(VersionedClient.Received received) {
+    /**
+     * Whether a publish the client delivers is kept: a QoS 0 one only while fewer than max-queued-qos0 wait.
+     * Called for one publish at a time (the client hands them over through observeOn: MqttRxClient.publishes).
+     */
+    private boolean take(VersionedClient.Received received) {
+        lastReceivedNanos = System.nanoTime();
+        if (received.qos() == 0) {
+            if (queuedQos0.get() >= maxQueuedQos0) {
+                // A dropped QoS 0 publish needs no acknowledgement: the client counts none for it
+                // (MqttStatefulPublishWithFlows.add), and the broker expects none.
+                dropped();
+                return false;
+            }
+            queuedQos0.incrementAndGet();
+        }
+        unacknowledged.incrementAndGet();
+        return true;
+    }
+
+    private void dropped() {
+        qos0Dropped.increment();
+        long now = System.nanoTime();
+        long last = lastDropWarning.get();
+        if (now - last >= DROP_WARNING_INTERVAL_NANOS && lastDropWarning.compareAndSet(last, now)) {
+            Log.warnf("MQTT channel %s: %d QoS 0 messages wait to be stored (mqtt-dynamo.broker.max-queued-qos0);"
+                    + " further QoS 0 messages are dropped until there is room, %d so far"
+                    + " (mqtt_dynamo_qos0_dropped_total)", channel, maxQueuedQos0, (long) qos0Dropped.count());
+        }
+    }
+
+    /** A kept publish leaves the buffer for ingest: as a channel message whose ack sends the broker its PUBACK. */
+    private Message<byte[]> handOver(VersionedClient.Received received) {
+        if (received.qos() == 0) {
+            queuedQos0.decrementAndGet();
+        }
         InboundMqttMetadata metadata = new InboundMqttMetadata(received.topic(), received.qos(), received.retain(),
                 System.currentTimeMillis(), received.republishedOf(), version == ProtocolVersion.MQTT_5);
-        unacknowledged.incrementAndGet();
-        lastReceivedNanos = System.nanoTime();
         return Message.of(received.payload(), Metadata.of(metadata), () -> {
             acknowledge(received.ack());
             return ACKED;
@@ -183,6 +271,16 @@ public final class ChannelSession {
     /** Messages received and not acknowledged yet. */
     public int unacknowledged() {
         return unacknowledged.get();
+    }
+
+    /** QoS 0 messages received and not yet taken by ingest. */
+    public int queuedQos0() {
+        return queuedQos0.get();
+    }
+
+    /** QoS 0 messages dropped since start because max-queued-qos0 were waiting. */
+    public long qos0Dropped() {
+        return (long) qos0Dropped.count();
     }
 
     /** Why the session is not connected, or null. */
@@ -215,7 +313,8 @@ public final class ChannelSession {
         if (client.state() != MqttClientState.CONNECTED) {
             return CompletableFuture.failedFuture(new IllegalStateException("not connected"));
         }
-        return client.unsubscribe(topic);
+        left = true;
+        return client.unsubscribe(topic).thenRun(() -> clientHoldsSubscription = false);
     }
 
     /** Leaves the broker and ends the session: the broker forgets it (nothing may be left unacknowledged). */
@@ -223,12 +322,18 @@ public final class ChannelSession {
         if (client.state() != MqttClientState.CONNECTED) {
             return CompletableFuture.failedFuture(new IllegalStateException("not connected"));
         }
+        if (clientHoldsSubscription) {
+            // MQTT 3.1.1 ends the session with a clean-session connect, on which the client subscribes again to
+            // what it still holds (see the disconnected listener): leave() must have unsubscribed first.
+            return CompletableFuture.failedFuture(new IllegalStateException("still subscribed"));
+        }
         ending = true;
         return client.endSession();
     }
 
     /** Leaves the broker cleanly; the persistent session stays with the broker. */
     void close() {
+        closed = true;
         if (client.state().isConnectedOrReconnect()) {
             client.disconnect();
         }

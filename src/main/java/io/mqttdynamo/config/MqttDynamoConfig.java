@@ -1,6 +1,7 @@
 package io.mqttdynamo.config;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -10,7 +11,7 @@ import io.smallrye.config.WithConverter;
 import io.smallrye.config.WithDefault;
 import io.smallrye.config.WithName;
 
-/** Every setting of the service, under {@code mqtt-dynamo.*}; the README's configuration table lists them. */
+/** Every setting of the service, under {@code mqtt-dynamo.*}; docs/configuration.md lists them. */
 @ConfigMapping(prefix = "mqtt-dynamo")
 public interface MqttDynamoConfig {
 
@@ -59,6 +60,13 @@ public interface MqttDynamoConfig {
          */
         @WithDefault("true")
         boolean enabled();
+
+        /**
+         * Most other replicas kept in the view: past it the one heard from longest ago is dropped (anyone allowed
+         * to publish on {@code mqtt-dynamo/cluster/+} could otherwise fill the memory with names).
+         */
+        @WithDefault("64")
+        int maxReplicas();
     }
 
     /** The local DynamoDB-compatible server started for development. */
@@ -101,7 +109,7 @@ public interface MqttDynamoConfig {
         /**
          * QoS 1/2 messages the broker may send before the service acknowledges them (MQTT 5). 65535, the
          * protocol's maximum: Mosquitto 2.0.x sends more than a smaller window under a burst, which the
-         * client must answer by disconnecting (see the README, "Flow control").
+         * client must answer by disconnecting (see docs/semantics.md, "Flow control").
          */
         @WithDefault("65535")
         int receiveMaximum();
@@ -109,6 +117,14 @@ public interface MqttDynamoConfig {
         /** Largest MQTT packet accepted, in bytes. */
         @WithDefault("16777216")
         int maxMessageSize();
+
+        /**
+         * QoS 0 messages a channel holds at most while ingest has not taken them (DynamoDB slow or down); past it
+         * QoS 0 messages are dropped and counted. QoS 1 and 2 messages are never dropped: the receive window
+         * holds them back at the broker.
+         */
+        @WithDefault("10000")
+        int maxQueuedQos0();
 
         /** The broker's management API (EMQX), through which on_subscribe_lookup restores subscriptions. */
         Api api();
@@ -277,8 +293,12 @@ public interface MqttDynamoConfig {
         @WithDefault("PT10S")
         Duration drainTimeout();
 
-        /** Most msgids kept per topic in mqtt_topic_msg_map; the oldest are dropped past it. */
-        @WithDefault("1000")
+        /**
+         * Most msgids kept per topic in mqtt_topic_msg_map; when an addition finds the set full, the oldest half
+         * is removed first. DynamoDB bills each addition by the item's size per started KB: 16 ids of EMQX's
+         * form (47 bytes each) keep an item under 1 KB for topics up to ~200 bytes, one write unit per addition.
+         */
+        @WithDefault("16")
         int topicMsgIdsCap();
 
         /** When set, mqtt_msg items get an {@code expires_at} attribute (epoch seconds) for DynamoDB TTL. */
@@ -298,6 +318,14 @@ public interface MqttDynamoConfig {
 
         /** The live update stream of the dashboard ({@code /api/live}). */
         Live live();
+
+        /**
+         * Without a password, the host names (beside localhost and the loopback addresses) under which the
+         * dashboard and /api answer, whatever the port: a request naming another host in its Host header is
+         * refused, so that a web page cannot reach them through a name of its own that it points at 127.0.0.1
+         * (DNS rebinding).
+         */
+        Optional<List<String>> allowedHosts();
 
         interface Live {
             /** Streams open at once; one more is refused with 503 and Retry-After. */

@@ -69,6 +69,7 @@ public class QueueFetch {
     private final Duration maxAge;
     private final Counter delivered;
     private final Counter skipped;
+    private final Counter renewed;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final boolean republish;
 
@@ -89,11 +90,22 @@ public class QueueFetch {
                 .description("Stored unconsumed messages delivered to a new subscriber").register(registry);
         this.skipped = Counter.builder("mqtt_dynamo_queued_messages_fetched").tag("result", "skipped")
                 .description("Stored unconsumed messages delivered to a new subscriber").register(registry);
+        this.renewed = Counter.builder("mqtt_dynamo_queued_messages_fetches_skipped").tag("reason", "renewed")
+                .description("Subscriptions the broker says the client held already: nothing fetched again")
+                .register(registry);
     }
 
     void taken(@Observes EventTaken taken) {
-        if (!(taken.event() instanceof BrokerEvent.ClientSubscribed subscribed)
-                || (broker.isEmpty() && !republish)
+        if (!(taken.event() instanceof BrokerEvent.ClientSubscribed subscribed)) {
+            return;
+        }
+        if (!subscribed.isNew()) {
+            // Only a new subscription, as the EMQX plugin did: a renewed one (EMQX's is_new false, e.g. the
+            // subscription restore putting back what the client had just made) would get the same messages again.
+            renewed.increment();
+            return;
+        }
+        if ((broker.isEmpty() && !republish)
                 || subscribed.qos() == 0 || subscribed.topic().startsWith("$share/")
                 || sessions.isOwnClient(subscribed.clientId())
                 || !rules.applies(HookFunction.ON_MESSAGE_FETCH_FOR_QUEUE, subscribed.topic())) {
@@ -125,11 +137,11 @@ public class QueueFetch {
         return pendingTopics(filter)
                 .onItem().transformToUniAndConcatenate(topic -> unacked(topic.topic(), clientId, topic.msgIds(),
                         oldestMicros))
-                .collect().in(ArrayList<Pending>::new, List::addAll)
-                .map(all -> {
-                    all.sort((a, b) -> EmqxMsgId.OLDEST_FIRST.compare(a.msgId(), b.msgId()));
-                    return List.copyOf(all.subList(0, Math.min(all.size(), maxCount)));
-                })
+                // Only the max-count oldest are kept while the topics are read: memory per fetch is bounded by
+                // max-count, not by the pending ids of every topic a wildcard matches.
+                .collect().in(() -> new OldestMsgIds<Pending>(maxCount),
+                        (oldest, pending) -> pending.forEach(p -> oldest.offer(p.msgId(), p)))
+                .map(OldestMsgIds::oldestFirst)
                 .chain(pending -> deliver(clientId, read(pending)));
     }
 

@@ -32,8 +32,16 @@ public sealed interface BrokerEvent {
         }
     }
 
-    /** A client subscribed to a filter. */
-    record ClientSubscribed(String clientId, String topic, int qos, long atMillis) implements BrokerEvent {
+    /**
+     * A client subscribed to a filter; {@code isNew} is false when its session held the filter already (EMQX 5's
+     * {@code subopts.is_new}, e.g. a subscription restored through its API that the client had made itself).
+     */
+    record ClientSubscribed(String clientId, String topic, int qos, long atMillis, boolean isNew)
+            implements BrokerEvent {
+        /** A subscription the broker does not say is renewed. */
+        public ClientSubscribed(String clientId, String topic, int qos, long atMillis) {
+            this(clientId, topic, qos, atMillis, true);
+        }
     }
 
     /** A client unsubscribed from a filter. */

@@ -20,6 +20,13 @@ public final class EmqxMsgId {
     private static final char[] ALPHABET =
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345678".toCharArray();
 
+    /**
+     * The longest msgid: a GUID's decimal string has at most 39 digits (2^128 - 1), which are 13 groups of
+     * three ASCII digits and so 52 indexes; no index of ASCII digits reaches 61, so none takes the two-character
+     * escape.
+     */
+    public static final int MAX_LENGTH = 52;
+
     /** Msgids in the order of their GUIDs (time, then node and sequence); ids of another form last, by text. */
     public static final Comparator<String> OLDEST_FIRST = Comparator
             .comparing(EmqxMsgId::decodeOrNull, Comparator.nullsLast(Comparator.naturalOrder()))

@@ -29,8 +29,8 @@ import io.quarkus.logging.Log;
  * seed's functions run only where a line names them, as in EMQX; the subscription-table functions, which
  * EMQX ran without a line, stay on.
  *
- * <p>Built when first injected (a singleton, no lazy proxy), which the connector does before any channel
- * opens: a misspelled function name stops the start-up instead of dropping messages.
+ * <p>Built when first injected (a singleton, no lazy proxy), which the start-up check does before anything
+ * starts or connects: a misspelled function name stops the start-up instead of dropping messages.
  */
 @Singleton
 public class HookRules {

@@ -41,16 +41,30 @@ public class ItemMapper {
             "#clientid", Attr.CLIENTID, "#node", Attr.NODE, "#state", Attr.CONNECT_STATE,
             "#online_at", Attr.ONLINE_AT, "#offline_at", Attr.OFFLINE_AT);
     /**
-     * With a connection number (AWS IoT's versionNumber): a higher number is a later connection whatever the
-     * times say (AWS's timestamps are accurate to +/- 2 minutes); times decide only against an item without one.
+     * With a connection number (AWS IoT's versionNumber): among events close in time a higher number is a later
+     * connection whatever the times say (AWS's timestamps are accurate to +/- 2 minutes); times decide against an
+     * item without one. Close in time means the stored times are at most {@link #VERSION_RESET_AFTER} newer than
+     * the event; an event more than that newer than both stored times wins whatever its number: AWS IoT resets the number to 0 for a client that was away for about an hour (and
+     * after its persistent session expired), and a client with a lower number would stay offline for good.
+     * See https://docs.aws.amazon.com/iot/latest/developerguide/life-cycle-events.html (versionNumber).
      */
     private static final String CONNECTED_NEWER =
-            "attribute_not_exists(#clientid) OR #version < :v"
+            "attribute_not_exists(#clientid)"
+                    + " OR (#online_at < :reset AND #offline_at < :reset)"
+                    + " OR (#online_at <= :close AND #offline_at <= :close AND #version < :v)"
                     + " OR (attribute_not_exists(#version) AND #online_at <= :at AND #offline_at <= :at)";
     /** A connection's disconnect has its connect's number and comes after it; a repeated one changes nothing. */
     private static final String DISCONNECTED_NEWER =
-            "attribute_not_exists(#clientid) OR #version < :v OR (#version = :v AND #state = :one)"
+            "attribute_not_exists(#clientid)"
+                    + " OR (#online_at < :reset AND #offline_at < :reset)"
+                    + " OR (#online_at <= :close AND #offline_at <= :close"
+                    + " AND (#version < :v OR (#version = :v AND #state = :one)))"
                     + " OR (attribute_not_exists(#version) AND #online_at <= :at AND #offline_at <= :at)";
+    /**
+     * How much newer than the stored times an event must be to win over a higher connection number: far beyond
+     * the timestamps' 2 minutes of inaccuracy, well below the hour after which AWS IoT starts again at 0.
+     */
+    static final java.time.Duration VERSION_RESET_AFTER = java.time.Duration.ofMinutes(10);
     private static final Map<String, String> VERSIONED_CLIENT_NAMES = Map.of(
             "#clientid", Attr.CLIENTID, "#node", Attr.NODE, "#state", Attr.CONNECT_STATE,
             "#online_at", Attr.ONLINE_AT, "#offline_at", Attr.OFFLINE_AT, "#version", Attr.VERSION_NUMBER);
@@ -86,14 +100,14 @@ public class ItemMapper {
      * stored without them, outside the indexes and the counters.
      */
     public ItemWrite connected(BrokerEvent.ClientConnected e) {
-        return clientUpdate(e.clientId(), e.version(), true,
+        return clientUpdate(e.clientId(), e.version(), e.atMillis(), true,
                 "SET #node = :node, #state = :one, #online_at = :at, #offline_at = :zero",
                 Map.of(":node", s(e.node()), ":one", ONE, ":zero", ZERO, ":at", time(e.atMillis())));
     }
 
     /** on_client_disconnected: the client is offline since the event's time; it leaves the online index. */
     public ItemWrite disconnected(BrokerEvent.ClientDisconnected e) {
-        return clientUpdate(e.clientId(), e.version(), false,
+        return clientUpdate(e.clientId(), e.version(), e.atMillis(), false,
                 "SET #state = :zero, #offline_at = :at, #online_at = if_not_exists(#online_at, :zero),"
                         + " #node = if_not_exists(#node, :node)",
                 Map.of(":node", s(e.node()), ":zero", ZERO, ":at", time(e.atMillis())));
@@ -104,7 +118,7 @@ public class ItemMapper {
      * the event has one; with the index attributes unless the client id is too long for an index key.
      * DynamoDB refuses names and values an expression does not use, so each is added with its use.
      */
-    private ItemWrite clientUpdate(String clientId, long version, boolean online, String set,
+    private ItemWrite clientUpdate(String clientId, long version, long atMillis, boolean online, String set,
             Map<String, AttributeValue> setValues) {
         StringBuilder update = new StringBuilder(set);
         Map<String, String> names = new HashMap<>(CLIENT_NAMES);
@@ -114,6 +128,8 @@ public class ItemMapper {
             update.append(", #version = :v");
             names.put("#version", Attr.VERSION_NUMBER);
             values.put(":v", n(version));
+            values.put(":reset", time(atMillis - VERSION_RESET_AFTER.toMillis()));
+            values.put(":close", time(atMillis + VERSION_RESET_AFTER.toMillis()));
             condition = online ? CONNECTED_NEWER : DISCONNECTED_NEWER;
             if (!online) {
                 values.put(":one", ONE);

@@ -48,7 +48,7 @@ public final class EmqxEventDecoder {
             case "disconnected" -> new BrokerEvent.ClientDisconnected(clientId, node, Json.text(json, "reason"),
                     Json.millis(json, ts, "disconnected_at", "ts"));
             case "subscribed" -> new BrokerEvent.ClientSubscribed(clientId, Json.requiredText(json, "topic"),
-                    subscribedQos(json), ts);
+                    subscribedQos(json), ts, isNew(json));
             default -> new BrokerEvent.ClientUnsubscribed(clientId, Json.requiredText(json, "topic"), ts);
         });
     }
@@ -61,6 +61,16 @@ public final class EmqxEventDecoder {
         }
         int fallback = Json.qos(json.get("qos"), 0);
         return subopts == null ? fallback : Json.qos(subopts.get("qos"), fallback);
+    }
+
+    /**
+     * {@code subopts.is_new} (EMQX 5: false when the session held the filter already, as when the subscribe API
+     * restores a subscription the client made itself; emqx_session_mem:subscribe, emqx_sys:on_client_subscribed);
+     * true when absent (EMQX 4).
+     */
+    private static boolean isNew(JsonNode json) {
+        JsonNode isNew = json.path("subopts").path("is_new");
+        return !isNew.isBoolean() || isNew.booleanValue();
     }
 
     /** The level after {@code brokers}, else the event's own {@code node} field. */

@@ -8,14 +8,11 @@ import org.eclipse.microprofile.config.Config;
 import org.eclipse.microprofile.config.ConfigValue;
 
 import io.mqttdynamo.broker.ChannelTopics;
-import io.mqttdynamo.config.ConfigCheck;
 import io.mqttdynamo.config.MqttDynamoConfig;
-import io.mqttdynamo.hooks.HookRules;
 
 /**
- * The three ingest channels and the topic filter each subscribes to. The connector asks it before it
- * opens any channel, so this is where wrong settings stop the start-up: every {@code mqtt-dynamo.*} range
- * and the hook lines (checked as {@link HookRules} is built).
+ * The three ingest channels and the topic filter each subscribes to; the connector asks it as it opens each
+ * channel, after {@link StartupCheck} has passed the settings.
  */
 @ApplicationScoped
 public class IngestChannels implements ChannelTopics {
@@ -30,8 +27,7 @@ public class IngestChannels implements ChannelTopics {
     private final MqttDynamoConfig config;
     private final Config rawConfig;
 
-    public IngestChannels(MqttDynamoConfig config, Config rawConfig, HookRules rules) {
-        ConfigCheck.require(config);
+    public IngestChannels(MqttDynamoConfig config, Config rawConfig) {
         this.config = config;
         this.rawConfig = rawConfig;
     }

@@ -3,6 +3,8 @@ package io.mqttdynamo.store;
 import java.math.BigDecimal;
 import java.util.Map;
 
+import io.mqttdynamo.domain.ItemLimits;
+
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 /**
@@ -13,7 +15,7 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 public final class ItemSize {
 
     /** Largest item: attribute names and values together. */
-    public static final int MAX_ITEM_BYTES = 400 * 1024;
+    public static final int MAX_ITEM_BYTES = ItemLimits.MAX_ITEM_BYTES;
 
     private ItemSize() {
     }

@@ -14,6 +14,17 @@ public sealed interface ItemWrite {
 
     Tables table();
 
+    /** Random tokens that tell one applied write from another. */
+    final class Tokens {
+        private Tokens() {
+        }
+
+        static String next() {
+            java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+            return Long.toString(random.nextLong() & Long.MAX_VALUE, 36);
+        }
+    }
+
     Map<String, AttributeValue> key();
 
     /**
@@ -129,7 +140,29 @@ public sealed interface ItemWrite {
      * sets {@code connect_state} and {@code client_shard}; their old values (ReturnValues UPDATED_OLD) tell
      * whether the client was counted already ({@code client_shard} present) and whether it was online.
      */
-    record Presence(boolean online, String shard) {
+    record Presence(boolean online, String shard, String token) {
+
+        /** A presence change with a new token, which tells its applied update apart from any other. */
+        public Presence(boolean online, String shard) {
+            this(online, shard, Tokens.next());
+        }
+
+        /**
+         * The counter change of an update that DynamoDB applied before this service heard of it, from the
+         * {@code previous_*} attributes it left on the item; null for none.
+         */
+        public Count countOfApplied(Map<String, AttributeValue> item) {
+            AttributeValue shardBefore = item.get(Tables.Attr.PREVIOUS_CLIENT_SHARD);
+            AttributeValue stateBefore = item.get(Tables.Attr.PREVIOUS_CONNECT_STATE);
+            Map<String, AttributeValue> old = new java.util.HashMap<>(2);
+            if (shardBefore != null && !"-".equals(shardBefore.s())) {
+                old.put(Tables.Attr.CLIENT_SHARD, shardBefore);
+            }
+            if (stateBefore != null) {
+                old.put(Tables.Attr.CONNECT_STATE, stateBefore);
+            }
+            return countOf(old);
+        }
 
         /** The counter change the applied update makes, from the attributes it replaced; null for none. */
         public Count countOf(Map<String, AttributeValue> old) {
@@ -146,9 +179,10 @@ public sealed interface ItemWrite {
      * Adds to the client counters of one shard (UpdateItem ADD on mqtt_dynamo_stats). Waiting counts of
      * the same shard fold into one.
      */
-    record Count(Tables table, Map<String, AttributeValue> key, long known, long online) implements ItemWrite {
+    record Count(Tables table, Map<String, AttributeValue> key, long known, long online, String token)
+            implements ItemWrite {
         public Count(String shard, long known, long online) {
-            this(Tables.STATS, counterKey(shard), known, online);
+            this(Tables.STATS, counterKey(shard), known, online, Tokens.next());
         }
 
         /** The counter item of a shard. */
@@ -156,8 +190,9 @@ public sealed interface ItemWrite {
             return Map.of(Tables.Attr.NAME, AttributeValue.fromS("clients#" + shard));
         }
 
+        /** Both changes in one, under a new token (only changes never sent are folded). */
         Count plus(Count other) {
-            return new Count(table, key, known + other.known, online + other.online);
+            return new Count(table, key, known + other.known, online + other.online, Tokens.next());
         }
     }
 }

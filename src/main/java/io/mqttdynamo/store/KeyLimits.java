@@ -2,6 +2,8 @@ package io.mqttdynamo.store;
 
 import java.nio.charset.StandardCharsets;
 
+import io.mqttdynamo.domain.ItemLimits;
+
 /**
  * DynamoDB's limits on key values, known up front so that a value DynamoDB would refuse is refused here
  * with a clear message, before any request: a string partition (HASH) key value is 1 to 2048 bytes of
@@ -11,9 +13,9 @@ import java.nio.charset.StandardCharsets;
 public final class KeyLimits {
 
     /** Largest partition key value, in bytes of UTF-8. */
-    public static final int PARTITION_KEY_MAX_BYTES = 2048;
+    public static final int PARTITION_KEY_MAX_BYTES = ItemLimits.PARTITION_KEY_MAX_BYTES;
     /** Largest sort key value, in bytes of UTF-8. */
-    public static final int SORT_KEY_MAX_BYTES = 1024;
+    public static final int SORT_KEY_MAX_BYTES = ItemLimits.SORT_KEY_MAX_BYTES;
 
     /** A key value DynamoDB cannot hold; {@link #parameter()} names where it came from. */
     public static final class InvalidKeyException extends IllegalArgumentException {

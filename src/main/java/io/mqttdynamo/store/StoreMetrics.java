@@ -26,6 +26,8 @@ public class StoreMetrics {
     private final Counter retries;
     private final Counter stale;
     private final Map<Tables, Counter> written = new EnumMap<>(Tables.class);
+    /** By table name, as DynamoDB's answers name them. */
+    private final Map<String, Counter> writeUnits = new java.util.HashMap<>();
     private final Map<Tables, java.util.concurrent.atomic.LongAdder> created = new EnumMap<>(Tables.class);
     private volatile String lastError;
     private volatile long lastErrorAtMillis;
@@ -43,6 +45,10 @@ public class StoreMetrics {
             written.put(table, Counter.builder("mqtt_dynamo_items_written").tag("table", table.tableName())
                     .description("Items stored").register(registry));
             created.put(table, new java.util.concurrent.atomic.LongAdder());
+            writeUnits.put(table.tableName(), Counter.builder("mqtt_dynamo_consumed_write_units")
+                    .tag("table", table.tableName())
+                    .description("Write capacity units DynamoDB says the service's writes consumed (what it bills)")
+                    .register(registry));
         }
     }
 
@@ -96,6 +102,44 @@ public class StoreMetrics {
 
     void stale() {
         stale.increment();
+    }
+
+    /**
+     * The write capacity units DynamoDB says a request consumed (ReturnConsumedCapacity TOTAL: the table and its
+     * indexes), which is what on-demand tables bill; asking for it costs nothing.
+     */
+    void consumed(java.util.List<software.amazon.awssdk.services.dynamodb.model.ConsumedCapacity> capacities) {
+        for (var capacity : capacities) {
+            consumed(capacity);
+        }
+    }
+
+    void consumed(software.amazon.awssdk.services.dynamodb.model.ConsumedCapacity capacity) {
+        if (capacity == null || capacity.capacityUnits() == null || capacity.tableName() == null) {
+            return;
+        }
+        Counter counter = writeUnits.get(capacity.tableName());
+        if (counter != null) {
+            counter.increment(capacity.capacityUnits());
+        }
+    }
+
+    /** Write capacity units consumed since start, over all tables. */
+    public double consumedWriteUnits() {
+        return writeUnits.values().stream().mapToDouble(Counter::count).sum();
+    }
+
+    /** A failed request, by DynamoDB's error code and what it means ({@link RetryPolicy.Verdict}). */
+    void requestFailed(String code, RetryPolicy.Verdict verdict) {
+        registry.counter("mqtt_dynamo_write_errors", "code", code, "class",
+                verdict.name().toLowerCase(java.util.Locale.ROOT)).increment();
+    }
+
+    void refusedGauge(Supplier<Number> refused) {
+        Gauge.builder("mqtt_dynamo_writes_refused", refused)
+                .description("1 while DynamoDB refuses writes for a reason outside the items (permissions,"
+                        + " credentials, tables): nothing is acknowledged and no new message is taken")
+                .register(registry);
     }
 
     void pendingGauge(Supplier<Number> pending) {

@@ -155,7 +155,7 @@ public class TableCreator {
     private Uni<TableDescription> create(Tables table) {
         if (!createTables) {
             return Uni.createFrom().failure(new IllegalStateException(table.tableName()
-                    + " does not exist: create it with the key schema in the README, or set"
+                    + " does not exist: create it with the key schema in docs/tables.md, or set"
                     + " mqtt-dynamo.store.create-tables=true"));
         }
         Log.infof("creating DynamoDB table %s", table.tableName());
@@ -208,7 +208,7 @@ public class TableCreator {
             String code = String.valueOf(dynamoFailure.awsErrorDetails().errorCode());
             if (code.contains("AccessDenied") || code.contains("UnrecognizedClient") || code.contains("Signature")) {
                 advice = " (" + code + "); give the service's AWS identity dynamodb:DescribeTable and CreateTable on"
-                        + " the table, or create the tables yourself (see the README's Tables) and set"
+                        + " the table, or create the tables yourself (see docs/tables.md) and set"
                         + " mqtt-dynamo.store.create-tables=false";
             } else {
                 advice = " (" + code + ")";

@@ -66,6 +66,16 @@ public enum Tables {
         public static final String ONLINE_SHARD = "online_shard";
         /** mqtt_client: the client's shard, always present on items the service wrote: the client id index. */
         public static final String CLIENT_SHARD = "client_shard";
+        /**
+         * mqtt_client: the token of the last state update applied, and the {@code client_shard} and
+         * {@code connect_state} it replaced ("-" and -1 for none): a retried update whose first try DynamoDB
+         * applied without the service hearing of it is recognised, and counted from what it replaced.
+         */
+        public static final String WRITE_TOKEN = "write_token";
+        public static final String PREVIOUS_CLIENT_SHARD = "previous_client_shard";
+        public static final String PREVIOUS_CONNECT_STATE = "previous_connect_state";
+        /** mqtt_dynamo_stats: prefix of a writer's token of its last counter change ({@code w_<writer hash>}). */
+        public static final String WRITER_TOKEN_PREFIX = "w_";
         /** mqtt_dynamo_stats: the counter item's name. */
         public static final String NAME = "name";
         /** mqtt_dynamo_stats: clients in mqtt_client (counted by the service's writes). */

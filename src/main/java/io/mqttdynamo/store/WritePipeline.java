@@ -2,6 +2,7 @@ package io.mqttdynamo.store;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -15,13 +16,13 @@ import java.util.concurrent.TimeUnit;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import io.mqttdynamo.config.MqttDynamoConfig;
+import io.mqttdynamo.config.ReplicaIdentity;
 import io.quarkus.logging.Log;
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.BatchWriteItemResponse;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
 import software.amazon.awssdk.services.dynamodb.model.DynamoDbException;
-import software.amazon.awssdk.services.dynamodb.model.UpdateItemResponse;
 
 /**
  * The single way into DynamoDB for ingest: takes item writes into the {@link WriteQueue} (per-item order,
@@ -30,8 +31,11 @@ import software.amazon.awssdk.services.dynamodb.model.UpdateItemResponse;
  * {@code max-pending} writes wait.
  *
  * <p>The future of a write completes once DynamoDB has stored it or a later write to the same item that
- * replaced it, or exceptionally with {@link RejectedWriteException} when DynamoDB refuses it for good (for
- * example an item over 400 KB); the other writes of a refused batch are stored.
+ * replaced it, or exceptionally with {@link RejectedWriteException} when DynamoDB refuses that one item for
+ * good (for example an item over 400 KB); the other writes of a refused batch are stored. A refusal that is not
+ * about one item (permissions, credentials, a missing table: see {@link RetryPolicy}) fails no write: they are
+ * retried for as long as it lasts, and {@link #admission()} takes no new work until DynamoDB accepts a write
+ * again ({@link #refusal()} says why meanwhile).
  */
 @ApplicationScoped
 public class WritePipeline {
@@ -41,6 +45,8 @@ public class WritePipeline {
     private final RetryPolicy retryPolicy;
     private final int maxInFlight;
     private final int maxPending;
+    /** This service's token attribute on the counter items (see {@link WriteRequests#writerAttribute}). */
+    private final String writer;
 
     private final Object lock = new Object();
     /** Longest wait for a batch to fill while other requests are in flight. */
@@ -54,6 +60,22 @@ public class WritePipeline {
     private boolean draining;
     /** Due times (System.nanoTime) for which a retry timer is set. */
     private final Set<Long> timers = new LinkedHashSet<>();
+    /** Why DynamoDB refuses every write right now, or null while it takes them. */
+    private volatile Refusal refusal;
+    /** The capped sets' members as far as known, so that a full set is trimmed without reading it. */
+    private final KnownSetMembers knownSets = new KnownSetMembers(4096);
+    /** Writes whose last answer was such a refusal: the refusal lasts until none is left. */
+    private int refusedWrites;
+
+    /** DynamoDB refusing writes for a reason outside the items: since when, and its answer. */
+    public record Refusal(String code, String message, long sinceMillis) {
+
+        /** One line for health data, logs and the dashboard. */
+        public String describe() {
+            return "DynamoDB refuses writes since " + java.time.Instant.ofEpochMilli(sinceMillis) + " (" + code + ": "
+                    + message + "); retrying, no new message taken until it accepts them";
+        }
+    }
 
     public WritePipeline(DynamoDbAsyncClient dynamo, StoreMetrics metrics, MqttDynamoConfig config) {
         this.dynamo = dynamo;
@@ -63,7 +85,14 @@ public class WritePipeline {
         this.maxInFlight = store.maxInFlight();
         this.maxPending = store.maxPending();
         this.retryPolicy = new RetryPolicy(store.maxRetryDelay());
+        this.writer = WriteRequests.writerAttribute(ReplicaIdentity.clientIdBase(config));
         metrics.pendingGauge(this::pending);
+        metrics.refusedGauge(() -> refusal == null ? 0 : 1);
+    }
+
+    /** Why DynamoDB refuses every write right now (nothing is lost; intake waits), if it does. */
+    public Optional<Refusal> refusal() {
+        return Optional.ofNullable(refusal);
     }
 
     /** Writes queued or in flight. */
@@ -83,7 +112,7 @@ public class WritePipeline {
                 // Shutting down: what is not taken now stays unacknowledged and the broker redelivers it.
                 return new CompletableFuture<>();
             }
-            if (queue.size() < maxPending) {
+            if (queue.size() < maxPending && refusal == null) {
                 return CompletableFuture.completedFuture(null);
             }
             CompletableFuture<Void> waiter = new CompletableFuture<>();
@@ -249,6 +278,9 @@ public class WritePipeline {
     }
 
     private void batchDone(List<WriteQueue.Sent> batch, BatchWriteItemResponse response) {
+        if (response.hasConsumedCapacity()) {
+            metrics.consumed(response.consumedCapacity());
+        }
         Set<String> unprocessed = WriteRequests.unprocessed(response);
         List<WriteQueue.Sent> stored = new ArrayList<>(batch.size());
         List<WriteQueue.Sent> retry = new ArrayList<>(unprocessed.size());
@@ -259,26 +291,37 @@ public class WritePipeline {
     }
 
     private void sendUpdate(WriteQueue.Sent sent) {
+        if (sent.write() instanceof ItemWrite.AddToSet add && add.cap() > 0 && add.values().size() > add.cap()) {
+            // Folded additions of a burst: only the newest cap of them can stay, the rest are trimmed now.
+            List<String> members = new ArrayList<>(add.values());
+            members.sort(add.order());
+            List<String> oldest = members.subList(0, members.size() - add.cap());
+            metrics.trimmed(add.table(), oldest.size());
+            oldest.forEach(add.values()::remove);
+        }
         long started = System.nanoTime();
-        call(() -> dynamo.updateItem(WriteRequests.update(sent.write()))).whenComplete((response, failure) -> {
+        call(() -> dynamo.updateItem(WriteRequests.update(sent.write(), writer))).whenComplete((response, failure) -> {
             metrics.latency(System.nanoTime() - started);
             Throwable cause = failure == null ? null : RetryPolicy.unwrap(failure);
             if (cause == null) {
-                ItemWrite trim = null;
+                metrics.consumed(response.consumedCapacity());
+                if (sent.write() instanceof ItemWrite.AddToSet add && add.cap() > 0) {
+                    synchronized (lock) {
+                        knownSets.added(sent.item(), add.values());
+                    }
+                } else if (sent.write() instanceof ItemWrite.RemoveFromSet remove) {
+                    synchronized (lock) {
+                        knownSets.removed(sent.item(), remove.values());
+                    }
+                }
                 CompletableFuture<Void> counted = null;
-                if (sent.write() instanceof ItemWrite.AddToSet add) {
-                    trim = trimOf(add, response);
-                } else if (sent.write() instanceof ItemWrite.ConditionalUpdate update) {
+                if (sent.write() instanceof ItemWrite.ConditionalUpdate update) {
                     if (!response.hasAttributes()) {
                         metrics.itemCreated(sent.write().table());
                     }
                     ItemWrite.Count count = update.presence() == null ? null
                             : update.presence().countOf(response.hasAttributes() ? response.attributes() : Map.of());
-                    if (count != null) {
-                        // The state really changed: the counters follow, through the pipeline (ordered per
-                        // counter item, retried); the event counts as stored once they are.
-                        counted = submitAll(List.of(count));
-                    }
+                    counted = count(count);
                 }
                 // What the write's own Then decides from the answer is stored before the write counts as stored.
                 List<ItemWrite> next = ItemWrite.followUps(sent.write(), response.hasAttributes()
@@ -286,75 +329,198 @@ public class WritePipeline {
                 if (!next.isEmpty()) {
                     counted = counted == null ? submitAll(next) : CompletableFuture.allOf(counted, submitAll(next));
                 }
-                settle(List.of(sent), List.of(), List.of(), null, null, trim, counted);
+                settle(List.of(sent), List.of(), List.of(), null, null, counted);
             } else if (cause instanceof ConditionalCheckFailedException) {
-                metrics.stale();
-                Log.debugf("%s: a newer state is stored, update dropped", sent.item());
-                settle(List.of(sent), List.of(), List.of(), null, null);
+                conditionFailed(sent);
             } else {
                 failed(List.of(sent), cause);
             }
         });
     }
 
-    /** The removal of the oldest members of a capped set that {@code add} overfilled, or null. */
-    private ItemWrite trimOf(ItemWrite.AddToSet add, UpdateItemResponse response) {
-        AttributeValue set = response.hasAttributes() ? response.attributes().get(add.attribute()) : null;
-        if (add.cap() <= 0 || set == null || !set.hasSs() || set.ss().size() <= add.cap()) {
-            return null;
+    /**
+     * The counters follow a state change that really happened, through the pipeline (ordered per counter item,
+     * retried); the event counts as stored once they are. Null for no change.
+     */
+    private CompletableFuture<Void> count(ItemWrite.Count count) {
+        return count == null ? null : submitAll(List.of(count));
+    }
+
+    /**
+     * A condition failed. On a first try: a newer state is stored (a client update), dropped. On a retry, the
+     * earlier try may have been applied with its answer lost (a time-out, a 500): a counter change then is
+     * stored already, and a client update is counted from what it replaced, read back from the item.
+     */
+    private void conditionFailed(WriteQueue.Sent sent) {
+        if (sent.write() instanceof ItemWrite.AddToSet add) {
+            trimBefore(sent, add);
+            return;
         }
-        List<String> members = new ArrayList<>(set.ss());
-        members.sort(add.order());
-        Set<String> oldest = new LinkedHashSet<>(members.subList(0, members.size() - add.cap()));
-        metrics.trimmed(add.table(), oldest.size());
-        return new ItemWrite.RemoveFromSet(add.table(), add.key(), add.attribute(), oldest);
+        boolean retried = WriteQueue.attempts(sent) > 0;
+        if (retried && sent.write() instanceof ItemWrite.Count) {
+            Log.debugf("%s: a counter change applied before its answer was lost", sent.item());
+            settle(List.of(sent), List.of(), List.of(), null, null);
+            return;
+        }
+        if (retried && sent.write() instanceof ItemWrite.ConditionalUpdate update && update.presence() != null) {
+            call(() -> dynamo.getItem(b -> b.tableName(update.table().tableName()).key(update.key())
+                    .consistentRead(true))).whenComplete((item, failure) -> {
+                        if (failure != null) {
+                            failed(List.of(sent), RetryPolicy.unwrap(failure));
+                            return;
+                        }
+                        Map<String, AttributeValue> stored = item.hasItem() ? item.item() : Map.of();
+                        AttributeValue token = stored.get(Tables.Attr.WRITE_TOKEN);
+                        if (token != null && update.presence().token().equals(token.s())) {
+                            Log.debugf("%s: a state update applied before its answer was lost", sent.item());
+                            settle(List.of(sent), List.of(), List.of(), null, null,
+                                    count(update.presence().countOfApplied(stored)));
+                        } else {
+                            stale(sent);
+                        }
+                    });
+            return;
+        }
+        stale(sent);
+    }
+
+    private void stale(WriteQueue.Sent sent) {
+        metrics.stale();
+        Log.debugf("%s: a newer state is stored, update dropped", sent.item());
+        settle(List.of(sent), List.of(), List.of(), null, null);
+    }
+
+    /**
+     * A capped set had no room for the addition (its condition failed): the set is read, and the oldest
+     * members are removed in one step before the addition goes again, so that the set keeps half its cap plus
+     * what is added. Trimming in steps keeps the item small without reading it on every addition: one read and
+     * one removal every cap/2 additions (see {@link WriteRequests#update}).
+     */
+    private void trimBefore(WriteQueue.Sent sent, ItemWrite.AddToSet add) {
+        Optional<Set<String>> known;
+        synchronized (lock) {
+            known = knownSets.get(sent.item());
+        }
+        if (known.isPresent() && known.get().size() + add.values().size() > add.cap()) {
+            trimBefore(sent, add, known.get());
+            return;
+        }
+        call(() -> dynamo.getItem(b -> b.tableName(add.table().tableName()).key(add.key()).consistentRead(true)
+                .projectionExpression("#set").expressionAttributeNames(Map.of("#set", add.attribute()))))
+                .whenComplete((response, failure) -> {
+                    if (failure != null) {
+                        failed(List.of(sent), RetryPolicy.unwrap(failure));
+                        return;
+                    }
+                    AttributeValue set = response.hasItem() ? response.item().get(add.attribute()) : null;
+                    List<String> members = set != null && set.hasSs() ? set.ss() : List.of();
+                    synchronized (lock) {
+                        knownSets.read(sent.item(), members);
+                    }
+                    trimBefore(sent, add, members);
+                });
+    }
+
+    /** Removes the oldest of {@code members} and of the addition's values, so that half the cap is left. */
+    private void trimBefore(WriteQueue.Sent sent, ItemWrite.AddToSet add, Collection<String> members) {
+        List<String> all = new ArrayList<>(members);
+        all.addAll(add.values());
+        all.sort(add.order());
+        int keep = Math.max(add.values().size(), add.cap() - add.cap() / 2);
+        Set<String> removed = new LinkedHashSet<>(all.subList(0, Math.max(0, all.size() - keep)));
+        metrics.trimmed(add.table(), removed.size());
+        add.values().removeAll(removed);
+        removed.retainAll(members);
+        synchronized (lock) {
+            requestsInFlight--;
+            queue.sendFirst(sent, removed.isEmpty() ? null
+                    : new ItemWrite.RemoveFromSet(add.table(), add.key(), add.attribute(), removed));
+        }
+        sendReady();
     }
 
     private void failed(List<WriteQueue.Sent> writes, Throwable cause) {
-        metrics.error(RetryPolicy.errorCode(cause) + ": " + cause.getMessage());
-        if (RetryPolicy.isRetryable(cause)) {
-            Log.warnf("DynamoDB write of %d item(s) failed, will retry: %s", writes.size(), cause.toString());
-            settle(List.of(), writes, List.of(), null, null);
-        } else if (writes.size() > 1) {
-            // One item spoils the batch: send each alone so that only the bad one is refused.
-            settle(List.of(), List.of(), writes, null, null);
-        } else if (cause instanceof DynamoDbException) {
-            WriteQueue.Sent refused = writes.get(0);
-            metrics.failed(refused.write().table(), RetryPolicy.errorCode(cause));
-            Log.errorf("DynamoDB refused a write to %s (%s), dropped: %s", refused.write().table().tableName(),
-                    RetryPolicy.errorCode(cause), cause.getMessage());
-            settle(List.of(), List.of(), List.of(), refused,
-                    new RejectedWriteException(refused.write().table(), refused.item()));
+        String code = RetryPolicy.errorCode(cause);
+        metrics.error(code + ": " + cause.getMessage());
+        RetryPolicy.Verdict verdict = RetryPolicy.verdict(cause);
+        metrics.requestFailed(code, verdict);
+        switch (verdict) {
+            case PASSING -> {
+                Log.warnf("DynamoDB write of %d item(s) failed, will retry: %s", writes.size(), cause.toString());
+                settle(List.of(), writes, List.of(), null, null);
+            }
+            case SYSTEMIC -> {
+                refused(writes, code, cause);
+                settle(List.of(), writes, List.of(), null, null);
+            }
+            case ITEM -> {
+                if (writes.size() > 1) {
+                    // One item spoils the batch: send each alone so that only the bad one is refused.
+                    settle(List.of(), List.of(), writes, null, null);
+                } else {
+                    WriteQueue.Sent refused = writes.get(0);
+                    metrics.failed(refused.write().table(), code);
+                    Log.errorf("DynamoDB refused an item of %s for good (%s), dropped: %s",
+                            refused.write().table().tableName(), code, cause.getMessage());
+                    settle(List.of(), List.of(), List.of(), refused,
+                            new RejectedWriteException(refused.write().table(), refused.item()));
+                }
+            }
+            case INTERNAL -> {
+                // Not DynamoDB's answer but a fault of the service itself: the write fails with it, so that its
+                // message is not acknowledged.
+                WriteQueue.Sent failed = writes.get(0);
+                metrics.failed(failed.write().table(), code);
+                Log.errorf(cause, "a write to %s failed before DynamoDB answered", failed.write().table().tableName());
+                settle(List.of(), List.of(), List.of(), failed, cause);
+            }
+        }
+    }
+
+    /** DynamoDB refuses writes for a reason outside the items: said once, loudly, until it takes one again. */
+    private void refused(List<WriteQueue.Sent> writes, String code, Throwable cause) {
+        Refusal now = null;
+        synchronized (lock) {
+            for (WriteQueue.Sent sent : writes) {
+                if (!sent.refusedLast()) {
+                    sent.refusedLast(true);
+                    refusedWrites++;
+                }
+            }
+            if (refusal == null) {
+                refusal = now = new Refusal(code, String.valueOf(cause.getMessage()), System.currentTimeMillis());
+            }
+        }
+        if (now != null) {
+            Log.errorf("%s. Nothing is acknowledged or dropped; check the service's DynamoDB permissions, credentials"
+                    + " and tables.", now.describe());
         } else {
-            // Not DynamoDB's answer but a fault of the service itself: the write fails with it, so that its
-            // message is not acknowledged.
-            WriteQueue.Sent failed = writes.get(0);
-            metrics.failed(failed.write().table(), RetryPolicy.errorCode(cause));
-            Log.errorf(cause, "a write to %s failed before DynamoDB answered", failed.write().table().tableName());
-            settle(List.of(), List.of(), List.of(), failed, cause);
+            Log.debugf("DynamoDB still refuses writes: %s", cause.toString());
         }
     }
 
     /**
-     * Settles a finished request: {@code stored} writes complete ({@code trim}, if any, follows the single
-     * stored write), {@code retry} writes go back with a delay, {@code alone} go back at once to be sent one
-     * by one, {@code refused} completes exceptionally with {@code error}.
+     * Settles a finished request: {@code stored} writes complete, {@code retry} writes go back with a delay,
+     * {@code alone} go back at once to be sent one by one, {@code refused} completes exceptionally with
+     * {@code error}.
      */
     private void settle(List<WriteQueue.Sent> stored, List<WriteQueue.Sent> retry, List<WriteQueue.Sent> alone,
             WriteQueue.Sent refused, Throwable error) {
-        settle(stored, retry, alone, refused, error, null, null);
+        settle(stored, retry, alone, refused, error, null);
     }
 
     /** ... and {@code then}, if any, is a follow-up write that the stored writes' waiters wait for too. */
     private void settle(List<WriteQueue.Sent> stored, List<WriteQueue.Sent> retry, List<WriteQueue.Sent> alone,
-            WriteQueue.Sent refused, Throwable error, ItemWrite trim, CompletableFuture<Void> then) {
+            WriteQueue.Sent refused, Throwable error, CompletableFuture<Void> then) {
         List<CompletableFuture<Void>> done = new ArrayList<>();
         List<CompletableFuture<Void>> failed = List.of();
         List<CompletableFuture<Void>> admitted = new ArrayList<>();
+        Refusal ended = null;
         synchronized (lock) {
             requestsInFlight--;
             for (WriteQueue.Sent sent : stored) {
-                done.addAll(trim == null ? queue.stored(sent) : queue.storedThen(sent, trim));
+                accepted(sent);
+                done.addAll(queue.stored(sent));
             }
             long now = System.nanoTime();
             for (WriteQueue.Sent sent : retry) {
@@ -363,15 +529,26 @@ public class WritePipeline {
             }
             alone.forEach(queue::sendAlone);
             if (refused != null) {
+                accepted(refused);
                 failed = queue.refused(refused);
             }
-            while (!admissionWaiters.isEmpty() && queue.size() < maxPending) {
+            // Every write DynamoDB refused is judged now (stored, or refused as an item), or nothing is left to
+            // try: intake goes on.
+            if (this.refusal != null && (refusedWrites == 0 || queue.size() == 0)) {
+                refusedWrites = 0;
+                ended = this.refusal;
+                this.refusal = null;
+            }
+            while (this.refusal == null && !admissionWaiters.isEmpty() && queue.size() < maxPending) {
                 admitted.add(admissionWaiters.poll());
             }
             if (queue.size() == 0) {
                 admitted.addAll(idleWaiters);
                 idleWaiters.clear();
             }
+        }
+        if (ended != null) {
+            Log.infof("DynamoDB accepts writes again after %d s", (System.currentTimeMillis() - ended.sinceMillis()) / 1000);
         }
         if (!retry.isEmpty()) {
             metrics.retried(retry.size());
@@ -393,6 +570,14 @@ public class WritePipeline {
         failed.forEach(w -> w.completeExceptionally(error));
         admitted.forEach(w -> w.complete(null));
         sendReady();
+    }
+
+    /** The write got DynamoDB's judgement: it no longer holds a refusal up. Called under the lock. */
+    private void accepted(WriteQueue.Sent sent) {
+        if (sent.refusedLast()) {
+            sent.refusedLast(false);
+            refusedWrites--;
+        }
     }
 
     private static <T> CompletableFuture<T> call(java.util.function.Supplier<CompletableFuture<T>> request) {

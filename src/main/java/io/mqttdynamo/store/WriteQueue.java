@@ -12,6 +12,8 @@ import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
+import io.mqttdynamo.domain.ItemLimits;
+
 /**
  * The write pipeline's queue, without any I/O: which writes wait for which item, what may be sent now,
  * and what a finished request settles. Not thread-safe; {@link WritePipeline} guards it with one lock.
@@ -88,7 +90,9 @@ final class WriteQueue {
         boolean lastWaits = last != null && !(line.sending && line.writes.size() == 1);
         if (write instanceof ItemWrite.Put || write instanceof ItemWrite.Delete) {
             replaceWaiting(line, write, done);
-        } else if (lastWaits && foldable(last.write, write)) {
+        } else if (lastWaits && foldable(last.write, write)
+                // A counter change sent before may be applied already: its retry must stay what it was.
+                && !(last.sentBefore && write instanceof ItemWrite.Count)) {
             last.write = fold(last.write, write);
             last.waiters.add(done);
         } else {
@@ -154,9 +158,15 @@ final class WriteQueue {
         return remove.values().isEmpty();
     }
 
+    /**
+     * Whether {@code newer} can join {@code older}. Additions to a set join up to
+     * {@link ItemLimits#MSG_ID_SET_ADDITION_MAX} members: a set is trimmed to its cap after each addition, so an
+     * addition without bound (a hot topic while its item waits out a retry) would make an item DynamoDB refuses.
+     */
     private static boolean foldable(ItemWrite older, ItemWrite newer) {
         return older instanceof ItemWrite.AddToSet a && newer instanceof ItemWrite.AddToSet b
                 && a.attribute().equals(b.attribute())
+                && a.values().size() + b.values().size() <= ItemLimits.MSG_ID_SET_ADDITION_MAX
                 || older instanceof ItemWrite.RemoveFromSet c && newer instanceof ItemWrite.RemoveFromSet d
                 && c.attribute().equals(d.attribute())
                 || older instanceof ItemWrite.Count && newer instanceof ItemWrite.Count;
@@ -226,33 +236,35 @@ final class WriteQueue {
 
     /** The write was stored: its waiters are returned to be completed; the item's next write comes forward. */
     List<CompletableFuture<Void>> stored(Sent sent) {
-        return settle(sent, null);
+        return settle(sent);
     }
 
     /**
-     * Stored, and {@code followUp} must be the item's very next write (before anything already waiting),
-     * as a trim of a set that this write overfilled.
+     * Not stored yet: {@code first}, if any, goes before it as the item's very next write (before anything
+     * already waiting), and the write itself follows at once; a capped set is trimmed before an addition.
      */
-    List<CompletableFuture<Void>> storedThen(Sent sent, ItemWrite followUp) {
-        return settle(sent, followUp);
+    void sendFirst(Sent sent, ItemWrite first) {
+        Line line = sent.line;
+        line.sending = false;
+        if (first != null) {
+            line.writes.addFirst(new Entry(first, null));
+            writes++;
+        }
+        makeReady(line);
     }
 
     /** Refused for good: the returned waiters are to be failed; the item's next write comes forward. */
     List<CompletableFuture<Void>> refused(Sent sent) {
-        return settle(sent, null);
+        return settle(sent);
     }
 
-    private List<CompletableFuture<Void>> settle(Sent sent, ItemWrite followUp) {
+    private List<CompletableFuture<Void>> settle(Sent sent) {
         Line line = sent.line;
         line.sending = false;
         line.alone = false;
         line.attempts = 0;
         line.writes.pollFirst();
         writes--;
-        if (followUp != null) {
-            line.writes.addFirst(new Entry(followUp, null));
-            writes++;
-        }
         if (line.writes.isEmpty()) {
             lines.remove(line.item);
         } else {
@@ -312,6 +324,15 @@ final class WriteQueue {
         String item() {
             return line.item;
         }
+
+        /** DynamoDB's last answer to this item's first write refused it for a reason outside the item. */
+        boolean refusedLast() {
+            return line.refusedLast;
+        }
+
+        void refusedLast(boolean refused) {
+            line.refusedLast = refused;
+        }
     }
 
     /** The writes waiting for one item, first one sent or next to be sent. */
@@ -325,6 +346,8 @@ final class WriteQueue {
         int attempts;
         long notBefore;
         long readySince;
+        /** The first write's last answer was a refusal outside the item (the pipeline's mark). */
+        boolean refusedLast;
 
         Line(String item) {
             this.item = item;

@@ -12,6 +12,7 @@ import software.amazon.awssdk.services.dynamodb.model.BatchWriteItemRequest;
 import software.amazon.awssdk.services.dynamodb.model.BatchWriteItemResponse;
 import software.amazon.awssdk.services.dynamodb.model.DeleteRequest;
 import software.amazon.awssdk.services.dynamodb.model.PutRequest;
+import software.amazon.awssdk.services.dynamodb.model.ReturnConsumedCapacity;
 import software.amazon.awssdk.services.dynamodb.model.ReturnValue;
 import software.amazon.awssdk.services.dynamodb.model.UpdateItemRequest;
 import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
@@ -37,7 +38,8 @@ final class WriteRequests {
             }
             requests.computeIfAbsent(write.table().tableName(), t -> new ArrayList<>()).add(request);
         }
-        return BatchWriteItemRequest.builder().requestItems(requests).build();
+        return BatchWriteItemRequest.builder().requestItems(requests)
+                .returnConsumedCapacity(ReturnConsumedCapacity.TOTAL).build();
     }
 
     /** The items (as {@link Tables#identity}) that DynamoDB left unprocessed. */
@@ -57,43 +59,99 @@ final class WriteRequests {
         return items;
     }
 
-    /** The UpdateItem of a set change or conditional update. */
-    static UpdateItemRequest update(ItemWrite write) {
+    /**
+     * The UpdateItem of a set change or conditional update; {@code writer} names this service's token
+     * attribute on counter items ({@link #writerAttribute}).
+     */
+    static UpdateItemRequest update(ItemWrite write, String writer) {
         if (write instanceof ItemWrite.AddToSet add) {
             UpdateItemRequest.Builder addition = setUpdate(add.table(), add.key(), "ADD", add.attribute(), add.values());
-            // With a cap, the set after the addition tells whether it must be trimmed; what follows an addition
-            // is decided from the whole item (answers cost no capacity).
-            return (!add.then().isEmpty() ? addition.returnValues(ReturnValue.ALL_NEW)
-                    : add.cap() > 0 ? addition.returnValues(ReturnValue.UPDATED_NEW) : addition).build();
+            if (add.cap() > 0) {
+                // Only while there is room: a full set fails the condition and is trimmed first. DynamoDB bills an
+                // update by the larger of the item before and after, per started KB, so the set is kept small and
+                // nothing is returned (a returned set would travel with every addition).
+                addition.conditionExpression("attribute_not_exists(#set) OR size(#set) <= :room")
+                        .expressionAttributeValues(Map.of(":values", AttributeValue.fromSs(List.copyOf(add.values())),
+                                ":room", AttributeValue.fromN(Integer.toString(add.cap() - add.values().size()))));
+            }
+            if (!add.then().isEmpty()) {
+                // What follows is decided from the whole item after the addition (answers cost no capacity).
+                addition.returnValues(ReturnValue.ALL_NEW);
+            }
+            return addition.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL).build();
         }
         if (write instanceof ItemWrite.RemoveFromSet remove) {
             UpdateItemRequest.Builder removal = setUpdate(remove.table(), remove.key(), "DELETE", remove.attribute(),
                     remove.values());
-            return (remove.then().isEmpty() ? removal : removal.returnValues(ReturnValue.ALL_OLD)).build();
+            if (!remove.then().isEmpty()) {
+                // What follows is decided from the whole item as it was before the removal.
+                removal.returnValues(ReturnValue.ALL_OLD);
+            }
+            return removal.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL).build();
         }
         if (write instanceof ItemWrite.Count count) {
+            // ADD is not idempotent: a retry of a change DynamoDB applied without the answer arriving would count
+            // twice. This writer's token of its last change, in an attribute of its own (other replicas change the
+            // same item meanwhile), lets the retry fail its condition instead.
             return UpdateItemRequest.builder()
                     .tableName(count.table().tableName())
                     .key(count.key())
-                    .updateExpression("ADD #known :known, #online :online")
-                    .expressionAttributeNames(Map.of("#known", Tables.Attr.KNOWN, "#online", Tables.Attr.ONLINE))
+                    .updateExpression("ADD #known :known, #online :online SET #writer = :token")
+                    .conditionExpression("attribute_not_exists(#writer) OR #writer <> :token")
+                    .expressionAttributeNames(Map.of("#known", Tables.Attr.KNOWN, "#online", Tables.Attr.ONLINE,
+                            "#writer", writer))
                     .expressionAttributeValues(Map.of(":known", AttributeValue.fromN(Long.toString(count.known())),
-                            ":online", AttributeValue.fromN(Long.toString(count.online()))))
+                            ":online", AttributeValue.fromN(Long.toString(count.online())),
+                            ":token", AttributeValue.fromS(count.token())))
+                    .returnConsumedCapacity(ReturnConsumedCapacity.TOTAL)
                     .build();
         }
         if (write instanceof ItemWrite.ConditionalUpdate update) {
+            String expression = update.updateExpression();
+            String condition = update.conditionExpression();
+            Map<String, String> names = update.names();
+            Map<String, AttributeValue> values = update.values();
+            if (update.presence() != null && expression.startsWith("SET ")) {
+                // The update leaves its token and what it replaced on the item; a retry of an update DynamoDB
+                // applied already fails its condition, and the pipeline counts it from what it replaced.
+                expression = "SET #write_token = :write_token,"
+                        + " #previous_shard = if_not_exists(#current_shard, :no_shard),"
+                        + " #previous_state = if_not_exists(#current_state, :no_state), " + expression.substring(4);
+                condition = "(" + condition + ") AND (attribute_not_exists(#write_token) OR #write_token <> :write_token)";
+                names = new HashMap<>(names);
+                names.put("#write_token", Tables.Attr.WRITE_TOKEN);
+                names.put("#previous_shard", Tables.Attr.PREVIOUS_CLIENT_SHARD);
+                names.put("#previous_state", Tables.Attr.PREVIOUS_CONNECT_STATE);
+                names.put("#current_shard", Tables.Attr.CLIENT_SHARD);
+                names.put("#current_state", Tables.Attr.CONNECT_STATE);
+                values = new HashMap<>(values);
+                values.put(":write_token", AttributeValue.fromS(update.presence().token()));
+                values.put(":no_shard", AttributeValue.fromS("-"));
+                values.put(":no_state", AttributeValue.fromN("-1"));
+            }
             return UpdateItemRequest.builder()
                     .tableName(update.table().tableName())
                     .key(update.key())
-                    .updateExpression(update.updateExpression())
-                    .conditionExpression(update.conditionExpression())
-                    .expressionAttributeNames(update.names())
-                    .expressionAttributeValues(update.values())
+                    .updateExpression(expression)
+                    .conditionExpression(condition)
+                    .expressionAttributeNames(names)
+                    .expressionAttributeValues(values)
                     // No old values in the answer means the update created the item.
                     .returnValues(ReturnValue.UPDATED_OLD)
+                    .returnConsumedCapacity(ReturnConsumedCapacity.TOTAL)
                     .build();
         }
         throw new IllegalArgumentException("not an update: " + write.getClass().getSimpleName());
+    }
+
+    /**
+     * The counter items' attribute for one writer's token, from its stable identity (the client id base): one
+     * short attribute per replica, never one per process start.
+     */
+    static String writerAttribute(String writerIdentity) {
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(writerIdentity.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return Tables.Attr.WRITER_TOKEN_PREFIX + Long.toHexString(crc.getValue());
     }
 
     private static UpdateItemRequest.Builder setUpdate(Tables table, Map<String, AttributeValue> key, String action,

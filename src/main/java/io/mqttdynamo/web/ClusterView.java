@@ -1,12 +1,10 @@
 package io.mqttdynamo.web;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 
 import jakarta.annotation.Priority;
@@ -24,6 +22,7 @@ import io.mqttdynamo.broker.ProtocolVersion;
 import io.mqttdynamo.config.Lifecycle;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.EventTopics;
+import io.mqttdynamo.ingest.LogSafe;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -35,6 +34,12 @@ import io.vertx.core.Vertx;
  * {@value #EXPIRY_SECONDS} s; its will clears it when the process dies) and reads everyone's with a
  * plain, non-shared subscription. A replica not heard of for {@value #EXPIRY_SECONDS} s is gone from the
  * view. On a clean connection of its own (clean start, no session), so the ingest sessions are untouched.
+ *
+ * <p>Anyone the broker lets publish on {@code mqtt-dynamo/cluster/+} is believed: the broker's ACL must keep
+ * that topic to the service's own user. What is heard is bounded all the same ({@link HeardReplicas}): at most
+ * {@code cluster.max-replicas} names, none kept past the expiry, no snapshot over
+ * {@value HeardReplicas#MAX_SNAPSHOT_BYTES} bytes (the connection tells the broker so: an MQTT 5 broker does
+ * not send it larger packets).
  */
 @ApplicationScoped
 public class ClusterView {
@@ -42,15 +47,16 @@ public class ClusterView {
     static final long INTERVAL_MILLIS = 2_000;
     static final long EXPIRY_SECONDS = 10;
 
-    private record Heard(ReplicaSnapshot snapshot, long atNanos) {
-    }
+    /** Largest packet this connection takes: a snapshot and a topic of MQTT's longest, with room for properties. */
+    static final int MAX_PACKET_BYTES = HeardReplicas.MAX_SNAPSHOT_BYTES + 65_535 + 1_024;
 
     private final BrokerSessions sessions;
     private final Vertx vertx;
     private final ObjectMapper json;
     private final boolean enabled;
     private final String replica;
-    private final Map<String, Heard> heard = new ConcurrentHashMap<>();
+    private final HeardReplicas heard;
+    private final AtomicBoolean droppedBefore = new AtomicBoolean();
     private volatile Supplier<ReplicaSnapshot> local;
     private volatile Mqtt5AsyncClient client;
     private volatile long timer = -1;
@@ -61,6 +67,7 @@ public class ClusterView {
         this.json = json;
         this.enabled = config.cluster().enabled();
         this.replica = sessions.clientIdBase();
+        this.heard = new HeardReplicas(json, config.cluster().maxReplicas(), TimeUnit.SECONDS.toNanos(EXPIRY_SECONDS));
     }
 
     /** This replica's name in the view (the base of its MQTT client ids). */
@@ -98,7 +105,10 @@ public class ClusterView {
                 .buildAsync();
         c.publishes(MqttGlobalPublishFilter.ALL, this::onSnapshot);
         this.client = c;
-        c.connectWith().cleanStart(true).simpleAuth(sessions.mqtt5Auth()).send()
+        c.connectWith().cleanStart(true).simpleAuth(sessions.mqtt5Auth())
+                // MQTT 5.0, 3.1.2.11.4: the broker does not send this connection packets over this size.
+                .restrictions().maximumPacketSize(MAX_PACKET_BYTES).applyRestrictions()
+                .send()
                 .whenComplete((ack, failure) -> {
                     if (failure != null) {
                         Log.warnf("cluster view: cannot connect yet (%s); retrying", failure.getMessage());
@@ -120,8 +130,18 @@ public class ClusterView {
         if (source == null || c == null || !c.getState().isConnected()) {
             return;
         }
+        heard.expire(System.nanoTime());
         try {
-            byte[] payload = json.writeValueAsBytes(source.get());
+            ReplicaSnapshot snapshot = source.get();
+            byte[] payload = json.writeValueAsBytes(snapshot);
+            if (payload.length > HeardReplicas.MAX_SNAPSHOT_BYTES) {
+                // Long topics or client ids among the recent messages: the others get the figures without them.
+                payload = json.writeValueAsBytes(withoutRecent(snapshot));
+            }
+            if (payload.length > HeardReplicas.MAX_SNAPSHOT_BYTES) {
+                Log.debugf("cluster snapshot not published: %d bytes", payload.length);
+                return;
+            }
             c.publishWith().topic(EventTopics.CLUSTER_PREFIX + replica).qos(MqttQos.AT_MOST_ONCE).retain(true)
                     .messageExpiryInterval(EXPIRY_SECONDS).payload(payload).send();
         } catch (Exception e) {
@@ -129,25 +149,32 @@ public class ClusterView {
         }
     }
 
-    private void onSnapshot(Mqtt5Publish publish) {
+    private static ReplicaSnapshot withoutRecent(ReplicaSnapshot s) {
+        return new ReplicaSnapshot(s.replica(), s.atMillis(), s.brokerUp(), s.brokerProblem(), s.dynamoUp(),
+                s.tablesProblem(), s.pendingWrites(), s.unacknowledgedMessages(), s.reconnects(), s.lastError(),
+                s.lastErrorAtMillis(), s.messagesPerSecond(), s.writeLatencyMillis(), s.chartEndMillis(),
+                s.messagesPerSecondSeries(), s.writeLatencySeries(), List.of(), s.delivery());
+    }
+
+    void onSnapshot(Mqtt5Publish publish) {
         String topic = publish.getTopic().toString();
         if (!topic.startsWith(EventTopics.CLUSTER_PREFIX)) {
             return;
         }
         String from = topic.substring(EventTopics.CLUSTER_PREFIX.length());
         byte[] payload = publish.getPayloadAsBytes();
-        if (payload.length == 0) {
-            heard.remove(from);
+        HeardReplicas.Outcome outcome = heard.offer(from, payload, System.nanoTime());
+        if (outcome == HeardReplicas.Outcome.KEPT || outcome == HeardReplicas.Outcome.CLEARED) {
             return;
         }
-        try {
-            ReplicaSnapshot snapshot = json.readValue(payload, ReplicaSnapshot.class);
-            if (from.equals(snapshot.replica())) {
-                heard.put(from, new Heard(snapshot, System.nanoTime()));
-            }
-        } catch (Exception e) {
-            Log.debugf("cluster snapshot on %s unreadable: %s", topic,
-                    new String(payload, 0, Math.min(payload.length, 80), StandardCharsets.UTF_8));
+        String what = outcome == HeardReplicas.Outcome.TOO_LARGE ? payload.length + " bytes, more than "
+                + HeardReplicas.MAX_SNAPSHOT_BYTES : outcome == HeardReplicas.Outcome.UNREADABLE ? "unreadable"
+                : "names another replica";
+        if (droppedBefore.compareAndSet(false, true)) {
+            Log.warnf("cluster view: a message on %s dropped (%s); more are logged at DEBUG. Only the service's own"
+                    + " MQTT user should be allowed to publish on mqtt-dynamo/cluster/#", LogSafe.of(topic), what);
+        } else {
+            Log.debugf("cluster view: a message on %s dropped (%s)", LogSafe.of(topic), what);
         }
     }
 
@@ -156,16 +183,9 @@ public class ClusterView {
      * {@value #EXPIRY_SECONDS} s; this replica first, then by name.
      */
     public List<ReplicaSnapshot> replicas(ReplicaSnapshot self) {
-        long now = System.nanoTime();
         List<ReplicaSnapshot> all = new ArrayList<>();
         all.add(self);
-        heard.forEach((name, h) -> {
-            if (now - h.atNanos() > TimeUnit.SECONDS.toNanos(EXPIRY_SECONDS)) {
-                heard.remove(name, h);
-            } else if (!name.equals(self.replica())) {
-                all.add(h.snapshot());
-            }
-        });
+        all.addAll(heard.live(self.replica(), System.nanoTime()));
         all.subList(1, all.size()).sort(Comparator.comparing(ReplicaSnapshot::replica));
         return all;
     }

@@ -81,7 +81,9 @@ public class DashboardData {
                 && sessions.sessions().values().stream().allMatch(ChannelSession::connected);
         String brokerProblem = brokerUp ? null : sessions.sessions().values().stream()
                 .map(ChannelSession::lastProblem).filter(p -> p != null).findFirst().orElse("connecting");
-        String tableProblem = tables.problem();
+        // A table problem first; else DynamoDB refusing writes (intake paused, nothing lost) is what to show.
+        String tableProblem = tables.problem() != null ? tables.problem()
+                : pipeline.refusal().map(WritePipeline.Refusal::describe).orElse(null);
         long reconnects = sessions.sessions().values().stream().mapToLong(ChannelSession::reconnects).sum();
         long unacknowledged = sessions.sessions().values().stream().mapToLong(ChannelSession::unacknowledged).sum();
         List<ReplicaSnapshot.RecentMessage> recent = activity.recentMessages(topic -> true, SHARED_RECENT).stream()

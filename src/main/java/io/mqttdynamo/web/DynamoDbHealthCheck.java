@@ -16,7 +16,10 @@ import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.DescribeTableResponse;
 import software.amazon.awssdk.services.dynamodb.model.ResourceNotFoundException;
 
-/** Ready when DynamoDB answers and the tables and their indexes are active. */
+/**
+ * Ready when DynamoDB answers, the tables and their indexes are active and DynamoDB takes the service's writes
+ * (a refusal such as a lost permission makes it DOWN, naming DynamoDB's answer, until writes go through again).
+ */
 @Readiness
 @ApplicationScoped
 public class DynamoDbHealthCheck implements AsyncHealthCheck {
@@ -43,6 +46,9 @@ public class DynamoDbHealthCheck implements AsyncHealthCheck {
                 .ifNoItem().after(Duration.ofSeconds(3)).fail()
                 .map(ok -> {
                     String problem = tables.problem();
+                    if (problem == null) {
+                        problem = pipeline.refusal().map(WritePipeline.Refusal::describe).orElse(null);
+                    }
                     return HealthCheckResponse.named("dynamodb")
                             .status(problem == null)
                             .withData("tables", problem == null ? "active" : problem)

@@ -2,13 +2,18 @@ package io.mqttdynamo.web;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -17,7 +22,9 @@ import io.vertx.ext.web.RoutingContext;
  * In front of every HTTP answer: security headers; requests that change something (POST) refused when a
  * browser says another site's page sent them; and, while no dashboard password is configured, the rule
  * that the dashboard and {@code /api} answer only requests from the loopback interface (as RabbitMQ's
- * default user may only log in from localhost). Probes, metrics and the rest of {@code /q/} stay open.
+ * default user may only log in from localhost) that name the machine itself, or a configured name, as their
+ * host: a web page whose own name its DNS points at 127.0.0.1 (DNS rebinding) reaches the loopback interface
+ * from the user's browser, but under its own name. Probes, metrics and the rest of {@code /q/} stay open.
  */
 @ApplicationScoped
 public class WebGuard {
@@ -29,9 +36,12 @@ public class WebGuard {
     private static final Pattern IP_LITERAL = Pattern.compile("[0-9A-Fa-f:.]+(%[0-9A-Za-z_.-]+)?");
 
     private final boolean loginEnabled;
+    private final Set<String> allowedHosts;
 
     public WebGuard(MqttDynamoConfig config) {
         this.loginEnabled = config.dashboard().auth().enabled();
+        this.allowedHosts = config.dashboard().allowedHosts().orElse(List.of()).stream()
+                .map(WebGuard::normalHost).collect(Collectors.toUnmodifiableSet());
     }
 
     void install(@Observes Router router) {
@@ -56,11 +66,71 @@ public class WebGuard {
             refuseCrossOrigin(context, path);
             return;
         }
-        if (open || loginEnabled || fromLoopback(context.request().connection().remoteAddress())) {
+        if (open || loginEnabled) {
             context.next();
             return;
         }
-        refuse(context, path);
+        if (!fromLoopback(context.request().connection().remoteAddress())) {
+            refuse(context, path);
+        } else if (!knownHost(authority(context.request()), allowedHosts)) {
+            refuseHost(context, path);
+        } else {
+            context.next();
+        }
+    }
+
+    /** The host the request names: the Host header, or HTTP/2's :authority. */
+    private static String authority(HttpServerRequest request) {
+        String host = request.getHeader(HttpHeaders.HOST);
+        if (host == null && request.authority() != null) {
+            host = request.authority().toString();
+        }
+        return host;
+    }
+
+    /**
+     * Whether {@code authority} (a Host header: a name or address and perhaps a port) names this machine:
+     * {@code localhost}, a loopback address (127.0.0.0/8, {@code [::1]}), or one of {@code allowed} (lower
+     * case, without trailing dot); any port. Names are compared, never looked up.
+     */
+    static boolean knownHost(String authority, Set<String> allowed) {
+        if (authority == null || authority.isBlank()) {
+            return false;
+        }
+        String host = authority.strip();
+        if (host.startsWith("[")) {
+            int end = host.indexOf(']');
+            if (end < 0 || !(end == host.length() - 1 || host.charAt(end + 1) == ':')) {
+                return false;
+            }
+            host = host.substring(0, end + 1);
+        } else {
+            int colon = host.indexOf(':');
+            if (colon >= 0) {
+                host = host.substring(0, colon);
+            }
+        }
+        host = normalHost(host);
+        if (host.equals("localhost") || allowed.contains(host)) {
+            return true;
+        }
+        String literal = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+        // An address only: a name is never looked up (InetAddress would resolve it).
+        if (!IP_LITERAL.matcher(literal).matches() || literal.contains("%")
+                || !(literal.contains(":") || literal.matches("\\d{1,3}(\\.\\d{1,3}){3}"))) {
+            return false;
+        }
+        try {
+            return InetAddress.getByName(literal).isLoopbackAddress();
+        } catch (UnknownHostException e) {
+            return false;
+        }
+    }
+
+    /** A host name as compared: lower case, without the trailing dot of a fully qualified name. */
+    private static String normalHost(String host) {
+        String h = host.strip().toLowerCase(Locale.ROOT);
+        return h.endsWith(".") ? h.substring(0, h.length() - 1) : h;
     }
 
     private static boolean changesState(String method) {
@@ -123,6 +193,26 @@ public class WebGuard {
             return InetAddress.getByName(host).isLoopbackAddress();
         } catch (UnknownHostException e) {
             return false;
+        }
+    }
+
+    private static void refuseHost(RoutingContext context, String path) {
+        String why = "No dashboard password is set, so the dashboard and /api answer only requests that name this"
+                + " machine (localhost, 127.0.0.1, [::1]) or a configured host name: a web page could otherwise"
+                + " reach them from your browser under a name of its own that it points at 127.0.0.1. To open them"
+                + " under another name, add it to mqtt-dynamo.dashboard.allowed-hosts"
+                + " (MQTT_DYNAMO_DASHBOARD_ALLOWED_HOSTS, comma-separated), or set a dashboard password"
+                + " (mqtt-dynamo.dashboard.auth.enabled=true and mqtt-dynamo.dashboard.auth.password).";
+        // 421 Misdirected Request: this server does not answer for the host the request names (RFC 9110, 15.5.20).
+        var response = context.response().setStatusCode(421);
+        boolean api = path != null && (path.equals("/api") || path.startsWith("/api/"));
+        if (api) {
+            response.putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+                    .end("{\"status\":421,\"error\":\"" + why + "\"}");
+        } else {
+            response.putHeader(HttpHeaders.CONTENT_TYPE, "text/html;charset=UTF-8")
+                    .end("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>mqtt-dynamo: unknown"
+                            + " host</title></head><body><h1>Unknown host name</h1><p>" + why + "</p></body></html>\n");
         }
     }
 

@@ -73,7 +73,7 @@ import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
 
 /**
  * The throughput benchmark: Mosquitto, dynalite and the packaged service on this machine, QoS 1 messages
- * in, DynamoDB items out. Run with {@code ./mvnw -Pbench verify}; see the README's "Benchmark" section.
+ * in, DynamoDB items out. Run with {@code ./mvnw -Pbench verify}; see docs/benchmark.md.
  * Prints one JSON object on stdout (also in {@code target/bench/result.json}); progress goes to stderr.
  *
  * <p>System properties: {@code bench.messages} (20000), {@code bench.topics} (100), {@code bench.modes}
@@ -90,6 +90,7 @@ public final class Benchmark {
     private static final String ENVELOPE_TOPIC = "bench-events/message_publish";
     private static final int MAX_IN_FLIGHT = 500;
     private static final long LATENCY_SEQ_BASE = 100_000_000L;
+    private static final long STEADY_SEQ_BASE = 200_000_000L;
     private static final Pattern DISCONNECTED = Pattern.compile("MQTT channel .* disconnected");
 
     private final int messages = Integer.getInteger("bench.messages", 20_000);
@@ -213,6 +214,7 @@ public final class Benchmark {
             boolean warm = awaitAcknowledged(service, warmupMessages, System.nanoTime()) > 0;
             log("warm-up: %d messages %s", warmupMessages, warm ? "stored" : "NOT all stored");
         }
+        double unitsBefore = writeUnits(service);
         long[] cpuBefore = {cpuTicks(service.process.pid()), cpuTicks(dynalitePid), cpuTicks(broker.process.pid())};
         long start = System.nanoTime();
         CompletableFuture<Void> publishing = CompletableFuture.runAsync(() -> publisher.publishAll(mode, 0,
@@ -238,6 +240,11 @@ public final class Benchmark {
                 : round(ticksToMs(cpuAfter[1] - cpuBefore[1]) * per10k, 0));
         out.put("broker_cpu_ms_per_10k", round(ticksToMs(cpuAfter[2] - cpuBefore[2]) * per10k, 0));
         out.put("service_peak_rss_mb", round(peakRssKb(service.process.pid()) / 1024.0, 0));
+        // DynamoDB's bill for the burst, from the write units DynamoDB reported for each write (the service's
+        // mqtt_dynamo_consumed_write_units_total; dynalite computes them by DynamoDB's rule).
+        awaitAcknowledged(service, warmupMessages + messages, System.nanoTime());
+        out.put("wcu_per_msg_burst", round((writeUnits(service) - unitsBefore) / Math.max(1, persisted.complete
+                ? messages : persisted.msgItems), 2));
         log("persisted %s: %.0f msgs/s over %.2f s", persisted.complete ? "all" : "NOT all", rate, seconds);
 
         // 3. What is really stored.
@@ -530,6 +537,8 @@ public final class Benchmark {
         Map<String, Long> setWritten = new ConcurrentHashMap<>();
         Map<String, Long> seqOf = new ConcurrentHashMap<>();
         ObjectMapper json = new ObjectMapper();
+        java.util.concurrent.atomic.LongAdder responseBytes = new java.util.concurrent.atomic.LongAdder();
+        proxy.onExchange(exchange -> responseBytes.add(exchange.responseBody().getBytes(StandardCharsets.UTF_8).length));
         proxy.onExchange(exchange -> {
             if (exchange.status() != 200) {
                 return;
@@ -586,6 +595,8 @@ public final class Benchmark {
         service.awaitReady(Duration.ofSeconds(120));
         Publisher publisher = track(connectPublisher(broker.port, "bench-lat-pub-" + run + "-" + mode));
         long[] published = new long[count];
+        long bytesBefore = responseBytes.sum();
+        double unitsBefore = writeUnits(service);
         long start = System.nanoTime();
         CompletableFuture<Void> publishing = CompletableFuture.runAsync(() -> publisher.publishAll(mode,
                 LATENCY_SEQ_BASE, count, rate, published));
@@ -632,7 +643,37 @@ public final class Benchmark {
         out.put("latency_reconnects_log_lines", service.log().lines().filter(l -> DISCONNECTED.matcher(l).find())
                 .count());
         log("latency: p50 %s ms, p99 %s ms (%d samples)", out.get("p50_ms"), out.get("p99_ms"), millis.size());
+        awaitAcknowledged(service, count, System.nanoTime());
+        out.put("wcu_per_msg_half_load", round((writeUnits(service) - unitsBefore) / count, 2));
+        out.put("response_bytes_per_msg", round((double) (responseBytes.sum() - bytesBefore) / count, 0));
+        steady(mode, out, service, publisher, count);
         service.stop();
+    }
+
+    /**
+     * The bill at steady state: once every topic's MsgId set is full, a trickle of single messages (nothing folds
+     * into a shared request), write units from what DynamoDB reported for each write.
+     */
+    private void steady(String mode, ObjectNode out, Service service, Publisher publisher, long alreadyTaken) {
+        int count = Math.max(100, 2 * topics);
+        double unitsBefore = writeUnits(service);
+        publisher.publishAll(mode, STEADY_SEQ_BASE, count, 40, null);
+        awaitAcknowledged(service, alreadyTaken + count, System.nanoTime());
+        out.put("steady_messages", count);
+        out.put("wcu_per_msg_steady", round((writeUnits(service) - unitsBefore) / count, 2));
+        log("steady state: %s write units per message", out.get("wcu_per_msg_steady"));
+    }
+
+    /** The write units DynamoDB reported for the service's writes so far, over all tables. */
+    private static double writeUnits(Service service) {
+        String metrics = service.get("/q/metrics").orElse("");
+        double sum = 0;
+        for (String line : metrics.split("\n")) {
+            if (line.startsWith("mqtt_dynamo_consumed_write_units_total{")) {
+                sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return sum;
     }
 
     /** Waits for the publisher to finish, at most twice the stall time (it gives up by itself after that). */
@@ -995,11 +1036,7 @@ public final class Benchmark {
         env.put("QUARKUS_DYNAMODB_AWS_CREDENTIALS_TYPE", "static");
         env.put("QUARKUS_DYNAMODB_AWS_CREDENTIALS_STATIC_PROVIDER_ACCESS_KEY_ID", "bench");
         env.put("QUARKUS_DYNAMODB_AWS_CREDENTIALS_STATIC_PROVIDER_SECRET_ACCESS_KEY", "bench");
-        // Every msgid of a topic stays in its set, so that the sets count what is stored.
-        int perTopic = (messages + latencyMessages) / Math.max(1, topics) + 1;
-        if (perTopic > 900) {
-            env.put("MQTT_DYNAMO_STORE_TOPIC_MSG_IDS_CAP", Integer.toString(perTopic + 100));
-        }
+        // Default functions and settings: what a user's DynamoDB bill would be.
         return env;
     }
 

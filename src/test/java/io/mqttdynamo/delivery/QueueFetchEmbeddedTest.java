@@ -54,6 +54,26 @@ class QueueFetchEmbeddedTest extends EmbeddedBrokerTest {
         }
     }
 
+    /** EMQX says is_new false for a filter the session holds already; the plugin fetched for new ones only. */
+    @Test
+    void aRenewedSubscriptionFetchesNothingAgain() {
+        String topic = "renewed/" + run;
+        queue(topic, "job 1");
+        try (TestMqttClient worker = TestMqttClient.connect("renewing_" + run, PORT)) {
+            worker.subscribe(topic, 1);
+            await().atMost(TIMEOUT).until(() -> worker.received().size() == 1);
+            double renewedBefore = renewedSkips();
+            worker.subscribe(topic, 1);
+            await().atMost(TIMEOUT).until(() -> renewedSkips() >= renewedBefore + 1);
+            assertThat(payloads(worker)).containsExactly("job 1");
+        }
+    }
+
+    private static double renewedSkips() {
+        return io.mqttdynamo.support.PrometheusText.value(io.restassured.RestAssured.get("/q/metrics").asString(),
+                "mqtt_dynamo_queued_messages_fetches_skipped_total{reason=\"renewed\"}");
+    }
+
     @Test
     void aWildcardSubscriberGetsEveryMatchingTopicsMessagesAndAQos0OneNone() {
         queue("fleet/" + run + "/a", "a 1");

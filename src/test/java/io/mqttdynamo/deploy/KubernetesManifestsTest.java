@@ -23,6 +23,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 
+import io.mqttdynamo.config.ConfigCheck;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.support.EmbeddedBrokerProfile;
 import io.quarkus.test.junit.QuarkusTest;
@@ -32,7 +33,8 @@ import io.smallrye.config.ConfigMappings;
 /**
  * Keeps {@code k8s/} honest against the application: probe paths answer, the port is the image's, every
  * environment variable is a setting the application has (a renamed property breaks this test), selectors
- * select the pods, the image is the one the Dockerfiles build, and the pod runs locked down.
+ * select the pods, the image is the one the Dockerfiles build, the pod runs locked down, and no credential
+ * is in git (the Secret is generated from a git-ignored file whose example the service refuses to run with).
  */
 @QuarkusTest
 @TestProfile(EmbeddedBrokerProfile.class)
@@ -45,6 +47,9 @@ class KubernetesManifestsTest {
     private static JsonNode statefulSet;
     private static JsonNode container;
     private static Map<String, JsonNode> byKind;
+    /** The kustomization's generator of the credentials' Secret, and the example of its env file. */
+    private static JsonNode secretGenerator;
+    private static Map<String, String> exampleCredentials;
 
     @BeforeAll
     static void read() throws IOException {
@@ -62,15 +67,19 @@ class KubernetesManifestsTest {
             byKind.put(kind.equals("Service") && doc.path("spec").path("clusterIP").asText().equals("None")
                     ? "HeadlessService" : kind, doc);
         }
+        JsonNode generators = YAML.readTree(BASE.resolve("kustomization.yaml").toFile()).path("secretGenerator");
+        assertThat(generators.size()).as("one secretGenerator").isEqualTo(1);
+        secretGenerator = generators.get(0);
+        exampleCredentials = envFile(BASE.resolve(secretGenerator.path("envs").get(0).asText() + ".example"));
         statefulSet = byKind.get("StatefulSet");
         container = statefulSet.path("spec").path("template").path("spec").path("containers").get(0);
     }
 
     @Test
     void kustomizationsListFilesThatExist() throws IOException {
-        assertThat(byKind).containsKeys("StatefulSet", "Service", "HeadlessService", "ConfigMap", "Secret",
+        assertThat(byKind).containsKeys("StatefulSet", "Service", "HeadlessService", "ConfigMap",
                 "PodDisruptionBudget", "ServiceAccount", "Role", "RoleBinding");
-        assertThat(byKind).doesNotContainKey("Deployment");
+        assertThat(byKind).doesNotContainKey("Deployment").as("the Secret is generated").doesNotContainKey("Secret");
         Path overlay = K8S.resolve("overlays/jvm");
         for (String resource : resources(overlay.resolve("kustomization.yaml"))) {
             assertThat(overlay.resolve(resource).resolve("kustomization.yaml")).exists();
@@ -106,7 +115,7 @@ class KubernetesManifestsTest {
         Set<String> documented = new HashSet<>();
         // Table cells read "`mqtt-dynamo.broker.host` / `.port`": the second is a sibling of the first.
         Matcher property = Pattern.compile("`((?:mqtt-dynamo|quarkus)\\.[a-z0-9.\\-]+)`(?: / `(\\.[a-z0-9\\-]+)`)?")
-                .matcher(Files.readString(Path.of("README.md")));
+                .matcher(Files.readString(Path.of("docs", "configuration.md")));
         while (property.find()) {
             String name = property.group(1);
             documented.add(envName(name));
@@ -114,13 +123,13 @@ class KubernetesManifestsTest {
                 documented.add(envName(name.substring(0, name.lastIndexOf('.')) + property.group(2)));
             }
         }
-        // The README's table abbreviates a few: "…static-provider.access-key-id / secret-access-key".
+        // The configuration table abbreviates a few: "…static-provider.access-key-id / secret-access-key".
         documented.add("QUARKUS_DYNAMODB_AWS_CREDENTIALS_STATIC_PROVIDER_ACCESS_KEY_ID");
         documented.add("QUARKUS_DYNAMODB_AWS_CREDENTIALS_STATIC_PROVIDER_SECRET_ACCESS_KEY");
 
         List<String> names = new ArrayList<>();
         byKind.get("ConfigMap").path("data").fieldNames().forEachRemaining(names::add);
-        byKind.get("Secret").path("stringData").fieldNames().forEachRemaining(names::add);
+        names.addAll(exampleCredentials.keySet());
         container.path("env").forEach(env -> names.add(env.path("name").asText()));
         names.remove("POD_NAME");
         assertThat(names).isNotEmpty();
@@ -128,10 +137,52 @@ class KubernetesManifestsTest {
             if (name.startsWith("MQTT_DYNAMO_")) {
                 assertThat(known).as("a setting of MqttDynamoConfig").contains(name);
             }
-            assertThat(documented).as("a setting in the README's configuration table").contains(name);
+            assertThat(documented).as("a setting in the configuration table (docs/configuration.md)").contains(name);
         }
         assertThat(container.path("envFrom").findValuesAsText("name"))
                 .containsExactlyInAnyOrder("mqtt-dynamo-config", "mqtt-dynamo-config-creds");
+    }
+
+    @Test
+    void noCredentialIsInGitAndTheSecretComesFromAGitIgnoredFile() throws IOException {
+        assertThat(secretGenerator.path("name").asText()).isEqualTo("mqtt-dynamo-config-creds");
+        assertThat(secretGenerator.path("envs").toString()).isEqualTo("[\"credentials.env\"]");
+        assertThat(secretGenerator.has("literals")).as("no literal values in git").isFalse();
+        assertThat(Files.readAllLines(Path.of(".gitignore"))).contains("k8s/base/credentials.env");
+        // No manifest anywhere under k8s/ carries a Secret's values.
+        try (var files = Files.walk(K8S)) {
+            for (Path file : files.filter(f -> f.toString().endsWith(".yaml") || f.toString().endsWith(".yml"))
+                    .toList()) {
+                for (JsonNode doc : YAML.readValues(YAML.createParser(file.toFile()), JsonNode.class).readAll()) {
+                    assertThat(doc.path("kind").asText()).as(file.toString()).isNotEqualTo("Secret");
+                }
+            }
+        }
+        assertThat(exampleCredentials).containsKeys("MQTT_DYNAMO_BROKER_PASSWORD", "MQTT_DYNAMO_DASHBOARD_AUTH_PASSWORD",
+                "QUARKUS_DYNAMODB_AWS_CREDENTIALS_STATIC_PROVIDER_ACCESS_KEY_ID",
+                "QUARKUS_DYNAMODB_AWS_CREDENTIALS_STATIC_PROVIDER_SECRET_ACCESS_KEY");
+    }
+
+    /** A deployment that copies the example without filling it in does not start: each placeholder is named. */
+    @Test
+    void theServiceRefusesToStartWithTheExampleCredentials() {
+        Map<String, String> deployed = new java.util.HashMap<>(exampleCredentials);
+        byKind.get("ConfigMap").path("data").fields().forEachRemaining(e -> deployed.put(e.getKey(), e.getValue().asText()));
+        io.smallrye.config.SmallRyeConfig config = new io.smallrye.config.SmallRyeConfigBuilder()
+                .withMapping(MqttDynamoConfig.class)
+                .withSources(new io.smallrye.config.EnvConfigSource(deployed, 300))
+                .build();
+        List<String> problems = ConfigCheck.check(config.getConfigMapping(MqttDynamoConfig.class),
+                new ConfigCheck.Surroundings(name -> config.getOptionalValue(name, String.class), Map.of(), true))
+                .problems();
+        assertThat(problems).hasSize(4);
+        for (String property : List.of("mqtt-dynamo.broker.password", "mqtt-dynamo.dashboard.auth.password",
+                "quarkus.dynamodb.aws.credentials.static-provider.access-key-id",
+                "quarkus.dynamodb.aws.credentials.static-provider.secret-access-key")) {
+            assertThat(problems).anySatisfy(p -> assertThat(p).startsWith(property).contains("placeholder"));
+        }
+        exampleCredentials.forEach((name, value) -> assertThat(ConfigCheck.isPlaceholder(value))
+                .as(name).isEqualTo(name.endsWith("PASSWORD") || name.endsWith("_KEY") || name.endsWith("_KEY_ID")));
     }
 
     @Test
@@ -224,6 +275,20 @@ class KubernetesManifestsTest {
         YAML.readTree(kustomization.toFile()).path("resources").forEach(r -> files.add(r.asText()));
         assertThat(files).as(kustomization + " resources").isNotEmpty();
         return files;
+    }
+
+    /** A kustomize env file: NAME=value lines, # comments and blank lines skipped. */
+    private static Map<String, String> envFile(Path file) throws IOException {
+        Map<String, String> entries = new java.util.LinkedHashMap<>();
+        for (String line : Files.readAllLines(file)) {
+            if (line.isBlank() || line.startsWith("#")) {
+                continue;
+            }
+            int equals = line.indexOf('=');
+            assertThat(equals).as(file + ": " + line).isPositive();
+            entries.put(line.substring(0, equals), line.substring(equals + 1));
+        }
+        return entries;
     }
 
     private static int exposedPort(String dockerfile) throws IOException {

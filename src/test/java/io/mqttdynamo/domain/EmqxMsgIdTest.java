@@ -36,6 +36,23 @@ class EmqxMsgIdTest {
     }
 
     @Test
+    void noMsgIdIsLongerThanTheLargestGuids() {
+        byte[] largest = new byte[16];
+        java.util.Arrays.fill(largest, (byte) 0xFF);
+        assertThat(EmqxMsgId.encode(largest)).hasSize(EmqxMsgId.MAX_LENGTH);
+        Random random = new Random(7);
+        for (int i = 0; i < 10_000; i++) {
+            byte[] guid = new byte[16];
+            random.nextBytes(guid);
+            assertThat(EmqxMsgId.encode(guid).length()).isLessThanOrEqualTo(EmqxMsgId.MAX_LENGTH);
+        }
+        // Every GUID of 39 decimal digits, from 10^38 up, has the longest form; one digit less, one index less.
+        assertThat(EmqxMsgId.encode(BigInteger.TEN.pow(38).toByteArray())).hasSize(EmqxMsgId.MAX_LENGTH);
+        assertThat(EmqxMsgId.encode(BigInteger.TEN.pow(38).subtract(BigInteger.ONE).toByteArray()))
+                .hasSize(EmqxMsgId.MAX_LENGTH - 1);
+    }
+
+    @Test
     void base62RoundTripsEveryRemainderLength() {
         Random random = new Random(42);
         for (int length = 0; length < 64; length++) {

@@ -66,7 +66,10 @@ class AwsIotEventsTest extends ServiceTest {
         String clientId = "thing-" + run;
         presence("connected", clientId, T, 3);
         Map<String, AttributeValue> online = await().atMost(TIMEOUT).until(() -> clientRow(clientId), r -> r != null);
-        assertThat(online).containsOnly(
+        assertThat(online).containsOnlyKeys("clientid", "node", "connect_state", "online_at", "offline_at",
+                "version_number", "online_shard", "client_shard", "write_token", "previous_client_shard",
+                "previous_connect_state");
+        assertThat(online).contains(
                 Map.entry("clientid", AttributeValue.fromS(clientId)),
                 Map.entry("node", AttributeValue.fromS(AwsIotMosquittoProfile.NODE)),
                 Map.entry("connect_state", AttributeValue.fromN("1")),
@@ -108,6 +111,27 @@ class AwsIotEventsTest extends ServiceTest {
                 .until(() -> clientRow(clientId), r -> r.get("connect_state").n().equals("1"));
         assertThat(online.get("online_at").n()).isEqualTo(Long.toString(T + 30_000));
         assertThat(online.get("version_number").n()).isEqualTo("6");
+    }
+
+    /** AWS IoT starts a client's numbers at 0 again after about an hour away (or when its session expired). */
+    @Test
+    void aConnectionWhoseNumberWasResetAfterAnHourAwayBringsTheClientOnline() {
+        String clientId = "returning-" + run;
+        presence("connected", clientId, T, 7);
+        presence("disconnected", clientId, T + 60_000, 7);
+        await().atMost(TIMEOUT).until(() -> clientRow(clientId), r -> r != null && r.get("connect_state").n().equals("0"));
+
+        presence("connected", clientId, T + 2 * 3_600_000, 0);
+        Map<String, AttributeValue> online = await().atMost(TIMEOUT)
+                .until(() -> clientRow(clientId), r -> r.get("connect_state").n().equals("1"));
+        assertThat(online.get("version_number").n()).isEqualTo("0");
+        assertThat(online.get("online_at").n()).isEqualTo(Long.toString(T + 2 * 3_600_000));
+
+        // The old connection's disconnect, delivered late again, does not take the new connection offline.
+        double staleBefore = staleUpdates();
+        presence("disconnected", clientId, T + 60_000, 7);
+        await().atMost(TIMEOUT).until(() -> staleUpdates() >= staleBefore + 1);
+        assertThat(clientRow(clientId).get("connect_state").n()).isEqualTo("1");
     }
 
     @Test

@@ -45,6 +45,11 @@ class EventDecodingTest {
         var event = EmqxEventDecoder.decode("$SYS/brokers/n/clients/c1/subscribed",
                 json("{\"clientid\":\"c1\",\"topic\":\"a/+/b\",\"subopts\":{\"qos\":2,\"nl\":0},\"ts\":1563765300000}"), 0);
         assertThat(event).contains(new BrokerEvent.ClientSubscribed("c1", "a/+/b", 2, 1563765300000L));
+        // EMQX 5 says when the session held the filter already (a subscription restored through its API).
+        var renewed = EmqxEventDecoder.decode("$SYS/brokers/n/clients/c1/subscribed",
+                json("{\"clientid\":\"c1\",\"topic\":\"a/+/b\",\"subopts\":{\"qos\":1,\"is_new\":false},"
+                        + "\"ts\":1563765300000}"), 0);
+        assertThat(renewed).contains(new BrokerEvent.ClientSubscribed("c1", "a/+/b", 1, 1563765300000L, false));
         var unsubscribed = EmqxEventDecoder.decode("$SYS/brokers/n/clients/c1/unsubscribed",
                 json("{\"clientid\":\"c1\",\"topic\":\"a/+/b\",\"ts\":1563765301000}"), 0);
         assertThat(unsubscribed).contains(new BrokerEvent.ClientUnsubscribed("c1", "a/+/b", 1563765301000L));

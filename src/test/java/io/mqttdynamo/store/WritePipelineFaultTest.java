@@ -2,9 +2,11 @@ package io.mqttdynamo.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import java.net.URI;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -15,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.AfterAll;
@@ -22,6 +25,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.mqttdynamo.config.MqttDynamoConfig;
@@ -220,5 +225,118 @@ class WritePipelineFaultTest {
         assertThat(tables.item("mqtt_retain", "topic", prefix + "ok")).isPresent();
         assertThat(tables.item("mqtt_retain", "topic", tooLong)).isEmpty();
         assertThat(counter("mqtt_dynamo_write_failures")).isEqualTo(1);
+    }
+
+    /**
+     * Errors that are about the service's access or the table, not one item (a role that lost a permission, a
+     * rotated key, an expired token, a KMS key, a missing table, a malformed request): while DynamoDB gives them,
+     * no write fails and no new work is admitted; once it takes writes again, everything is stored.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "AccessDeniedException|User: arn:aws:sts::123456789012:assumed-role/mqtt-dynamo/x is not authorized to perform: dynamodb:BatchWriteItem",
+        "UnrecognizedClientException|The security token included in the request is invalid.",
+        "ExpiredTokenException|The security token included in the request is expired",
+        "MissingAuthenticationTokenException|Request is missing Authentication Token",
+        "KMSAccessDeniedException|The ciphertext refers to a customer master key that does not exist or that you do not have access to",
+        "ResourceNotFoundException|Requested resource not found",
+        "ValidationException|1 validation error detected: Value null at 'requestItems' failed to satisfy constraint"})
+    void aRefusalOutsideTheItemsDropsNothingAndTakesNoNewWorkUntilWritesGoThrough(String code, String message)
+            throws Exception {
+        AtomicBoolean refusing = new AtomicBoolean(true);
+        proxy.fault(request -> refusing.get() ? DynamoDbProxy.Fault.error(400, code, message) : null);
+        String prefix = "denied/" + System.nanoTime() + "/";
+        List<CompletableFuture<Void>> results = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            results.add(pipeline.submitAll(List.of(retained(prefix + i, "v" + i))));
+        }
+        results.add(pipeline.submitAll(List.of(new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, topicKey(prefix),
+                Tables.Attr.MSG_ID_SET, Set.of("m1")))));
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> pipeline.refusal().isPresent()
+                && counter("mqtt_dynamo_write_errors") >= 10);
+        assertThat(pipeline.refusal().get().code()).isEqualTo(code);
+        assertThat(results).noneMatch(CompletableFuture::isDone);
+        CompletableFuture<Void> admission = pipeline.admission().toCompletableFuture();
+        assertThat(admission).isNotDone();
+        assertThat(registry.get("mqtt_dynamo_writes_refused").gauge().value()).isEqualTo(1);
+
+        refusing.set(false);
+        CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).get(20, TimeUnit.SECONDS);
+        admission.get(10, TimeUnit.SECONDS);
+        for (int i = 0; i < 30; i++) {
+            assertThat(tables.item("mqtt_retain", "topic", prefix + i)).as("item %d", i).isPresent();
+        }
+        assertThat(tables.topicMsgIds(prefix)).containsExactly("m1");
+        // What DynamoDB bills: one write unit per item under 1 KB, refused requests cost nothing.
+        assertThat(registry.get("mqtt_dynamo_consumed_write_units").tag("table", "mqtt_retain").counter().count())
+                .isEqualTo(30);
+        assertThat(pipeline.refusal()).isEmpty();
+        assertThat(registry.get("mqtt_dynamo_writes_refused").gauge().value()).isZero();
+        assertThat(counter("mqtt_dynamo_write_failures")).isZero();
+    }
+
+    @Test
+    void aBatchRefusedForOneItemsSizeIsNotARefusalOfTheService() throws Exception {
+        String prefix = "oversize/" + System.nanoTime() + "/";
+        CompletableFuture<Void> big = pipeline.submitAll(List.of(retained(prefix + "big", "x".repeat(420 * 1024))));
+        assertThatThrownBy(() -> big.get(20, TimeUnit.SECONDS)).hasCauseInstanceOf(RejectedWriteException.class);
+        assertThat(pipeline.refusal()).isEmpty();
+        assertThat(pipeline.admission().toCompletableFuture()).isDone();
+    }
+
+    /**
+     * A client update and a counter change that DynamoDB applied while the service got a 500: the retries must
+     * neither lose the client's count (the update's old values no longer tell the change) nor count it twice.
+     */
+    @Test
+    void writesAppliedWhoseAnswerWasLostCountExactlyOnce() throws Exception {
+        String clientId = "lost-answer-" + System.nanoTime();
+        String shard = Indexes.shardOf(clientId);
+        long knownBefore = counterValue(shard, Tables.Attr.KNOWN);
+        long onlineBefore = counterValue(shard, Tables.Attr.ONLINE);
+        io.mqttdynamo.hooks.ItemMapper items = new io.mqttdynamo.hooks.ItemMapper(new SmallRyeConfigBuilder()
+                .withMapping(MqttDynamoConfig.class).build().getConfigMapping(MqttDynamoConfig.class), registry);
+        AtomicBoolean clientAnswerLost = new AtomicBoolean();
+        AtomicBoolean counterAnswerLost = new AtomicBoolean();
+        proxy.fault(request -> {
+            if (!request.operation().equals("UpdateItem")) {
+                return null;
+            }
+            boolean client = request.body().contains("\"mqtt_client\"") && request.body().contains(clientId);
+            boolean counter = request.body().contains("\"mqtt_dynamo_stats\"");
+            if (client && clientAnswerLost.compareAndSet(false, true)
+                    || counter && counterAnswerLost.compareAndSet(false, true)) {
+                return DynamoDbProxy.Fault.appliedThenError(500, "InternalServerError", "answer lost");
+            }
+            return null;
+        });
+
+        long at = System.currentTimeMillis();
+        pipeline.submitAll(List.of(items.connected(
+                new io.mqttdynamo.domain.BrokerEvent.ClientConnected(clientId, "node1", "user", at))))
+                .get(20, TimeUnit.SECONDS);
+        assertThat(clientAnswerLost).isTrue();
+        assertThat(counterAnswerLost).isTrue();
+        assertThat(counterValue(shard, Tables.Attr.KNOWN)).isEqualTo(knownBefore + 1);
+        assertThat(counterValue(shard, Tables.Attr.ONLINE)).isEqualTo(onlineBefore + 1);
+
+        clientAnswerLost.set(false);
+        counterAnswerLost.set(false);
+        pipeline.submitAll(List.of(items.disconnected(
+                new io.mqttdynamo.domain.BrokerEvent.ClientDisconnected(clientId, "node1", "normal", at + 1000))))
+                .get(20, TimeUnit.SECONDS);
+        assertThat(clientAnswerLost).isTrue();
+        assertThat(counterValue(shard, Tables.Attr.KNOWN)).isEqualTo(knownBefore + 1);
+        assertThat(counterValue(shard, Tables.Attr.ONLINE)).isEqualTo(onlineBefore);
+        assertThat(tables.item("mqtt_client", "clientid", clientId).orElseThrow().get("connect_state").n())
+                .isEqualTo("0");
+    }
+
+    private long counterValue(String shard, String attribute) {
+        return tables.item("mqtt_dynamo_stats", "name", "clients#" + shard)
+                .map(item -> item.get(attribute))
+                .map(value -> Long.parseLong(value.n()))
+                .orElse(0L);
     }
 }

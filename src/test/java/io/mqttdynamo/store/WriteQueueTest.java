@@ -10,6 +10,8 @@ import java.util.concurrent.CompletableFuture;
 
 import org.junit.jupiter.api.Test;
 
+import io.mqttdynamo.domain.ItemLimits;
+
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 class WriteQueueTest {
@@ -84,6 +86,32 @@ class WriteQueueTest {
     }
 
     @Test
+    void additionsToOneSetFoldOnlyUpToTheLargestAddition() {
+        queue(add("hot", "m0"));
+        WriteQueue.Sent first = only(takeAll(NOW));
+        // A hot topic while its item is busy: thousands of ids wait for it.
+        int waiting = 2 * ItemLimits.MSG_ID_SET_ADDITION_MAX + 500;
+        for (int i = 1; i <= waiting; i++) {
+            queue(add("hot", "m" + i));
+        }
+        queue.stored(first);
+
+        Set<String> sent = new java.util.HashSet<>();
+        int requests = 0;
+        for (List<WriteQueue.Sent> next = takeAll(NOW); !next.isEmpty(); next = takeAll(NOW)) {
+            WriteQueue.Sent addition = only(next);
+            Set<String> values = ((ItemWrite.AddToSet) addition.write()).values();
+            assertThat(values).as("one addition's members").hasSizeLessThanOrEqualTo(ItemLimits.MSG_ID_SET_ADDITION_MAX);
+            sent.addAll(values);
+            requests++;
+            queue.stored(addition);
+        }
+        assertThat(sent).hasSize(waiting);
+        assertThat(requests).isEqualTo(3);
+        assertThat(queue.size()).isZero();
+    }
+
+    @Test
     void aRemovalCancelsAnAdditionThatWasNeverSent() {
         queue(add("busy", "m0"));
         only(takeAll(NOW));
@@ -155,16 +183,19 @@ class WriteQueueTest {
     }
 
     @Test
-    void aTrimComesBeforeTheAdditionsThatWaitedBehindTheOverfillingOne() {
+    void aTrimGoesFirstThenTheAdditionThatFoundTheSetFullThenWhatWaitedBehindIt() {
         queue(add("t", "m1"));
         WriteQueue.Sent first = only(takeAll(NOW));
-        queue(add("t", "m2"));
+        queue(remove("t", "m9"));
 
-        queue.storedThen(first, remove("t", "m0"));
+        queue.sendFirst(first, remove("t", "m0"));
         WriteQueue.Sent trim = only(takeAll(NOW));
         assertThat(trim.write()).isEqualTo(remove("t", "m0"));
         queue.stored(trim);
-        assertThat(only(takeAll(NOW)).write()).isEqualTo(add("t", "m2"));
+        WriteQueue.Sent again = only(takeAll(NOW));
+        assertThat(again.write()).isEqualTo(add("t", "m1"));
+        queue.stored(again);
+        assertThat(only(takeAll(NOW)).write()).isEqualTo(remove("t", "m9"));
     }
 
     @Test

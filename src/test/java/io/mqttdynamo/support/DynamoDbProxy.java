@@ -90,7 +90,18 @@ public final class DynamoDbProxy implements AutoCloseable {
             return new Unprocessed(n);
         }
 
+        /**
+         * Forward the request, so that the server applies it, then answer with this error instead of the server's
+         * answer: a write whose outcome the client cannot know (a time-out or a 500 after the write was made).
+         */
+        static Fault appliedThenError(int status, String awsErrorType, String message) {
+            return new AppliedThenError(status, awsErrorType, message);
+        }
+
         record Error(int status, String awsErrorType, String message) implements Fault {
+        }
+
+        record AppliedThenError(int status, String awsErrorType, String message) implements Fault {
         }
 
         record Delay(Duration delay) implements Fault {
@@ -186,6 +197,10 @@ public final class DynamoDbProxy implements AutoCloseable {
             String operation = target == null ? "" : target.substring(target.indexOf('.') + 1);
             String requestBody = new String(body, StandardCharsets.UTF_8);
             Fault fault = faults.apply(new Request(operation, requestBody));
+            if (fault instanceof Fault.AppliedThenError applied) {
+                forward(exchange, body, operation);
+                fault = Fault.error(applied.status(), applied.awsErrorType(), applied.message());
+            }
             if (fault instanceof Fault.Error error) {
                 byte[] errorBody = JSON.writeValueAsBytes(JSON.createObjectNode()
                         .put("__type", ERROR_PREFIX + error.awsErrorType()).put("message", error.message()));

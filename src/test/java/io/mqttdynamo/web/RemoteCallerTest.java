@@ -20,7 +20,8 @@ import io.quarkus.test.junit.TestProfile;
 
 /**
  * Without a dashboard password, a caller that is not on the loopback interface gets 403 and what to do,
- * while probes and metrics answer it. The HTTP server here reads the PROXY protocol header, which names
+ * while probes and metrics answer it; a loopback caller naming a host that is not the machine's own nor a
+ * configured one (a page that rebound its name to 127.0.0.1) gets 421 and what to configure. The HTTP server here reads the PROXY protocol header, which names
  * the caller's address: so the test talks to it over loopback sockets only and still arrives as a remote
  * peer (203.0.113.7), through the same connection address the service sees from a real network peer.
  */
@@ -33,6 +34,7 @@ class RemoteCallerTest {
         public Map<String, String> getConfigOverrides() {
             Map<String, String> config = new HashMap<>(super.getConfigOverrides());
             config.put("quarkus.http.proxy.use-proxy-protocol", "true");
+            config.put("mqtt-dynamo.dashboard.allowed-hosts", "mqtt-dynamo.example");
             return config;
         }
     }
@@ -71,16 +73,48 @@ class RemoteCallerTest {
         assertThat(statusLine(get("::1", "/"))).contains(" 200 ");
     }
 
+    @Test
+    void aLoopbackCallerNamingAnUnknownHostIsRefused() throws IOException {
+        String api = request("127.0.0.1", "GET", "/api/clients", "evil.test:8080");
+        assertThat(statusLine(api)).contains(" 421 ");
+        assertThat(api).containsIgnoringCase("content-type: application/json").contains("\"status\":421")
+                .contains("mqtt-dynamo.dashboard.allowed-hosts").contains("MQTT_DYNAMO_DASHBOARD_ALLOWED_HOSTS")
+                .doesNotContain("\"items\"");
+        // A rebinding page's POST carries its own origin, so the cross-site rule lets it by; the Host does not.
+        assertThat(statusLine(request("127.0.0.1", "POST", "/api/retained/restore", "evil.test:8080")))
+                .contains(" 421 ");
+        String page = request("::1", "GET", "/", "evil.test");
+        assertThat(statusLine(page)).contains(" 421 ");
+        assertThat(page).contains("text/html").contains("mqtt-dynamo.dashboard.allowed-hosts");
+        assertThat(statusLine(request("127.0.0.1", "GET", "/api/stats", "localhost.evil.test"))).contains(" 421 ");
+        assertThat(statusLine(request("127.0.0.1", "GET", "/api/stats", "127.0.0.1.evil.test:80"))).contains(" 421 ");
+        assertThat(statusLine(request("127.0.0.1", "GET", "/q/health/live", "evil.test"))).contains(" 200 ");
+    }
+
+    @Test
+    void theMachinesOwnNamesAndTheConfiguredOnesAreAnsweredOnAnyPort() throws IOException {
+        for (String host : new String[] {"localhost", "localhost:8080", "LocalHost.:1", "127.0.0.1", "127.0.0.1:9",
+                "127.1.2.3:8080", "[::1]:8080", "[::1]", "mqtt-dynamo.example", "MQTT-Dynamo.Example:443"}) {
+            assertThat(statusLine(request("127.0.0.1", "GET", "/api/stats", host))).as(host).contains(" 200 ");
+        }
+    }
+
     /** One GET on a new connection that says, in its PROXY header, it comes from {@code peer}. */
     private String get(String peer, String path) throws IOException {
+        return request(peer, "GET", path, "mqtt-dynamo.example");
+    }
+
+    /** One request on a new connection that says, in its PROXY header, it comes from {@code peer}. */
+    private String request(String peer, String method, String path, String host) throws IOException {
         boolean v6 = peer.contains(":");
         String proxy = v6 ? "PROXY TCP6 " + peer + " ::1 40000 " + root.getPort()
                 : "PROXY TCP4 " + peer + " 127.0.0.1 40000 " + root.getPort();
         try (Socket socket = new Socket("127.0.0.1", root.getPort())) {
             socket.setSoTimeout(10_000);
             OutputStream out = socket.getOutputStream();
-            out.write((proxy + "\r\nGET " + path + " HTTP/1.1\r\nHost: mqtt-dynamo.example\r\nAccept: */*\r\n"
-                    + "Connection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write((proxy + "\r\n" + method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\nAccept: */*\r\n"
+                    + "Origin: http://" + host + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
             out.flush();
             InputStream in = socket.getInputStream();
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);

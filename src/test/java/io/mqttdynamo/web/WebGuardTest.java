@@ -28,6 +28,26 @@ class WebGuardTest {
     }
 
     @Test
+    void theMachinesOwnHostNamesAndConfiguredOnesAreKnownOnAnyPort() {
+        java.util.Set<String> configured = java.util.Set.of("dash.example.com", "[fd00::5]");
+        for (String host : new String[] {"localhost", "localhost:8080", "LOCALHOST", "localhost.", "127.0.0.1",
+                "127.0.0.1:8080", "127.255.0.9:1", "[::1]", "[::1]:8080", "[0:0:0:0:0:0:0:1]:80",
+                "[::ffff:127.0.0.1]:80", "dash.example.com", "Dash.Example.com.:443", "[fd00::5]:8080"}) {
+            assertThat(WebGuard.knownHost(host, configured)).as(host).isTrue();
+        }
+    }
+
+    @Test
+    void everyOtherHostNameIsUnknown() {
+        java.util.Set<String> configured = java.util.Set.of("dash.example.com");
+        for (String host : new String[] {"evil.test", "evil.test:8080", "localhost.evil.test", "127.0.0.1.evil.test",
+                "127.0.0.1.nip.io:8080", "10.0.0.7", "0.0.0.0:8080", "[::]", "[::1", "[::1]x", "[fe80::1%25eth0]",
+                "2130706433", "0x7f.0.0.1", "127.1", "example.com", "dash.example.com.evil.test", "", " ", null}) {
+            assertThat(WebGuard.knownHost(host, configured)).as(String.valueOf(host)).isFalse();
+        }
+    }
+
+    @Test
     void aChangeFromAnotherSitesPageIsRefused() {
         assertThat(WebGuard.sameOrigin("cross-site", "https://evil.example", "localhost:8080", null)).isFalse();
         assertThat(WebGuard.sameOrigin("same-site", "http://localhost:9000", "localhost:8080", null)).isFalse();

@@ -236,10 +236,14 @@ public final class EmbeddedBroker {
             List<MqttTopicSubscription> requested) {
         List<MqttSubAckReasonCode> codes = new ArrayList<>();
         List<Subscription> added = new ArrayList<>();
+        java.util.Set<String> renewed = new java.util.HashSet<>();
         for (MqttTopicSubscription request : requested) {
             String filter = request.topicName();
             try {
                 var options = request.subscriptionOption();
+                if (s.subscriptions.containsKey(filter)) {
+                    renewed.add(filter);
+                }
                 added.add(subscribe(s, filter, request.qualityOfService().value(),
                         options != null && options.isNoLocal(), options != null && options.isRetainAsPublished(),
                         options == null ? 0 : options.retainHandling().value()));
@@ -255,12 +259,14 @@ public final class EmbeddedBroker {
                     .map(c -> c == MqttSubAckReasonCode.TOPIC_FILTER_INVALID ? MqttQoS.FAILURE
                             : MqttQoS.valueOf(c.value())).toList());
         }
+        // As EMQX 5: is_new is false when the session held the filter already (emqx_session_mem:subscribe).
         for (Subscription subscription : added) {
             emitClientEvent(s.clientId, "subscribed", base(s.clientId, s.username)
                     .put("topic", subscription.filter())
                     .put("subopts", new JsonObject().put("qos", subscription.qos())
                             .put("nl", subscription.noLocal() ? 1 : 0)
-                            .put("rap", subscription.retainAsPublished() ? 1 : 0)));
+                            .put("rap", subscription.retainAsPublished() ? 1 : 0)
+                            .put("is_new", !renewed.contains(subscription.filter()))));
         }
         pump(s);
     }
@@ -310,7 +316,8 @@ public final class EmbeddedBroker {
             }
             emitClientEvent(clientId, "subscribed", base(clientId, s.username)
                     .put("topic", subscription.filter())
-                    .put("subopts", new JsonObject().put("qos", subscription.qos()).put("nl", 0).put("rap", 0)));
+                    .put("subopts", new JsonObject().put("qos", subscription.qos()).put("nl", 0).put("rap", 0)
+                            .put("is_new", true)));
         }
         pump(s);
         return true;

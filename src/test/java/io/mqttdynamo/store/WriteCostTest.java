@@ -1,0 +1,108 @@
+package io.mqttdynamo.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.mqttdynamo.config.MqttDynamoConfig;
+import io.mqttdynamo.domain.BrokerEvent;
+import io.mqttdynamo.domain.EmqxMsgId;
+import io.mqttdynamo.hooks.ItemMapper;
+import io.mqttdynamo.store.local.DynaliteServer;
+import io.mqttdynamo.support.DynamoDbProxy;
+import io.mqttdynamo.support.LocalDynamoDbResource;
+import io.mqttdynamo.support.TableReader;
+import io.smallrye.config.SmallRyeConfigBuilder;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
+
+/**
+ * What a stored message costs at steady state, by DynamoDB's own bill: the write units it reports for each
+ * write (the local server computes ConsumedCapacity by DynamoDB's rule), and the bytes of its answers.
+ */
+class WriteCostTest {
+
+    /** The goal for a 200-byte QoS 1 message with the default functions: at most 3 write units. */
+    private static final double MAX_WRITE_UNITS_PER_MESSAGE = 3.0;
+    private static final double MAX_RESPONSE_BYTES_PER_MESSAGE = 200;
+
+    private static DynaliteServer dynalite;
+    private static DynamoDbProxy proxy;
+    private static DynamoDbAsyncClient client;
+
+    @BeforeAll
+    static void start() throws Exception {
+        dynalite = DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(),
+                Optional.empty());
+        proxy = DynamoDbProxy.start(dynalite.endpoint());
+        client = DynamoDbAsyncClient.builder()
+                .endpointOverride(URI.create(proxy.endpoint()))
+                .region(Region.US_WEST_2)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test")))
+                .build();
+        for (Tables table : Tables.values()) {
+            client.createTable(table.createRequest()).get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        client.close();
+        proxy.close();
+        dynalite.close();
+    }
+
+    @Test
+    void aMessageOnABusyTopicCostsAtMostThreeWriteUnitsOnceItsSetIsFull() throws Exception {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        MqttDynamoConfig config = new SmallRyeConfigBuilder().withMapping(MqttDynamoConfig.class).build()
+                .getConfigMapping(MqttDynamoConfig.class);
+        StoreMetrics metrics = new StoreMetrics(registry);
+        WritePipeline pipeline = new WritePipeline(client, metrics, config);
+        ItemMapper items = new ItemMapper(config, registry);
+        EmqxMsgId ids = new EmqxMsgId();
+        String topic = "sensors/" + System.nanoTime() + "/temperature";
+        byte[] payload = "x".repeat(200).getBytes(StandardCharsets.UTF_8);
+        LongAdder responseBytes = new LongAdder();
+        proxy.onExchange(exchange -> responseBytes.add(exchange.responseBody().getBytes(StandardCharsets.UTF_8).length));
+
+        // Fill the topic's set well past its cap, one message at a time (a trickle, nothing folds).
+        for (int i = 0; i < 2 * config.store().topicMsgIdsCap(); i++) {
+            store(pipeline, items, new BrokerEvent.MessagePublished(ids.next(), topic, 1, false, "", payload,
+                    System.currentTimeMillis()));
+        }
+        double unitsBefore = metrics.consumedWriteUnits();
+        long bytesBefore = responseBytes.sum();
+        int measured = 4 * config.store().topicMsgIdsCap();
+        for (int i = 0; i < measured; i++) {
+            store(pipeline, items, new BrokerEvent.MessagePublished(ids.next(), topic, 1, false, "", payload,
+                    System.currentTimeMillis()));
+        }
+        double unitsPerMessage = (metrics.consumedWriteUnits() - unitsBefore) / measured;
+        double bytesPerMessage = (double) (responseBytes.sum() - bytesBefore) / measured;
+
+        io.quarkus.logging.Log.infof("steady state on a full set: %.2f write units and %.0f response bytes per message",
+                unitsPerMessage, bytesPerMessage);
+        assertThat(unitsPerMessage).as("write units per message").isLessThanOrEqualTo(MAX_WRITE_UNITS_PER_MESSAGE);
+        assertThat(bytesPerMessage).as("response bytes per message").isLessThanOrEqualTo(MAX_RESPONSE_BYTES_PER_MESSAGE);
+        assertThat(new TableReader(client).topicMsgIds(topic)).hasSizeLessThanOrEqualTo(config.store().topicMsgIdsCap());
+    }
+
+    private static void store(WritePipeline pipeline, ItemMapper items, BrokerEvent.MessagePublished message)
+            throws Exception {
+        pipeline.submitAll(java.util.List.of(items.message(message), items.topicMessage(message)))
+                .get(10, TimeUnit.SECONDS);
+    }
+}
