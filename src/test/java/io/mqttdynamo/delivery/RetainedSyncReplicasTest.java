@@ -28,10 +28,10 @@ import io.mqttdynamo.hooks.HookRules;
 import io.mqttdynamo.hooks.ItemMapper;
 import io.mqttdynamo.hooks.Republications;
 import io.mqttdynamo.store.StoreMetrics;
-import io.mqttdynamo.store.Tables;
 import io.mqttdynamo.store.WritePipeline;
 import io.mqttdynamo.store.local.DynaliteServer;
 import io.mqttdynamo.support.LocalDynamoDbResource;
+import io.mqttdynamo.support.TestTables;
 import io.mqttdynamo.support.OwnMosquitto;
 import io.mqttdynamo.support.TestMqttClient;
 import io.smallrye.config.SmallRyeConfig;
@@ -68,9 +68,7 @@ class RetainedSyncReplicasTest {
                 .region(Region.US_WEST_2)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test")))
                 .build();
-        for (Tables table : Tables.values()) {
-            dynamo.createTable(table.createRequest()).get(10, TimeUnit.SECONDS);
-        }
+        TestTables.create(dynamo);
     }
 
     @AfterAll

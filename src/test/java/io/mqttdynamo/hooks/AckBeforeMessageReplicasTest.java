@@ -30,11 +30,11 @@ import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.store.StoreMetrics;
-import io.mqttdynamo.store.Tables;
 import io.mqttdynamo.store.WritePipeline;
 import io.mqttdynamo.store.local.DynaliteServer;
 import io.mqttdynamo.support.DynamoDbProxy;
 import io.mqttdynamo.support.LocalDynamoDbResource;
+import io.mqttdynamo.support.TestTables;
 import io.mqttdynamo.support.TableReader;
 import io.smallrye.config.SmallRyeConfig;
 import io.smallrye.config.SmallRyeConfigBuilder;
@@ -63,9 +63,7 @@ class AckBeforeMessageReplicasTest {
         dynalite = DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(),
                 Optional.empty());
         direct = client(dynalite.endpoint());
-        for (Tables table : Tables.values()) {
-            direct.createTable(table.createRequest()).get(10, TimeUnit.SECONDS);
-        }
+        TestTables.create(direct);
         tables = new TableReader(direct);
     }
 

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import io.mqttdynamo.store.local.DynaliteServer;
 import io.mqttdynamo.support.DynamoDbProxy;
 import io.mqttdynamo.support.LocalDynamoDbResource;
+import io.mqttdynamo.support.TestTables;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.retry.RetryMode;
@@ -37,7 +38,7 @@ class ClusterLeaseTest {
         dynalite = DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(),
                 Optional.empty());
         dynamo = client(dynalite.endpoint());
-        dynamo.createTable(Tables.STATS.createRequest()).get(10, TimeUnit.SECONDS);
+        TestTables.create(dynamo, Tables.STATS);
     }
 
     @AfterAll
