@@ -219,8 +219,9 @@ public interface MqttDynamoConfig {
          * Acknowledgements that came before their message, marked per topic in mqtt_topic_msg_map (attribute
          * {@code acked_first}) so that the replica that takes the message later does not leave it pending (nor,
          * with {@code delete-message}, store it again); the oldest marks go past it. 0: no marks (one replica).
+         * Each mark (a msgid, about 47 bytes) makes the topic's item larger while it is there.
          */
-        @WithDefault("32")
+        @WithDefault("8")
         int earlyAcksPerTopic();
     }
 

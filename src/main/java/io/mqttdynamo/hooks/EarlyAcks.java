@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Set;
 
 import io.mqttdynamo.domain.BrokerEvent;
+import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.store.ItemWrite;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
@@ -44,7 +45,7 @@ final class EarlyAcks {
         return List.of(items.consumed(e, List.of((sent, before) -> {
             List<ItemWrite> next = new ArrayList<>(2);
             // A later ack of the same message (another subscriber's) taken here: the first one marked it if needed.
-            if (first && !member(before, Attr.MSG_ID_SET, msgId)) {
+            if (first && !member(before, Attr.MSG_ID_SET, msgId) && !trimmed(before, msgId)) {
                 next.add(items.earlyAck(e.topic(), msgId, perTopic, (mark, after) ->
                         // The message's addition came between the removal and the mark: it is undone here.
                         member(after, Attr.MSG_ID_SET, msgId) ? settled(e.topic(), msgId) : List.of()));
@@ -80,6 +81,17 @@ final class EarlyAcks {
     private List<ItemWrite> settled(String topic, String msgId) {
         ItemWrite settled = items.earlyAcksSettled(topic, Set.of(msgId));
         return deleteMessage ? List.of(settled, items.messageDeleted(msgId)) : List.of(settled);
+    }
+
+    /**
+     * True when {@code msgId} is older than every msgid pending for the topic: its message was stored and
+     * trimmed from the capped set (oldest first) before its ack came, not yet to come. Its mark would never be
+     * taken (and a message that late is the oldest there, the next trim's).
+     */
+    private static boolean trimmed(Map<String, AttributeValue> item, String msgId) {
+        AttributeValue set = item.get(Attr.MSG_ID_SET);
+        return set != null && set.hasSs() && !set.ss().isEmpty()
+                && set.ss().stream().allMatch(member -> EmqxMsgId.OLDEST_FIRST.compare(msgId, member) < 0);
     }
 
     private static boolean member(Map<String, AttributeValue> item, String attribute, String value) {

@@ -223,6 +223,26 @@ class AckBeforeMessageReplicasTest {
         assertThat(b.proxy.count("UpdateItem")).isEqualTo(1);
     }
 
+    /** An ack that comes after its msgid was trimmed from the topic's capped set marks nothing. */
+    @Test
+    void anAckOfATrimmedMsgIdWritesNoMark() throws Exception {
+        Replica a = new Replica("mqtt-dynamo-0", false);
+        Replica b = new Replica("mqtt-dynamo-1", false);
+        String topic = "trimmed/" + System.nanoTime();
+        List<String> stored = new ArrayList<>();
+        // More than the set's cap (16 by default): the oldest are trimmed before their acks come.
+        for (int i = 0; i < 40; i++) {
+            stored.add(ids.next());
+            a.stored(message(stored.get(i), topic));
+        }
+        assertThat(tables.topicMsgIds(topic)).doesNotContain(stored.get(0));
+
+        b.stored(ack(stored.get(0), topic));
+
+        assertThat(marks(topic)).isEmpty();
+        assertThat(b.proxy.count("UpdateItem")).isEqualTo(1);
+    }
+
     /** One replica taking the ack, then the message: the mark it made goes with the message. */
     @Test
     void aReplicaThatTakesTheAckAndThenTheMessageLeavesNoMark() throws Exception {
