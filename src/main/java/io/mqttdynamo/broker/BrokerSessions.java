@@ -16,11 +16,14 @@ import jakarta.enterprise.event.Observes;
 
 import com.hivemq.client.mqtt.MqttClient;
 import com.hivemq.client.mqtt.MqttClientBuilder;
+import com.hivemq.client.mqtt.MqttClientSslConfig;
+import com.hivemq.client.mqtt.MqttClientSslConfigBuilder;
 import com.hivemq.client.mqtt.exceptions.ConnectionFailedException;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
 import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5ConnAckException;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.mqttdynamo.config.BrokerTls;
 import io.mqttdynamo.config.Lifecycle;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.config.ReplicaIdentity;
@@ -39,6 +42,9 @@ public class BrokerSessions {
     private final MqttDynamoConfig.Broker broker;
     private final String host;
     private final int port;
+    /** TLS to the broker ({@code ssl} or {@code tls.*}); never to the embedded broker. */
+    private final boolean tls;
+    private volatile MqttClientSslConfig sslConfig;
     private final String clientIdBase;
     private final ReplicaIds replicas;
     private final ProtocolVersion configuredVersion;
@@ -62,6 +68,7 @@ public class BrokerSessions {
         }
         this.host = useEmbedded ? embedded.host() : broker.host();
         this.port = useEmbedded ? embedded.port() : broker.port();
+        this.tls = !useEmbedded && broker.tlsEnabled();
         this.clientIdBase = ReplicaIdentity.clientIdBase(config);
         this.replicas = ReplicaIds.of(clientIdBase, broker.clientId().isPresent(), broker.replicaPrefix());
         Log.infof("MQTT client ids of the service's own connections: %s-…, and of the other replicas %s",
@@ -140,16 +147,52 @@ public class BrokerSessions {
         return host + ":" + port;
     }
 
-    /** A client builder with the broker's address, TLS and automatic reconnect. */
+    /**
+     * A client builder with the broker's address and TLS: every connection of the service to the broker (the
+     * channels, the version probe, the republisher, the retained scans, the cluster view) is built here.
+     */
     MqttClientBuilder clientBuilder(String clientId) {
         MqttClientBuilder builder = MqttClient.builder()
                 .identifier(clientId)
                 .serverHost(host)
                 .serverPort(port);
-        if (broker.ssl()) {
-            builder = builder.sslWithDefaultConfig();
+        if (tls) {
+            builder = builder.sslConfig(sslConfig());
         }
         return builder;
+    }
+
+    /** The TLS configuration, read from the files once (the start-up check has read them already). */
+    private MqttClientSslConfig sslConfig() {
+        MqttClientSslConfig config = sslConfig;
+        if (config == null) {
+            synchronized (this) {
+                if (sslConfig == null) {
+                    BrokerTls material = BrokerTls.load(broker.tls());
+                    sslConfig = sslConfig(material);
+                    Log.infof("MQTT broker %s:%d: %s", host, port, material.describe());
+                }
+                config = sslConfig;
+            }
+        }
+        return config;
+    }
+
+    /** The client library's TLS settings for {@code material}. */
+    static MqttClientSslConfig sslConfig(BrokerTls material) {
+        MqttClientSslConfigBuilder builder = MqttClientSslConfig.builder();
+        if (material.trustManagers().isPresent()) {
+            builder = builder.trustManagerFactory(material.trustManagers().get());
+        }
+        if (material.keyManagers().isPresent()) {
+            builder = builder.keyManagerFactory(material.keyManagers().get());
+        }
+        if (!material.hostnameVerification()) {
+            // Without a verifier the library has the TLS engine check the host name (endpoint identification
+            // HTTPS); with one, the verifier decides.
+            builder = builder.hostnameVerifier((hostname, session) -> true);
+        }
+        return builder.build();
     }
 
     Optional<String> username() {

@@ -135,6 +135,7 @@ public final class ConfigCheck {
         range("mqtt-dynamo.messages.max-stored-payload", config.messages().maxStoredPayload(), 0,
                 ItemLimits.MAX_ITEM_BYTES);
 
+        brokerTls(config);
         brokerApi(config);
         range("mqtt-dynamo.queue-fetch.max-count", config.queueFetch().maxCount(), 1, 10_000);
         duration("mqtt-dynamo.queue-fetch.max-age", config.queueFetch().maxAge(), Duration.ofSeconds(1),
@@ -183,6 +184,19 @@ public final class ConfigCheck {
                 Duration.ofDays(1));
         range("mqtt-dynamo.embedded-broker.port", config.embeddedBroker().port(), 1, 65535);
         range("mqtt-dynamo.local-dynamodb.port", config.localDynamoDb().port(), 1, 65535);
+    }
+
+    /** The TLS files: readable, PEM, a certificate and its key; certificates out of their validity warned about. */
+    private void brokerTls(MqttDynamoConfig config) {
+        MqttDynamoConfig.Broker broker = config.broker();
+        BrokerTls.Reading reading = BrokerTls.read(broker.tls(), java.time.Instant.now());
+        problems.addAll(reading.problems());
+        warnings.addAll(reading.warnings());
+        if (broker.tlsEnabled() && !broker.tls().hostnameVerification()) {
+            warnings.add(BrokerTls.HOSTNAME_VERIFICATION + " = false: the broker's certificate is not checked against"
+                    + " the host name; whoever holds any certificate the trusted CAs signed can pose as the broker and"
+                    + " read every message. Prefer a certificate that names mqtt-dynamo.broker.host");
+        }
     }
 
     private void brokerApi(MqttDynamoConfig config) {

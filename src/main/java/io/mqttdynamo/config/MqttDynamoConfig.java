@@ -84,8 +84,17 @@ public interface MqttDynamoConfig {
 
         Optional<String> password();
 
+        /** TLS to the broker, trusting the JVM's trust store unless {@code tls.ca-file} is set. */
         @WithDefault("false")
         boolean ssl();
+
+        /** The CA to trust and the client certificate (AWS IoT Core requires one); any file set turns TLS on. */
+        Tls tls();
+
+        /** Whether the connections to the broker use TLS: {@code ssl}, or any of the {@code tls.*} files set. */
+        default boolean tlsEnabled() {
+            return ssl() || tls().caFile().isPresent() || tls().certFile().isPresent() || tls().keyFile().isPresent();
+        }
 
         /** auto (MQTT 5, else 3.1.1), 5 or 3.1.1. */
         @WithDefault("auto")
@@ -135,6 +144,25 @@ public interface MqttDynamoConfig {
          */
         @WithDefault("never")
         EndSessions endSessionsOnStop();
+    }
+
+    /** PEM files, as a Kubernetes Secret mounts them; read at start-up (a changed file needs a restart). */
+    interface Tls {
+        /** The CA certificate(s) the broker's certificate must chain to, instead of the JVM's trust store. */
+        Optional<String> caFile();
+
+        /** The client certificate, followed by any intermediate certificates; needs {@code key-file}. */
+        Optional<String> certFile();
+
+        /**
+         * The client certificate's private key, unencrypted: PKCS#8 ({@code BEGIN PRIVATE KEY}), PKCS#1
+         * ({@code BEGIN RSA PRIVATE KEY}, as AWS IoT hands them out) or SEC1 ({@code BEGIN EC PRIVATE KEY}).
+         */
+        Optional<String> keyFile();
+
+        /** Check that the broker's certificate names the host connected to (its DNS name or IP address). */
+        @WithDefault("true")
+        boolean hostnameVerification();
     }
 
     interface Api {

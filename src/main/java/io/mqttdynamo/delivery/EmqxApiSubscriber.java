@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import jakarta.ws.rs.WebApplicationException;
+
 import com.fasterxml.jackson.databind.JsonNode;
 
 import io.mqttdynamo.config.MqttDynamoConfig;
@@ -69,9 +71,48 @@ final class EmqxApiSubscriber implements BrokerSubscriber {
         });
         if (v5) {
             return Uni.createFrom().deferred(() -> api5.subscribeBulk(clientId, authorization, body))
-                    .map(response -> Outcome.SUBSCRIBED);
+                    .map(EmqxApiSubscriber::v5Outcome)
+                    .onFailure(EmqxApiSubscriber::notFound).recoverWithUni(notFound -> clientKnown(clientId));
         }
         return Uni.createFrom().deferred(() -> api4.subscribeBatch(authorization, body)).map(EmqxApiSubscriber::v4Outcome);
+    }
+
+    /** EMQX 5 answers 200 with the subscriptions made, or with the ones that failed and why. */
+    static Outcome v5Outcome(JsonNode response) {
+        JsonNode failed = response == null ? null : response.get("failed");
+        if (failed != null && failed.isArray() && !failed.isEmpty()) {
+            List<String> reasons = new ArrayList<>();
+            for (JsonNode failure : failed) {
+                // data is [ClientID, Topic, Options]
+                reasons.add(failure.path("data").path(1).asText("?") + " (" + failure.path("reason").asText("?") + ")");
+            }
+            throw new IllegalStateException("EMQX 5 subscribed " + response.path("succeed").size() + " of "
+                    + (response.path("succeed").size() + failed.size()) + " filters; refused: " + String.join(", ", reasons));
+        }
+        return Outcome.SUBSCRIBED;
+    }
+
+    private static boolean notFound(Throwable failure) {
+        return failure instanceof WebApplicationException e && e.getResponse() != null
+                && e.getResponse().getStatus() == 404;
+    }
+
+    /**
+     * A 404 of subscribe/bulk: the client left, or (EMQX before 5.7.2 behind a load balancer) the node that took
+     * the request does not hold it. The cluster-wide client lookup tells them apart; the latter is retried.
+     */
+    private Uni<Outcome> clientKnown(String clientId) {
+        return Uni.createFrom().deferred(() -> api5.client(clientId, authorization))
+                .onItem().<Outcome>transformToUni(client -> Uni.createFrom().failure(new NodeWithoutClientException()))
+                .onFailure(EmqxApiSubscriber::notFound).recoverWithItem(Outcome.CLIENT_GONE);
+    }
+
+    /** The client is in the cluster, but the node that took the subscribe request does not hold it. */
+    static final class NodeWithoutClientException extends RuntimeException {
+        NodeWithoutClientException() {
+            super("the EMQX node that took the request does not hold the client (EMQX before 5.7.2 answers 404 then);"
+                    + " upgrade EMQX, or point mqtt-dynamo.broker.api.url at one node rather than a load balancer");
+        }
     }
 
     /** EMQX 4 answers 200 with a code per request and per subscription. */

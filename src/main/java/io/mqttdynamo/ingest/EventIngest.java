@@ -1,11 +1,13 @@
 package io.mqttdynamo.ingest;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
@@ -17,6 +19,7 @@ import org.eclipse.microprofile.reactive.messaging.Message;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.mqttdynamo.broker.InboundMqttMetadata;
 import io.mqttdynamo.broker.Republisher;
 import io.mqttdynamo.config.MqttDynamoConfig;
@@ -49,6 +52,7 @@ public class EventIngest {
     private final Event<EventTaken> taken;
     private final Map<String, Counter> received;
     private final Map<String, Counter> failed;
+    private final Map<String, Timer> persisted;
     private final AtomicLong unacknowledged = new AtomicLong();
     private final EmqxMsgId ids = new EmqxMsgId();
     private final MqttDynamoConfig.EventDialect dialect;
@@ -69,6 +73,10 @@ public class EventIngest {
         this.received = perChannel(registry, "mqtt_dynamo_events_received", "Messages taken from the broker");
         this.failed = perChannel(registry, "mqtt_dynamo_events_failed",
                 "Messages left unacknowledged after a failure of the service (redelivered after a restart)");
+        this.persisted = Map.of(
+                IngestChannels.CLIENT_EVENTS, persistLatency(registry, IngestChannels.CLIENT_EVENTS),
+                IngestChannels.MESSAGES, persistLatency(registry, IngestChannels.MESSAGES),
+                IngestChannels.ACKS, persistLatency(registry, IngestChannels.ACKS));
     }
 
     private static Map<String, Counter> perChannel(MeterRegistry registry, String name, String description) {
@@ -76,6 +84,21 @@ public class EventIngest {
                 IngestChannels.CLIENT_EVENTS, counter(registry, name, description, IngestChannels.CLIENT_EVENTS),
                 IngestChannels.MESSAGES, counter(registry, name, description, IngestChannels.MESSAGES),
                 IngestChannels.ACKS, counter(registry, name, description, IngestChannels.ACKS));
+    }
+
+    /**
+     * From when the broker took the message (an envelope's {@code publish_received_at}, on the broker's clock) or,
+     * without that, when the service received it, to when its writes were stored: the service's own
+     * publish-to-persisted latency, as a histogram with p50 and p99.
+     */
+    private static Timer persistLatency(MeterRegistry registry, String channel) {
+        return Timer.builder("mqtt_dynamo_persist_latency").tag("channel", channel)
+                .description("From the broker taking a message (or the service receiving it) to its writes stored")
+                .publishPercentiles(0.5, 0.99)
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofSeconds(60))
+                .register(registry);
     }
 
     private static Counter counter(MeterRegistry registry, String name, String description, String channel) {
@@ -158,6 +181,8 @@ public class EventIngest {
                     ? failure.getCause() : failure;
             if (cause == null) {
                 message.ack();
+                persisted.get(channel).record(Math.max(0, System.currentTimeMillis() - takenAt(events, mqtt)),
+                        TimeUnit.MILLISECONDS);
                 notify(events);
             } else if (cause instanceof RejectedWriteException) {
                 // DynamoDB refused an item for good (logged and counted by the pipeline): it never will take it.
@@ -166,6 +191,17 @@ public class EventIngest {
                 failed(channel, mqtt, message, cause);
             }
         }));
+    }
+
+    /** When the broker took the message: a published message's own time (the envelope's), else its receipt. */
+    private static long takenAt(List<BrokerEvent> events, InboundMqttMetadata mqtt) {
+        long at = mqtt.receivedAtMillis();
+        for (BrokerEvent event : events) {
+            if (event instanceof BrokerEvent.MessagePublished published) {
+                at = Math.min(at, published.arrivedMillis());
+            }
+        }
+        return at;
     }
 
     /** Tells the dashboard and the delivery functions; their failure is theirs, the message is acknowledged. */

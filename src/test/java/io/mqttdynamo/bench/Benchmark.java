@@ -644,6 +644,13 @@ public final class Benchmark {
                 .count());
         log("latency: p50 %s ms, p99 %s ms (%d samples)", out.get("p50_ms"), out.get("p99_ms"), millis.size());
         awaitAcknowledged(service, count, System.nanoTime());
+        // The service's own publish-to-persisted histogram (mqtt_dynamo_persist_latency), over this phase only:
+        // the service was started for it.
+        String metrics = service.get("/q/metrics").orElse("");
+        out.put("service_p50_ms", round(1000 * PrometheusText.value(metrics,
+                "mqtt_dynamo_persist_latency_seconds{channel=\"messages\",quantile=\"0.5\"}"), 1));
+        out.put("service_p99_ms", round(1000 * PrometheusText.value(metrics,
+                "mqtt_dynamo_persist_latency_seconds{channel=\"messages\",quantile=\"0.99\"}"), 1));
         out.put("wcu_per_msg_half_load", round((writeUnits(service) - unitsBefore) / count, 2));
         out.put("response_bytes_per_msg", round((double) (responseBytes.sum() - bytesBefore) / count, 0));
         steady(mode, out, service, publisher, count);

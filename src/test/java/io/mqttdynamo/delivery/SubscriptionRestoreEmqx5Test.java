@@ -137,4 +137,30 @@ class SubscriptionRestoreEmqx5Test extends EmqxApiRestoreTest {
         String basic = FakeEmqxApi.basic(EmqxApiProfile.KEY, EmqxApiProfile.SECRET).substring("Basic ".length());
         assertThat(logLines).noneMatch(line -> line.contains(EmqxApiProfile.SECRET) || line.contains(basic));
     }
+
+    @Test
+    void aPartlyRefusedRestoreIsCountedAsFailedNamingTheRefusedFilters() {
+        String clientId = "partly-" + run;
+        subscribed(clientId, "allowed/" + run, 1);
+        subscribed(clientId, "forbidden/" + run, 1);
+        emqx.connect(clientId);
+        emqx.refuseFilter("forbidden/" + run);
+        double before = restores("failed");
+        connected(clientId);
+        await().atMost(TIMEOUT).until(() -> restores("failed") >= before + 1);
+        assertThat(logLines).anyMatch(line -> line.contains("forbidden/" + run) && line.contains("not_authorized"));
+    }
+
+    /** Before EMQX 5.7.2 a node answers 404 for a client that another node of the cluster holds. */
+    @Test
+    void aNotFoundFromANodeWithoutTheClientIsRetriedNotTakenForAClientThatLeft() {
+        String clientId = "elsewhere-" + run;
+        subscribed(clientId, "t/" + run, 1);
+        emqx.connect(clientId);
+        emqx.otherNodeNext(clientId, 1);
+        double before = restores("restored");
+        connected(clientId);
+        await().atMost(TIMEOUT).until(() -> restores("restored") >= before + 1);
+        assertThat(emqx.requestsFor(clientId)).hasSize(2);
+    }
 }

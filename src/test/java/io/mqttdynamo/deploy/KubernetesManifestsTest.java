@@ -132,6 +132,17 @@ class KubernetesManifestsTest {
         names.addAll(exampleCredentials.keySet());
         container.path("env").forEach(env -> names.add(env.path("name").asText()));
         names.remove("POD_NAME");
+        // Commented settings (the AWS IoT Core example in configmap.yaml) are settings too, once uncommented.
+        try (var files = Files.list(BASE)) {
+            for (Path file : files.filter(f -> f.toString().endsWith(".yaml")).toList()) {
+                Matcher commented = Pattern.compile("(?m)^\\s*#\\s*(MQTT_DYNAMO_[A-Z0-9_]+):")
+                        .matcher(Files.readString(file));
+                while (commented.find()) {
+                    names.add(commented.group(1));
+                }
+            }
+        }
+        assertThat(names).contains("MQTT_DYNAMO_BROKER_TLS_KEY_FILE");
         assertThat(names).isNotEmpty();
         for (String name : names) {
             if (name.startsWith("MQTT_DYNAMO_")) {

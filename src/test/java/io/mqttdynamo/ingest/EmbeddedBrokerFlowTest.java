@@ -242,6 +242,26 @@ class EmbeddedBrokerFlowTest extends EmbeddedBrokerTest {
         });
     }
 
+    /** The service measures publish-to-persisted itself: a histogram with p50 and p99 per channel. */
+    @Test
+    void storedMessagesAreTimedFromTheBrokerToDynamoDb() {
+        String topic = "timed/" + run;
+        String count = "mqtt_dynamo_persist_latency_seconds_count{channel=\"messages\"}";
+        double before = PrometheusText.value(given().get("/q/metrics").asString(), count);
+        try (TestMqttClient publisher = TestMqttClient.connect("timed_" + run, PORT)) {
+            for (int i = 0; i < 3; i++) {
+                publisher.publish(topic, "m" + i, 1, false);
+            }
+        }
+        await().atMost(TIMEOUT).until(() -> PrometheusText.value(given().get("/q/metrics").asString(), count)
+                >= before + 3);
+        String metrics = given().get("/q/metrics").asString();
+        double p99 = PrometheusText.value(metrics,
+                "mqtt_dynamo_persist_latency_seconds{channel=\"messages\",quantile=\"0.99\"}");
+        assertThat(p99).isPositive().isLessThan(TIMEOUT.toSeconds());
+        assertThat(metrics).contains("mqtt_dynamo_persist_latency_seconds_bucket{channel=\"messages\"");
+    }
+
     private static double trimmed() {
         return PrometheusText.value(given().get("/q/metrics").then().statusCode(200).extract().asString(),
                 "mqtt_dynamo_set_members_trimmed_total{table=\"mqtt_topic_msg_map\"}");

@@ -23,8 +23,9 @@ import com.sun.net.httpserver.HttpServer;
 
 /**
  * A local HTTP server answering the subscribe endpoints of EMQX's REST API as EMQX documents them:
- * v5 {@code POST /api/v5/clients/{clientid}/subscribe/bulk} (200 with the subscriptions, 404
- * CLIENTID_NOT_FOUND, 401 BAD_API_KEY_OR_SECRET) and v4 {@code POST /api/v4/mqtt/subscribe_batch}
+ * v5 {@code POST /api/v5/clients/{clientid}/subscribe/bulk} (200 with the subscriptions, or with succeed and
+ * failed lists when some failed; 404 CLIENTID_NOT_FOUND, also from a node without the client before EMQX 5.7.2;
+ * 401 BAD_API_KEY_OR_SECRET), v5 {@code GET /api/v5/clients/{clientid}} and v4 {@code POST /api/v4/mqtt/subscribe_batch}
  * ({@code {"code": 0, "data": [...]}}, code 112 for an unknown client, 401). It keeps every request, knows
  * which clients are connected, and can be told to fail the next requests of a client (a status, or no
  * answer at all).
@@ -46,6 +47,8 @@ public final class FakeEmqxApi implements AutoCloseable {
     private final Map<String, Deque<Integer>> failures = new ConcurrentHashMap<>();
     private final List<HttpExchange> unanswered = new CopyOnWriteArrayList<>();
     private volatile String acceptedAuthorization;
+    private final Set<String> refused = ConcurrentHashMap.newKeySet();
+    private final Map<String, java.util.concurrent.atomic.AtomicInteger> otherNode = new ConcurrentHashMap<>();
 
     public FakeEmqxApi(int port, String key, String secret) throws IOException {
         acceptedAuthorization = basic(key, secret);
@@ -67,6 +70,19 @@ public final class FakeEmqxApi implements AutoCloseable {
     /** The next requests for {@code clientId} get these statuses ({@link #NO_ANSWER}: none), in order. */
     public void failNext(String clientId, Integer... statuses) {
         failures.put(clientId, new ArrayDeque<>(List.of(statuses)));
+    }
+
+    /** Subscriptions to this filter fail, as EMQX reports them: 200 with succeed and failed lists. */
+    public void refuseFilter(String filter) {
+        refused.add(filter);
+    }
+
+    /**
+     * The next subscribe requests for {@code clientId} land on a node that does not hold the client: EMQX before
+     * 5.7.2 answers 404 CLIENTID_NOT_FOUND, although the cluster knows the client.
+     */
+    public void otherNodeNext(String clientId, int requests) {
+        otherNode.put(clientId, new java.util.concurrent.atomic.AtomicInteger(requests));
     }
 
     /** The key is revoked: every request gets 401. */
@@ -107,6 +123,17 @@ public final class FakeEmqxApi implements AutoCloseable {
         }
         boolean v5 = path.startsWith("/api/v5/clients/") && path.endsWith("/subscribe/bulk");
         boolean v4 = path.equals("/api/v4/mqtt/subscribe_batch");
+        if ("GET".equals(request.method()) && path.startsWith("/api/v5/clients/") && !v5) {
+            String clientId = java.net.URLDecoder.decode(path.substring("/api/v5/clients/".length()),
+                    StandardCharsets.UTF_8);
+            if (connected.contains(clientId)) {
+                answer(exchange, 200, JSON.createObjectNode().put("clientid", clientId).put("connected", true)
+                        .put("node", "emqx@127.0.0.1").toString());
+            } else {
+                answer(exchange, 404, "{\"code\":\"CLIENTID_NOT_FOUND\",\"message\":\"Client ID not found\"}");
+            }
+            return;
+        }
         if (!"POST".equals(request.method()) || !v5 && !v4) {
             answer(exchange, 404, "{\"code\":\"NOT_FOUND\",\"message\":\"Request Path Not Found\"}");
             return;
@@ -126,17 +153,33 @@ public final class FakeEmqxApi implements AutoCloseable {
             return;
         }
         if (v5) {
-            if (!connected.contains(clientId)) {
+            java.util.concurrent.atomic.AtomicInteger elsewhere = otherNode.get(clientId);
+            if (!connected.contains(clientId) || elsewhere != null && elsewhere.getAndDecrement() > 0) {
                 answer(exchange, 404, "{\"code\":\"CLIENTID_NOT_FOUND\",\"message\":\"Client ID not found\"}");
                 return;
             }
             ArrayNode made = JSON.createArrayNode();
+            ArrayNode failed = JSON.createArrayNode();
             for (JsonNode subscription : body) {
+                if (refused.contains(subscription.path("topic").asText())) {
+                    ObjectNode refusal = failed.addObject();
+                    refusal.putArray("data").add(clientId).add(subscription.path("topic").asText())
+                            .add(subscription.deepCopy());
+                    refusal.put("reason", "{error,not_authorized}");
+                    continue;
+                }
                 ObjectNode item = ((ObjectNode) subscription.deepCopy()).put("clientid", clientId)
                         .put("node", "emqx@127.0.0.1");
                 made.add(item);
             }
-            answer(exchange, 200, made.toString());
+            if (failed.isEmpty()) {
+                answer(exchange, 200, made.toString());
+            } else {
+                ObjectNode partial = JSON.createObjectNode();
+                partial.set("succeed", made);
+                partial.set("failed", failed);
+                answer(exchange, 200, partial.toString());
+            }
         } else {
             ObjectNode answer = JSON.createObjectNode().put("code", 0);
             ArrayNode data = answer.putArray("data");
