@@ -47,6 +47,7 @@ public class BrokerSessions {
     private final boolean tls;
     private volatile MqttClientSslConfig sslConfig;
     private final String clientIdBase;
+    private final ReplicaIds replicas;
     private final ProtocolVersion configuredVersion;
     private final Uni<ProtocolVersion> negotiated;
     private final Map<String, ChannelSession> sessions = new ConcurrentHashMap<>();
@@ -71,6 +72,9 @@ public class BrokerSessions {
         this.port = useEmbedded ? embedded.port() : broker.port();
         this.tls = !useEmbedded && broker.tlsEnabled();
         this.clientIdBase = ReplicaIdentity.clientIdBase(config);
+        this.replicas = ReplicaIds.of(clientIdBase, broker.clientId().isPresent(), broker.replicaPrefix());
+        Log.infof("MQTT client ids of the service's own connections: %s-…, and of the other replicas %s",
+                clientIdBase, replicas.description());
         this.configuredVersion = switch (broker.protocolVersion()) {
             case AUTO -> null;
             case V5 -> ProtocolVersion.MQTT_5;
@@ -131,11 +135,13 @@ public class BrokerSessions {
     }
 
     /**
-     * True for the client ids of the service's own connections: this replica's ({@code <client-id>-messages}
-     * …) and, of every replica, the republishing connections and the retained scans.
+     * True for the client ids of the service's own connections, this replica's and every other replica's
+     * ({@code <client-id>-messages}, {@code -cluster}, {@code -retained…}, {@code -probe-…}, see
+     * {@link ReplicaIds}), and the republishing connections.
      */
     public boolean isOwnClient(String clientId) {
-        return clientId.startsWith(clientIdBase + "-") || Republisher.isRepublisher(clientId)
+        return clientId.startsWith(clientIdBase + "-") || replicas.isReplicaConnection(clientId)
+                || Republisher.isRepublisher(clientId)
                 || clientId.contains(RetainedBrokerClient.SCAN_ID_INFIX);
     }
 

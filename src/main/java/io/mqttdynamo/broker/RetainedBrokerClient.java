@@ -91,6 +91,11 @@ public class RetainedBrokerClient {
         this.sessions = sessions;
     }
 
+    /** This replica's name: the base of its client ids. */
+    public String replica() {
+        return sessions.clientIdBase();
+    }
+
     /** The client id of the republishing connection: messages from it are the service's own. */
     public String publisherId() {
         return sessions.clientIdBase() + "-retained";

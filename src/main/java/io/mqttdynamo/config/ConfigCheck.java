@@ -121,6 +121,10 @@ public final class ConfigCheck {
             problems.add("mqtt-dynamo.broker.password needs mqtt-dynamo.broker.username: MQTT 3.1.1 sends no"
                     + " password without a user name");
         }
+        broker.replicaPrefix().filter(prefix -> broker.clientId().isPresent()
+                && !broker.clientId().get().startsWith(prefix)).ifPresent(prefix -> problems.add(
+                        "mqtt-dynamo.broker.client-id must start with mqtt-dynamo.broker.replica-prefix ('" + prefix
+                                + "'): the replicas know each other's connections by it"));
         topic("mqtt-dynamo.events.topic", config.events().topic());
         topic("mqtt-dynamo.messages.topic", config.messages().topic());
         config.acks().topic().filter(t -> !t.isBlank() && !t.equals("none"))
@@ -149,6 +153,7 @@ public final class ConfigCheck {
                     + " bytes, an addition of up to " + ItemLimits.MSG_ID_SET_ADDITION_MAX + " before the oldest"
                     + " are trimmed), and DynamoDB then refuses every new msgid of that topic (default 1000)");
         }
+        range("mqtt-dynamo.acks.early-acks-per-topic", config.acks().earlyAcksPerTopic(), 0, 1_000);
         duration("mqtt-dynamo.store.max-retry-delay", store.maxRetryDelay(), Duration.ofMillis(1),
                 Duration.ofHours(1));
         duration("mqtt-dynamo.store.drain-timeout", store.drainTimeout(), Duration.ZERO, Duration.ofHours(1));

@@ -104,6 +104,13 @@ public interface MqttDynamoConfig {
         /** Base of the client ids; one persistent session per channel: {@code <client-id>-events} … */
         Optional<String> clientId();
 
+        /**
+         * The start that every replica's client-id base shares, by which each replica knows the others'
+         * connections. Unset: derived (the StatefulSet's name for pod names such as {@code mqtt-dynamo-0}, the
+         * default base's {@code mqtt-dynamo-} when no client id is set; otherwise this replica's base alone).
+         */
+        Optional<String> replicaPrefix();
+
         /** How long the broker keeps the session (and queues QoS 1 messages) while the service is away. */
         @WithDefault("P7D")
         Duration sessionExpiry();
@@ -235,6 +242,15 @@ public interface MqttDynamoConfig {
          */
         @WithDefault("false")
         boolean deleteMessage();
+
+        /**
+         * Acknowledgements that came before their message, marked per topic in mqtt_topic_msg_map (attribute
+         * {@code acked_first}) so that the replica that takes the message later does not leave it pending (nor,
+         * with {@code delete-message}, store it again); the oldest marks go past it. 0: no marks (one replica).
+         * Each mark (a msgid, about 47 bytes) makes the topic's item larger while it is there.
+         */
+        @WithDefault("8")
+        int earlyAcksPerTopic();
     }
 
     interface QueueFetch {

@@ -9,10 +9,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -30,6 +32,7 @@ import io.mqttdynamo.hooks.HookFunction;
 import io.mqttdynamo.hooks.HookRouter;
 import io.mqttdynamo.hooks.HookRules;
 import io.mqttdynamo.hooks.ItemMapper;
+import io.mqttdynamo.store.ClusterLease;
 import io.mqttdynamo.store.ItemWrite;
 import io.mqttdynamo.store.RejectedWriteException;
 import io.mqttdynamo.store.Tables;
@@ -55,7 +58,9 @@ import software.amazon.awssdk.services.dynamodb.model.ScanRequest;
  * remembered as hashes ({@link TopicHashSet}); then a Scan of mqtt_retain finds the rows the broker lacks,
  * which are read 100 at a time and republished with the retain flag, paced. Runs on
  * {@code POST /api/retained/restore} and at start-up when the broker kept no session of the service
- * ({@code retained.restore}). One run at a time; its progress is readable while it runs.
+ * ({@code retained.restore}). One run at a time across the replicas: a run takes the lease
+ * {@value #LEASE_JOB} in mqtt_dynamo_stats first, and is skipped (its progress says by whom) while another
+ * replica holds it; its progress is readable while it runs.
  */
 @ApplicationScoped
 public class RetainedSync {
@@ -75,6 +80,13 @@ public class RetainedSync {
     /** Broker topics remembered at most: 64 MiB of hashes. */
     static final int MAX_TOPICS = 5_000_000;
     private static final int BATCH_GET_ATTEMPTS = 10;
+    /** The lease a run holds while it goes (see {@link ClusterLease}). */
+    static final String LEASE_JOB = "retained-sync";
+    /**
+     * How long a take or renewal of the lease holds it: a replica that dies in a run keeps the others from
+     * comparing this long at most.
+     */
+    static final Duration LEASE_TERM = Duration.ofSeconds(30);
 
     /**
      * What a run found and did; {@code passedOver}: QoS 0 retained messages not checked (queue full);
@@ -89,7 +101,8 @@ public class RetainedSync {
     /**
      * The running or last run: {@code phase} is {@code none} (no run since start), {@code collecting} (the
      * broker's set arriving and being checked), {@code republishing} (reading mqtt_retain, republishing what
-     * the broker lacks), {@code done} or {@code failed} (then {@code error} says why). Counts so far; times
+     * the broker lacks), {@code done}, {@code skipped} (another replica was running one; {@code error} names
+     * it) or {@code failed} (then {@code error} says why). Counts so far; times
      * in epoch milliseconds, {@code finishedAt} 0 while running.
      */
     @RegisterForReflection
@@ -102,6 +115,10 @@ public class RetainedSync {
     public static final class NotNowException extends RuntimeException {
         NotNowException(String message) {
             super(message);
+        }
+
+        NotNowException(String message, Throwable cause) {
+            super(message, cause);
         }
     }
 
@@ -126,6 +143,17 @@ public class RetainedSync {
         final AtomicLong notRepublishable = new AtomicLong();
         final AtomicLong keptOnBroker = new AtomicLong();
         final AtomicBoolean tooManyTopics = new AtomicBoolean();
+        volatile ClusterLease.Held lease;
+        /** Stores of missing rows handed to the pipeline and not yet done. */
+        final Set<CompletableFuture<?>> storing = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+        /** Why the run must stop, once it can no longer be sure it holds the lease; else null. */
+        IllegalStateException leaseLost() {
+            ClusterLease.Held held = lease;
+            return held == null || !held.lost() ? null : new IllegalStateException("this run lost the lease of "
+                    + LEASE_JOB + " (its renewal did not get through in time): another replica may be comparing,"
+                    + " this one stops");
+        }
 
         long passedOver() {
             return phase.equals("collecting") ? 0 : Math.max(0, brokerRetained.get() - checked.get());
@@ -160,10 +188,14 @@ public class RetainedSync {
     private volatile Run last;
     private final Counter storedCounter;
     private final Counter republishedCounter;
+    private final ClusterLease lease;
 
     public RetainedSync(RetainedBrokerClient broker, DynamoDbAsyncClient dynamo, WritePipeline pipeline,
             ItemMapper items, HookRules rules, HookRouter router, MqttDynamoConfig config, MeterRegistry registry) {
         this.broker = broker;
+        // The replica's name and the process's: a replica started again under the same client id is another holder.
+        this.lease = new ClusterLease(dynamo, LEASE_JOB, broker.replica() + "/"
+                + UUID.randomUUID().toString().substring(0, 8), LEASE_TERM);
         this.router = router;
         this.dynamo = dynamo;
         this.pipeline = pipeline;
@@ -194,13 +226,42 @@ public class RetainedSync {
                     }
                     Log.info("the broker kept no session of the service: comparing its retained messages with"
                             + " mqtt_retain");
-                    return sync().onFailure(NotNowException.class).recoverWithNull()
+                    return syncAtStart()
                             .onFailure(e -> !(e instanceof RetainedBrokerClient.CutShortException
                                     || e instanceof TooManyTopicsException)).retry()
                             .withBackOff(Duration.ofSeconds(1), Duration.ofSeconds(30)).atMost(10);
                 })
                 .subscribe().with(report -> {
                 }, failure -> Log.warnf("retained messages not compared at start-up: %s", failure.getMessage()));
+    }
+
+    /**
+     * A run at start-up. While another replica runs one, this one follows that run through its lease and
+     * compares itself if the lease runs out without being given up (that replica died in its run).
+     */
+    Uni<Report> syncAtStart() {
+        return sync().onFailure(NotNowException.class).recoverWithUni(skipped ->
+                skipped.getCause() instanceof ClusterLease.HeldElsewhereException other
+                        ? afterOthersRun(other.untilMillis()) : Uni.createFrom().nullItem());
+    }
+
+    /** Reads the other replica's lease when it is due (a third of a term at most) until it is given up or runs out. */
+    private Uni<Report> afterOthersRun(long untilMillis) {
+        long wait = Math.max(100, Math.min(LEASE_TERM.toMillis() / 3, untilMillis - System.currentTimeMillis() + 100));
+        return Uni.createFrom().voidItem().onItem().delayIt().by(Duration.ofMillis(wait))
+                .chain(lease::state)
+                .chain(state -> {
+                    if (state.released()) {
+                        Log.infof("replica %s compared the retained messages", state.owner());
+                        return Uni.createFrom().nullItem();
+                    }
+                    if (state.untilMillis() < System.currentTimeMillis()) {
+                        Log.warnf("replica %s's comparison of retained messages ended without giving its lease up"
+                                + " (it stopped): comparing here", state.owner());
+                        return syncAtStart();
+                    }
+                    return afterOthersRun(state.untilMillis());
+                });
     }
 
     /** The running or last run's counts. */
@@ -235,21 +296,30 @@ public class RetainedSync {
             }
             Run run = new Run();
             last = run;
-            TopicHashSet seen = new TopicHashSet(MAX_TOPICS);
-            Uni<Report> outcome = broker.mqtt5()
+            AtomicReference<ClusterLease.Held> held = new AtomicReference<>();
+            Uni<Report> outcome = lease.take()
+                    .invoke(taken -> {
+                        held.set(taken);
+                        run.lease = taken;
+                    })
+                    .chain(broker::mqtt5)
                     .chain(v5 -> v5 ? Uni.createFrom().voidItem() : Uni.createFrom().failure(
                             new IllegalStateException("comparing retained messages needs a broker speaking MQTT 5")))
-                    .chain(() -> collect(run, seen))
+                    .chain(() -> collect(run, new TopicHashSet(MAX_TOPICS)))
                     .onFailure(RetainedBrokerClient.WindowOverrunException.class).recoverWithUni(overrun -> {
                         Log.warnf("%s (a broker fault; Mosquitto 2.0.x does so); reading them again with the widest"
                                 + " window, %d, from now on. Set mqtt-dynamo.broker.receive-maximum=%d to avoid it.",
                                 overrun.getMessage(), RetainedBrokerClient.WIDEST_WINDOW,
                                 RetainedBrokerClient.WIDEST_WINDOW);
                         window = RetainedBrokerClient.WIDEST_WINDOW;
-                        // What was stored stays stored; the broker's set is read again from its start.
+                        // What was stored stays stored; the broker's set is read again from its start, once the
+                        // stores under way are done (else it would find their rows missing and count them again).
                         run.brokerRetained.set(0);
                         run.checked.set(0);
-                        return collect(run, new TopicHashSet(MAX_TOPICS));
+                        CompletableFuture<?> underWay = CompletableFuture.allOf(
+                                run.storing.toArray(CompletableFuture[]::new)).handle((ok, failure) -> null);
+                        return Uni.createFrom().completionStage(underWay)
+                                .chain(() -> collect(run, new TopicHashSet(MAX_TOPICS)));
                     })
                     .chain(seenOnBroker -> {
                         run.phase = "republishing";
@@ -267,12 +337,24 @@ public class RetainedSync {
                     })
                     .onFailure().invoke(failure -> {
                         run.error = String.valueOf(failure.getMessage());
-                        run.phase = "failed";
+                        if (failure instanceof ClusterLease.HeldElsewhereException) {
+                            run.phase = "skipped";
+                            Log.infof("retained messages not compared by this replica: %s", failure.getMessage());
+                        } else {
+                            run.phase = "failed";
+                        }
                     })
+                    // Given up before the run counts as ended: another replica may start one as soon as it has.
+                    .onTermination().call((report, failure, cancelled) -> held.get() == null
+                            ? Uni.createFrom().voidItem()
+                            : Uni.createFrom().completionStage(held.get().release()))
                     .onTermination().invoke(() -> {
                         run.finishedAt = System.currentTimeMillis();
                         running.set(false);
-                    });
+                    })
+                    .onFailure(ClusterLease.HeldElsewhereException.class)
+                    .transform(elsewhere -> new NotNowException("a restore of retained messages is running: "
+                            + elsewhere.getMessage(), elsewhere));
             // The run goes on when whoever asked stops waiting (an HTTP client that hung up); progress() tells.
             CompletableFuture<Report> detached = outcome.subscribeAsCompletionStage();
             return Uni.createFrom().<Report>emitter(emitter -> detached.whenComplete((report, failure) -> {
@@ -325,6 +407,9 @@ public class RetainedSync {
 
     /** Stores the batch's messages that mqtt_retain lacks, then acknowledges the batch. */
     private Uni<Void> check(Run run, List<Arrival> batch) {
+        if (run.leaseLost() != null) {
+            return Uni.createFrom().failure(run.leaseLost());
+        }
         if (run.tooManyTopics.get()) {
             return Uni.createFrom().failure(new TooManyTopicsException("the broker retains more than "
                     + MAX_TOPICS + " topics: rows it lacks are not republished"));
@@ -349,11 +434,18 @@ public class RetainedSync {
                         return Uni.createFrom().voidItem();
                     }
                     // Admission is the pipeline's back-pressure: the run waits as ingest does.
-                    return Uni.createFrom().completionStage(() -> pipeline.admission()
-                                    .thenCompose(admitted -> pipeline.submitAll(writes)))
-                            .invoke(() -> {
-                                run.stored.addAndGet(writes.size());
-                                storedCounter.increment(writes.size());
+                    return Uni.createFrom().completionStage(() -> {
+                                // Counted when stored, also after the run stopped waiting (a collection read again).
+                                CompletableFuture<Void> storing = pipeline.admission().toCompletableFuture()
+                                        .thenCompose(admitted -> pipeline.submitAll(writes))
+                                        .thenRun(() -> {
+                                            run.stored.addAndGet(writes.size());
+                                            storedCounter.increment(writes.size());
+                                        });
+                                run.storing.add(storing);
+                                storing.whenComplete((ok, failure) -> run.storing.remove(storing));
+                                // A copy: a run that stops waiting cancels it, not the store and its count.
+                                return storing.copy();
                             })
                             // Refused for good (an item DynamoDB does not take): the others of the batch are stored.
                             .onFailure(RejectedWriteException.class).recoverWithItem(failure -> {
@@ -392,7 +484,8 @@ public class RetainedSync {
                     }
                 })
                 .select().where(message -> message != null);
-        return broker.republish(rows, republishRate, checkBatch, this::stillStored, sent -> {
+        return broker.republish(rows, republishRate, checkBatch, group -> run.leaseLost() == null
+                ? stillStored(group) : Uni.createFrom().failure(run.leaseLost()), sent -> {
             run.republished.incrementAndGet();
             republishedCounter.increment();
         }, kept -> run.keptOnBroker.incrementAndGet()).replaceWithVoid();

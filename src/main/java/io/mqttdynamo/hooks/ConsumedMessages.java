@@ -3,28 +3,28 @@ package io.mqttdynamo.hooks;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/**
- * The msgids whose first acknowledgement deleted their mqtt_msg item ({@code acks.delete-message}), most
- * recent {@value #CAPACITY} kept. Publish envelopes and ack envelopes come on different channels, so an ack
- * can be handled before its message: without this, the message's item would be stored after its deletion
- * and stay.
- */
+/** The msgids this replica took an acknowledgement of, the most recent {@value #CAPACITY}. */
 final class ConsumedMessages {
 
     static final int CAPACITY = 10_000;
 
-    private final Map<String, Boolean> recent = new LinkedHashMap<>(256, 0.75f, false) {
+    private final Map<String, Boolean> acked = new LinkedHashMap<>(256, 0.75f, false) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
             return size() > CAPACITY;
         }
     };
 
-    synchronized void consumed(String msgId) {
-        recent.put(msgId, Boolean.TRUE);
+    /**
+     * An acknowledgement of {@code msgId} was taken; true when it is the first this replica took (a later one,
+     * another subscriber's, needs no mark of its own, see {@link EarlyAcks}).
+     */
+    synchronized boolean acked(String msgId) {
+        return acked.put(msgId, Boolean.TRUE) == null;
     }
 
-    synchronized boolean wasConsumed(String msgId) {
-        return recent.containsKey(msgId);
+    /** Without marks ({@code acks.early-acks-per-topic=0}): a message acknowledged here is not stored afterwards. */
+    synchronized boolean wasAcked(String msgId) {
+        return acked.containsKey(msgId);
     }
 }

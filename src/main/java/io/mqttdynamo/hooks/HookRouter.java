@@ -22,8 +22,7 @@ public class HookRouter {
     private final HookRules rules;
     private final ItemMapper items;
     private final boolean storeQos0;
-    private final boolean deleteAckedMessage;
-    private final ConsumedMessages consumed = new ConsumedMessages();
+    private final EarlyAcks earlyAcks;
     private final Republications republications;
     private final boolean envelopes;
     private final Counter copyAcksMapped;
@@ -43,7 +42,8 @@ public class HookRouter {
                 .description("Acknowledgements of the service's copies of stored messages").register(registry);
         this.items = items;
         this.storeQos0 = config.messages().storeQos0();
-        this.deleteAckedMessage = config.acks().deleteMessage();
+        this.earlyAcks = new EarlyAcks(items, new ConsumedMessages(), config.acks().deleteMessage(),
+                config.acks().earlyAcksPerTopic());
         this.envelopes = config.messages().mode() == MqttDynamoConfig.MessageMode.ENVELOPE;
         if (config.messages().mode() == MqttDynamoConfig.MessageMode.RAW) {
             config.acks().topic().filter(t -> !t.isBlank()).map(TopicFilter::parse).ifPresent(ownTopics::add);
@@ -97,11 +97,7 @@ public class HookRouter {
             BrokerEvent.MessageAcked e = Republisher.isRepublisher(acked.fromClientId()) ? ofOriginal(acked) : acked;
             if (e != null && rules.applies(HookFunction.ON_MESSAGE_ACKED_FOR_QUEUE, e.topic())) {
                 writes.add(items.acked(e));
-                writes.add(items.consumed(e));
-                if (deleteAckedMessage) {
-                    writes.add(items.messageDeleted(e));
-                    consumed.consumed(e.msgId());
-                }
+                writes.addAll(earlyAcks.ack(e));
             }
         }
         return writes;
@@ -165,10 +161,8 @@ public class HookRouter {
             }
             return;
         }
-        if ((e.qos() > 0 || storeQos0) && rules.applies(HookFunction.ON_MESSAGE_PUBLISH, e.topic())
-                && !(deleteAckedMessage && consumed.wasConsumed(e.msgId()))) {
-            writes.add(items.message(e));
-            writes.add(items.topicMessage(e));
+        if ((e.qos() > 0 || storeQos0) && rules.applies(HookFunction.ON_MESSAGE_PUBLISH, e.topic())) {
+            writes.addAll(earlyAcks.message(e));
         }
         if (e.retain() && rules.applies(HookFunction.ON_MESSAGE_RETAIN, e.topic())) {
             writes.add(items.retained(e));

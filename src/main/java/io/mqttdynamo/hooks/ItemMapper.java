@@ -4,6 +4,7 @@ import static io.mqttdynamo.store.Tables.Attr;
 
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -176,8 +177,54 @@ public class ItemMapper {
 
     /** on_message_publish, second half: the msgid joins its topic's set in mqtt_topic_msg_map. */
     public ItemWrite topicMessage(BrokerEvent.MessagePublished e) {
-        return new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, Map.of(Attr.TOPIC, s(e.topic())), Attr.MSG_ID_SET,
-                Set.of(e.msgId()), topicMsgIdsCap, EmqxMsgId.OLDEST_FIRST);
+        return topicMessage(e, List.of());
+    }
+
+    /** ... and {@code then} decides what follows from the whole item after the addition. */
+    ItemWrite topicMessage(BrokerEvent.MessagePublished e, List<ItemWrite.Then> then) {
+        return new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, topicKey(e.topic()), Attr.MSG_ID_SET,
+                Set.of(e.msgId()), topicMsgIdsCap, EmqxMsgId.OLDEST_FIRST, then);
+    }
+
+    /**
+     * on_message_publish, first half, as an UpdateItem (the same item as {@link #message}, the same capacity):
+     * what follows it ({@code then}) is written once it is stored.
+     */
+    ItemWrite messageThen(BrokerEvent.MessagePublished e, List<ItemWrite.Then> then) {
+        Map<String, AttributeValue> item = new HashMap<>(((ItemWrite.Put) message(e)).item());
+        item.remove(Attr.MSGID);
+        Map<String, String> names = new HashMap<>();
+        Map<String, AttributeValue> values = new HashMap<>();
+        StringBuilder set = new StringBuilder("SET ");
+        int i = 0;
+        for (Map.Entry<String, AttributeValue> attribute : item.entrySet()) {
+            set.append(i == 0 ? "" : ", ").append("#a").append(i).append(" = :v").append(i);
+            names.put("#a" + i, attribute.getKey());
+            values.put(":v" + i, attribute.getValue());
+            i++;
+        }
+        return new ItemWrite.ConditionalUpdate(Tables.MSG, Map.of(Attr.MSGID, s(e.msgId())), set.toString(), null,
+                names, values, null, then);
+    }
+
+    /**
+     * An acknowledgement came before its message: the msgid is marked in its topic's item ({@code acked_first},
+     * the {@code cap} newest kept), for the replica that stores the message later.
+     */
+    ItemWrite earlyAck(String topic, String msgId, int cap, ItemWrite.Then then) {
+        return new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, topicKey(topic), Attr.ACKED_FIRST, Set.of(msgId), cap,
+                EmqxMsgId.OLDEST_FIRST, List.of(then));
+    }
+
+    /** The acknowledged msgids leave the topic's pending set and their marks go, in one update. */
+    ItemWrite earlyAcksSettled(String topic, Set<String> msgIds) {
+        return new ItemWrite.ConditionalUpdate(Tables.TOPIC_MSG_MAP, topicKey(topic), "DELETE #ids :ids, #early :ids",
+                null, Map.of("#ids", Attr.MSG_ID_SET, "#early", Attr.ACKED_FIRST),
+                Map.of(":ids", AttributeValue.fromSs(List.copyOf(msgIds))));
+    }
+
+    private static Map<String, AttributeValue> topicKey(String topic) {
+        return Map.of(Attr.TOPIC, s(topic));
     }
 
     /** on_message_retain: the topic's retained message. */
@@ -226,13 +273,22 @@ public class ItemMapper {
 
     /** on_message_acked_for_queue, second half: the acked message leaves the topic's pending set. */
     public ItemWrite consumed(BrokerEvent.MessageAcked e) {
-        return new ItemWrite.RemoveFromSet(Tables.TOPIC_MSG_MAP, Map.of(Attr.TOPIC, s(e.topic())),
-                Attr.MSG_ID_SET, Set.of(e.msgId()));
+        return consumed(e, List.of());
+    }
+
+    /** ... and {@code then} decides what follows from the whole item as it was before the removal. */
+    ItemWrite consumed(BrokerEvent.MessageAcked e, List<ItemWrite.Then> then) {
+        return new ItemWrite.RemoveFromSet(Tables.TOPIC_MSG_MAP, topicKey(e.topic()), Attr.MSG_ID_SET,
+                Set.of(e.msgId()), then);
     }
 
     /** on_message_acked_for_queue with {@code acks.delete-message}: the acked message's item goes. */
     public ItemWrite messageDeleted(BrokerEvent.MessageAcked e) {
-        return new ItemWrite.Delete(Tables.MSG, Map.of(Attr.MSGID, s(e.msgId())));
+        return messageDeleted(e.msgId());
+    }
+
+    ItemWrite messageDeleted(String msgId) {
+        return new ItemWrite.Delete(Tables.MSG, Map.of(Attr.MSGID, s(msgId)));
     }
 
     private Map<String, AttributeValue> messageAttributes(BrokerEvent.MessagePublished e) {

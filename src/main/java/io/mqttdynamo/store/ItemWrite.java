@@ -1,7 +1,9 @@
 package io.mqttdynamo.store;
 
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -25,6 +27,35 @@ public sealed interface ItemWrite {
 
     Map<String, AttributeValue> key();
 
+    /**
+     * What an update leads to once DynamoDB has applied it, decided from DynamoDB's answer: the writes that
+     * must be stored too before the update counts as stored (ordered after it, as they are queued after it).
+     */
+    @FunctionalInterface
+    interface Then {
+        /**
+         * @param sent the update as it was sent (additions and removals folded into it, values taken out by the
+         *     queue gone)
+         * @param answer the item's attributes as the request's ReturnValues asked for them (empty when none)
+         */
+        List<ItemWrite> after(ItemWrite sent, Map<String, AttributeValue> answer);
+    }
+
+    /** The writes that follow {@code sent} (an update DynamoDB applied) by its {@link Then}s; empty for none. */
+    static List<ItemWrite> followUps(ItemWrite sent, Map<String, AttributeValue> answer) {
+        List<Then> thens = sent instanceof AddToSet a ? a.then()
+                : sent instanceof RemoveFromSet r ? r.then()
+                : sent instanceof ConditionalUpdate c ? c.then() : List.of();
+        if (thens.isEmpty()) {
+            return List.of();
+        }
+        List<ItemWrite> writes = new ArrayList<>();
+        for (Then then : thens) {
+            writes.addAll(then.after(sent, answer));
+        }
+        return writes;
+    }
+
     /** Replaces the whole item; sent in a BatchWriteItem. */
     record Put(Tables table, Map<String, AttributeValue> item) implements ItemWrite {
         @Override
@@ -39,12 +70,20 @@ public sealed interface ItemWrite {
 
     /**
      * Adds strings to a string-set attribute (UpdateItem ADD). With a {@code cap}, the set is kept to that
-     * many members by removing the first ones in {@code order} after an addition that overfills it.
+     * many members by removing the first ones in {@code order} after an addition that overfills it. With
+     * {@code then}, DynamoDB answers with the whole item after the addition (ReturnValues ALL_NEW).
      */
     record AddToSet(Tables table, Map<String, AttributeValue> key, String attribute, Set<String> values, int cap,
-            Comparator<String> order) implements ItemWrite {
+            Comparator<String> order, List<Then> then) implements ItemWrite {
         public AddToSet {
             values = new LinkedHashSet<>(values);
+            then = new ArrayList<>(then);
+        }
+
+        /** An addition with a cap and nothing to follow. */
+        public AddToSet(Tables table, Map<String, AttributeValue> key, String attribute, Set<String> values, int cap,
+                Comparator<String> order) {
+            this(table, key, attribute, values, cap, order, List.of());
         }
 
         /** An addition without a cap. */
@@ -53,21 +92,41 @@ public sealed interface ItemWrite {
         }
     }
 
-    /** Removes strings from a string-set attribute (UpdateItem DELETE). */
-    record RemoveFromSet(Tables table, Map<String, AttributeValue> key, String attribute, Set<String> values)
-            implements ItemWrite {
+    /**
+     * Removes strings from a string-set attribute (UpdateItem DELETE). With {@code then}, DynamoDB answers
+     * with the whole item as it was before (ReturnValues ALL_OLD).
+     */
+    record RemoveFromSet(Tables table, Map<String, AttributeValue> key, String attribute, Set<String> values,
+            List<Then> then) implements ItemWrite {
         public RemoveFromSet {
             values = new LinkedHashSet<>(values);
+            then = new ArrayList<>(then);
+        }
+
+        /** A removal with nothing to follow. */
+        public RemoveFromSet(Tables table, Map<String, AttributeValue> key, String attribute, Set<String> values) {
+            this(table, key, attribute, values, List.of());
         }
     }
 
     /**
-     * An UpdateItem with a condition; when the condition fails the update is stale (a newer state is
-     * stored) and is dropped, not retried.
+     * An UpdateItem with a condition (or none: null); when the condition fails the update is stale (a newer
+     * state is stored) and is dropped, not retried, and {@code then} is not asked.
      */
     record ConditionalUpdate(Tables table, Map<String, AttributeValue> key, String updateExpression,
             String conditionExpression, Map<String, String> names, Map<String, AttributeValue> values,
-            Presence presence) implements ItemWrite {
+            Presence presence, List<Then> then) implements ItemWrite {
+
+        public ConditionalUpdate {
+            then = List.copyOf(then);
+        }
+
+        /** An update with nothing to follow. */
+        public ConditionalUpdate(Tables table, Map<String, AttributeValue> key, String updateExpression,
+                String conditionExpression, Map<String, String> names, Map<String, AttributeValue> values,
+                Presence presence) {
+            this(table, key, updateExpression, conditionExpression, names, values, presence, List.of());
+        }
 
         /** An update that changes no counter. */
         public ConditionalUpdate(Tables table, Map<String, AttributeValue> key, String updateExpression,

@@ -24,7 +24,10 @@ public enum Tables {
     TOPIC_MSG_MAP("mqtt_topic_msg_map", Attr.TOPIC, null),
     RETAIN("mqtt_retain", Attr.TOPIC, null),
     ACKED("mqtt_acked", Attr.TOPIC, Attr.CLIENTID),
-    /** Not the EMQX backend's: the service's counters (clients known and online), a few small items. */
+    /**
+     * Not the EMQX backend's: the service's counters (clients known and online) and the leases of jobs one
+     * replica at a time runs ({@link ClusterLease}), a few small items.
+     */
     STATS("mqtt_dynamo_stats", Attr.NAME, null);
 
     /** Attribute names, spelled as the EMQX backend spells them. */
@@ -43,6 +46,11 @@ public enum Tables {
         public static final String PAYLOAD = "payload";
         /** The set of a topic's msgids: capital M and I, as in EMQX. */
         public static final String MSG_ID_SET = "MsgId";
+        /**
+         * mqtt_topic_msg_map, not EMQX's: msgids whose acknowledgement was stored before the message, so that
+         * the message, stored later by another replica, does not stay in {@code MsgId}.
+         */
+        public static final String ACKED_FIRST = "acked_first";
         /** Set to 1 when a payload was too large for a DynamoDB item and left out. */
         public static final String PAYLOAD_TRUNCATED = "payload_truncated";
         /** Size in bytes of a payload that was left out. */

@@ -323,6 +323,12 @@ public class WritePipeline {
                             : update.presence().countOf(response.hasAttributes() ? response.attributes() : Map.of());
                     counted = count(count);
                 }
+                // What the write's own Then decides from the answer is stored before the write counts as stored.
+                List<ItemWrite> next = ItemWrite.followUps(sent.write(), response.hasAttributes()
+                        ? response.attributes() : Map.of());
+                if (!next.isEmpty()) {
+                    counted = counted == null ? submitAll(next) : CompletableFuture.allOf(counted, submitAll(next));
+                }
                 settle(List.of(sent), List.of(), List.of(), null, null, counted);
             } else if (cause instanceof ConditionalCheckFailedException) {
                 conditionFailed(sent);

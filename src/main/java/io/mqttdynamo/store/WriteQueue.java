@@ -61,15 +61,17 @@ final class WriteQueue {
     void add(ItemWrite write, CompletableFuture<Void> done) {
         String item = write.table().identity(write.key());
         Line line = lines.get(item);
-        if (write instanceof ItemWrite.AddToSet add) {
-            add.values().removeIf(value -> recentlyRemoved.remove(item + '\u0000' + value) != null);
+        // Set changes that decide what follows from DynamoDB's answer are all sent: their order is settled on
+        // the item itself, also against other replicas' writes, which this queue does not see.
+        if (write instanceof ItemWrite.AddToSet add && add.then().isEmpty()) {
+            add.values().removeIf(value -> recentlyRemoved.remove(removal(item, add.attribute(), value)) != null);
             if (add.values().isEmpty()) {
                 done.complete(null);
                 return;
             }
-        } else if (write instanceof ItemWrite.RemoveFromSet remove) {
+        } else if (write instanceof ItemWrite.RemoveFromSet remove && remove.then().isEmpty()) {
             for (String value : remove.values()) {
-                recentlyRemoved.put(item + '\u0000' + value, Boolean.TRUE);
+                recentlyRemoved.put(removal(item, remove.attribute(), value), Boolean.TRUE);
             }
             if (line != null && cancelWaitingAdditions(line, remove)) {
                 done.complete(null);
@@ -97,6 +99,11 @@ final class WriteQueue {
             line.writes.add(new Entry(write, done));
             writes++;
         }
+    }
+
+    /** The key of a removal in {@link #recentlyRemoved}: item, set attribute and member. */
+    private static String removal(String item, String attribute, String value) {
+        return item + '\u0000' + attribute + '\u0000' + value;
     }
 
     /** A put or delete makes every write still waiting for its item pointless: it takes their place. */
@@ -129,7 +136,7 @@ final class WriteQueue {
             Entry entry = it.next();
             // A write sent before (and failed) may have been applied: it is sent again, never cancelled.
             if (!entry.sentBefore && entry.write instanceof ItemWrite.AddToSet add
-                    && add.attribute().equals(remove.attribute())) {
+                    && add.attribute().equals(remove.attribute()) && add.then().isEmpty()) {
                 Set<String> cancelled = new java.util.HashSet<>(add.values());
                 cancelled.retainAll(remove.values());
                 add.values().removeAll(cancelled);
@@ -168,8 +175,10 @@ final class WriteQueue {
     private static ItemWrite fold(ItemWrite older, ItemWrite newer) {
         if (older instanceof ItemWrite.AddToSet a && newer instanceof ItemWrite.AddToSet b) {
             a.values().addAll(b.values());
+            a.then().addAll(b.then());
         } else if (older instanceof ItemWrite.RemoveFromSet a && newer instanceof ItemWrite.RemoveFromSet b) {
             a.values().addAll(b.values());
+            a.then().addAll(b.then());
         } else if (older instanceof ItemWrite.Count a && newer instanceof ItemWrite.Count b) {
             return a.plus(b);
         }

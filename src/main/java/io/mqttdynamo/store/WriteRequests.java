@@ -74,11 +74,20 @@ final class WriteRequests {
                         .expressionAttributeValues(Map.of(":values", AttributeValue.fromSs(List.copyOf(add.values())),
                                 ":room", AttributeValue.fromN(Integer.toString(add.cap() - add.values().size()))));
             }
+            if (!add.then().isEmpty()) {
+                // What follows is decided from the whole item after the addition (answers cost no capacity).
+                addition.returnValues(ReturnValue.ALL_NEW);
+            }
             return addition.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL).build();
         }
         if (write instanceof ItemWrite.RemoveFromSet remove) {
-            return setUpdate(remove.table(), remove.key(), "DELETE", remove.attribute(), remove.values())
-                    .returnConsumedCapacity(ReturnConsumedCapacity.TOTAL).build();
+            UpdateItemRequest.Builder removal = setUpdate(remove.table(), remove.key(), "DELETE", remove.attribute(),
+                    remove.values());
+            if (!remove.then().isEmpty()) {
+                // What follows is decided from the whole item as it was before the removal.
+                removal.returnValues(ReturnValue.ALL_OLD);
+            }
+            return removal.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL).build();
         }
         if (write instanceof ItemWrite.Count count) {
             // ADD is not idempotent: a retry of a change DynamoDB applied without the answer arriving would count

@@ -222,4 +222,27 @@ class WriteQueueTest {
         assertThat(queue.take(NOW, 16, true)).isEmpty();
         assertThat(queue.take(NOW, 16, false)).extracting(r -> r.writes().size()).containsExactly(5);
     }
+
+    /**
+     * Set changes that decide what follows from DynamoDB's answer are all sent, in order: a removal neither
+     * cancels such an addition waiting before it, nor takes such an addition coming after it out.
+     */
+    @Test
+    void setChangesThatReadTheAnswerAreNeverCancelledHere() {
+        ItemWrite.Then then = (sent, answer) -> List.of();
+        Map<String, AttributeValue> key = Map.of("topic", AttributeValue.fromS("t"));
+        queue(new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, key, "MsgId", Set.of("m1"), 0, String::compareTo,
+                List.of(then)));
+        queue(new ItemWrite.RemoveFromSet(Tables.TOPIC_MSG_MAP, key, "MsgId", Set.of("m1"), List.of(then)));
+        queue(new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, key, "MsgId", Set.of("m1"), 0, String::compareTo,
+                List.of(then)));
+        assertThat(queue.size()).isEqualTo(3);
+        List<String> order = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            WriteQueue.Sent sent = only(takeAll(NOW));
+            order.add(sent.write().getClass().getSimpleName());
+            queue.stored(sent);
+        }
+        assertThat(order).containsExactly("AddToSet", "RemoveFromSet", "AddToSet");
+    }
 }
