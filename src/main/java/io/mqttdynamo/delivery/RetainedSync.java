@@ -22,6 +22,7 @@ import jakarta.enterprise.event.Observes;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.mqttdynamo.broker.BrokerSessions;
 import io.mqttdynamo.broker.RetainedBrokerClient;
 import io.mqttdynamo.broker.RetainedBrokerClient.Arrival;
 import io.mqttdynamo.broker.RetainedBrokerClient.Retained;
@@ -185,14 +186,21 @@ public class RetainedSync {
     private volatile int window;
     private final EmqxMsgId ids = new EmqxMsgId();
     private final AtomicBoolean running = new AtomicBoolean();
+    /** Losses of sessions this close together are one broker restart: one comparison. */
+    static final Duration SESSION_LOSS_QUIET = Duration.ofSeconds(30);
     private volatile Run last;
     private final Counter storedCounter;
     private final Counter republishedCounter;
     private final ClusterLease lease;
+    private final BrokerSessions sessions;
+    /** When a lost broker session last started a comparison (epoch ms): the channels report one loss each. */
+    private final AtomicLong lastSessionLoss = new AtomicLong();
 
     public RetainedSync(RetainedBrokerClient broker, DynamoDbAsyncClient dynamo, WritePipeline pipeline,
-            ItemMapper items, HookRules rules, HookRouter router, MqttDynamoConfig config, MeterRegistry registry) {
+            ItemMapper items, HookRules rules, HookRouter router, MqttDynamoConfig config, MeterRegistry registry,
+            BrokerSessions sessions) {
         this.broker = broker;
+        this.sessions = sessions;
         // The replica's name and the process's: a replica started again under the same client id is another holder.
         this.lease = new ClusterLease(dynamo, LEASE_JOB, broker.replica() + "/"
                 + UUID.randomUUID().toString().substring(0, 8), LEASE_TERM);
@@ -216,6 +224,9 @@ public class RetainedSync {
         if (!restoreAtStart || !rules.enabled(HookFunction.ON_RETAIN_LOOKUP)) {
             return;
         }
+        // A broker that comes back without the service's sessions (restarted without persistence) has most likely
+        // lost its retained messages too, while the service runs on.
+        sessions.onSessionLost(this::brokerLostSession);
         broker.mqtt5()
                 .chain(v5 -> v5 ? broker.sessionKept() : Uni.createFrom().item(Boolean.TRUE))
                 .onFailure().retry().withBackOff(Duration.ofSeconds(1), Duration.ofSeconds(30)).atMost(20)
@@ -226,13 +237,32 @@ public class RetainedSync {
                     }
                     Log.info("the broker kept no session of the service: comparing its retained messages with"
                             + " mqtt_retain");
-                    return syncAtStart()
-                            .onFailure(e -> !(e instanceof RetainedBrokerClient.CutShortException
-                                    || e instanceof TooManyTopicsException)).retry()
-                            .withBackOff(Duration.ofSeconds(1), Duration.ofSeconds(30)).atMost(10);
+                    return compareAndRetry();
                 })
                 .subscribe().with(report -> {
                 }, failure -> Log.warnf("retained messages not compared at start-up: %s", failure.getMessage()));
+    }
+
+    /** A run as at start-up, tried again on passing failures. */
+    private Uni<Report> compareAndRetry() {
+        return syncAtStart()
+                .onFailure(e -> !(e instanceof RetainedBrokerClient.CutShortException
+                        || e instanceof TooManyTopicsException)).retry()
+                .withBackOff(Duration.ofSeconds(1), Duration.ofSeconds(30)).atMost(10);
+    }
+
+    /** A channel found the broker without its session: one comparison for all the channels that find it. */
+    void brokerLostSession(String channel) {
+        long now = System.currentTimeMillis();
+        long last = lastSessionLoss.get();
+        if (now - last < SESSION_LOSS_QUIET.toMillis() || !lastSessionLoss.compareAndSet(last, now)) {
+            return;
+        }
+        Log.infof("the broker lost the service's session (channel %s): comparing its retained messages with"
+                + " mqtt_retain", channel);
+        compareAndRetry().subscribe().with(report -> {
+        }, failure -> Log.warnf("retained messages not compared after the broker lost the session: %s",
+                failure.getMessage()));
     }
 
     /**

@@ -18,7 +18,10 @@ import java.util.concurrent.TimeUnit;
 import jakarta.inject.Inject;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
 
@@ -49,7 +52,11 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
  */
 @QuarkusTest
 @TestProfile(RetainedSyncMosquittoTest.BothSidesDrifted.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RetainedSyncMosquittoTest {
+
+    /** The seeded Mosquitto's process id, for the test that restarts it (the resource runs in another class loader). */
+    private static final String MOSQUITTO_PID = "retained-test.mosquitto.pid";
 
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static final int ON_BROKER = 150;
@@ -106,6 +113,7 @@ class RetainedSyncMosquittoTest {
             int port = LocalDynamoDbResource.freePort();
             try {
                 mosquitto = OwnMosquitto.start(port);
+                System.setProperty(MOSQUITTO_PID, Long.toString(mosquitto.pid()));
             } catch (IOException e) {
                 throw new IllegalStateException("cannot start mosquitto: " + e.getMessage(), e);
             }
@@ -153,6 +161,7 @@ class RetainedSyncMosquittoTest {
      * a topic that cannot be asked about as a plain filter is left alone too.
      */
     @Test
+    @Order(2)
     void aRowIsNotRepublishedOverWhatTheBrokerRetains() {
         Readiness.await();
         // After the start-up run, whose counts the other test checks.
@@ -190,6 +199,7 @@ class RetainedSyncMosquittoTest {
     }
 
     @Test
+    @Order(1)
     void atStartTheTableGetsTheBrokersRetainedMessagesAndTheBrokerTheTablesRows() {
         Readiness.await();
         TableReader tables = new TableReader(dynamo);
@@ -228,5 +238,32 @@ class RetainedSyncMosquittoTest {
         String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
         assertThat(io.mqttdynamo.support.PrometheusText.value(metrics,
                 "mqtt_dynamo_retained_synced_total{direction=\"republished\"}")).isEqualTo(IN_TABLE);
+    }
+
+    /**
+     * A broker restarted without persistence while the service runs: the service finds its sessions gone on
+     * reconnecting and puts mqtt_retain's rows back on the broker, without a restart of its own.
+     */
+    @Test
+    @Order(3)
+    void aBrokerThatCameBackWithoutItsRetainedMessagesGetsThemBackWhileTheServiceRuns() throws IOException {
+        Readiness.await();
+        await().atMost(TIMEOUT).until(() -> given().get("/api/retained/restore").then().extract().jsonPath()
+                .getString("phase"), phase -> phase.equals("done") || phase.equals("failed"));
+        ProcessHandle.of(Long.parseLong(System.getProperty(MOSQUITTO_PID))).ifPresent(ProcessHandle::destroyForcibly);
+        Process restarted = OwnMosquitto.start(brokerPort);
+        try {
+            await("the table's rows retained again").atMost(Duration.ofSeconds(60)).until(() -> {
+                try (TestMqttClient subscriber = TestMqttClient.connect("restarted-check", brokerPort)) {
+                    subscriber.subscribe(TABLE_ONLY + "#", 1);
+                    await().atMost(Duration.ofSeconds(2)).until(() -> subscriber.received().size() == IN_TABLE);
+                    return true;
+                } catch (org.awaitility.core.ConditionTimeoutException e) {
+                    return false;
+                }
+            });
+        } finally {
+            restarted.destroyForcibly();
+        }
     }
 }

@@ -92,7 +92,7 @@ class RetainedSyncReplicasTest {
         ItemMapper items = new ItemMapper(config, registry);
         return new RetainedSync(new RetainedBrokerClient(sessions), dynamo,
                 new WritePipeline(dynamo, new StoreMetrics(registry), config), items, rules,
-                new HookRouter(rules, items, config, sessions, new Republications(), registry), config, registry);
+                new HookRouter(rules, items, config, sessions, new Republications(), registry), config, registry, sessions);
     }
 
     /** Rows of mqtt_retain that the broker lacks (it never had them). */
