@@ -145,13 +145,16 @@ public final class ConfigCheck {
         range("mqtt-dynamo.store.batch-size", store.batchSize(), 1, 25);
         range("mqtt-dynamo.store.max-in-flight", store.maxInFlight(), 1, 1024);
         range("mqtt-dynamo.store.max-pending", store.maxPending(), 1, 10_000_000);
-        if (store.topicMsgIdsCap() < 1 || store.topicMsgIdsCap() > ItemLimits.MAX_TOPIC_MSG_IDS_CAP) {
-            problems.add("mqtt-dynamo.store.topic-msg-ids-cap = " + store.topicMsgIdsCap() + ": must be from 1 to "
+        int marks = Math.max(0, config.acks().earlyAcksPerTopic());
+        if (store.topicMsgIdsCap() < 1 || store.topicMsgIdsCap() + marks > ItemLimits.MAX_TOPIC_MSG_IDS_CAP) {
+            problems.add("mqtt-dynamo.store.topic-msg-ids-cap = " + store.topicMsgIdsCap() + ": must be at least 1,"
+                    + " and with mqtt-dynamo.acks.early-acks-per-topic (" + marks + ", kept on the same item) at most "
                     + ItemLimits.MAX_TOPIC_MSG_IDS_CAP + ": more msgids (or 0, no cap) can make a topic's"
                     + " mqtt_topic_msg_map item larger than DynamoDB's 400 KB item limit (a topic of "
                     + ItemLimits.PARTITION_KEY_MAX_BYTES + " bytes, msgids of " + EmqxMsgId.MAX_LENGTH
                     + " bytes, an addition of up to " + ItemLimits.MSG_ID_SET_ADDITION_MAX + " before the oldest"
-                    + " are trimmed), and DynamoDB then refuses every new msgid of that topic (default 1000)");
+                    + " are trimmed), and DynamoDB then refuses every new msgid of that topic (default 16, which"
+                    + " keeps the item under 1 KB: one write unit per addition)");
         }
         range("mqtt-dynamo.acks.early-acks-per-topic", config.acks().earlyAcksPerTopic(), 0, 1_000);
         duration("mqtt-dynamo.store.max-retry-delay", store.maxRetryDelay(), Duration.ofMillis(1),

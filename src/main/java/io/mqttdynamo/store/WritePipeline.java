@@ -23,6 +23,7 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.BatchWriteItemResponse;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
 import software.amazon.awssdk.services.dynamodb.model.DynamoDbException;
+import software.amazon.awssdk.services.dynamodb.model.UpdateItemResponse;
 
 /**
  * The single way into DynamoDB for ingest: takes item writes into the {@link WriteQueue} (per-item order,
@@ -299,43 +300,67 @@ public class WritePipeline {
             metrics.trimmed(add.table(), oldest.size());
             oldest.forEach(add.values()::remove);
         }
+        if (sent.write() instanceof ItemWrite.AddToSet add && add.values().isEmpty()
+                || sent.write() instanceof ItemWrite.RemoveFromSet remove && remove.values().isEmpty()) {
+            // Everything it would add was trimmed (older than what the set keeps), or nothing is left to remove:
+            // done without a request (DynamoDB refuses an empty set).
+            settle(List.of(sent), List.of(), List.of(), null, null);
+            return;
+        }
         long started = System.nanoTime();
         call(() -> dynamo.updateItem(WriteRequests.update(sent.write(), writer))).whenComplete((response, failure) -> {
             metrics.latency(System.nanoTime() - started);
             Throwable cause = failure == null ? null : RetryPolicy.unwrap(failure);
             if (cause == null) {
-                metrics.consumed(response.consumedCapacity());
-                if (sent.write() instanceof ItemWrite.AddToSet add && add.cap() > 0) {
-                    synchronized (lock) {
-                        knownSets.added(sent.item(), add.values());
-                    }
-                } else if (sent.write() instanceof ItemWrite.RemoveFromSet remove) {
-                    synchronized (lock) {
-                        knownSets.removed(sent.item(), remove.values());
-                    }
+                CompletableFuture<Void> then;
+                try {
+                    then = applied(sent, response);
+                } catch (RuntimeException e) {
+                    // A fault of the service's own in what follows the write (a Then, a counter): the write fails
+                    // with it, its message stays unacknowledged.
+                    failed(List.of(sent), e);
+                    return;
                 }
-                CompletableFuture<Void> counted = null;
-                if (sent.write() instanceof ItemWrite.ConditionalUpdate update) {
-                    if (!response.hasAttributes()) {
-                        metrics.itemCreated(sent.write().table());
-                    }
-                    ItemWrite.Count count = update.presence() == null ? null
-                            : update.presence().countOf(response.hasAttributes() ? response.attributes() : Map.of());
-                    counted = count(count);
-                }
-                // What the write's own Then decides from the answer is stored before the write counts as stored.
-                List<ItemWrite> next = ItemWrite.followUps(sent.write(), response.hasAttributes()
-                        ? response.attributes() : Map.of());
-                if (!next.isEmpty()) {
-                    counted = counted == null ? submitAll(next) : CompletableFuture.allOf(counted, submitAll(next));
-                }
-                settle(List.of(sent), List.of(), List.of(), null, null, counted);
+                settle(List.of(sent), List.of(), List.of(), null, null, then);
             } else if (cause instanceof ConditionalCheckFailedException) {
                 conditionFailed(sent);
             } else {
                 failed(List.of(sent), cause);
             }
         });
+    }
+
+    /**
+     * Bookkeeping of an update DynamoDB applied, and the writes that must follow it (counters, its Thens) before
+     * it counts as stored; null for none.
+     */
+    private CompletableFuture<Void> applied(WriteQueue.Sent sent, UpdateItemResponse response) {
+        metrics.consumed(response.consumedCapacity());
+        synchronized (lock) {
+            if (sent.write() instanceof ItemWrite.AddToSet add && add.cap() > 0) {
+                knownSets.added(sent.item(), add.attribute(), add.values());
+            } else if (sent.write() instanceof ItemWrite.RemoveFromSet remove) {
+                knownSets.removed(sent.item(), remove.attribute(), remove.values());
+            } else {
+                knownSets.forget(sent.item());
+            }
+        }
+        CompletableFuture<Void> counted = null;
+        if (sent.write() instanceof ItemWrite.ConditionalUpdate update) {
+            if (!response.hasAttributes()) {
+                metrics.itemCreated(sent.write().table());
+            }
+            ItemWrite.Count count = update.presence() == null ? null
+                    : update.presence().countOf(response.hasAttributes() ? response.attributes() : Map.of());
+            counted = count(count);
+        }
+        // What the write's own Then decides from the answer is stored before the write counts as stored.
+        List<ItemWrite> next = ItemWrite.followUps(sent.write(), response.hasAttributes()
+                ? response.attributes() : Map.of());
+        if (!next.isEmpty()) {
+            counted = counted == null ? submitAll(next) : CompletableFuture.allOf(counted, submitAll(next));
+        }
+        return counted;
     }
 
     /**
@@ -399,7 +424,7 @@ public class WritePipeline {
     private void trimBefore(WriteQueue.Sent sent, ItemWrite.AddToSet add) {
         Optional<Set<String>> known;
         synchronized (lock) {
-            known = knownSets.get(sent.item());
+            known = knownSets.get(sent.item(), add.attribute());
         }
         if (known.isPresent() && known.get().size() + add.values().size() > add.cap()) {
             trimBefore(sent, add, known.get());
@@ -412,12 +437,16 @@ public class WritePipeline {
                         failed(List.of(sent), RetryPolicy.unwrap(failure));
                         return;
                     }
-                    AttributeValue set = response.hasItem() ? response.item().get(add.attribute()) : null;
-                    List<String> members = set != null && set.hasSs() ? set.ss() : List.of();
-                    synchronized (lock) {
-                        knownSets.read(sent.item(), members);
+                    try {
+                        AttributeValue set = response.hasItem() ? response.item().get(add.attribute()) : null;
+                        List<String> members = set != null && set.hasSs() ? set.ss() : List.of();
+                        synchronized (lock) {
+                            knownSets.read(sent.item(), add.attribute(), members);
+                        }
+                        trimBefore(sent, add, members);
+                    } catch (RuntimeException e) {
+                        failed(List.of(sent), e);
                     }
-                    trimBefore(sent, add, members);
                 });
     }
 
@@ -467,6 +496,11 @@ public class WritePipeline {
                 }
             }
             case INTERNAL -> {
+                if (writes.size() > 1) {
+                    // Sent alone, each write fails or goes through on its own.
+                    settle(List.of(), List.of(), writes, null, null);
+                    return;
+                }
                 // Not DynamoDB's answer but a fault of the service itself: the write fails with it, so that its
                 // message is not acknowledged.
                 WriteQueue.Sent failed = writes.get(0);

@@ -75,13 +75,17 @@ class ConfigCheckTest {
     void aMsgIdCapThatLetsTheTopicItemPassDynamoDbsItemLimitIsRefused() {
         assertThat(problems(Map.of("mqtt-dynamo.store.topic-msg-ids-cap", "100000")))
                 .anySatisfy(p -> assertThat(p).startsWith("mqtt-dynamo.store.topic-msg-ids-cap = 100000")
-                        .contains("400 KB").contains("from 1 to " + ItemLimits.MAX_TOPIC_MSG_IDS_CAP));
+                        .contains("400 KB").contains("at most " + ItemLimits.MAX_TOPIC_MSG_IDS_CAP));
         assertThat(problems(Map.of("mqtt-dynamo.store.topic-msg-ids-cap", "7000"))).hasSize(1);
         assertThat(problems(Map.of("mqtt-dynamo.store.topic-msg-ids-cap", "0"))).hasSize(1);
         assertThat(problems(Map.of("mqtt-dynamo.store.topic-msg-ids-cap",
                 Integer.toString(ItemLimits.MAX_TOPIC_MSG_IDS_CAP + 1)))).hasSize(1);
+        // The early-ack marks live on the same item: together they must fit.
         assertThat(problems(Map.of("mqtt-dynamo.store.topic-msg-ids-cap",
-                Integer.toString(ItemLimits.MAX_TOPIC_MSG_IDS_CAP)))).isEmpty();
+                Integer.toString(ItemLimits.MAX_TOPIC_MSG_IDS_CAP)))).hasSize(1);
+        assertThat(problems(Map.of("mqtt-dynamo.store.topic-msg-ids-cap",
+                Integer.toString(ItemLimits.MAX_TOPIC_MSG_IDS_CAP), "mqtt-dynamo.acks.early-acks-per-topic", "0")))
+                .isEmpty();
         assertThat(ItemLimits.MAX_TOPIC_MSG_IDS_CAP).isEqualTo(6689);
     }
 

@@ -339,4 +339,45 @@ class WritePipelineFaultTest {
                 .map(value -> Long.parseLong(value.n()))
                 .orElse(0L);
     }
+
+    /** An addition older than everything a full capped set keeps is trimmed away whole: done, nothing sent empty. */
+    @Test
+    void anAdditionOlderThanAFullSetKeepsIsTrimmedAwayWithoutStallingTheStore() throws Exception {
+        String topic = "older/" + System.nanoTime();
+        for (String id : List.of("m5", "m6", "m7", "m8")) {
+            pipeline.submitAll(List.of(capped(topic, Tables.Attr.MSG_ID_SET, id, 4))).get(10, TimeUnit.SECONDS);
+        }
+        pipeline.submitAll(List.of(capped(topic, Tables.Attr.MSG_ID_SET, "m1", 4))).get(10, TimeUnit.SECONDS);
+
+        assertThat(tables.topicMsgIds(topic)).containsExactlyInAnyOrder("m7", "m8");
+        assertThat(pipeline.refusal()).isEmpty();
+        assertThat(pipeline.admission().toCompletableFuture()).isDone();
+    }
+
+    /** Two capped sets on one item (MsgId and the early-ack marks): trimming one leaves the other alone. */
+    @Test
+    void twoCappedSetsOfOneItemAreTrimmedEachByItsOwnMembers() throws Exception {
+        String topic = "two-sets/" + System.nanoTime();
+        for (String id : List.of("a1", "a2", "a3", "a4")) {
+            pipeline.submitAll(List.of(capped(topic, Tables.Attr.MSG_ID_SET, id, 4))).get(10, TimeUnit.SECONDS);
+        }
+        // Found full once: read, and known from then on.
+        pipeline.submitAll(List.of(capped(topic, Tables.Attr.MSG_ID_SET, "a5", 4))).get(10, TimeUnit.SECONDS);
+        for (String id : List.of("z1", "z2", "z3", "z4")) {
+            pipeline.submitAll(List.of(capped(topic, Tables.Attr.ACKED_FIRST, id, 4))).get(10, TimeUnit.SECONDS);
+        }
+        for (String id : List.of("a6", "a7", "a8")) {
+            pipeline.submitAll(List.of(capped(topic, Tables.Attr.MSG_ID_SET, id, 4))).get(10, TimeUnit.SECONDS);
+        }
+
+        Map<String, AttributeValue> item = tables.item("mqtt_topic_msg_map", "topic", topic).orElseThrow();
+        // a5 found the set full: a4, a5 kept; a8 found it full again: a7, a8 kept (trimmed by half each time).
+        assertThat(item.get(Tables.Attr.MSG_ID_SET).ss()).containsExactlyInAnyOrder("a7", "a8");
+        assertThat(item.get(Tables.Attr.ACKED_FIRST).ss()).containsExactlyInAnyOrder("z1", "z2", "z3", "z4");
+    }
+
+    private static ItemWrite capped(String topic, String attribute, String id, int cap) {
+        return new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, topicKey(topic), attribute, Set.of(id), cap,
+                java.util.Comparator.naturalOrder());
+    }
 }
