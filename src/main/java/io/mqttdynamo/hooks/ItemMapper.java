@@ -195,16 +195,8 @@ public class ItemMapper {
         item.remove(Attr.MSGID);
         Map<String, String> names = new HashMap<>();
         Map<String, AttributeValue> values = new HashMap<>();
-        StringBuilder set = new StringBuilder("SET ");
-        int i = 0;
-        for (Map.Entry<String, AttributeValue> attribute : item.entrySet()) {
-            set.append(i == 0 ? "" : ", ").append("#a").append(i).append(" = :v").append(i);
-            names.put("#a" + i, attribute.getKey());
-            values.put(":v" + i, attribute.getValue());
-            i++;
-        }
-        return new ItemWrite.ConditionalUpdate(Tables.MSG, Map.of(Attr.MSGID, s(e.msgId())), set.toString(), null,
-                names, values, null, then);
+        return new ItemWrite.ConditionalUpdate(Tables.MSG, Map.of(Attr.MSGID, s(e.msgId())),
+                setAll(item, names, values), null, names, values, null, then);
     }
 
     /**
@@ -247,6 +239,15 @@ public class ItemMapper {
         item.remove(Attr.TOPIC);
         Map<String, String> names = new HashMap<>();
         Map<String, AttributeValue> values = new HashMap<>();
+        String set = setAll(item, names, values);
+        names.put("#topic", Attr.TOPIC);
+        return new ItemWrite.ConditionalUpdate(Tables.RETAIN, Map.of(Attr.TOPIC, s(e.topic())), set,
+                "attribute_not_exists(#topic)", names, values);
+    }
+
+    /** An update expression that sets every attribute of {@code item}, its names and values put in the maps. */
+    private static String setAll(Map<String, AttributeValue> item, Map<String, String> names,
+            Map<String, AttributeValue> values) {
         StringBuilder set = new StringBuilder("SET ");
         int i = 0;
         for (Map.Entry<String, AttributeValue> attribute : item.entrySet()) {
@@ -255,9 +256,7 @@ public class ItemMapper {
             values.put(":v" + i, attribute.getValue());
             i++;
         }
-        names.put("#topic", Attr.TOPIC);
-        return new ItemWrite.ConditionalUpdate(Tables.RETAIN, Map.of(Attr.TOPIC, s(e.topic())), set.toString(),
-                "attribute_not_exists(#topic)", names, values);
+        return set.toString();
     }
 
     /** on_retain_delete: an empty retained publish clears the topic's retained message. */

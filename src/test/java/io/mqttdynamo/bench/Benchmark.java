@@ -646,11 +646,10 @@ public final class Benchmark {
         awaitAcknowledged(service, count, System.nanoTime());
         // The service's own publish-to-persisted histogram (mqtt_dynamo_persist_latency), over this phase only:
         // the service was started for it.
+        // From its cumulative histogram buckets (the exported quantiles decay within minutes).
         String metrics = service.get("/q/metrics").orElse("");
-        out.put("service_p50_ms", round(1000 * PrometheusText.value(metrics,
-                "mqtt_dynamo_persist_latency_seconds{channel=\"messages\",quantile=\"0.5\"}"), 1));
-        out.put("service_p99_ms", round(1000 * PrometheusText.value(metrics,
-                "mqtt_dynamo_persist_latency_seconds{channel=\"messages\",quantile=\"0.99\"}"), 1));
+        out.put("service_p50_ms", bucketQuantileMillis(metrics, 0.50));
+        out.put("service_p99_ms", bucketQuantileMillis(metrics, 0.99));
         out.put("wcu_per_msg_half_load", round((writeUnits(service) - unitsBefore) / count, 2));
         out.put("response_bytes_per_msg", round((double) (responseBytes.sum() - bytesBefore) / count, 0));
         steady(mode, out, service, publisher, count);
@@ -669,6 +668,32 @@ public final class Benchmark {
         out.put("steady_messages", count);
         out.put("wcu_per_msg_steady", round((writeUnits(service) - unitsBefore) / count, 2));
         log("steady state: %s write units per message", out.get("wcu_per_msg_steady"));
+    }
+
+    /**
+     * The upper bound (ms) of the first histogram bucket of mqtt_dynamo_persist_latency (messages channel) that
+     * holds the quantile {@code q} of all recorded; null without samples.
+     */
+    private static Double bucketQuantileMillis(String metrics, double q) {
+        String prefix = "mqtt_dynamo_persist_latency_seconds_bucket{channel=\"messages\",le=\"";
+        java.util.TreeMap<Double, Double> buckets = new java.util.TreeMap<>();
+        for (String line : metrics.split("\\n")) {
+            if (line.startsWith(prefix)) {
+                String le = line.substring(prefix.length(), line.indexOf('"', prefix.length()));
+                double bound = le.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(le);
+                buckets.put(bound, Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
+            }
+        }
+        if (buckets.isEmpty() || buckets.lastEntry().getValue() == 0) {
+            return null;
+        }
+        double total = buckets.lastEntry().getValue();
+        for (Map.Entry<Double, Double> bucket : buckets.entrySet()) {
+            if (bucket.getValue() >= q * total) {
+                return round(bucket.getKey() * 1000, 1);
+            }
+        }
+        return null;
     }
 
     /** The write units DynamoDB reported for the service's writes so far, over all tables. */
