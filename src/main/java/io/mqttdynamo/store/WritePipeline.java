@@ -240,6 +240,13 @@ public class WritePipeline {
         }
     }
 
+    /** The members of {@code ids} beyond the newest {@code keep}, in the set's order (oldest first). */
+    private static List<String> oldestBeyond(Collection<String> ids, ItemWrite.AddToSet set, int keep) {
+        List<String> sorted = new ArrayList<>(ids);
+        sorted.sort(set.order());
+        return sorted.subList(0, Math.max(0, sorted.size() - keep));
+    }
+
     private static boolean isUpdate(ItemWrite write) {
         return !(write instanceof ItemWrite.Put || write instanceof ItemWrite.Delete);
     }
@@ -294,9 +301,7 @@ public class WritePipeline {
     private void sendUpdate(WriteQueue.Sent sent) {
         if (sent.write() instanceof ItemWrite.AddToSet add && add.cap() > 0 && add.values().size() > add.cap()) {
             // Folded additions of a burst: only the newest cap of them can stay, the rest are trimmed now.
-            List<String> members = new ArrayList<>(add.values());
-            members.sort(add.order());
-            List<String> oldest = members.subList(0, members.size() - add.cap());
+            List<String> oldest = oldestBeyond(add.values(), add, add.cap());
             metrics.trimmed(add.table(), oldest.size());
             oldest.forEach(add.values()::remove);
         }
@@ -454,9 +459,8 @@ public class WritePipeline {
     private void trimBefore(WriteQueue.Sent sent, ItemWrite.AddToSet add, Collection<String> members) {
         List<String> all = new ArrayList<>(members);
         all.addAll(add.values());
-        all.sort(add.order());
         int keep = Math.max(add.values().size(), add.cap() - add.cap() / 2);
-        Set<String> removed = new LinkedHashSet<>(all.subList(0, Math.max(0, all.size() - keep)));
+        Set<String> removed = new LinkedHashSet<>(oldestBeyond(all, add, keep));
         metrics.trimmed(add.table(), removed.size());
         add.values().removeAll(removed);
         removed.retainAll(members);

@@ -3,7 +3,6 @@ package io.mqttdynamo.hooks;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,10 +37,6 @@ import io.mqttdynamo.support.TestTables;
 import io.mqttdynamo.support.TableReader;
 import io.smallrye.config.SmallRyeConfig;
 import io.smallrye.config.SmallRyeConfigBuilder;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.core.retry.RetryMode;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 
 /**
@@ -62,7 +57,7 @@ class AckBeforeMessageReplicasTest {
     static void start() throws Exception {
         dynalite = DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(),
                 Optional.empty());
-        direct = client(dynalite.endpoint());
+        direct = TestTables.client(dynalite.endpoint());
         TestTables.create(direct);
         tables = new TableReader(direct);
     }
@@ -80,14 +75,6 @@ class AckBeforeMessageReplicasTest {
         }
     }
 
-    private static DynamoDbAsyncClient client(String endpoint) {
-        return DynamoDbAsyncClient.builder()
-                .endpointOverride(URI.create(endpoint))
-                .region(Region.US_WEST_2)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test")))
-                .overrideConfiguration(o -> o.retryStrategy(RetryMode.STANDARD).retryStrategy(b -> b.maxAttempts(1)))
-                .build();
-    }
 
     /** One replica of the service: its hook functions and its pipeline, to DynamoDB through its own proxy. */
     private final class Replica {
@@ -97,7 +84,7 @@ class AckBeforeMessageReplicasTest {
 
         Replica(String clientId, boolean deleteMessage) throws Exception {
             proxy = DynamoDbProxy.start(dynalite.endpoint());
-            DynamoDbAsyncClient dynamo = client(proxy.endpoint());
+            DynamoDbAsyncClient dynamo = TestTables.client(proxy.endpoint());
             opened.add(dynamo);
             opened.add(proxy);
             Map<String, String> values = new HashMap<>(Map.of("mqtt-dynamo.broker.client-id", clientId,

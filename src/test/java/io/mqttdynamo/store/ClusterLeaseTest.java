@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -19,10 +18,6 @@ import io.mqttdynamo.store.local.DynaliteServer;
 import io.mqttdynamo.support.DynamoDbProxy;
 import io.mqttdynamo.support.LocalDynamoDbResource;
 import io.mqttdynamo.support.TestTables;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.core.retry.RetryMode;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
@@ -37,7 +32,7 @@ class ClusterLeaseTest {
     static void start() throws Exception {
         dynalite = DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(),
                 Optional.empty());
-        dynamo = client(dynalite.endpoint());
+        dynamo = TestTables.client(dynalite.endpoint());
         TestTables.create(dynamo, Tables.STATS);
     }
 
@@ -47,14 +42,6 @@ class ClusterLeaseTest {
         dynalite.close();
     }
 
-    private static DynamoDbAsyncClient client(String endpoint) {
-        return DynamoDbAsyncClient.builder()
-                .endpointOverride(URI.create(endpoint))
-                .region(Region.US_WEST_2)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test")))
-                .overrideConfiguration(o -> o.retryStrategy(RetryMode.STANDARD).retryStrategy(b -> b.maxAttempts(1)))
-                .build();
-    }
 
     private static String job() {
         return "job-" + System.nanoTime();
@@ -128,7 +115,7 @@ class ClusterLeaseTest {
     void aHolderWhoseRenewalsDoNotGetThroughStopsBelievingItHoldsIt() throws Exception {
         String job = job();
         try (DynamoDbProxy proxy = DynamoDbProxy.start(dynalite.endpoint())) {
-            DynamoDbAsyncClient viaProxy = client(proxy.endpoint());
+            DynamoDbAsyncClient viaProxy = TestTables.client(proxy.endpoint());
             ClusterLease.Held held = new ClusterLease(viaProxy, job, "replica-a", Duration.ofMillis(900)).take()
                     .await().atMost(TIMEOUT);
             proxy.fault(request -> DynamoDbProxy.Fault.error(500, "InternalServerError", "unreachable"));

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -33,13 +32,9 @@ import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.store.local.DynaliteServer;
 import io.mqttdynamo.support.DynamoDbProxy;
 import io.mqttdynamo.support.LocalDynamoDbResource;
+import io.mqttdynamo.support.TestTables;
 import io.mqttdynamo.support.TableReader;
 import io.smallrye.config.SmallRyeConfigBuilder;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.core.retry.RetryMode;
-import software.amazon.awssdk.http.nio.netty.NettyNioAsyncHttpClient;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
@@ -61,7 +56,7 @@ class WritePipelineFaultTest {
     static void startDynamoDb() throws Exception {
         dynalite = DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(),
                 Optional.empty());
-        direct = client(dynalite.endpoint());
+        direct = TestTables.client(dynalite.endpoint());
         for (Tables table : Tables.values()) {
             direct.createTable(table.createRequest()).get(10, TimeUnit.SECONDS);
         }
@@ -76,7 +71,7 @@ class WritePipelineFaultTest {
     @BeforeEach
     void startPipeline() throws Exception {
         proxy = DynamoDbProxy.start(dynalite.endpoint());
-        client = client(proxy.endpoint());
+        client = TestTables.client(proxy.endpoint());
         registry = new SimpleMeterRegistry();
         MqttDynamoConfig config = new SmallRyeConfigBuilder()
                 .withMapping(MqttDynamoConfig.class)
@@ -93,16 +88,6 @@ class WritePipelineFaultTest {
         proxy.close();
     }
 
-    /** No retries in the SDK: the pipeline's own retries are under test. */
-    private static DynamoDbAsyncClient client(String endpoint) {
-        return DynamoDbAsyncClient.builder()
-                .endpointOverride(URI.create(endpoint))
-                .region(Region.US_WEST_2)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test")))
-                .httpClientBuilder(NettyNioAsyncHttpClient.builder())
-                .overrideConfiguration(o -> o.retryStrategy(RetryMode.STANDARD).retryStrategy(b -> b.maxAttempts(1)))
-                .build();
-    }
 
     private static Map<String, AttributeValue> topicKey(String topic) {
         return Map.of(Tables.Attr.TOPIC, AttributeValue.fromS(topic));
