@@ -1,6 +1,7 @@
 package io.mqttdynamo.ingest;
 
 import java.util.Base64;
+import java.util.UUID;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -18,18 +19,48 @@ public final class EnvelopeDecoder {
     }
 
     /**
-     * A published message. {@code id} (32 hex digits) becomes the msgid, so that acks match; without
-     * one a new msgid is made. {@code payload_b64} wins over {@code payload} (binary payloads).
+     * A published message. {@code id} becomes the msgid, so that acks match and a redelivered envelope
+     * is stored once: EMQX's message id (32 hex digits), or a UUID (36 characters, an AWS IoT rule's
+     * {@code newuuid()}); without one a new msgid is made. {@code payload_b64} wins over {@code payload}
+     * (binary payloads).
      */
     public static BrokerEvent.MessagePublished message(byte[] envelope, EmqxMsgId ids, long receivedMillis) {
         JsonNode json = Json.object(envelope);
         String topic = Json.requiredText(json, "topic");
         String id = Json.text(json, "id");
-        String msgId = id == null || id.isEmpty() ? ids.next() : msgId(id);
+        long publishedMillis = Json.millis(json, receivedMillis, "publish_received_at", "timestamp");
+        String msgId = id == null || id.isEmpty() ? ids.next()
+                : id.length() == UUID_LENGTH ? fromUuid(id, publishedMillis) : msgId(id);
         boolean retain = json.path("flags").path("retain").asBoolean(json.path("retain").asBoolean(false));
         return new BrokerEvent.MessagePublished(msgId, topic, Json.qos(json.get("qos"), 0), retain,
-                orEmpty(Json.text(json, "clientid")), payload(json),
-                Json.millis(json, receivedMillis, "publish_received_at", "timestamp"));
+                orEmpty(Json.text(json, "clientid")), payload(json), publishedMillis);
+    }
+
+    private static final int UUID_LENGTH = 36;
+
+    /**
+     * The msgid of an envelope identified by a UUID: a GUID of EMQX's layout whose upper 64 bits are the
+     * publish time in microseconds (so that msgids keep sorting by time, which trimming the {@code MsgId}
+     * sets relies on) and whose lower 64 bits are the UUID's lower half (random in a version 4 UUID).
+     * A redelivered envelope carries the same UUID and time, and so gets the same msgid. AWS IoT's rule SQL
+     * computes {@code newuuid()} and {@code timestamp()} once per rule evaluation, into the republished
+     * payload (AWS IoT developer guide, "Functions").
+     */
+    static String fromUuid(String id, long publishedMillis) {
+        long lower;
+        try {
+            lower = UUID.fromString(id).getLeastSignificantBits();
+        } catch (IllegalArgumentException e) {
+            throw new MalformedEventException("invalid_id",
+                    "'id' must be 32 hex digits or a UUID, got: " + shorten(id));
+        }
+        byte[] guid = new byte[16];
+        long micros = publishedMillis * 1000L;
+        for (int i = 0; i < 8; i++) {
+            guid[i] = (byte) (micros >>> (56 - 8 * i));
+            guid[8 + i] = (byte) (lower >>> (56 - 8 * i));
+        }
+        return EmqxMsgId.encode(guid);
     }
 
     /**

@@ -105,6 +105,26 @@ class EventDecodingTest {
     }
 
     @Test
+    void anAwsIotEnvelopeIdentifiedByAUuidGetsTheSameMsgIdWhenRedeliveredAndSortsByItsTime() {
+        String envelope = "{\"id\":\"%s\",\"topic\":\"t\",\"payload_b64\":\"AQ==\",\"publish_received_at\":%d}";
+        String uuid = "4f2c0a3e-8a7b-4c1d-9e2f-3a4b5c6d7e8f";
+        var first = EnvelopeDecoder.message(json(envelope.formatted(uuid, 1_700_000_000_000L)), new EmqxMsgId(), 1);
+        var redelivered = EnvelopeDecoder.message(json(envelope.formatted(uuid, 1_700_000_000_000L)), new EmqxMsgId(), 2);
+        var other = EnvelopeDecoder.message(json(envelope.formatted("0b1e7c55-1d2e-4f30-8a91-b2c3d4e5f607",
+                1_700_000_000_000L)), new EmqxMsgId(), 3);
+        var later = EnvelopeDecoder.message(json(envelope.formatted("00000000-0000-4000-8000-000000000000",
+                1_700_000_000_001L)), new EmqxMsgId(), 4);
+
+        assertThat(redelivered.msgId()).isEqualTo(first.msgId());
+        assertThat(other.msgId()).isNotEqualTo(first.msgId());
+        assertThat(EmqxMsgId.timestampMicros(first.msgId())).isEqualTo(1_700_000_000_000_000L);
+        assertThat(EmqxMsgId.OLDEST_FIRST.compare(first.msgId(), later.msgId())).isNegative();
+        assertThat(EmqxMsgId.OLDEST_FIRST.compare(other.msgId(), later.msgId())).isNegative();
+        assertMalformed(() -> EnvelopeDecoder.message(json(envelope.formatted("4f2c0a3e-8a7b-4c1d-9e2f-3a4b5c6d7eXY",
+                1L)), new EmqxMsgId(), 0), "invalid_id");
+    }
+
+    @Test
     void publishEnvelopeWithoutIdGetsANewOneAndTextPayload() {
         var message = EnvelopeDecoder.message(json("{\"topic\":\"t\",\"payload\":\"héllo\",\"timestamp\":7}"),
                 new EmqxMsgId(), 0);
