@@ -71,6 +71,8 @@ public class QueueFetch {
     private final Counter skipped;
     private final Counter renewed;
     private final AtomicInteger inFlight = new AtomicInteger();
+    /** A subscription reported again within a minute, in the same connection, is not fetched again. */
+    private final FetchedSubscriptions fetched = new FetchedSubscriptions(60_000, 100_000);
     private final boolean republish;
 
     public QueueFetch(DynamoDbAsyncClient dynamo, HookRules rules, MqttDynamoConfig config, BrokerSessions sessions,
@@ -96,6 +98,14 @@ public class QueueFetch {
     }
 
     void taken(@Observes EventTaken taken) {
+        if (taken.event() instanceof BrokerEvent.ClientConnected connected) {
+            fetched.connected(connected.clientId());
+            return;
+        }
+        if (taken.event() instanceof BrokerEvent.ClientUnsubscribed unsubscribed) {
+            fetched.unsubscribed(unsubscribed.clientId(), unsubscribed.topic());
+            return;
+        }
         if (!(taken.event() instanceof BrokerEvent.ClientSubscribed subscribed)) {
             return;
         }
@@ -111,8 +121,15 @@ public class QueueFetch {
                 || !rules.applies(HookFunction.ON_MESSAGE_FETCH_FOR_QUEUE, subscribed.topic())) {
             return;
         }
+        if (!fetched.first(subscribed.clientId(), subscribed.topic(), System.currentTimeMillis())) {
+            // The same subscription reported again where the broker does not say is_new (EMQX 4, EMQX 5's rule
+            // engine): the restore made it again right after the client did.
+            renewed.increment();
+            return;
+        }
         if (inFlight.incrementAndGet() > MAX_IN_FLIGHT) {
             inFlight.decrementAndGet();
+            fetched.unsubscribed(subscribed.clientId(), subscribed.topic());
             skipped.increment();
             Log.warnf("skipped fetching queued messages for %s: %d fetches are running",
                     LogSafe.of(subscribed.clientId()), MAX_IN_FLIGHT);

@@ -57,6 +57,11 @@ abstract class EmqxApiRestoreTest extends ServiceTest {
                 + "/" + kind, json, 1, false);
     }
 
+    /** A client event of EMQX 5's rule engine, as a rule's republish action sends it (QoS 1). */
+    void ruleEvent(String json) {
+        broker.publish(EmqxApiProfile.prefix() + "/sys/rule", json, 1, false);
+    }
+
     static double restores(String result) {
         return PrometheusText.value(given().get("/q/metrics").asString(),
                 "mqtt_dynamo_subscription_restores_total{result=\"" + result + "\"}");

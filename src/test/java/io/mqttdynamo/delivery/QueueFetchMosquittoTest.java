@@ -45,6 +45,28 @@ class QueueFetchMosquittoTest extends QueueFetchOnMosquitto {
         }
     }
 
+    /**
+     * EMQX 4's and EMQX 5's rule-engine subscription events say nothing of is_new: a subscription reported again
+     * in the same connection (the restore making what the client had just made) is not fetched again.
+     */
+    @Test
+    void aSubscriptionReportedAgainInTheSameConnectionIsFetchedOnce() {
+        String topic = storedTopic("twice-" + run);
+        stored(topic, "once 1", "once 2");
+        String clientId = "queue-twice-" + run;
+        try (TestMqttClient worker = subscriberWith(2, clientId, topic)) {
+            double renewedBefore = renewedSkips();
+            reportSubscribed(clientId, topic, 1);
+            await().atMost(TIMEOUT).until(() -> renewedSkips() >= renewedBefore + 1);
+            assertThat(payloads(worker, topic)).containsExactly("once 1", "once 2");
+        }
+    }
+
+    private static double renewedSkips() {
+        return PrometheusText.value(given().get("/q/metrics").asString(),
+                "mqtt_dynamo_queued_messages_fetches_skipped_total{reason=\"renewed\"}");
+    }
+
     /** The republishing connections (of any replica) are the service's own: no client rows, no fetches. */
     @Test
     void theRepublishingConnectionsAreNoClients() {

@@ -88,6 +88,25 @@ class SubscriptionRestoreEmqx5Test extends EmqxApiRestoreTest {
     }
 
     @Test
+    void theRuleEnginesClientEventsStoreSubscriptionsAndRestoreThemOnConnect() {
+        String clientId = "rule/" + run;
+        long now = System.currentTimeMillis();
+        ruleEvent("{\"event\":\"session.subscribed\",\"clientid\":\"" + clientId + "\",\"topic\":\"r/" + run
+                + "/#\",\"qos\":1,\"sub_props\":{},\"timestamp\":" + now + ",\"node\":\"emqx@10.0.0.1\"}");
+        await().atMost(TIMEOUT).until(() -> tables.item("mqtt_sub", "clientid", clientId, "topic", "r/" + run + "/#")
+                .isPresent());
+        emqx.connect(clientId);
+        double before = restores("restored");
+
+        ruleEvent("{\"event\":\"client.connected\",\"clientid\":\"" + clientId + "\",\"username\":\"u\","
+                + "\"connected_at\":" + (now + 1) + ",\"timestamp\":" + (now + 2) + ",\"node\":\"emqx@10.0.0.1\"}");
+        await().atMost(TIMEOUT).until(() -> restores("restored") >= before + 1);
+        assertThat(emqx.requestsFor(clientId)).hasSize(1);
+        assertThat(tables.item("mqtt_client", "clientid", clientId).orElseThrow())
+                .satisfies(row -> assertThat(row.get("node").s()).isEqualTo("emqx@10.0.0.1"));
+    }
+
+    @Test
     void aClientThatLeftAgainIsCountedAndNotRetried() {
         String clientId = "gone-" + run;
         subscribed(clientId, "t/" + run, 1);

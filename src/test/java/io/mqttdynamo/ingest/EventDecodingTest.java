@@ -56,6 +56,33 @@ class EventDecodingTest {
     }
 
     @Test
+    void emqx5RuleEngineClientEventsRepublishedAsJson() {
+        // The columns of emqx_rule_events (EMQX 5) for SELECT * FROM "$events/client_connected", ...
+        String topic = "mqtt-dynamo/events/client";
+        var connected = EmqxEventDecoder.decode(topic, json("{\"event\":\"client.connected\",\"clientid\":\"c/1\","
+                + "\"username\":\"u\",\"proto_ver\":5,\"clean_start\":false,\"expiry_interval\":7200,"
+                + "\"connected_at\":1700000000100,\"timestamp\":1700000000105,\"node\":\"emqx@10.0.0.1\"}"), 0);
+        assertThat(connected).contains(new BrokerEvent.ClientConnected("c/1", "emqx@10.0.0.1", "u", 1700000000100L));
+        var disconnected = EmqxEventDecoder.decode(topic, json("{\"event\":\"client.disconnected\",\"clientid\":\"c/1\","
+                + "\"reason\":\"normal\",\"disconnected_at\":1700000000200,\"timestamp\":1700000000201,"
+                + "\"node\":\"emqx@10.0.0.1\"}"), 0);
+        assertThat(disconnected).contains(new BrokerEvent.ClientDisconnected("c/1", "emqx@10.0.0.1", "normal",
+                1700000000200L));
+        var subscribed = EmqxEventDecoder.decode(topic, json("{\"event\":\"session.subscribed\",\"clientid\":\"c/1\","
+                + "\"topic\":\"a/#\",\"qos\":1,\"sub_props\":{},\"timestamp\":1700000000300,\"node\":\"n\"}"), 0);
+        assertThat(subscribed).contains(new BrokerEvent.ClientSubscribed("c/1", "a/#", 1, 1700000000300L));
+        var unsubscribed = EmqxEventDecoder.decode(topic, json("{\"event\":\"session.unsubscribed\","
+                + "\"clientid\":\"c/1\",\"topic\":\"a/#\",\"qos\":1,\"timestamp\":1700000000400}"), 0);
+        assertThat(unsubscribed).contains(new BrokerEvent.ClientUnsubscribed("c/1", "a/#", 1700000000400L));
+
+        assertThat(EmqxEventDecoder.decode(topic, json("{\"event\":\"client.connack\",\"clientid\":\"c\"}"), 0))
+                .isEmpty();
+        assertMalformed(() -> EmqxEventDecoder.decode(topic, json("{\"clientid\":\"c\"}"), 0), "missing_field");
+        assertMalformed(() -> EmqxEventDecoder.decode(topic, json("{\"event\":\"client.connected\"}"), 0),
+                "missing_field");
+    }
+
+    @Test
     void smallTimesAreSecondsAndMissingOnesTheReceiptTime() {
         var event = EmqxEventDecoder.decode("$SYS/brokers/n/clients/c1/unsubscribed",
                 json("{\"clientid\":\"c1\",\"topic\":\"t\",\"ts\":5000}"), 0).orElseThrow();

@@ -45,7 +45,8 @@ public class EmqxApiProfile implements QuarkusTestProfile {
         config.put("mqtt-dynamo.broker.client-id", "mqttdynamo-api-" + dialect() + "-" + run);
         config.put("mqtt-dynamo.broker.session-expiry", "PT2M");
         config.put("mqtt-dynamo.events.dialect", dialect());
-        config.put("mqtt-dynamo.events.topic", prefix() + "/sys/brokers/+/clients/#");
+        // Both of EMQX's forms of client events: $SYS-shaped ones under sys/brokers/, the rule engine's on sys/rule.
+        config.put("mqtt-dynamo.events.topic", prefix() + "/sys/#");
         config.put("mqtt-dynamo.messages.topic", prefix() + "/data/#");
         config.put("mqtt-dynamo.acks.topic", prefix() + "/acks");
         config.put("mqtt-dynamo.broker.api.url", "http://127.0.0.1:" + apiPort());
