@@ -2,6 +2,7 @@ package io.mqttdynamo.hooks;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletionStage;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -103,6 +104,19 @@ public class HookRouter {
         return writes;
     }
 
+    /**
+     * A stage to wait for before {@link #writesFor} can map {@code event}, or null: an acknowledgement of the
+     * service's copy that names no original waits briefly for the copy's envelope (see
+     * {@link Republications#copyReported}).
+     */
+    public CompletionStage<Void> heldFor(BrokerEvent event, long nowMillis) {
+        if (event instanceof BrokerEvent.MessageAcked acked && acked.republishedOf().isEmpty()
+                && Republisher.isRepublisher(acked.fromClientId())) {
+            return republications.copyReported(acked.msgId(), acked.topic(), nowMillis);
+        }
+        return null;
+    }
+
     /** The client a lifecycle, subscription or ack event is about (the acker), null for messages. */
     private static String clientOf(BrokerEvent event) {
         if (event instanceof BrokerEvent.ClientConnected e) {
@@ -129,7 +143,7 @@ public class HookRouter {
         String original = acked.republishedOf().isEmpty() ? republications.originalOf(acked.msgId())
                 : acked.republishedOf();
         if (original == null) {
-            // Its envelope came to another replica, or after the ack: the original cannot be named. Writing the
+            // Its envelope came to another replica, or not within the hold: the original cannot be named. Writing the
             // copy's id would move the client's last ack past originals it never received.
             copyAcksUnmapped.increment();
             return null;

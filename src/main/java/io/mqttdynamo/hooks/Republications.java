@@ -1,6 +1,7 @@
 package io.mqttdynamo.hooks;
 
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayDeque;
@@ -8,8 +9,12 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 import jakarta.inject.Singleton;
+
+import io.smallrye.mutiny.Uni;
 
 /**
  * What the service published again itself (on_message_fetch_for_queue): recognises the broker's copies of
@@ -27,6 +32,9 @@ public final class Republications {
     static final long EXPECT_FOR_MILLIS = 60_000;
     static final int MAX_EXPECTED = 10_000;
     static final int MAX_MAPPED = 20_000;
+    /** How long an acknowledgement of a copy waits for the copy's envelope (see {@link #copyReported}). */
+    static final Duration HOLD = Duration.ofSeconds(2);
+    static final int MAX_WAITING = 1_000;
 
     private record Expected(String topic, long digest, int length, String originalMsgId, long untilMillis) {
     }
@@ -97,12 +105,47 @@ public final class Republications {
         return null;
     }
 
+    /** Acknowledgements waiting for their copy's envelope, by the copy's broker id. */
+    private final Map<String, CompletableFuture<Void>> waiting = new HashMap<>();
+
     /** The broker reported a copy under its own id (an envelope from the republisher): remembers the pair. */
-    public synchronized void copyPublished(String brokerMsgId, String topic, byte[] payload, long nowMillis) {
-        String original = take(topic, payload, null, true, nowMillis);
-        if (original != null) {
-            originals.put(brokerMsgId, original);
+    public void copyPublished(String brokerMsgId, String topic, byte[] payload, long nowMillis) {
+        CompletableFuture<Void> waiter;
+        synchronized (this) {
+            String original = take(topic, payload, null, true, nowMillis);
+            if (original != null) {
+                originals.put(brokerMsgId, original);
+            }
+            waiter = waiting.remove(brokerMsgId);
         }
+        if (waiter != null) {
+            waiter.complete(null);
+        }
+    }
+
+    /**
+     * For an acknowledgement of a copy that names no original (MQTT 3.1.1 carries no mark): null when it can be
+     * mapped now, or when no copy is expected on its topic; else a stage that completes once the copy's envelope
+     * reported it or after {@link #HOLD}. The ack and the copy's envelope come on different channels, so the
+     * ack may come first.
+     */
+    public CompletionStage<Void> copyReported(String brokerMsgId, String topic, long nowMillis) {
+        CompletableFuture<Void> waiter;
+        synchronized (this) {
+            forgetExpired(nowMillis);
+            if (originals.containsKey(brokerMsgId) || !byTopic.containsKey(topic)
+                    || (!waiting.containsKey(brokerMsgId) && waiting.size() >= MAX_WAITING)) {
+                return null;
+            }
+            waiter = waiting.computeIfAbsent(brokerMsgId, id -> new CompletableFuture<>());
+        }
+        return Uni.createFrom().completionStage(waiter).ifNoItem().after(HOLD).recoverWithItem((Void) null)
+                .onTermination().invoke(() -> forget(brokerMsgId, waiter))
+                .replaceWithVoid().subscribeAsCompletionStage();
+    }
+
+    private synchronized void forget(String brokerMsgId, CompletableFuture<Void> waiter) {
+        waiting.remove(brokerMsgId, waiter);
     }
 
     /** The stored message a copy's broker id stands for, or null when unknown. */

@@ -156,9 +156,25 @@ public class EventIngest {
                 .orElseGet(() -> new InboundMqttMetadata("", 0, false, System.currentTimeMillis(), null, false));
         received.get(channel).increment();
         List<BrokerEvent> events;
-        List<ItemWrite> writes;
+        CompletionStage<Void> hold;
         try {
             events = decode.apply(mqtt);
+            hold = events.size() == 1 ? router.heldFor(events.get(0), mqtt.receivedAtMillis()) : null;
+        } catch (MalformedEventException e) {
+            return reject(channel, mqtt, message, e.reason(), e.getMessage());
+        } catch (RuntimeException e) {
+            failed(channel, mqtt, message, e);
+            return CompletableFuture.completedFuture(null);
+        }
+        return hold == null ? store(channel, mqtt, message, events)
+                : hold.thenCompose(ready -> store(channel, mqtt, message, events));
+    }
+
+    /** Writes what the events cause and acknowledges the message once it is stored. */
+    private CompletionStage<Void> store(String channel, InboundMqttMetadata mqtt, Message<byte[]> message,
+            List<BrokerEvent> events) {
+        List<ItemWrite> writes;
+        try {
             if (events.size() == 1) {
                 writes = router.writesFor(events.get(0));
             } else {

@@ -118,4 +118,35 @@ class QueueFetchEnvelopeTest extends QueueFetchOnMosquitto {
                     .isEqualTo(originals.get(1));
         }
     }
+
+    /**
+     * MQTT 3.1.1 carries no mark: the copy's ack is mapped through the copy's envelope, which comes on the other
+     * channel and may come after the ack. The ack waits for it.
+     */
+    @Test
+    void anAckThatOvertakesItsCopysEnvelopeStillConsumesTheOriginal() {
+        String topic = storedTopic("env-early-" + run);
+        String worker = "env-early-worker-" + run;
+        String republisher = Republisher.ID_PREFIX + run;
+        try (TestMqttClient emqx = TestMqttClient.connect("env-early-rules-" + run, PORT);
+                TestMqttClient subscriber = TestMqttClient.connect(worker, PORT)) {
+            String originalHex = newHexId();
+            emqx.publish(QueueFetchMosquittoProfile.Envelopes.publishTopic(),
+                    publishEnvelope(originalHex, "sensor-" + run, topic, "early"), 1, false);
+            String original = pendingIds(topic, 1).get(0);
+
+            subscriber.subscribe(topic, 1);
+            reportSubscribed(worker, topic, 1);
+            await().atMost(TIMEOUT).until(() -> payloads(subscriber, topic).size() >= 1);
+
+            String copyHex = newHexId();
+            emqx.publish(MosquittoProfile.prefix() + "/acks", ackEnvelope(copyHex, worker, republisher, topic, null),
+                    1, false);
+            emqx.publish(QueueFetchMosquittoProfile.Envelopes.publishTopic(),
+                    publishEnvelope(copyHex, republisher, topic, "early"), 1, false);
+            await().atMost(TIMEOUT).until(() -> tables.topicMsgIds(topic), List::isEmpty);
+            assertThat(tables.item("mqtt_acked", "topic", topic, "clientid", worker).orElseThrow().get("msgid").s())
+                    .isEqualTo(original);
+        }
+    }
 }

@@ -72,4 +72,28 @@ class RepublicationsTest {
         republications.copyPublished("unexpected", "jobs", bytes("job 1"), 1);
         assertThat(republications.originalOf("unexpected")).isNull();
     }
+
+    @Test
+    void anAckOfACopyWaitsForTheCopysEnvelopeOnlyWhileACopyIsExpectedOnItsTopic() {
+        Republications republications = new Republications();
+        assertThat(republications.copyReported("copy-1", "jobs", 0)).as("nothing expected on the topic").isNull();
+        republications.expect("jobs", bytes("job 1"), "orig-1", 0);
+        var held = republications.copyReported("copy-1", "jobs", 1).toCompletableFuture();
+        assertThat(held).isNotDone();
+
+        republications.copyPublished("copy-1", "jobs", bytes("job 1"), 2);
+        assertThat(held).isCompleted();
+        assertThat(republications.originalOf("copy-1")).isEqualTo("orig-1");
+        assertThat(republications.copyReported("copy-1", "jobs", 3)).as("mapped already").isNull();
+    }
+
+    @Test
+    void aHeldAckGoesOnAfterTheHoldWhenItsCopyNeverComes() {
+        Republications republications = new Republications();
+        republications.expect("jobs", bytes("job 1"), "orig-1", 0);
+        var held = republications.copyReported("elsewhere", "jobs", 1).toCompletableFuture();
+        org.awaitility.Awaitility.await().atMost(Republications.HOLD.plusSeconds(5)).until(held::isDone);
+        assertThat(held).isCompletedWithValue(null);
+        assertThat(republications.originalOf("elsewhere")).isNull();
+    }
 }
