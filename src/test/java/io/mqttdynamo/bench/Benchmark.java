@@ -80,7 +80,8 @@ import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
  * (raw,envelope), {@code bench.payload} (200 bytes), {@code bench.latencyMessages} (5000),
  * {@code bench.naive} (true), {@code bench.stallSeconds} (120: give up waiting after so long without
  * progress), {@code bench.maxSeconds} (300: longest wait of one phase), {@code bench.brokerMaxInflight}
- * (Mosquitto's {@code max_inflight_messages}; its default when unset).
+ * (Mosquitto's {@code max_inflight_messages}; its default when unset), {@code bench.clientEvents} (50000: the
+ * client-event storm, half connected and half disconnected events of as many client ids; 0 leaves it out).
  */
 public final class Benchmark {
 
@@ -102,6 +103,7 @@ public final class Benchmark {
     private final boolean naive = Boolean.parseBoolean(System.getProperty("bench.naive", "true"));
     /** Messages published and stored before the measured run, so that it measures a warm JVM. */
     private final int warmupMessages = Integer.getInteger("bench.warmupMessages", 10_000);
+    private final int clientEvents = Integer.getInteger("bench.clientEvents", 50_000);
     private final Duration stall = Duration.ofSeconds(Long.getLong("bench.stallSeconds", 120));
     private final Duration maxWait = Duration.ofSeconds(Long.getLong("bench.maxSeconds", 300));
     private final Path dir = Path.of("target", "bench");
@@ -166,6 +168,18 @@ public final class Benchmark {
             }
         }
         result.put("naive_bridge_msgs_per_s", naiveRate);
+        if (clientEvents > 0) {
+            ObjectNode storm = result.putObject("client_events");
+            try {
+                clientEventStorm(storm);
+            } catch (Exception e) {
+                LOG.println("[bench] client-event storm failed: " + e);
+                e.printStackTrace(LOG);
+                storm.put("error", e.toString());
+            } finally {
+                closeAll();
+            }
+        }
         for (JsonNode mode : results) {
             if (naiveRate != null && naiveRate > 0 && mode.hasNonNull("persisted_msgs_per_s")) {
                 ((ObjectNode) mode).put("ratio_to_naive", round(mode.get("persisted_msgs_per_s").asDouble() / naiveRate,
@@ -265,6 +279,131 @@ public final class Benchmark {
             log("naive bridge: %s msgs/s", naiveRate);
         }
         return naiveRate;
+    }
+
+    // ---------------------------------------------------------------- client events
+
+    private static final String STORM_EVENTS = "bench-sys/brokers/bench@127.0.0.1/clients/";
+
+    /**
+     * A storm of client events, as after a broker restart when every device reconnects: {@code clientEvents}
+     * EMQX {@code $SYS}-shaped events through Mosquitto (a connected event of each of half as many client ids,
+     * then a disconnected one of each), default functions; until every event is stored and the client counters
+     * say so (known = ids, online = 0). Events per second, CPU and write units per event.
+     */
+    private void clientEventStorm(ObjectNode out) throws Exception {
+        int clients = clientEvents / 2;
+        out.put("events", clients * 2).put("client_ids", clients);
+        log("client events: starting Mosquitto and dynalite");
+        Mosquitto broker = track(Mosquitto.start(dir, "client-events"));
+        int dynamoPort = LocalDynamoDbResource.freePort();
+        DynaliteServer dynalite = track(DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", dynamoPort,
+                Optional.empty()));
+        long dynalitePid = childPid("--port " + dynamoPort).orElse(-1L);
+        DynamoDbAsyncClient db = track(dynamoClient(dynalite.endpoint()));
+        Map<String, String> env = environment("raw", "bench-" + run + "-events", broker.port, dynalite.endpoint());
+        env.put("MQTT_DYNAMO_EVENTS_DIALECT", "emqx5");
+        env.put("MQTT_DYNAMO_EVENTS_TOPIC", "bench-sys/brokers/+/clients/#");
+        env.put("MQTT_DYNAMO_MESSAGES_TOPIC", "bench-no-messages/#");
+        Service service = track(Service.start(dir, "client-events", env));
+        service.awaitReady(Duration.ofSeconds(120));
+        Mqtt5AsyncClient client = MqttClient.builder().useMqttVersion5().identifier("bench-events-" + run)
+                .serverHost("127.0.0.1").serverPort(broker.port).buildAsync();
+        client.connectWith().cleanStart(true).send().get(30, TimeUnit.SECONDS);
+        try {
+            // Warm-up under other client ids: the JIT's work is not the cost of an event.
+            int warmup = Math.min(clients, 2_000);
+            publishEvents(client, "warm-", warmup);
+            awaitClientEvents(service, 2L * warmup);
+            double unitsBefore = writeUnits(service);
+            long[] cpuBefore = {cpuTicks(service.process.pid()), cpuTicks(dynalitePid)};
+            long start = System.nanoTime();
+            CompletableFuture<Void> publishing = CompletableFuture.runAsync(() -> publishEvents(client, "dev-",
+                    clients));
+            long end = awaitClientEvents(service, 2L * warmup + 2L * clients);
+            long[] cpuAfter = {cpuTicks(service.process.pid()), cpuTicks(dynalitePid)};
+            finish(publishing);
+            double seconds = ((end > 0 ? end : System.nanoTime()) - start) / 1e9;
+            double per10k = 10_000.0 / (2.0 * clients);
+            out.put("complete", end > 0);
+            out.put("events_per_s", round(2.0 * clients / seconds, 0));
+            out.put("seconds", round(seconds, 2));
+            out.put("service_cpu_ms_per_10k", round(ticksToMs(cpuAfter[0] - cpuBefore[0]) * per10k, 0));
+            out.put("dynalite_cpu_ms_per_10k", dynalitePid < 0 ? null
+                    : round(ticksToMs(cpuAfter[1] - cpuBefore[1]) * per10k, 0));
+            out.put("wcu_per_event", round((writeUnits(service) - unitsBefore) / (2.0 * clients), 2));
+            long[] counted = clientCounters(db);
+            out.put("counted_known", counted[0]).put("counted_online", counted[1]);
+            out.put("counters_right", counted[0] == warmup + clients && counted[1] == 0);
+            log("client events: %.0f events/s, counters known %d online %d", 2.0 * clients / seconds, counted[0],
+                    counted[1]);
+        } finally {
+            client.disconnect();
+        }
+    }
+
+    /** A connected event of each of {@code clients} ids, then a disconnected one of each; QoS 1, bounded in flight. */
+    private void publishEvents(Mqtt5AsyncClient client, String prefix, int clients) {
+        java.util.concurrent.Semaphore window = new java.util.concurrent.Semaphore(MAX_IN_FLIGHT);
+        for (String kind : List.of("connected", "disconnected")) {
+            for (int i = 0; i < clients; i++) {
+                String clientId = prefix + run + "-" + i;
+                long now = System.currentTimeMillis();
+                String payload = kind.equals("connected")
+                        ? "{\"clientid\":\"" + clientId + "\",\"username\":\"u\",\"ts\":" + now
+                                + ",\"connected_at\":" + now + ",\"proto_ver\":5,\"keepalive\":60}"
+                        : "{\"clientid\":\"" + clientId + "\",\"username\":\"u\",\"reason\":\"normal\",\"ts\":"
+                                + now + ",\"disconnected_at\":" + now + "}";
+                window.acquireUninterruptibly();
+                client.publishWith().topic(STORM_EVENTS + clientId + "/" + kind).qos(MqttQos.AT_LEAST_ONCE)
+                        .payload(payload.getBytes(StandardCharsets.UTF_8)).send()
+                        .whenComplete((ack, failure) -> window.release());
+            }
+        }
+        window.acquireUninterruptibly(MAX_IN_FLIGHT);
+    }
+
+    /** Until the client-events channel took {@code received} events and holds none unacknowledged; 0 on a stall. */
+    private long awaitClientEvents(Service service, long received) {
+        long deadline = System.nanoTime() + maxWait.toNanos();
+        Stall stalled = new Stall(received);
+        long[] seenAt = {0};
+        poll(Duration.ofMillis(POLL_MS), () -> {
+            String metrics = service.get("/q/metrics").orElse("");
+            long taken = (long) PrometheusText.value(metrics,
+                    "mqtt_dynamo_events_received_total{channel=\"client-events\"}");
+            long holding = (long) PrometheusText.value(metrics,
+                    "mqtt_dynamo_unacknowledged_messages{channel=\"client-events\"}");
+            long now = System.nanoTime();
+            if (taken >= received && holding == 0) {
+                seenAt[0] = now;
+                return true;
+            }
+            if (stalled.check(taken - holding, now) || now > deadline) {
+                log("client events: no progress: %d taken, %d unacknowledged, %d expected", taken, holding, received);
+                return true;
+            }
+            return false;
+        });
+        return seenAt[0];
+    }
+
+    /** The sums of the client counters' shards in mqtt_dynamo_stats: known, online. */
+    private static long[] clientCounters(DynamoDbAsyncClient db) {
+        long[] sums = new long[2];
+        Map<String, AttributeValue> start = null;
+        do {
+            ScanResponse page = db.scan(ScanRequest.builder().tableName("mqtt_dynamo_stats").exclusiveStartKey(start)
+                    .build()).join();
+            for (Map<String, AttributeValue> item : page.items()) {
+                if (item.get("name").s().startsWith("clients#")) {
+                    sums[0] += item.containsKey("known") ? Long.parseLong(item.get("known").n()) : 0;
+                    sums[1] += item.containsKey("online") ? Long.parseLong(item.get("online").n()) : 0;
+                }
+            }
+            start = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;
+        } while (start != null);
+        return sums;
     }
 
     // ---------------------------------------------------------------- ceiling
