@@ -301,6 +301,13 @@ public final class Benchmark {
                 Optional.empty()));
         long dynalitePid = childPid("--port " + dynamoPort).orElse(-1L);
         DynamoDbAsyncClient db = track(dynamoClient(dynalite.endpoint()));
+        // What this dynalite takes of the one kind of request an event needs, a conditional UpdateItem of one
+        // client item, sent straight to it, 16 at a time: the ceiling the storm is compared with.
+        createTable(db, "bench_updates", "clientid");
+        updateCeiling(db, Math.min(clients, 2_000), 16);
+        double ceiling = updateCeiling(db, Math.min(clients, 10_000), 16);
+        out.put("ceiling_updates_per_s", round(ceiling, 0));
+        log("client events: dynalite takes %.0f conditional updates/s", ceiling);
         Map<String, String> env = environment("raw", "bench-" + run + "-events", broker.port, dynalite.endpoint());
         env.put("MQTT_DYNAMO_EVENTS_DIALECT", "emqx5");
         env.put("MQTT_DYNAMO_EVENTS_TOPIC", "bench-sys/brokers/+/clients/#");
@@ -327,6 +334,7 @@ public final class Benchmark {
             double per10k = 10_000.0 / (2.0 * clients);
             out.put("complete", end > 0);
             out.put("events_per_s", round(2.0 * clients / seconds, 0));
+            out.put("ratio_to_ceiling", ceiling > 0 ? round(2.0 * clients / seconds / ceiling, 2) : null);
             out.put("seconds", round(seconds, 2));
             out.put("service_cpu_ms_per_10k", round(ticksToMs(cpuAfter[0] - cpuBefore[0]) * per10k, 0));
             out.put("dynalite_cpu_ms_per_10k", dynalitePid < 0 ? null
@@ -340,6 +348,28 @@ public final class Benchmark {
         } finally {
             client.disconnect();
         }
+    }
+
+    /** Conditional updates of {@code count} items, {@code concurrency} at a time, per second. */
+    private double updateCeiling(DynamoDbAsyncClient db, int count, int concurrency) {
+        java.util.concurrent.Semaphore window = new java.util.concurrent.Semaphore(concurrency);
+        String round = Long.toHexString(System.nanoTime());
+        long start = System.nanoTime();
+        for (int i = 0; i < count; i++) {
+            long now = System.currentTimeMillis();
+            String clientId = "ceiling-" + round + "-" + i;
+            window.acquireUninterruptibly();
+            db.updateItem(b -> b.tableName("bench_updates")
+                    .key(Map.of("clientid", AttributeValue.fromS(clientId)))
+                    .updateExpression("SET connect_state = :one, online_at = :at, offline_at = :zero, node = :node")
+                    .conditionExpression("attribute_not_exists(online_at) OR online_at <= :at")
+                    .expressionAttributeValues(Map.of(":one", AttributeValue.fromN("1"), ":zero",
+                            AttributeValue.fromN("0"), ":at", AttributeValue.fromN(Long.toString(now)), ":node",
+                            AttributeValue.fromS("bench@127.0.0.1"))))
+                    .whenComplete((ok, failure) -> window.release());
+        }
+        window.acquireUninterruptibly(concurrency);
+        return count / ((System.nanoTime() - start) / 1e9);
     }
 
     /** A connected event of each of {@code clients} ids, then a disconnected one of each; QoS 1, bounded in flight. */
