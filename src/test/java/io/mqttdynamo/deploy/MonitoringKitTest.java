@@ -198,7 +198,7 @@ class MonitoringKitTest extends EmbeddedBrokerTest {
         assertThat(exemplarSampler).isEmpty();
     }
 
-    /** The names of the samples of a Prometheus text page: a counter's {@code _total}, a histogram's {@code _bucket}. */
+    /** The sample names of a Prometheus text page: a counter's {@code _total}, a histogram's {@code _bucket}. */
     static Set<String> exportedNames(String page) {
         Set<String> names = new TreeSet<>();
         page.lines().filter(line -> !line.isBlank() && !line.startsWith("#"))
