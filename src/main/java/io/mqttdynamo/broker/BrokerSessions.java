@@ -23,6 +23,7 @@ import com.hivemq.client.mqtt.exceptions.ConnectionFailedException;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
 import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5ConnAckException;
 
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.mqttdynamo.config.BrokerTls;
 import io.mqttdynamo.config.Lifecycle;
@@ -89,8 +90,18 @@ public class BrokerSessions {
                         .memoize().indefinitely();
     }
 
-    /** Opens the persistent session of {@code channel} subscribed to {@code topic}. */
+    /**
+     * Opens the persistent session of {@code channel} subscribed to {@code topic}. Its gauge
+     * {@code mqtt_dynamo_broker_connected} exists from this call on, 0 until the session is connected and subscribed
+     * (also while the broker cannot be reached to ask its MQTT version).
+     */
     public Uni<ChannelSession> open(String channel, String topic, int maxMessageSize) {
+        Gauge.builder("mqtt_dynamo_broker_connected", sessions, open -> {
+            ChannelSession session = open.get(channel);
+            return session != null && session.connected() ? 1 : 0;
+        }).tag("channel", channel)
+                .description("1 while the channel's MQTT session is connected to the broker and subscribed, else 0")
+                .register(registry);
         return negotiated.map(version -> {
             ChannelSession session = new ChannelSession(channel, topic, clientIdBase + "-" + channel, version,
                     this, Math.min(maxMessageSize, broker.maxMessageSize()), registry);

@@ -8,6 +8,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.eclipse.microprofile.reactive.messaging.Metadata;
+import org.jboss.logging.Logger.Level;
 
 import com.hivemq.client.mqtt.MqttClientState;
 import com.hivemq.client.mqtt.exceptions.MqttSessionExpiredException;
@@ -16,6 +17,7 @@ import com.hivemq.client.mqtt.lifecycle.MqttDisconnectSource;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.mqttdynamo.config.LogFields;
 import io.quarkus.logging.Log;
 import io.reactivex.Flowable;
 import io.smallrye.mutiny.Multi;
@@ -92,11 +94,12 @@ public final class ChannelSession {
                     subscribed = false;
                     lastProblem = context.getCause().getMessage();
                     if (context.getSource() == MqttDisconnectSource.USER) {
-                        Log.infof("MQTT channel %s (%s) closed", channel, clientId);
+                        log(Level.INFO, "MQTT channel %s (%s) closed", channel, clientId);
                         return;
                     }
                     reconnects.increment();
-                    Log.warnf("MQTT channel %s (%s) disconnected: %s; reconnecting", channel, clientId, lastProblem);
+                    log(Level.WARN, "MQTT channel %s (%s) disconnected: %s; reconnecting", channel, clientId,
+                            lastProblem);
                     // Should the broker have lost the session, the client keeps its publish flows and subscribes
                     // again to what it was subscribed to: MqttSubscriptionHandler.onSessionEnd returns before
                     // MqttIncomingPublishFlows.clear when this is set and the client is not DISCONNECTED, and
@@ -139,7 +142,7 @@ public final class ChannelSession {
             client.connect().whenComplete((ok, failure) -> {
                 if (failure != null) {
                     lastProblem = failure.getMessage();
-                    Log.warnf("MQTT channel %s (%s): first connect failed: %s; retrying", channel, clientId,
+                    log(Level.WARN, "MQTT channel %s (%s): first connect failed: %s; retrying", channel, clientId,
                             failure.getMessage());
                 }
             });
@@ -150,7 +153,7 @@ public final class ChannelSession {
         return Multi.createFrom().publisher(subscribeThenConnect)
                 .onFailure(MqttSessionExpiredException.class).recoverWithMulti(expired -> ending || closed
                         ? Multi.createFrom().empty() : Multi.createFrom().failure(expired))
-                .onFailure(MqttSessionExpiredException.class).invoke(expired -> Log.warnf(
+                .onFailure(MqttSessionExpiredException.class).invoke(expired -> log(Level.WARN,
                         "MQTT channel %s: the client ended its publish flow (%s); taking it up again", channel,
                         expired.getMessage()))
                 .onFailure(MqttSessionExpiredException.class).retry().indefinitely()
@@ -163,7 +166,7 @@ public final class ChannelSession {
             return;
         }
         lastProblem = null;
-        Log.infof("MQTT channel %s connected as %s (%s, session %s)", channel, clientId, version,
+        log(Level.INFO, "MQTT channel %s connected as %s (%s, session %s)", channel, clientId, version,
                 sessionPresent ? "resumed" : "new");
         if (left) {
             return;
@@ -175,8 +178,8 @@ public final class ChannelSession {
             // broker send the topic's retained messages twice.
             subscribed = true;
             if (!sessionPresent) {
-                Log.warnf("MQTT channel %s: the broker lost the session (restarted without persistence, or expired"
-                        + " it); what it held for the service is gone, what the service received is stored; the"
+                log(Level.WARN, "MQTT channel %s: the broker lost the session (restarted without persistence, or"
+                        + " expired it); what it held for the service is gone, what the service received is stored; the"
                         + " client subscribes to %s again", channel, topic);
                 broker.sessionLost(channel);
             }
@@ -200,10 +203,10 @@ public final class ChannelSession {
                 // The client forgets a refused subscription (MqttIncomingPublishFlows.subAck with an error code).
                 clientHoldsSubscription = false;
                 lastProblem = "subscribe to " + topic + " failed: " + failure.getMessage();
-                Log.errorf("MQTT channel %s: %s", channel, lastProblem);
+                log(Level.ERROR, "MQTT channel %s: %s", channel, lastProblem);
             } else {
                 subscribed = true;
-                Log.infof("MQTT channel %s subscribed to %s", channel, topic);
+                log(Level.INFO, "MQTT channel %s subscribed to %s", channel, topic);
             }
         });
     }
@@ -232,7 +235,7 @@ public final class ChannelSession {
         long now = System.nanoTime();
         long last = lastDropWarning.get();
         if (now - last >= DROP_WARNING_INTERVAL_NANOS && lastDropWarning.compareAndSet(last, now)) {
-            Log.warnf("MQTT channel %s: %d QoS 0 messages wait to be stored (mqtt-dynamo.broker.max-queued-qos0);"
+            log(Level.WARN, "MQTT channel %s: %d QoS 0 messages wait to be stored (mqtt-dynamo.broker.max-queued-qos0);"
                     + " further QoS 0 messages are dropped until there is room, %d so far"
                     + " (mqtt_dynamo_qos0_dropped_total)", channel, maxQueuedQos0, (long) qos0Dropped.count());
         }
@@ -258,6 +261,13 @@ public final class ChannelSession {
         } catch (RuntimeException e) {
             // Already acknowledged, or the connection that carried it is gone: the broker redelivers.
             Log.debugf("MQTT channel %s: acknowledgement not sent: %s", channel, e.getMessage());
+        }
+    }
+
+    /** Logs with the channel and its client id as fields of the line ({@link LogFields}). */
+    private void log(Level level, String format, Object... args) {
+        try (LogFields fields = LogFields.of(LogFields.CHANNEL, channel, LogFields.CLIENT_ID, clientId)) {
+            Log.logf(level, format, args);
         }
     }
 

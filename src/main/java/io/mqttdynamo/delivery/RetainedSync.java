@@ -21,6 +21,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.mqttdynamo.broker.BrokerSessions;
 import io.mqttdynamo.broker.RetainedBrokerClient;
@@ -191,6 +192,10 @@ public class RetainedSync {
     private volatile Run last;
     private final Counter storedCounter;
     private final Counter republishedCounter;
+    private final Counter comparisonsDone;
+    private final Counter comparisonsFailed;
+    /** The latest run this replica ended failed (one skipped because another replica held the lease is no run). */
+    private volatile boolean lastComparisonFailed;
     private final ClusterLease lease;
     private final BrokerSessions sessions;
     /** When a lost broker session last started a comparison (epoch ms): the channels report one loss each. */
@@ -218,6 +223,15 @@ public class RetainedSync {
                 .description("Retained messages put in step between the broker and mqtt_retain").register(registry);
         this.republishedCounter = Counter.builder("mqtt_dynamo_retained_synced").tag("direction", "republished")
                 .description("Retained messages put in step between the broker and mqtt_retain").register(registry);
+        this.comparisonsDone = Counter.builder("mqtt_dynamo_retained_comparisons").tag("result", "done")
+                .description("Comparisons of the broker's retained messages with mqtt_retain, by outcome (a failed"
+                        + " one is tried again up to 10 times when it started by itself)").register(registry);
+        this.comparisonsFailed = Counter.builder("mqtt_dynamo_retained_comparisons").tag("result", "failed")
+                .description("Comparisons of the broker's retained messages with mqtt_retain, by outcome (a failed"
+                        + " one is tried again up to 10 times when it started by itself)").register(registry);
+        Gauge.builder("mqtt_dynamo_retained_comparison_failed", this, sync -> sync.lastComparisonFailed ? 1 : 0)
+                .description("1 while the latest comparison of retained messages run by this replica failed, until"
+                        + " one is done").register(registry);
     }
 
     void onStart(@Observes StartupEvent event) {
@@ -292,6 +306,17 @@ public class RetainedSync {
                     }
                     return afterOthersRun(state.untilMillis());
                 });
+    }
+
+    /** Counts a run that ended: done or failed; skipped is not a run of this replica's. */
+    private void counted(String phase) {
+        if (phase.equals("done")) {
+            lastComparisonFailed = false;
+            comparisonsDone.increment();
+        } else if (phase.equals("failed")) {
+            lastComparisonFailed = true;
+            comparisonsFailed.increment();
+        }
     }
 
     /** The running or last run's counts. */
@@ -380,6 +405,7 @@ public class RetainedSync {
                             : Uni.createFrom().completionStage(held.get().release()))
                     .onTermination().invoke(() -> {
                         run.finishedAt = System.currentTimeMillis();
+                        counted(run.phase);
                         running.set(false);
                     })
                     .onFailure(ClusterLease.HeldElsewhereException.class)

@@ -17,6 +17,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.mqttdynamo.broker.BrokerSessions;
 import io.mqttdynamo.broker.embedded.EmbeddedBrokerService;
+import io.mqttdynamo.config.LogFields;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.hooks.HookFunction;
@@ -116,8 +117,10 @@ public class SubscriptionRestore {
         if (inFlight.incrementAndGet() > MAX_IN_FLIGHT) {
             inFlight.decrementAndGet();
             count(Result.BUSY);
-            Log.warnf("skipped restoring the subscriptions of %s: %d restores are running", LogSafe.of(clientId),
-                    MAX_IN_FLIGHT);
+            try (LogFields fields = LogFields.of(LogFields.CLIENT_ID, LogSafe.of(clientId))) {
+                Log.warnf("skipped restoring the subscriptions of %s: %d restores are running", LogSafe.of(clientId),
+                        MAX_IN_FLIGHT);
+            }
             return;
         }
         storedFilters(clientId)
@@ -198,6 +201,12 @@ public class SubscriptionRestore {
     }
 
     private Result failed(String clientId, Throwable failure) {
+        try (LogFields fields = LogFields.of(LogFields.CLIENT_ID, LogSafe.of(clientId))) {
+            return logFailure(clientId, failure);
+        }
+    }
+
+    private Result logFailure(String clientId, Throwable failure) {
         if (failure instanceof WebApplicationException e && e.getResponse() != null) {
             int status = e.getResponse().getStatus();
             if (status == 404) {

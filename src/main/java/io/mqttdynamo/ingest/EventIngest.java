@@ -22,6 +22,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.mqttdynamo.broker.InboundMqttMetadata;
 import io.mqttdynamo.broker.Republisher;
+import io.mqttdynamo.config.LogFields;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EmqxMsgId;
@@ -241,15 +242,20 @@ public class EventIngest {
     private CompletionStage<Void> reject(String channel, InboundMqttMetadata mqtt, Message<byte[]> message,
             String reason, String detail) {
         registry.counter("mqtt_dynamo_events_rejected", "channel", channel, "reason", reason).increment();
-        Log.warnf("skipped a message on %s (channel %s): %s", LogSafe.of(mqtt.topic()), channel, LogSafe.of(detail));
+        try (LogFields fields = LogFields.of(LogFields.CHANNEL, channel)) {
+            Log.warnf("skipped a message on %s (channel %s): %s", LogSafe.of(mqtt.topic()), channel,
+                    LogSafe.of(detail));
+        }
         return message.ack();
     }
 
     private void failed(String channel, InboundMqttMetadata mqtt, Message<byte[]> message, Throwable cause) {
         failed.get(channel).increment();
         unacknowledged.incrementAndGet();
-        Log.errorf(cause, "a message on %s (channel %s) failed inside the service; it stays unacknowledged and the"
-                + " broker redelivers it after a restart", LogSafe.of(mqtt.topic()), channel);
+        try (LogFields fields = LogFields.of(LogFields.CHANNEL, channel)) {
+            Log.errorf(cause, "a message on %s (channel %s) failed inside the service; it stays unacknowledged and"
+                    + " the broker redelivers it after a restart", LogSafe.of(mqtt.topic()), channel);
+        }
         message.nack(cause);
     }
 }

@@ -45,6 +45,13 @@ final class RetryPolicy {
     private static final long FIRST_DELAY_MILLIS = 50;
 
     /**
+     * DynamoDB's error codes for throttling: a table's or index's provisioned capacity, an on-demand table's
+     * throughput limit or the account's request rate (the error reference above).
+     */
+    static final List<String> THROTTLING_CODES = List.of("ProvisionedThroughputExceededException",
+            "ThrottlingException", "RequestLimitExceeded");
+
+    /**
      * The messages of DynamoDB's {@code ValidationException} that name one item's own content. Matched as
      * substrings, case-insensitively: DynamoDB words them with a "One or more parameter values were
      * invalid:" prefix or without.
@@ -87,8 +94,7 @@ final class RetryPolicy {
             return Verdict.PASSING;
         }
         String code = errorCode(e);
-        if (code.equals("ProvisionedThroughputExceededException") || code.equals("RequestLimitExceeded")
-                || code.equals("ThrottlingException") || code.equals("LimitExceededException")) {
+        if (THROTTLING_CODES.contains(code) || code.equals("LimitExceededException")) {
             return Verdict.PASSING;
         }
         if (code.equals("ValidationException") && namesTheItem(e)) {

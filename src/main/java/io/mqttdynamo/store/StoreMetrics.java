@@ -49,8 +49,20 @@ public class StoreMetrics {
                     .tag("table", table.tableName())
                     .description("Write capacity units DynamoDB says the service's writes consumed (what it bills)")
                     .register(registry));
+            // Registered at 0 from the start, so that an alert on their increase sees the first one: a series that
+            // appears at 1 has no increase in Prometheus's eyes. Other reasons (internal faults) appear with theirs.
+            for (String reason : REFUSED_ITEM_REASONS) {
+                registry.counter("mqtt_dynamo_write_failures", "table", table.tableName(), "reason", reason);
+            }
+        }
+        registry.counter("mqtt_dynamo_set_members_trimmed", "table", Tables.TOPIC_MSG_MAP.tableName());
+        for (String code : RetryPolicy.THROTTLING_CODES) {
+            registry.counter("mqtt_dynamo_write_errors", "code", code, "class", verdictName(RetryPolicy.Verdict.PASSING));
         }
     }
+
+    /** Why DynamoDB refuses one item for good: its own limits checked up front, or its ValidationException. */
+    static final java.util.List<String> REFUSED_ITEM_REASONS = java.util.List.of("KeyLimit", "ValidationException");
 
     /** Items that conditional updates created in {@code table} since start (new clients in mqtt_client). */
     public long created(Tables table) {
@@ -131,8 +143,11 @@ public class StoreMetrics {
 
     /** A failed request, by DynamoDB's error code and what it means ({@link RetryPolicy.Verdict}). */
     void requestFailed(String code, RetryPolicy.Verdict verdict) {
-        registry.counter("mqtt_dynamo_write_errors", "code", code, "class",
-                verdict.name().toLowerCase(java.util.Locale.ROOT)).increment();
+        registry.counter("mqtt_dynamo_write_errors", "code", code, "class", verdictName(verdict)).increment();
+    }
+
+    private static String verdictName(RetryPolicy.Verdict verdict) {
+        return verdict.name().toLowerCase(java.util.Locale.ROOT);
     }
 
     void refusedGauge(Supplier<Number> refused) {

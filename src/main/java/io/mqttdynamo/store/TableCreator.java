@@ -9,6 +9,7 @@ import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 
 import io.mqttdynamo.config.Lifecycle;
+import io.mqttdynamo.config.LogFields;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.StartupEvent;
@@ -133,7 +134,9 @@ public class TableCreator {
                         + index.indexName() + (createTables ? " (this DynamoDB did not add it when asked)" : "")
                         + ": add it with " + Indexes.addCommand(table, index)));
             }
-            Log.infof("adding index %s to DynamoDB table %s", index.indexName(), table.tableName());
+            try (LogFields fields = LogFields.of(LogFields.TABLE, table.tableName())) {
+                Log.infof("adding index %s to DynamoDB table %s", index.indexName(), table.tableName());
+            }
             return Uni.createFrom().completionStage(() -> dynamo.updateTable(b -> b.tableName(table.tableName())
                             .attributeDefinitions(index.keySchema().stream()
                                     .map(k -> Tables.stringAttribute(k.attributeName())).toList())
@@ -158,7 +161,9 @@ public class TableCreator {
                     + " does not exist: create it with the key schema in docs/tables.md, or set"
                     + " mqtt-dynamo.store.create-tables=true"));
         }
-        Log.infof("creating DynamoDB table %s", table.tableName());
+        try (LogFields fields = LogFields.of(LogFields.TABLE, table.tableName())) {
+            Log.infof("creating DynamoDB table %s", table.tableName());
+        }
         return Uni.createFrom().completionStage(() -> dynamo.createTable(table.createRequest()))
                 .map(response -> response.tableDescription())
                 // Only "in use" means someone (another replica) is creating it; anything else is a failure.

@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import io.mqttdynamo.config.LogFields;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.config.ReplicaIdentity;
 import io.quarkus.logging.Log;
@@ -196,7 +197,9 @@ public class WritePipeline {
     /** A write DynamoDB would refuse by its documented limits is refused here, as DynamoDB would: counted, logged. */
     private void refuseUpFront(ItemWrite write, String problem, CompletableFuture<Void> done) {
         metrics.failed(write.table(), "KeyLimit");
-        Log.errorf("a write to %s breaks DynamoDB's key limits (%s), dropped", write.table().tableName(), problem);
+        try (LogFields fields = LogFields.of(LogFields.TABLE, write.table().tableName())) {
+            Log.errorf("a write to %s breaks DynamoDB's key limits (%s), dropped", write.table().tableName(), problem);
+        }
         done.completeExceptionally(new RejectedWriteException(write.table(), problem));
     }
 
@@ -493,8 +496,10 @@ public class WritePipeline {
                 } else {
                     WriteQueue.Sent refused = writes.get(0);
                     metrics.failed(refused.write().table(), code);
-                    Log.errorf("DynamoDB refused an item of %s for good (%s), dropped: %s",
-                            refused.write().table().tableName(), code, cause.getMessage());
+                    try (LogFields fields = LogFields.of(LogFields.TABLE, refused.write().table().tableName())) {
+                        Log.errorf("DynamoDB refused an item of %s for good (%s), dropped: %s",
+                                refused.write().table().tableName(), code, cause.getMessage());
+                    }
                     settle(List.of(), List.of(), List.of(), refused,
                             new RejectedWriteException(refused.write().table(), refused.item()));
                 }
@@ -509,7 +514,10 @@ public class WritePipeline {
                 // message is not acknowledged.
                 WriteQueue.Sent failed = writes.get(0);
                 metrics.failed(failed.write().table(), code);
-                Log.errorf(cause, "a write to %s failed before DynamoDB answered", failed.write().table().tableName());
+                try (LogFields fields = LogFields.of(LogFields.TABLE, failed.write().table().tableName())) {
+                    Log.errorf(cause, "a write to %s failed before DynamoDB answered",
+                            failed.write().table().tableName());
+                }
                 settle(List.of(), List.of(), List.of(), failed, cause);
             }
         }

@@ -17,6 +17,8 @@ import com.hivemq.client.mqtt.datatypes.MqttQos;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
 import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
 
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.mqttdynamo.broker.BrokerSessions;
 import io.mqttdynamo.broker.ProtocolVersion;
 import io.mqttdynamo.config.Lifecycle;
@@ -61,13 +63,27 @@ public class ClusterView {
     private volatile Mqtt5AsyncClient client;
     private volatile long timer = -1;
 
-    public ClusterView(BrokerSessions sessions, Vertx vertx, ObjectMapper json, MqttDynamoConfig config) {
+    public ClusterView(BrokerSessions sessions, Vertx vertx, ObjectMapper json, MqttDynamoConfig config,
+            MeterRegistry registry) {
         this.sessions = sessions;
         this.vertx = vertx;
         this.json = json;
         this.enabled = config.cluster().enabled();
         this.replica = sessions.clientIdBase();
         this.heard = new HeardReplicas(json, config.cluster().maxReplicas(), TimeUnit.SECONDS.toNanos(EXPIRY_SECONDS));
+        Gauge.builder("mqtt_dynamo_cluster_replicas", this, ClusterView::replicasInView)
+                .description("Replicas in this replica's cluster view, itself included; 0 while the view is off"
+                        + " (cluster.enabled false, or a broker without MQTT 5) or not connected")
+                .register(registry);
+    }
+
+    /** This replica and the others heard within the expiry; 0 while the view has no connection to the broker. */
+    private int replicasInView() {
+        Mqtt5AsyncClient c = client;
+        if (c == null || !c.getState().isConnected()) {
+            return 0;
+        }
+        return 1 + heard.liveCount(replica, System.nanoTime());
     }
 
     /** This replica's name in the view (the base of its MQTT client ids). */

@@ -81,6 +81,12 @@ final class HeardReplicas {
         return live;
     }
 
+    /** How many other replicas were heard within the expiry, {@code self} not counted. */
+    synchronized int liveCount(String self, long nowNanos) {
+        expire(nowNanos);
+        return heard.size() - (heard.containsKey(self) ? 1 : 0);
+    }
+
     /** Drops every name not heard of within the expiry. */
     synchronized void expire(long nowNanos) {
         Iterator<Heard> it = heard.values().iterator();

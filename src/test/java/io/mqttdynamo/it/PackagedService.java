@@ -59,6 +59,21 @@ final class PackagedService implements AutoCloseable {
         }
     }
 
+    /** The status of a GET with HTTP basic credentials {@code user:password}, -1 while the service does not answer. */
+    int status(String path, String credentials) {
+        try {
+            return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
+                    .header("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString(
+                            credentials.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+                    .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (IOException e) {
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
     /** A series of /q/metrics, 0 while absent or unreachable. */
     double metric(String series) {
         return get("/q/metrics").map(page -> PrometheusText.value(page, series)).orElse(0.0);

@@ -35,7 +35,8 @@ class ClusterViewLimitsTest {
         MqttDynamoConfig config = new SmallRyeConfigBuilder().withMapping(MqttDynamoConfig.class)
                 .withSources(new PropertiesConfigSource(new HashMap<>(properties), "test", 100)).build()
                 .getConfigMapping(MqttDynamoConfig.class);
-        return new ClusterView(new BrokerSessions(config, new SimpleMeterRegistry()), vertx, JSON, config);
+        return new ClusterView(new BrokerSessions(config, new SimpleMeterRegistry()), vertx, JSON, config,
+                new SimpleMeterRegistry());
     }
 
     @AfterEach

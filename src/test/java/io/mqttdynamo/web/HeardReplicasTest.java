@@ -44,6 +44,17 @@ class HeardReplicasTest {
         assertThat(heard.size()).isZero();
     }
 
+    /** What mqtt_dynamo_cluster_replicas counts besides the replica itself: the others heard within the expiry. */
+    @Test
+    void theLiveCountLeavesOutThisReplicaAndThoseNotHeardOfWithinTheExpiry() throws Exception {
+        heard.offer("self", snapshot("self"), 0);
+        heard.offer("a", snapshot("a"), 0);
+        heard.offer("b", snapshot("b"), EXPIRY / 2);
+        assertThat(heard.liveCount("self", EXPIRY / 2)).isEqualTo(2);
+        assertThat(heard.liveCount("self", EXPIRY + 1)).isEqualTo(1);
+        assertThat(heard.liveCount("self", 2 * EXPIRY)).isZero();
+    }
+
     @Test
     void anEmptyMessageClearsAReplicaAndBadOnesAreDropped() throws Exception {
         heard.offer("a", snapshot("a"), 0);
