@@ -12,6 +12,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import org.jboss.logging.Logger;
+
 import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.domain.EventTopics;
 import io.mqttdynamo.domain.Payloads;
@@ -19,11 +21,11 @@ import io.mqttdynamo.domain.TopicFilter;
 import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
 import io.netty.handler.codec.mqtt.MqttProperties;
 import io.netty.handler.codec.mqtt.MqttQoS;
-import io.quarkus.logging.Log;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.shareddata.Shareable;
 import io.vertx.mqtt.MqttEndpoint;
 import io.vertx.mqtt.MqttServer;
 import io.vertx.mqtt.MqttServerOptions;
@@ -44,8 +46,14 @@ import io.vertx.mqtt.messages.codes.MqttUnsubAckReasonCode;
  * at most {@link #MAX_QUEUED} messages waiting each, retained messages, shared subscriptions ({@code $share/<group>/<filter>}, round robin) and the
  * MQTT 5 subscription options no-local, retain-as-published and retain handling. It does not do
  * authentication, wills or topic aliases.
+ *
+ * <p>In dev mode it outlives live reloads, loaded by a class loader of its own ({@link KeptBroker}): it
+ * therefore logs through JBoss Logging directly (Quarkus rewrites {@code io.quarkus.logging.Log} only in the
+ * classes it loads) and is {@link Shareable}, to be kept in Vert.x's local shared data as it is.
  */
-public final class EmbeddedBroker {
+public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
+
+    private static final Logger LOG = Logger.getLogger(EmbeddedBroker.class);
 
     public static final String PUBLISH_ENVELOPES = EventTopics.MESSAGE_PUBLISH;
     public static final String ACK_ENVELOPES = EventTopics.MESSAGE_ACKED;
@@ -116,6 +124,7 @@ public final class EmbeddedBroker {
         return server.listen().map(MqttServer::actualPort);
     }
 
+    @Override
     public Future<Void> stop() {
         return server == null ? Future.succeededFuture() : server.close();
     }
@@ -209,7 +218,7 @@ public final class EmbeddedBroker {
         endpoint.publishCompletionHandler(packetId -> onAcknowledged(s, endpoint, packetId));
         endpoint.disconnectHandler(v -> onClosed(s, endpoint, "normal"));
         endpoint.closeHandler(v -> onClosed(s, endpoint, "closed"));
-        endpoint.exceptionHandler(e -> Log.debugf("embedded broker: client %s: %s", clientId, e.getMessage()));
+        endpoint.exceptionHandler(e -> LOG.debugf("embedded broker: client %s: %s", clientId, e.getMessage()));
         endpoint.accept(sessionPresent);
 
         long now = System.currentTimeMillis();
@@ -298,6 +307,7 @@ public final class EmbeddedBroker {
      * @param filters topic filter to QoS
      * @return false when the broker has no session of that client
      */
+    @Override
     public synchronized boolean subscribe(String clientId, Map<String, Integer> filters) {
         Session s = sessions.get(clientId);
         if (s == null) {
@@ -311,7 +321,7 @@ public final class EmbeddedBroker {
             try {
                 subscription = subscribe(s, entry.getKey(), Math.max(0, Math.min(2, entry.getValue())), false, false, 1);
             } catch (IllegalArgumentException e) {
-                Log.debugf("embedded broker: %s cannot subscribe to %s: %s", clientId, entry.getKey(), e.getMessage());
+                LOG.debugf("embedded broker: %s cannot subscribe to %s: %s", clientId, entry.getKey(), e.getMessage());
                 continue;
             }
             emitClientEvent(clientId, "subscribed", base(clientId, s.username)
@@ -331,6 +341,7 @@ public final class EmbeddedBroker {
      * @param hexId the message's GUID as 32 hex digits
      * @return false when the client has no session or no subscription for the topic
      */
+    @Override
     public synchronized boolean deliverStored(String clientId, String hexId, String topic, byte[] payload, int qos,
             String sender) {
         Session s = sessions.get(clientId);
@@ -371,7 +382,7 @@ public final class EmbeddedBroker {
     private synchronized void onPublish(Session s, MqttPublishMessage message) {
         String topic = message.topicName();
         if (topic.startsWith("$")) {
-            Log.debugf("embedded broker: %s may not publish to %s", s.clientId, topic);
+            LOG.debugf("embedded broker: %s may not publish to %s", s.clientId, topic);
             return;
         }
         Delivered delivered = new Delivered(newId(), topic, message.payload().getBytes(),
@@ -436,7 +447,7 @@ public final class EmbeddedBroker {
     private synchronized void expire(Session s, long timer) {
         if (s.expiryTimer == timer && !s.online() && sessions.get(s.clientId) == s) {
             sessions.remove(s.clientId);
-            Log.debugf("embedded broker: session of %s expired with %d messages", s.clientId,
+            LOG.debugf("embedded broker: session of %s expired with %d messages", s.clientId,
                     s.queue.size() + s.inFlight.size());
         }
     }
@@ -505,7 +516,7 @@ public final class EmbeddedBroker {
         if (s.queue.size() >= maxQueued) {
             if (!s.overflowLogged) {
                 s.overflowLogged = true;
-                Log.warnf("embedded broker: %d messages queued for %s; newer ones are dropped until it takes some",
+                LOG.warnf("embedded broker: %d messages queued for %s; newer ones are dropped until it takes some",
                         maxQueued, s.clientId);
             }
             return;
