@@ -38,7 +38,9 @@ import io.vertx.mqtt.messages.codes.MqttUnsubAckReasonCode;
  * A small MQTT 3.1.1 / 5 broker for development, demos and tests, which reports what happens in it the
  * way EMQX 5 does: client events on {@code $SYS/brokers/<node>/clients/<clientid>/<event>}, and the
  * envelopes of the two broker rules mqtt-dynamo expects ({@value #PUBLISH_ENVELOPES} for every
- * publish, {@value #ACK_ENVELOPES} for every QoS 1/2 delivery a subscriber acknowledged).
+ * publish, {@value #ACK_ENVELOPES} for every QoS 1/2 delivery a subscriber acknowledged), except on the
+ * service's own topics ({@code mqtt-dynamo/events/#} and the replicas' figures on {@code mqtt-dynamo/cluster/+}),
+ * which the rules leave out too (docs/brokers.md).
  *
  * <p>It keeps persistent sessions (subscriptions, queued and unacknowledged QoS 1/2 messages) in
  * memory, each for its session expiry interval once disconnected (MQTT 5: the CONNECT's, at most
@@ -58,6 +60,7 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
     public static final String PUBLISH_ENVELOPES = EventTopics.MESSAGE_PUBLISH;
     public static final String ACK_ENVELOPES = EventTopics.MESSAGE_ACKED;
     private static final TopicFilter OWN_EVENTS = TopicFilter.parse(EventTopics.ALL);
+    private static final TopicFilter CLUSTER = TopicFilter.parse(EventTopics.CLUSTER_ALL);
     private static final int MQTT3_IN_FLIGHT = 100;
     /** Longest a disconnected session is kept: MQTT 5 clients asking for more (or "never") get this. */
     public static final Duration MAX_SESSION_EXPIRY = Duration.ofDays(7);
@@ -388,7 +391,7 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
         Delivered delivered = new Delivered(newId(), topic, message.payload().getBytes(),
                 message.qosLevel().value(), message.isRetain(), s.clientId, s.username);
         publish(delivered);
-        if (!OWN_EVENTS.matches(topic)) {
+        if (!serviceTopic(topic)) {
             JsonObject envelope = new JsonObject()
                     .put("id", delivered.id())
                     .put("clientid", s.clientId)
@@ -414,7 +417,7 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
             return;
         }
         InFlight acked = s.inFlight.remove(packetId);
-        if (acked != null && !acked.message().topic().startsWith("$") && !OWN_EVENTS.matches(acked.message().topic())) {
+        if (acked != null && !acked.message().topic().startsWith("$") && !serviceTopic(acked.message().topic())) {
             emit(ACK_ENVELOPES, new JsonObject()
                     .put("id", acked.message().id())
                     .put("clientid", s.clientId)
@@ -450,6 +453,11 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
             LOG.debugf("embedded broker: session of %s expired with %d messages", s.clientId,
                     s.queue.size() + s.inFlight.size());
         }
+    }
+
+    /** The service's own topics: no envelope for what is published there. */
+    private static boolean serviceTopic(String topic) {
+        return OWN_EVENTS.matches(topic) || CLUSTER.matches(topic);
     }
 
     private static Duration min(Duration a, Duration b) {
