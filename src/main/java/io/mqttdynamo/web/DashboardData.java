@@ -94,7 +94,8 @@ public class DashboardData {
                 tableProblem == null, tableProblem, pipeline.pending(), unacknowledged, reconnects,
                 storeMetrics.lastError(), storeMetrics.lastErrorAtMillis(), snapshot.recentRate(10),
                 snapshot.recentLatency(10), snapshot.endMillis(), snapshot.messagesPerSecond(),
-                snapshot.writeLatencyMillis(), recent, delivery());
+                snapshot.writeLatencyMillis(), recent, delivery(), new Overview.Refusals(storeMetrics.refusedWrites(),
+                        storeMetrics.lastRefusal(), storeMetrics.lastRefusalAtMillis()));
     }
 
     /**
@@ -198,7 +199,7 @@ public class DashboardData {
         List<MessageView> all = new java.util.ArrayList<>(activity.recentMessages(keep, limit).stream()
                 .map(MessageView::of).toList());
         List<ReplicaSnapshot> replicas = cluster.replicas(new ReplicaSnapshot(cluster.replica(), 0, true, null, true,
-                null, 0, 0, 0, null, 0, 0, 0, 0, new double[0], new double[0], List.of(), null));
+                null, 0, 0, 0, null, 0, 0, 0, 0, new double[0], new double[0], List.of(), null, null));
         for (ReplicaSnapshot other : replicas.subList(1, replicas.size())) {
             for (ReplicaSnapshot.RecentMessage m : other.recent()) {
                 if (keep.test(m.topic())) {
