@@ -158,6 +158,7 @@ public record Overview(long onlineClients, long knownClients, boolean brokerUp, 
         return new Overview(onlineClients, knownClients, brokerUp, brokerAddress, brokerProblem, reconnects,
                 unacknowledged, dynamoUp, tablesProblem, pending, lastError, lastErrorAt, rate,
                 rate > 0 ? latencyWeighted / rate : latencyMax,
-                new Chart(1, self.chartEndMillis(), rates, latency), list.size(), List.copyOf(list), delivery, refusals);
+                new Chart(1, self.chartEndMillis(), rates, latency), list.size(), List.copyOf(list), delivery,
+                refusals);
     }
 }

@@ -131,15 +131,18 @@ class DashboardBrowserTest {
                 .until(d -> d.findElement(By.id("messages-per-second")).getText().equals("0.0"));
         assertThat(browser.findElement(By.cssSelector(".y-axis.rate")).getText()).contains("0");
         assertThat(browser.findElement(By.cssSelector(".x-axis")).getText()).contains("−5 min").contains("now");
-        Files.write(Path.of("target", "dashboard-idle.png"), ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
+        Files.write(Path.of("target", "dashboard-idle.png"),
+                ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
 
         JavascriptExecutor js = browser;
         Number overview = (Number) js.executeScript(
                 "return document.querySelector('[data-fragment=overview]').getBoundingClientRect().width;");
-        Number health = (Number) js.executeScript("return document.getElementById('health').getBoundingClientRect().width;");
-        assertThat(health.doubleValue()).as("the health card spans the overview").isGreaterThan(0.95 * overview.doubleValue());
-        String[] pages = {"", "retained?filter=" + Formats.url("long/" + run + "/#"), "topic?topic=" + Formats.url(longTopic),
-            "retained/message?topic=" + Formats.url(longTopic)};
+        Number health = (Number) js.executeScript(
+                "return document.getElementById('health').getBoundingClientRect().width;");
+        assertThat(health.doubleValue()).as("the health card spans the overview")
+                .isGreaterThan(0.95 * overview.doubleValue());
+        String[] pages = {"", "retained?filter=" + Formats.url("long/" + run + "/#"),
+            "topic?topic=" + Formats.url(longTopic), "retained/message?topic=" + Formats.url(longTopic)};
         for (int width : new int[] {1400, 700}) {
             browser.manage().window().setSize(new Dimension(width, 1000));
             for (String page : pages) {

@@ -45,7 +45,8 @@ final class KeptBroker {
     }
 
     /** The broker dev mode runs: the one an earlier application left, or a new one. */
-    static EmbeddedBrokerHandle startOrTakeOver(Vertx vertx, MqttDynamoConfig.EmbeddedBroker config) throws Exception {
+    static EmbeddedBrokerHandle startOrTakeOver(Vertx vertx, MqttDynamoConfig.EmbeddedBroker config)
+            throws Exception {
         LocalMap<String, Object> kept = LiveReload.kept(vertx);
         Map<String, byte[]> classes = snapshot();
         String code = digest(classes);
@@ -60,7 +61,8 @@ final class KeptBroker {
                     settings.equals(kept.get(SETTINGS)) ? "code" : "settings");
             stop(vertx);
         }
-        Class<?> type = new SnapshotLoader(Vertx.class.getClassLoader(), classes).loadClass(EmbeddedBroker.class.getName());
+        Class<?> type = new SnapshotLoader(Vertx.class.getClassLoader(), classes)
+                .loadClass(EmbeddedBroker.class.getName());
         Object broker = type.getConstructor(String.class, boolean.class).newInstance(config.node(), config.mqtt5());
         @SuppressWarnings("unchecked")
         Future<Integer> listening = (Future<Integer>) type.getMethod("start", Vertx.class, String.class, int.class)
