@@ -101,6 +101,10 @@
     }
     stream = new EventSource('/api/live');
     stream.addEventListener('message', onUpdate);
+    // What changed between the page's rendering (or the last stream's end) and this stream was not heard of.
+    stream.addEventListener('open', function () {
+      ['overview', 'online', 'retained', 'recent'].forEach(refresh);
+    });
     stream.addEventListener('error', function () {
       if (stream && stream.readyState === EventSource.CLOSED) {
         stream = null;

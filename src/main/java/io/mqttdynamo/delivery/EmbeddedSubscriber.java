@@ -2,16 +2,16 @@ package io.mqttdynamo.delivery;
 
 import java.util.Map;
 
-import io.mqttdynamo.broker.embedded.EmbeddedBroker;
+import io.mqttdynamo.broker.embedded.EmbeddedBrokerHandle;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 
 /** Subscribes clients on the embedded broker directly. */
 final class EmbeddedSubscriber implements BrokerSubscriber {
 
-    private final EmbeddedBroker broker;
+    private final EmbeddedBrokerHandle broker;
 
-    EmbeddedSubscriber(EmbeddedBroker broker) {
+    EmbeddedSubscriber(EmbeddedBrokerHandle broker) {
         this.broker = broker;
     }
 

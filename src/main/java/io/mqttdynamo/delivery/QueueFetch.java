@@ -18,7 +18,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.mqttdynamo.broker.BrokerSessions;
 import io.mqttdynamo.broker.Republisher;
-import io.mqttdynamo.broker.embedded.EmbeddedBroker;
+import io.mqttdynamo.broker.embedded.EmbeddedBrokerHandle;
 import io.mqttdynamo.broker.embedded.EmbeddedBrokerService;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
@@ -61,7 +61,7 @@ public class QueueFetch {
 
     private final DynamoDbAsyncClient dynamo;
     private final HookRules rules;
-    private final Optional<EmbeddedBroker> broker;
+    private final Optional<EmbeddedBrokerHandle> broker;
     private final Republisher republisher;
     private final Republications republications;
     private final BrokerSessions sessions;

@@ -31,6 +31,9 @@ public class StoreMetrics {
     private final Map<Tables, java.util.concurrent.atomic.LongAdder> created = new EnumMap<>(Tables.class);
     private volatile String lastError;
     private volatile long lastErrorAtMillis;
+    private final java.util.concurrent.atomic.LongAdder failures = new java.util.concurrent.atomic.LongAdder();
+    private volatile String lastFailure;
+    private volatile long lastFailureAtMillis;
 
     public StoreMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -79,6 +82,21 @@ public class StoreMetrics {
         return lastErrorAtMillis;
     }
 
+    /** Writes that failed for good since start (refused by DynamoDB or by its limits, or failed inside the service). */
+    public long refusedWrites() {
+        return failures.sum();
+    }
+
+    /** The last such write's reason and table ({@code KeyLimit on mqtt_retain}), or null. */
+    public String lastRefusal() {
+        return lastFailure;
+    }
+
+    /** When the last such write failed (epoch millis), 0 if none. */
+    public long lastRefusalAtMillis() {
+        return lastFailureAtMillis;
+    }
+
     void itemCreated(Tables table) {
         created.get(table).increment();
     }
@@ -94,6 +112,9 @@ public class StoreMetrics {
 
     void failed(Tables table, String reason) {
         registry.counter("mqtt_dynamo_write_failures", "table", table.tableName(), "reason", reason).increment();
+        failures.increment();
+        lastFailure = reason + " on " + table.tableName();
+        lastFailureAtMillis = System.currentTimeMillis();
     }
 
     void trimmed(Tables table, int members) {

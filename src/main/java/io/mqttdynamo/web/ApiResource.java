@@ -39,7 +39,7 @@ public class ApiResource {
      * A message: {@code payload} is the text, or null with {@code payloadBase64} for binary payloads.
      * {@code payloadTruncated}: the stored item holds no payload (too large; both are null).
      * {@code previewCut}: {@code payload} / {@code payloadBase64} hold only the start of the payload
-     * ({@code payloadSize} bytes in all), as recent messages kept in memory do.
+     * ({@code payloadSize} bytes in all), as listings and the recent messages kept in memory do.
      */
     public record MessageJson(String msgId, String topic, int qos, String sender, boolean retain, long arrived,
             String payload, String payloadBase64, int payloadSize, boolean payloadTruncated, boolean previewCut) {
@@ -96,8 +96,11 @@ public class ApiResource {
         return data.subscriptions(q, cursor, limit);
     }
 
-    /** Retained messages on topics matching {@code filter} (all when none), a page at a time. */
-    @Operation(summary = "Retained messages on topics matching a filter, a page at a time")
+    /**
+     * Retained messages on topics matching {@code filter} (all when none), a page at a time, each with the start
+     * of its payload ({@link MessageView#LISTED_PAYLOAD_BYTES} bytes at most, {@code previewCut} when cut).
+     */
+    @Operation(summary = "Retained messages on topics matching a filter, a page at a time (payloads: their first KB)")
     @APIResponse(responseCode = "200", description = "a page: {\"items\", \"next\"}")
     @APIResponse(responseCode = "400", description = "a bad parameter (limit, cursor, filter, a key over DynamoDB's limits): {\"status\", \"error\"}")
     @GET
@@ -125,7 +128,7 @@ public class ApiResource {
                 () -> new NotFoundException("no retained message on '" + topic + "'"))));
     }
 
-    @Operation(summary = "A topic's pending and recent messages")
+    @Operation(summary = "A topic's pending and recent messages (payloads: their first KB)")
     @APIResponse(responseCode = "200", description = "the messages")
     @APIResponse(responseCode = "400", description = "a bad parameter (limit, cursor, filter, a key over DynamoDB's limits): {\"status\", \"error\"}")
     @GET
@@ -137,6 +140,18 @@ public class ApiResource {
         List<MessageJson> recent = data.recent(topic, 50).stream().map(MessageJson::of).toList();
         return data.pending(topic).map(pending -> new TopicMessages(topic,
                 pending.stream().map(MessageJson::of).toList(), recent));
+    }
+
+    /** A stored message (mqtt_msg) by its id, whole; 404 when none is stored under it. */
+    @Operation(summary = "A stored message by its msgid, whole")
+    @APIResponse(responseCode = "200", description = "the message")
+    @APIResponse(responseCode = "400", description = "a bad parameter (a key over DynamoDB's limits): {\"status\", \"error\"}")
+    @APIResponse(responseCode = "404", description = "no message stored under the id")
+    @GET
+    @Path("messages/{msgid}")
+    public Uni<MessageJson> message(@PathParam("msgid") String msgId) {
+        return data.message(msgId).map(found -> MessageJson.of(found.orElseThrow(
+                () -> new NotFoundException("no message '" + msgId + "' stored"))));
     }
 
     @Operation(summary = "Counts, health and the last minutes of throughput as per-second series")

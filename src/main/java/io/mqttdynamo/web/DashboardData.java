@@ -37,6 +37,7 @@ public class DashboardData {
     /** Names of the parameters in errors. */
     static final String CLIENT_ID = "client id";
     static final String TOPIC = "topic";
+    static final String MSGID = "msgid";
 
     private final TableQueries queries;
     private final RecentActivity activity;
@@ -94,7 +95,8 @@ public class DashboardData {
                 tableProblem == null, tableProblem, pipeline.pending(), unacknowledged, reconnects,
                 storeMetrics.lastError(), storeMetrics.lastErrorAtMillis(), snapshot.recentRate(10),
                 snapshot.recentLatency(10), snapshot.endMillis(), snapshot.messagesPerSecond(),
-                snapshot.writeLatencyMillis(), recent, delivery());
+                snapshot.writeLatencyMillis(), recent, delivery(), new Overview.Refusals(storeMetrics.refusedWrites(),
+                        storeMetrics.lastRefusal(), storeMetrics.lastRefusalAtMillis()));
     }
 
     /**
@@ -169,24 +171,32 @@ public class DashboardData {
         return queries.subscriptionsLookup(KeyLimits.partitionKey(CLIENT_ID, q), cursor, pageSize(limit));
     }
 
-    /** Retained messages on topics matching {@code filter} (an MQTT topic filter; all when empty). */
+    /**
+     * Retained messages on topics matching {@code filter} (an MQTT topic filter; all when empty), with the start
+     * of their payloads ({@link MessageView#listed}).
+     */
     public Uni<Rows.Page<MessageView>> retained(String filter, String cursor, String limit) {
         Predicate<String> keep = topicPredicate(filter);
         return queries.retained(keep, cursor, pageSize(limit))
-                .map(page -> new Rows.Page<>(page.items().stream().map(MessageView::of).toList(), page.next()));
+                .map(page -> new Rows.Page<>(page.items().stream().map(MessageView::listed).toList(), page.next()));
     }
 
     public Uni<Optional<MessageView>> retainedOf(String topic) {
         return queries.retainedOf(KeyLimits.partitionKey(TOPIC, topic)).map(m -> m.map(MessageView::of));
     }
 
-    /** A topic's pending (unacked) messages, newest first, at most a page. */
+    /** A stored message by its id, whole. */
+    public Uni<Optional<MessageView>> message(String msgId) {
+        return queries.message(KeyLimits.partitionKey(MSGID, msgId)).map(m -> m.map(MessageView::of));
+    }
+
+    /** A topic's pending (unacked) messages, newest first, at most a page, with the start of their payloads. */
     public Uni<List<MessageView>> pending(String topic) {
         return queries.pendingIds(KeyLimits.partitionKey(TOPIC, topic)).flatMap(ids -> {
             List<String> newest = ids.stream().sorted(EmqxMsgId.OLDEST_FIRST.reversed())
                     .limit(PAGE_SIZE).toList();
             return queries.messages(newest);
-        }).map(messages -> messages.stream().map(MessageView::of).toList());
+        }).map(messages -> messages.stream().map(MessageView::listed).toList());
     }
 
     /**
@@ -198,7 +208,7 @@ public class DashboardData {
         List<MessageView> all = new java.util.ArrayList<>(activity.recentMessages(keep, limit).stream()
                 .map(MessageView::of).toList());
         List<ReplicaSnapshot> replicas = cluster.replicas(new ReplicaSnapshot(cluster.replica(), 0, true, null, true,
-                null, 0, 0, 0, null, 0, 0, 0, 0, new double[0], new double[0], List.of(), null));
+                null, 0, 0, 0, null, 0, 0, 0, 0, new double[0], new double[0], List.of(), null, null));
         for (ReplicaSnapshot other : replicas.subList(1, replicas.size())) {
             for (ReplicaSnapshot.RecentMessage m : other.recent()) {
                 if (keep.test(m.topic())) {
@@ -240,6 +250,6 @@ public class DashboardData {
     /** Retained messages of the dashboard's own table. */
     public Uni<Rows.Page<MessageView>> retained(int rows) {
         return queries.retained(topic -> true, null, rows)
-                .map(page -> new Rows.Page<>(page.items().stream().map(MessageView::of).toList(), page.next()));
+                .map(page -> new Rows.Page<>(page.items().stream().map(MessageView::listed).toList(), page.next()));
     }
 }

@@ -1,5 +1,6 @@
 package io.mqttdynamo.web;
 
+import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -57,9 +58,12 @@ public final class Formats {
     static final int CHART_WIDTH = 300;
     static final int CHART_HEIGHT = 60;
 
-    /** SVG polyline points of a series, scaled so that its maximum touches the top of the chart. */
+    /**
+     * SVG polyline points of a series, scaled to its axis ({@link #scale}: the top of the chart); the newest
+     * sample at the right edge, one a second, so that the minute lines sit at x = (299 - 60 k) * 300 / 299.
+     */
     static String points(double[] values) {
-        double max = max(values);
+        double max = scale(values);
         StringBuilder points = new StringBuilder(values.length * 10);
         double step = values.length > 1 ? (double) CHART_WIDTH / (values.length - 1) : 0;
         for (int i = 0; i < values.length; i++) {
@@ -67,6 +71,39 @@ public final class Formats {
             points.append(String.format(Locale.ROOT, "%.1f,%.1f ", i * step, y));
         }
         return points.toString().trim();
+    }
+
+    /**
+     * The top of a series' axis: the smallest 1, 2 or 5 times a power of ten that is not below its largest value
+     * (1 for a series of zeros), so that the axis reads in round numbers.
+     */
+    static double scale(double[] values) {
+        double max = max(values);
+        if (max <= 0) {
+            return 1;
+        }
+        double power = Math.pow(10, Math.floor(Math.log10(max)));
+        for (double step : new double[] {1, 2, 5, 10}) {
+            if (step * power >= max * (1 - 1e-9)) {
+                return step * power;
+            }
+        }
+        return 10 * power;
+    }
+
+    /** The label at the top of a series' axis. */
+    static String top(double[] values) {
+        return axisLabel(scale(values));
+    }
+
+    /** The label half-way up a series' axis. */
+    static String middle(double[] values) {
+        return axisLabel(scale(values) / 2);
+    }
+
+    private static String axisLabel(double value) {
+        return value >= 1 && value == Math.rint(value) ? String.format(Locale.ROOT, "%.0f", value)
+                : BigDecimal.valueOf(value).stripTrailingZeros().toPlainString();
     }
 
     /** The largest value of a series, as {@link #decimal} writes it. */

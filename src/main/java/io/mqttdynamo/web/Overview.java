@@ -3,6 +3,8 @@ package io.mqttdynamo.web;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.mqttdynamo.store.Tables;
+
 /**
  * The dashboard's header as data: counts, the pipeline's health and the last minutes of throughput, for
  * all the replicas this one hears of (see {@link ClusterView}); client counts are this replica's.
@@ -17,12 +19,37 @@ import java.util.List;
  * @param chart per-second series, oldest first, summed over the replicas
  * @param replicas each replica's health and figures, this one first
  * @param delivery what the delivery functions did, summed over the replicas since each started
+ * @param refusals writes DynamoDB refused for good or that failed, summed over the replicas since each started
  */
 public record Overview(long onlineClients, long knownClients, boolean brokerUp, String brokerAddress,
         String brokerProblem, long reconnects, long unacknowledgedMessages, boolean dynamoUp, String tablesProblem,
         int pendingWrites, String lastError,
         long lastErrorAtMillis, double messagesPerSecond, double writeLatencyMillis, Chart chart,
-        int replicaCount, List<Replica> replicas, Delivery delivery) {
+        int replicaCount, List<Replica> replicas, Delivery delivery, Refusals refusals) {
+
+    /** The tables the service writes: the EMQX backend's six and its own {@code mqtt_dynamo_stats}. */
+    public int tableCount() {
+        return Tables.values().length;
+    }
+
+    /**
+     * Writes that failed for good ({@code mqtt_dynamo_write_failures_total}): items DynamoDB refused or would
+     * refuse (over its key or size limits: dropped, their message acknowledged) and writes that failed inside
+     * the service (their message left unacknowledged); the last one's reason and table, and when.
+     */
+    public record Refusals(long count, String last, long lastAtMillis) {
+
+        public static final Refusals NONE = new Refusals(0, null, 0);
+
+        Refusals plus(Refusals other, String replica) {
+            if (other == null) {
+                return this;
+            }
+            boolean theirs = other.last != null && other.lastAtMillis >= lastAtMillis;
+            return new Refusals(count + other.count, theirs ? replica + other.last : last,
+                    theirs ? other.lastAtMillis : lastAtMillis);
+        }
+    }
 
     /**
      * Counts of the delivery functions (read back into the broker): subscriptions restored for connected
@@ -74,6 +101,7 @@ public record Overview(long onlineClients, long knownClients, boolean brokerUp, 
         long lastErrorAt = 0;
         List<Replica> list = new ArrayList<>();
         Delivery delivery = Delivery.NONE;
+        Refusals refusals = Refusals.NONE;
         int seconds = self.messagesPerSecondSeries().length;
         double[] rates = new double[seconds];
         double[] latencyTimesRate = new double[seconds];
@@ -95,6 +123,7 @@ public record Overview(long onlineClients, long knownClients, boolean brokerUp, 
             }
             reconnects += r.reconnects();
             delivery = delivery.plus(r.delivery());
+            refusals = refusals.plus(r.refusals(), name);
             unacknowledged += r.unacknowledgedMessages();
             pending += r.pendingWrites();
             rate += r.messagesPerSecond();
@@ -129,6 +158,7 @@ public record Overview(long onlineClients, long knownClients, boolean brokerUp, 
         return new Overview(onlineClients, knownClients, brokerUp, brokerAddress, brokerProblem, reconnects,
                 unacknowledged, dynamoUp, tablesProblem, pending, lastError, lastErrorAt, rate,
                 rate > 0 ? latencyWeighted / rate : latencyMax,
-                new Chart(1, self.chartEndMillis(), rates, latency), list.size(), List.copyOf(list), delivery);
+                new Chart(1, self.chartEndMillis(), rates, latency), list.size(), List.copyOf(list), delivery,
+                refusals);
     }
 }

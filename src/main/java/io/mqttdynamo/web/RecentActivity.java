@@ -10,16 +10,23 @@ import java.util.function.Predicate;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
+import io.mqttdynamo.config.LiveReload;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.Payloads;
 import io.mqttdynamo.ingest.EventStored;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.operators.multi.processors.BroadcastProcessor;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 
 /**
  * What this instance stored lately, kept in memory for the dashboard: the last messages, and a stream
- * of which kind of data just changed (so that pages refresh only what moved).
+ * of which kind of data just changed (so that pages refresh only what moved). In dev mode the messages
+ * outlive live reloads ({@link LiveReload}).
  */
 @ApplicationScoped
 public class RecentActivity {
@@ -28,6 +35,7 @@ public class RecentActivity {
     public static final int CAPACITY = 200;
     /** Bytes of a payload remembered for previews. */
     public static final int PREVIEW_BYTES = 1024;
+    private static final String KEPT = "recent-messages";
 
     /** What changed in the tables. */
     public enum Change {
@@ -48,9 +56,44 @@ public class RecentActivity {
     private volatile long onlineCounted = -1;
     private final BroadcastProcessor<Change> changes = BroadcastProcessor.create();
     private final int maxStoredPayload;
+    private final Vertx vertx;
 
-    public RecentActivity(MqttDynamoConfig config) {
+    public RecentActivity(MqttDynamoConfig config, Vertx vertx) {
         this.maxStoredPayload = config.messages().maxStoredPayload();
+        this.vertx = vertx;
+    }
+
+    /** In dev mode: takes the messages the application before the live reload left. */
+    void onStart(@Observes StartupEvent event) {
+        if (LiveReload.devMode() && LiveReload.kept(vertx).remove(KEPT) instanceof JsonArray kept) {
+            synchronized (messages) {
+                // Before whatever arrived already: those are newer.
+                for (int i = kept.size() - 1; i >= 0 && messages.size() < CAPACITY; i--) {
+                    JsonObject m = kept.getJsonObject(i);
+                    messages.addFirst(new StoredMessage(m.getString("msgId"), m.getString("topic"), m.getInteger("qos"),
+                            m.getBoolean("retain"), m.getString("sender"), m.getBinary("payloadStart"),
+                            m.getInteger("payloadSize"), m.getBoolean("binary"), m.getBoolean("leftOut"),
+                            m.getLong("arrivedMillis")));
+                }
+            }
+        }
+    }
+
+    /** Before a live reload: leaves the messages to the next application (as JSON: its classes are new). */
+    void onStop(@Observes ShutdownEvent event) {
+        if (!LiveReload.stoppingForReload()) {
+            return;
+        }
+        JsonArray kept = new JsonArray();
+        synchronized (messages) {
+            for (StoredMessage m : messages) {
+                kept.add(new JsonObject().put("msgId", m.msgId()).put("topic", m.topic()).put("qos", m.qos())
+                        .put("retain", m.retain()).put("sender", m.sender()).put("payloadStart", m.payloadStart())
+                        .put("payloadSize", m.payloadSize()).put("binary", m.binary()).put("leftOut", m.leftOut())
+                        .put("arrivedMillis", m.arrivedMillis()));
+            }
+        }
+        LiveReload.kept(vertx).put(KEPT, kept);
     }
 
     /** Called once the writes of an event are stored. */

@@ -1,19 +1,26 @@
 package io.mqttdynamo.web;
 
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.mqttdynamo.broker.BrokerSessions;
+import io.mqttdynamo.broker.Republisher;
+import io.mqttdynamo.domain.BrokerEvent;
+import io.mqttdynamo.hooks.HookRouter;
+import io.mqttdynamo.ingest.EventTaken;
 import io.quarkus.runtime.StartupEvent;
 import io.vertx.core.Vertx;
 
 /**
- * The last minutes of ingest rate (messages/s) and DynamoDB write latency, sampled each second from the
- * service's own metrics, for the dashboard's chart.
+ * The last minutes of ingest rate (messages/s) and DynamoDB write latency, sampled each second, for the
+ * dashboard's chart. The rate counts the users' messages taken from the broker: not the service's own
+ * traffic (the replicas' figures on {@code mqtt-dynamo/cluster/+}, envelopes and events on its own topics,
+ * its copies of stored messages), nor client events and acknowledgements.
  */
 @ApplicationScoped
 public class Throughput {
@@ -23,17 +30,35 @@ public class Throughput {
 
     private final MeterRegistry registry;
     private final Vertx vertx;
+    private final HookRouter router;
+    private final BrokerSessions sessions;
+    private final AtomicLong usersMessages = new AtomicLong();
     private final double[] rate = new double[SECONDS];
     private final double[] latencyMillis = new double[SECONDS];
     private int newest = SECONDS - 1;
     private long newestAtMillis = System.currentTimeMillis();
-    private double lastReceived;
+    private long lastReceived;
     private long lastLatencyCount;
     private double lastLatencyTotal;
 
-    public Throughput(MeterRegistry registry, Vertx vertx) {
+    public Throughput(MeterRegistry registry, Vertx vertx, HookRouter router, BrokerSessions sessions) {
         this.registry = registry;
         this.vertx = vertx;
+        this.router = router;
+        this.sessions = sessions;
+    }
+
+    /** Counts a message once ingest is done with it, if it is a user's. */
+    void taken(@Observes EventTaken taken) {
+        if (taken.event() instanceof BrokerEvent.MessagePublished m && usersMessage(m)) {
+            usersMessages.incrementAndGet();
+        }
+    }
+
+    /** Whether a message is one of the broker's users', not of the service itself. */
+    boolean usersMessage(BrokerEvent.MessagePublished m) {
+        return !router.isServiceTopic(m.topic()) && !Republisher.isRepublisher(m.sender())
+                && (m.sender().isEmpty() || !sessions.isOwnClient(m.sender()));
     }
 
     void onStart(@Observes StartupEvent event) {
@@ -41,8 +66,7 @@ public class Throughput {
     }
 
     synchronized void sample() {
-        double received = registry.find("mqtt_dynamo_events_received").counters().stream()
-                .mapToDouble(Counter::count).sum();
+        long received = usersMessages.get();
         Timer latency = registry.find("mqtt_dynamo_write_latency").timer();
         long count = latency == null ? 0 : latency.count();
         double total = latency == null ? 0 : latency.totalTime(TimeUnit.MILLISECONDS);

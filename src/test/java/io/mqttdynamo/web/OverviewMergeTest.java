@@ -21,7 +21,7 @@ class OverviewMergeTest {
         latencies[N - 1] = latency;
         return new ReplicaSnapshot(name, endMillis, brokerUp, brokerUp ? null : "connection refused", true, null,
                 pending, 3, 1, lastError, lastErrorAt, rate / 10, latency, endMillis, rates, latencies, List.of(),
-                new Overview.Delivery(2, 1, 10, 4, 3));
+                new Overview.Delivery(2, 1, 10, 4, 3), null);
     }
 
     @Test
@@ -62,5 +62,25 @@ class OverviewMergeTest {
         assertThat(overview.lastError()).as("the newest").isEqualTo("replica mqtt-dynamo-1: access denied");
         assertThat(overview.replicas().get(1).healthy()).isFalse();
         assertThat(overview.replicas().get(0).healthy()).isTrue();
+    }
+    @Test
+    void refusedWritesAddUpAndTheLatestSaysWhichReplica() {
+        long end = 3_000_000_000L;
+        ReplicaSnapshot self = withRefusals(replica("mqtt-dynamo-0", end, 0, 0, true, 0, null, 0),
+                new Overview.Refusals(2, "KeyLimit on mqtt_retain", 100));
+        ReplicaSnapshot other = withRefusals(replica("mqtt-dynamo-1", end, 0, 0, true, 0, null, 0),
+                new Overview.Refusals(1, "ValidationException on mqtt_msg", 200));
+        ReplicaSnapshot older = replica("mqtt-dynamo-2", end, 0, 0, true, 0, null, 0);
+        Overview overview = Overview.of(0, 0, "broker:1883", List.of(self, other, older));
+        assertThat(overview.refusals()).isEqualTo(
+                new Overview.Refusals(3, "replica mqtt-dynamo-1: ValidationException on mqtt_msg", 200));
+        assertThat(Overview.of(0, 0, "broker:1883", List.of(older)).refusals()).isEqualTo(Overview.Refusals.NONE);
+    }
+
+    private static ReplicaSnapshot withRefusals(ReplicaSnapshot s, Overview.Refusals refusals) {
+        return new ReplicaSnapshot(s.replica(), s.atMillis(), s.brokerUp(), s.brokerProblem(), s.dynamoUp(),
+                s.tablesProblem(), s.pendingWrites(), s.unacknowledgedMessages(), s.reconnects(), s.lastError(),
+                s.lastErrorAtMillis(), s.messagesPerSecond(), s.writeLatencyMillis(), s.chartEndMillis(),
+                s.messagesPerSecondSeries(), s.writeLatencySeries(), s.recent(), s.delivery(), refusals);
     }
 }

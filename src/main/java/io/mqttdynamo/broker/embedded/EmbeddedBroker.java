@@ -12,6 +12,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import org.jboss.logging.Logger;
+
 import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.domain.EventTopics;
 import io.mqttdynamo.domain.Payloads;
@@ -19,11 +21,11 @@ import io.mqttdynamo.domain.TopicFilter;
 import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
 import io.netty.handler.codec.mqtt.MqttProperties;
 import io.netty.handler.codec.mqtt.MqttQoS;
-import io.quarkus.logging.Log;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.shareddata.Shareable;
 import io.vertx.mqtt.MqttEndpoint;
 import io.vertx.mqtt.MqttServer;
 import io.vertx.mqtt.MqttServerOptions;
@@ -36,7 +38,9 @@ import io.vertx.mqtt.messages.codes.MqttUnsubAckReasonCode;
  * A small MQTT 3.1.1 / 5 broker for development, demos and tests, which reports what happens in it the
  * way EMQX 5 does: client events on {@code $SYS/brokers/<node>/clients/<clientid>/<event>}, and the
  * envelopes of the two broker rules mqtt-dynamo expects ({@value #PUBLISH_ENVELOPES} for every
- * publish, {@value #ACK_ENVELOPES} for every QoS 1/2 delivery a subscriber acknowledged).
+ * publish, {@value #ACK_ENVELOPES} for every QoS 1/2 delivery a subscriber acknowledged), except on the
+ * service's own topics ({@code mqtt-dynamo/events/#} and the replicas' figures on {@code mqtt-dynamo/cluster/+}),
+ * which the rules leave out too (docs/brokers.md).
  *
  * <p>It keeps persistent sessions (subscriptions, queued and unacknowledged QoS 1/2 messages) in
  * memory, each for its session expiry interval once disconnected (MQTT 5: the CONNECT's, at most
@@ -44,12 +48,19 @@ import io.vertx.mqtt.messages.codes.MqttUnsubAckReasonCode;
  * at most {@link #MAX_QUEUED} messages waiting each, retained messages, shared subscriptions ({@code $share/<group>/<filter>}, round robin) and the
  * MQTT 5 subscription options no-local, retain-as-published and retain handling. It does not do
  * authentication, wills or topic aliases.
+ *
+ * <p>In dev mode it outlives live reloads, loaded by a class loader of its own ({@link KeptBroker}): it
+ * therefore logs through JBoss Logging directly (Quarkus rewrites {@code io.quarkus.logging.Log} only in the
+ * classes it loads) and is {@link Shareable}, to be kept in Vert.x's local shared data as it is.
  */
-public final class EmbeddedBroker {
+public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
+
+    private static final Logger LOG = Logger.getLogger(EmbeddedBroker.class);
 
     public static final String PUBLISH_ENVELOPES = EventTopics.MESSAGE_PUBLISH;
     public static final String ACK_ENVELOPES = EventTopics.MESSAGE_ACKED;
     private static final TopicFilter OWN_EVENTS = TopicFilter.parse(EventTopics.ALL);
+    private static final TopicFilter CLUSTER = TopicFilter.parse(EventTopics.CLUSTER_ALL);
     private static final int MQTT3_IN_FLIGHT = 100;
     /** Longest a disconnected session is kept: MQTT 5 clients asking for more (or "never") get this. */
     public static final Duration MAX_SESSION_EXPIRY = Duration.ofDays(7);
@@ -116,6 +127,7 @@ public final class EmbeddedBroker {
         return server.listen().map(MqttServer::actualPort);
     }
 
+    @Override
     public Future<Void> stop() {
         return server == null ? Future.succeededFuture() : server.close();
     }
@@ -209,7 +221,7 @@ public final class EmbeddedBroker {
         endpoint.publishCompletionHandler(packetId -> onAcknowledged(s, endpoint, packetId));
         endpoint.disconnectHandler(v -> onClosed(s, endpoint, "normal"));
         endpoint.closeHandler(v -> onClosed(s, endpoint, "closed"));
-        endpoint.exceptionHandler(e -> Log.debugf("embedded broker: client %s: %s", clientId, e.getMessage()));
+        endpoint.exceptionHandler(e -> LOG.debugf("embedded broker: client %s: %s", clientId, e.getMessage()));
         endpoint.accept(sessionPresent);
 
         long now = System.currentTimeMillis();
@@ -298,6 +310,7 @@ public final class EmbeddedBroker {
      * @param filters topic filter to QoS
      * @return false when the broker has no session of that client
      */
+    @Override
     public synchronized boolean subscribe(String clientId, Map<String, Integer> filters) {
         Session s = sessions.get(clientId);
         if (s == null) {
@@ -311,7 +324,7 @@ public final class EmbeddedBroker {
             try {
                 subscription = subscribe(s, entry.getKey(), Math.max(0, Math.min(2, entry.getValue())), false, false, 1);
             } catch (IllegalArgumentException e) {
-                Log.debugf("embedded broker: %s cannot subscribe to %s: %s", clientId, entry.getKey(), e.getMessage());
+                LOG.debugf("embedded broker: %s cannot subscribe to %s: %s", clientId, entry.getKey(), e.getMessage());
                 continue;
             }
             emitClientEvent(clientId, "subscribed", base(clientId, s.username)
@@ -331,6 +344,7 @@ public final class EmbeddedBroker {
      * @param hexId the message's GUID as 32 hex digits
      * @return false when the client has no session or no subscription for the topic
      */
+    @Override
     public synchronized boolean deliverStored(String clientId, String hexId, String topic, byte[] payload, int qos,
             String sender) {
         Session s = sessions.get(clientId);
@@ -371,13 +385,13 @@ public final class EmbeddedBroker {
     private synchronized void onPublish(Session s, MqttPublishMessage message) {
         String topic = message.topicName();
         if (topic.startsWith("$")) {
-            Log.debugf("embedded broker: %s may not publish to %s", s.clientId, topic);
+            LOG.debugf("embedded broker: %s may not publish to %s", s.clientId, topic);
             return;
         }
         Delivered delivered = new Delivered(newId(), topic, message.payload().getBytes(),
                 message.qosLevel().value(), message.isRetain(), s.clientId, s.username);
         publish(delivered);
-        if (!OWN_EVENTS.matches(topic)) {
+        if (!serviceTopic(topic)) {
             JsonObject envelope = new JsonObject()
                     .put("id", delivered.id())
                     .put("clientid", s.clientId)
@@ -403,7 +417,7 @@ public final class EmbeddedBroker {
             return;
         }
         InFlight acked = s.inFlight.remove(packetId);
-        if (acked != null && !acked.message().topic().startsWith("$") && !OWN_EVENTS.matches(acked.message().topic())) {
+        if (acked != null && !acked.message().topic().startsWith("$") && !serviceTopic(acked.message().topic())) {
             emit(ACK_ENVELOPES, new JsonObject()
                     .put("id", acked.message().id())
                     .put("clientid", s.clientId)
@@ -436,9 +450,14 @@ public final class EmbeddedBroker {
     private synchronized void expire(Session s, long timer) {
         if (s.expiryTimer == timer && !s.online() && sessions.get(s.clientId) == s) {
             sessions.remove(s.clientId);
-            Log.debugf("embedded broker: session of %s expired with %d messages", s.clientId,
+            LOG.debugf("embedded broker: session of %s expired with %d messages", s.clientId,
                     s.queue.size() + s.inFlight.size());
         }
+    }
+
+    /** The service's own topics: no envelope for what is published there. */
+    private static boolean serviceTopic(String topic) {
+        return OWN_EVENTS.matches(topic) || CLUSTER.matches(topic);
     }
 
     private static Duration min(Duration a, Duration b) {
@@ -505,7 +524,7 @@ public final class EmbeddedBroker {
         if (s.queue.size() >= maxQueued) {
             if (!s.overflowLogged) {
                 s.overflowLogged = true;
-                Log.warnf("embedded broker: %d messages queued for %s; newer ones are dropped until it takes some",
+                LOG.warnf("embedded broker: %d messages queued for %s; newer ones are dropped until it takes some",
                         maxQueued, s.clientId);
             }
             return;

@@ -1,5 +1,7 @@
 package io.mqttdynamo.broker.embedded;
 
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import jakarta.annotation.Priority;
@@ -7,6 +9,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
 import io.mqttdynamo.config.Lifecycle;
+import io.mqttdynamo.config.LiveReload;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.quarkus.arc.profile.IfBuildProfile;
 import io.quarkus.logging.Log;
@@ -16,17 +19,17 @@ import io.vertx.core.Vertx;
 
 /**
  * Runs the embedded broker when {@code mqtt-dynamo.embedded-broker.enabled} is true (dev mode's default):
- * started before ingest connects, stopped with the application. Built into dev mode and tests only: the
- * production jar and the native executable do not contain it.
+ * started before ingest connects, stopped with the application; in dev mode kept across live reloads
+ * ({@link KeptBroker}). Built into dev mode and tests only: the production jar and the native executable do not
+ * contain it.
  */
 @ApplicationScoped
 @IfBuildProfile(anyOf = {"dev", "test"})
 public class EmbeddedBrokerService {
 
-
     private final MqttDynamoConfig.EmbeddedBroker config;
     private final Vertx vertx;
-    private EmbeddedBroker broker;
+    private EmbeddedBrokerHandle broker;
 
     public EmbeddedBrokerService(MqttDynamoConfig config, Vertx vertx) {
         this.config = config.embeddedBroker();
@@ -37,25 +40,36 @@ public class EmbeddedBrokerService {
         if (!config.enabled()) {
             return;
         }
-        broker = new EmbeddedBroker(config.node(), config.mqtt5());
         try {
-            int port = broker.start(vertx, config.host(), config.port())
+            if (LiveReload.devMode()) {
+                broker = KeptBroker.startOrTakeOver(vertx, config);
+                return;
+            }
+            EmbeddedBroker started = new EmbeddedBroker(config.node(), config.mqtt5());
+            int port = started.start(vertx, config.host(), config.port())
                     .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            broker = started;
             Log.infof("embedded MQTT broker listening on %s:%d (node %s)", config.host(), port, config.node());
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             throw new IllegalStateException("the embedded MQTT broker cannot listen on " + config.host() + ":"
-                    + config.port() + " (" + e.getCause().getMessage() + "): free the port or set"
-                    + " mqtt-dynamo.embedded-broker.port", e.getCause());
+                    + config.port() + " (" + e.getCause().getMessage() + "; another mqtt-dynamo dev mode?): stop"
+                    + " what listens there, or set mqtt-dynamo.embedded-broker.port", e.getCause());
         }
     }
 
     /** The running broker; empty when it is not enabled. */
-    public java.util.Optional<EmbeddedBroker> broker() {
-        return java.util.Optional.ofNullable(broker);
+    public Optional<EmbeddedBrokerHandle> broker() {
+        return Optional.ofNullable(broker);
     }
 
-    void onStop(@Observes @Priority(Lifecycle.STOP_EMBEDDED_BROKER) ShutdownEvent event) {
-        if (broker != null) {
+    void onStop(@Observes @Priority(Lifecycle.STOP_EMBEDDED_BROKER) ShutdownEvent event) throws Exception {
+        if (broker == null || LiveReload.stoppingForReload()) {
+            // A live reload: the next application takes the broker over, its clients stay connected.
+            return;
+        }
+        if (LiveReload.devMode()) {
+            KeptBroker.stop(vertx);
+        } else {
             broker.stop();
         }
     }
