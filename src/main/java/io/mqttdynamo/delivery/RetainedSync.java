@@ -32,7 +32,7 @@ import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.hooks.HookFunction;
 import io.mqttdynamo.hooks.HookRouter;
 import io.mqttdynamo.hooks.HookRules;
-import io.mqttdynamo.hooks.ItemMapper;
+import io.mqttdynamo.store.ItemMapper;
 import io.mqttdynamo.store.ClusterLease;
 import io.mqttdynamo.store.ItemWrite;
 import io.mqttdynamo.store.RejectedWriteException;

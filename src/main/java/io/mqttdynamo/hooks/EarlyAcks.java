@@ -9,6 +9,7 @@ import java.util.Set;
 
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EmqxMsgId;
+import io.mqttdynamo.store.ItemMapper;
 import io.mqttdynamo.store.ItemWrite;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 

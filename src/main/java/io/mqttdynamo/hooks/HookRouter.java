@@ -13,6 +13,7 @@ import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EventTopics;
 import io.mqttdynamo.domain.TopicFilter;
+import io.mqttdynamo.store.ItemMapper;
 import io.mqttdynamo.store.ItemWrite;
 
 /** Runs the seed's hook functions: which item writes a broker event causes, given the hook rules. */

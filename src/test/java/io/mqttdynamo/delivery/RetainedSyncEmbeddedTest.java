@@ -20,7 +20,7 @@ import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
 
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EmqxMsgId;
-import io.mqttdynamo.hooks.ItemMapper;
+import io.mqttdynamo.store.ItemMapper;
 import io.mqttdynamo.store.WritePipeline;
 import io.mqttdynamo.support.EmbeddedBrokerProfile;
 import io.mqttdynamo.support.EmbeddedBrokerTest;

@@ -25,7 +25,7 @@ import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.hooks.HookRouter;
 import io.mqttdynamo.hooks.HookRules;
-import io.mqttdynamo.hooks.ItemMapper;
+import io.mqttdynamo.store.ItemMapper;
 import io.mqttdynamo.hooks.Republications;
 import io.mqttdynamo.store.StoreMetrics;
 import io.mqttdynamo.store.WritePipeline;

@@ -28,6 +28,7 @@ import io.mqttdynamo.broker.BrokerSessions;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EmqxMsgId;
+import io.mqttdynamo.store.ItemMapper;
 import io.mqttdynamo.store.StoreMetrics;
 import io.mqttdynamo.store.WritePipeline;
 import io.mqttdynamo.store.local.DynaliteServer;

@@ -280,7 +280,7 @@ class WritePipelineFaultTest {
         String shard = Indexes.shardOf(clientId);
         long knownBefore = counterValue(shard, Tables.Attr.KNOWN);
         long onlineBefore = counterValue(shard, Tables.Attr.ONLINE);
-        io.mqttdynamo.hooks.ItemMapper items = new io.mqttdynamo.hooks.ItemMapper(new SmallRyeConfigBuilder()
+        ItemMapper items = new ItemMapper(new SmallRyeConfigBuilder()
                 .withMapping(MqttDynamoConfig.class).build().getConfigMapping(MqttDynamoConfig.class), registry);
         AtomicBoolean clientAnswerLost = new AtomicBoolean();
         AtomicBoolean counterAnswerLost = new AtomicBoolean();

@@ -17,7 +17,7 @@ import jakarta.inject.Inject;
 import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.domain.BrokerEvent;
-import io.mqttdynamo.hooks.ItemMapper;
+import io.mqttdynamo.store.ItemMapper;
 import io.mqttdynamo.store.ClientBackfill;
 import io.mqttdynamo.store.Indexes;
 import io.mqttdynamo.store.WritePipeline;
