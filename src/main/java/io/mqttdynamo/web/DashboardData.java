@@ -101,11 +101,11 @@ public class DashboardData {
      * This replica's delivery counts, read by name from the counters the delivery functions keep (a counter
      * not made yet counts 0).
      */
-    Overview.Delivery delivery() {
+    ReplicaSnapshot.Delivery delivery() {
         long failed = count("mqtt_dynamo_subscription_restores", "result", "failed")
                 + count("mqtt_dynamo_subscription_restores", "result", "unauthorized")
                 + count("mqtt_dynamo_subscription_restores", "result", "busy");
-        return new Overview.Delivery(count("mqtt_dynamo_subscription_restores", "result", "restored"), failed,
+        return new ReplicaSnapshot.Delivery(count("mqtt_dynamo_subscription_restores", "result", "restored"), failed,
                 count("mqtt_dynamo_queued_messages_fetched", "result", "delivered"),
                 count("mqtt_dynamo_retained_synced", "direction", "stored"),
                 count("mqtt_dynamo_retained_synced", "direction", "republished"));

@@ -22,26 +22,7 @@ public record Overview(long onlineClients, long knownClients, boolean brokerUp, 
         String brokerProblem, long reconnects, long unacknowledgedMessages, boolean dynamoUp, String tablesProblem,
         int pendingWrites, String lastError,
         long lastErrorAtMillis, double messagesPerSecond, double writeLatencyMillis, Chart chart,
-        int replicaCount, List<Replica> replicas, Delivery delivery) {
-
-    /**
-     * Counts of the delivery functions (read back into the broker): subscriptions restored for connected
-     * clients and restores that failed or were skipped (on_subscribe_lookup), stored messages delivered to
-     * new subscribers (on_message_fetch_for_queue), retained messages stored and republished
-     * (on_retain_lookup).
-     */
-    public record Delivery(long subscriptionsRestored, long subscriptionRestoresFailed,
-            long queuedMessagesRedelivered, long retainedStored, long retainedRepublished) {
-
-        public static final Delivery NONE = new Delivery(0, 0, 0, 0, 0);
-
-        Delivery plus(Delivery other) {
-            return other == null ? this : new Delivery(subscriptionsRestored + other.subscriptionsRestored,
-                    subscriptionRestoresFailed + other.subscriptionRestoresFailed,
-                    queuedMessagesRedelivered + other.queuedMessagesRedelivered, retainedStored + other.retainedStored,
-                    retainedRepublished + other.retainedRepublished);
-        }
-    }
+        int replicaCount, List<Replica> replicas, ReplicaSnapshot.Delivery delivery) {
 
     /**
      * Evenly spaced samples, oldest first: {@code messagesPerSecond[i]} and {@code writeLatencyMillis[i]}
@@ -73,7 +54,7 @@ public record Overview(long onlineClients, long knownClients, boolean brokerUp, 
         String lastError = null;
         long lastErrorAt = 0;
         List<Replica> list = new ArrayList<>();
-        Delivery delivery = Delivery.NONE;
+        ReplicaSnapshot.Delivery delivery = ReplicaSnapshot.Delivery.NONE;
         int seconds = self.messagesPerSecondSeries().length;
         double[] rates = new double[seconds];
         double[] latencyTimesRate = new double[seconds];

@@ -10,20 +10,39 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
  * snapshot travels through the broker, where anyone allowed to subscribe could read it).
  *
  * @param chartEndMillis when the newest second of the series ended (the replica's clock)
- * @param messagesPerSecondSeries per second, oldest first, {@link Throughput#SECONDS} long
+ * @param messagesPerSecondSeries per second, oldest first, as long as the dashboard's chart
  * @param delivery what its delivery functions did since it started; null from a replica that does not say
  */
 // Read and written by Jackson outside a REST method, so registered for the native image by hand.
-@RegisterForReflection(targets = {ReplicaSnapshot.class, ReplicaSnapshot.RecentMessage.class, Overview.Delivery.class})
+@RegisterForReflection(targets = {ReplicaSnapshot.class, ReplicaSnapshot.RecentMessage.class, ReplicaSnapshot.Delivery.class})
 public record ReplicaSnapshot(String replica, long atMillis, boolean brokerUp, String brokerProblem,
         boolean dynamoUp, String tablesProblem, int pendingWrites, long unacknowledgedMessages, long reconnects,
         String lastError, long lastErrorAtMillis, double messagesPerSecond, double writeLatencyMillis,
         long chartEndMillis, double[] messagesPerSecondSeries, double[] writeLatencySeries,
-        List<RecentMessage> recent, Overview.Delivery delivery) {
+        List<RecentMessage> recent, Delivery delivery) {
 
     /** A stored message, without its payload. */
     public record RecentMessage(String msgId, String topic, int qos, boolean retain, String sender, int payloadSize,
             boolean binary, boolean leftOut, long arrivedMillis) {
+    }
+
+    /**
+     * Counts of the delivery functions (read back into the broker): subscriptions restored for connected
+     * clients and restores that failed or were skipped (on_subscribe_lookup), stored messages delivered to
+     * new subscribers (on_message_fetch_for_queue), retained messages stored and republished
+     * (on_retain_lookup).
+     */
+    public record Delivery(long subscriptionsRestored, long subscriptionRestoresFailed,
+            long queuedMessagesRedelivered, long retainedStored, long retainedRepublished) {
+
+        public static final Delivery NONE = new Delivery(0, 0, 0, 0, 0);
+
+        public Delivery plus(Delivery other) {
+            return other == null ? this : new Delivery(subscriptionsRestored + other.subscriptionsRestored,
+                    subscriptionRestoresFailed + other.subscriptionRestoresFailed,
+                    queuedMessagesRedelivered + other.queuedMessagesRedelivered, retainedStored + other.retainedStored,
+                    retainedRepublished + other.retainedRepublished);
+        }
     }
 
     /** Healthy: connected to the broker and the tables are there. */

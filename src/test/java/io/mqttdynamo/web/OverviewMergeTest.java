@@ -21,7 +21,7 @@ class OverviewMergeTest {
         latencies[N - 1] = latency;
         return new ReplicaSnapshot(name, endMillis, brokerUp, brokerUp ? null : "connection refused", true, null,
                 pending, 3, 1, lastError, lastErrorAt, rate / 10, latency, endMillis, rates, latencies, List.of(),
-                new Overview.Delivery(2, 1, 10, 4, 3));
+                new ReplicaSnapshot.Delivery(2, 1, 10, 4, 3));
     }
 
     @Test
@@ -47,7 +47,7 @@ class OverviewMergeTest {
         assertThat(overview.replicas().get(0).self()).isTrue();
         assertThat(overview.onlineClients()).as("client counts stay this replica's").isEqualTo(3);
         assertThat(overview.knownClients()).isEqualTo(9);
-        assertThat(overview.delivery()).isEqualTo(new Overview.Delivery(4, 2, 20, 8, 6));
+        assertThat(overview.delivery()).isEqualTo(new ReplicaSnapshot.Delivery(4, 2, 20, 8, 6));
     }
 
     @Test
