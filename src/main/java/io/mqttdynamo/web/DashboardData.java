@@ -10,6 +10,8 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.mqttdynamo.broker.BrokerSessions;
 import io.mqttdynamo.broker.ChannelSession;
+import io.mqttdynamo.cluster.ClusterView;
+import io.mqttdynamo.cluster.ReplicaSnapshot;
 import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.domain.TopicFilter;
 import io.mqttdynamo.store.KeyLimits;

@@ -3,6 +3,9 @@ package io.mqttdynamo.web;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.mqttdynamo.cluster.ClusterView;
+import io.mqttdynamo.cluster.ReplicaSnapshot;
+
 /**
  * The dashboard's header as data: counts, the pipeline's health and the last minutes of throughput, for
  * all the replicas this one hears of (see {@link ClusterView}); client counts are this replica's.

@@ -7,6 +7,8 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
+import io.mqttdynamo.cluster.ReplicaSnapshot;
+
 /** How the replicas' snapshots add up to the cluster's overview. */
 class OverviewMergeTest {
 

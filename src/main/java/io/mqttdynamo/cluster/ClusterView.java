@@ -1,4 +1,4 @@
-package io.mqttdynamo.web;
+package io.mqttdynamo.cluster;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -76,7 +76,7 @@ public class ClusterView {
     }
 
     /** Where this replica's own snapshot comes from (the dashboard's data). */
-    void source(Supplier<ReplicaSnapshot> snapshot) {
+    public void source(Supplier<ReplicaSnapshot> snapshot) {
         this.local = snapshot;
     }
 
