@@ -2,16 +2,16 @@ package io.mqttdynamo.delivery;
 
 import java.util.Map;
 
-import io.mqttdynamo.broker.embedded.EmbeddedBroker;
+import io.mqttdynamo.broker.InProcessBroker;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 
-/** Subscribes clients on the embedded broker directly. */
+/** Subscribes clients on the broker in the service's process (the embedded one) directly. */
 final class EmbeddedSubscriber implements BrokerSubscriber {
 
-    private final EmbeddedBroker broker;
+    private final InProcessBroker broker;
 
-    EmbeddedSubscriber(EmbeddedBroker broker) {
+    EmbeddedSubscriber(InProcessBroker broker) {
         this.broker = broker;
     }
 
@@ -23,6 +23,6 @@ final class EmbeddedSubscriber implements BrokerSubscriber {
 
     @Override
     public String describe() {
-        return "the embedded broker";
+        return broker.describe();
     }
 }
