@@ -18,6 +18,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.config.ReplicaIdentity;
 import io.quarkus.logging.Log;
+import io.smallrye.mutiny.Uni;
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.BatchWriteItemResponse;
@@ -105,9 +106,25 @@ public class WritePipeline {
 
     /**
      * Completes when the pipeline takes more writes: at once while fewer than {@code max-pending} wait,
-     * later otherwise. Ingest waits on it before taking the next message, which is its back-pressure.
+     * later otherwise (never once it drains for shutdown). Ingest waits on it before taking the next message,
+     * which is its back-pressure.
      */
-    public CompletionStage<Void> admission() {
+    public Uni<Void> admission() {
+        return Uni.createFrom().completionStage(this::admitted);
+    }
+
+    /**
+     * Queues all writes (at subscription); completes when every one is stored, fails when one is not (see the
+     * class comment). Cancelling it does not take the writes back: they are stored all the same.
+     */
+    public Uni<Void> store(List<ItemWrite> writes) {
+        // A copy for Mutiny, which cancels the stage it was given when its subscriber cancels
+        // (UniCreateFromCompletionStage): the futures of the writes themselves are the queue's.
+        return Uni.createFrom().completionStage(() -> submitAll(writes).copy());
+    }
+
+    /** {@link #admission()} as the pipeline keeps it. */
+    CompletionStage<Void> admitted() {
         synchronized (lock) {
             if (draining) {
                 // Shutting down: what is not taken now stays unacknowledged and the broker redelivers it.
@@ -126,7 +143,11 @@ public class WritePipeline {
      * Stops taking writes and completes when all taken ones are stored (or refused). Used on shutdown,
      * so that acknowledged work is finished and the rest is left to the broker.
      */
-    public CompletableFuture<Void> drain() {
+    public Uni<Void> drain() {
+        return Uni.createFrom().completionStage(this::idle);
+    }
+
+    private CompletableFuture<Void> idle() {
         synchronized (lock) {
             draining = true;
             admissionWaiters.clear();
@@ -140,7 +161,7 @@ public class WritePipeline {
     }
 
     /** Queues all writes; the result completes when every one is stored (or refused, see class doc). */
-    public CompletableFuture<Void> submitAll(List<ItemWrite> writes) {
+    CompletableFuture<Void> submitAll(List<ItemWrite> writes) {
         if (writes.isEmpty()) {
             return CompletableFuture.completedFuture(null);
         }

@@ -103,7 +103,7 @@ class AckBeforeMessageReplicasTest {
 
         /** Takes the event as ingest does; completes when its writes are stored (when its MQTT ack would go). */
         CompletableFuture<Void> take(BrokerEvent event) {
-            return pipeline.submitAll(router.writesFor(event));
+            return pipeline.store(router.writesFor(event)).subscribeAsCompletionStage();
         }
 
         void stored(BrokerEvent event) throws Exception {
