@@ -2,6 +2,8 @@ package io.mqttdynamo.broker;
 
 import java.util.Map;
 
+import io.smallrye.mutiny.Uni;
+
 /**
  * A broker running in the service's own process (the embedded one, in dev mode and tests only), whose sessions
  * the delivery functions reach directly instead of through a broker's API or a republication. No bean of it
@@ -18,7 +20,7 @@ public interface InProcessBroker {
      * @param filters topic filter to QoS
      * @return false when the broker has no session of that client
      */
-    boolean subscribe(String clientId, Map<String, Integer> filters);
+    Uni<Boolean> subscribe(String clientId, Map<String, Integer> filters);
 
     /**
      * Delivers a stored message to one client only, under the message's own id, without publishing it.
@@ -26,7 +28,7 @@ public interface InProcessBroker {
      * @param hexId the message's GUID as 32 hex digits
      * @return false when the client has no session or no subscription for the topic
      */
-    boolean deliverStored(String clientId, String hexId, String topic, byte[] payload, int qos, String sender);
+    Uni<Boolean> deliverStored(String clientId, String hexId, String topic, byte[] payload, int qos, String sender);
 
     /** How logs name it. */
     String describe();

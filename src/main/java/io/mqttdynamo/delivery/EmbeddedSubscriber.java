@@ -4,7 +4,6 @@ import java.util.Map;
 
 import io.mqttdynamo.broker.InProcessBroker;
 import io.smallrye.mutiny.Uni;
-import io.smallrye.mutiny.infrastructure.Infrastructure;
 
 /** Subscribes clients on the broker in the service's process (the embedded one) directly. */
 final class EmbeddedSubscriber implements BrokerSubscriber {
@@ -17,8 +16,7 @@ final class EmbeddedSubscriber implements BrokerSubscriber {
 
     @Override
     public Uni<Outcome> subscribe(String clientId, Map<String, Integer> filters) {
-        return Uni.createFrom().item(() -> broker.subscribe(clientId, filters) ? Outcome.SUBSCRIBED : Outcome.CLIENT_GONE)
-                .runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
+        return broker.subscribe(clientId, filters).map(held -> held ? Outcome.SUBSCRIBED : Outcome.CLIENT_GONE);
     }
 
     @Override

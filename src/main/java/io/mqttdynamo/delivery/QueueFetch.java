@@ -204,25 +204,24 @@ public class QueueFetch {
 
     private Uni<Integer> deliver(String clientId, Multi<Republisher.Copy> copies) {
         if (broker.isPresent()) {
-            return copies.collect().with(Collectors.summingInt(
-                    copy -> deliverEmbedded(clientId, copy) ? 1 : 0));
+            return copies.onItem().transformToUniAndConcatenate(copy -> deliverInProcess(clientId, copy))
+                    .collect().with(Collectors.summingInt(ok -> ok ? 1 : 0));
         }
         return republisher.publish(copies, copy -> republications.expect(copy.topic(), copy.payload(),
                         copy.originalMsgId(), System.currentTimeMillis()))
                 .invoke(count -> delivered.increment(count));
     }
 
-    private boolean deliverEmbedded(String clientId, Republisher.Copy copy) {
+    private Uni<Boolean> deliverInProcess(String clientId, Republisher.Copy copy) {
         BigInteger guid;
         try {
             guid = EmqxMsgId.decode(copy.originalMsgId());
         } catch (RuntimeException e) {
             skipped.increment();
-            return false;
+            return Uni.createFrom().item(false);
         }
-        boolean ok = broker.orElseThrow().deliverStored(clientId, String.format("%032X", guid), copy.topic(),
-                copy.payload(), copy.qos(), copy.sender());
-        (ok ? delivered : skipped).increment();
-        return ok;
+        return broker.orElseThrow().deliverStored(clientId, String.format("%032X", guid), copy.topic(),
+                copy.payload(), copy.qos(), copy.sender())
+                .invoke(ok -> (ok ? delivered : skipped).increment());
     }
 }

@@ -1,13 +1,19 @@
 package io.mqttdynamo.broker.embedded;
 
 import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
 import io.mqttdynamo.broker.InProcessBroker;
 import io.quarkus.arc.profile.IfBuildProfile;
+import io.smallrye.mutiny.Uni;
 
-/** The embedded broker as the delivery functions reach it (dev mode and tests only, as the broker itself). */
+/**
+ * The embedded broker as the delivery functions reach it (dev mode and tests only, as the broker itself): their
+ * calls run on the event loop of its connections ({@link EmbeddedBroker#onConnectionsLoop}).
+ */
 @ApplicationScoped
 @IfBuildProfile(anyOf = {"dev", "test"})
 public class EmbeddedInProcessBroker implements InProcessBroker {
@@ -24,19 +30,28 @@ public class EmbeddedInProcessBroker implements InProcessBroker {
     }
 
     @Override
-    public boolean subscribe(String clientId, Map<String, Integer> filters) {
-        return service.broker().map(broker -> broker.subscribe(clientId, filters)).orElse(false);
+    public Uni<Boolean> subscribe(String clientId, Map<String, Integer> filters) {
+        return onBroker(broker -> broker.subscribe(clientId, filters));
     }
 
     @Override
-    public boolean deliverStored(String clientId, String hexId, String topic, byte[] payload, int qos,
+    public Uni<Boolean> deliverStored(String clientId, String hexId, String topic, byte[] payload, int qos,
             String sender) {
-        return service.broker().map(broker -> broker.deliverStored(clientId, hexId, topic, payload, qos, sender))
-                .orElse(false);
+        return onBroker(broker -> broker.deliverStored(clientId, hexId, topic, payload, qos, sender));
     }
 
     @Override
     public String describe() {
         return "the embedded broker";
+    }
+
+    /** {@code call} on the running broker's connections' event loop; false when it does not run. */
+    private Uni<Boolean> onBroker(Function<EmbeddedBroker, Boolean> call) {
+        Optional<EmbeddedBroker> broker = service.broker();
+        if (broker.isEmpty()) {
+            return Uni.createFrom().item(false);
+        }
+        return Uni.createFrom().completionStage(() -> broker.get()
+                .onConnectionsLoop(() -> call.apply(broker.get())).toCompletionStage());
     }
 }
