@@ -19,6 +19,7 @@ import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.config.ReplicaIdentity;
 import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.BatchWriteItemResponse;
@@ -38,6 +39,11 @@ import software.amazon.awssdk.services.dynamodb.model.UpdateItemResponse;
  * about one item (permissions, credentials, a missing table: see {@link RetryPolicy}) fails no write: they are
  * retried for as long as it lasts, and {@link #admission()} takes no new work until DynamoDB accepts a write
  * again ({@link #refusal()} says why meanwhile).
+ *
+ * <p>Its timers (a batch's linger, a retry's delay) run on Mutiny's scheduler
+ * ({@link Infrastructure#getDefaultWorkerPool()}), the one the service's delays all use (Mutiny's
+ * {@code delayIt}, {@code ticks}, back-offs and time-outs schedule there): it needs no Vert.x context, so it works
+ * alike in the service and in plain tests, and Quarkus runs its tasks on the managed worker pool.
  */
 @ApplicationScoped
 public class WritePipeline {
@@ -244,12 +250,12 @@ public class WritePipeline {
             scheduleRetryTimer();
             if (fullBatchesOnly && queue.batchWaiting() && !lingerSet) {
                 lingerSet = true;
-                CompletableFuture.delayedExecutor(LINGER_NANOS, TimeUnit.NANOSECONDS).execute(() -> {
+                Infrastructure.getDefaultWorkerPool().schedule(() -> {
                     synchronized (lock) {
                         lingerSet = false;
                     }
                     sendReady(true);
-                });
+                }, LINGER_NANOS, TimeUnit.NANOSECONDS);
             }
         }
         for (WriteQueue.Outgoing request : outgoing) {
@@ -281,12 +287,12 @@ public class WritePipeline {
         long dueAt = due.getAsLong();
         timers.add(dueAt);
         long delayNanos = Math.max(0, dueAt - System.nanoTime());
-        CompletableFuture.delayedExecutor(delayNanos, TimeUnit.NANOSECONDS).execute(() -> {
+        Infrastructure.getDefaultWorkerPool().schedule(() -> {
             synchronized (lock) {
                 timers.remove(dueAt);
             }
             sendReady();
-        });
+        }, delayNanos, TimeUnit.NANOSECONDS);
     }
 
     private void sendBatch(List<WriteQueue.Sent> batch) {
