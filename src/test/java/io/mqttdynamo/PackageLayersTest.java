@@ -44,7 +44,8 @@ class PackageLayersTest {
     private static final Pattern EMBEDDED = Pattern.compile("\\bio\\.mqttdynamo\\.broker\\.embedded\\.");
     /** Comments, string and character literals (text blocks included), left out before the names are read. */
     private static final Pattern NOT_CODE = Pattern.compile(
-            "//[^\\n]*|/\\*.*?\\*/|\"\"\".*?\"\"\"|\"(?:\\\\.|[^\"\\\\\\n])*\"|'(?:\\\\.|[^'\\\\\\n])*'", Pattern.DOTALL);
+            "//[^\\n]*|/\\*.*?\\*/|\"\"\".*?\"\"\""
+                    + "|\"(?:\\\\.|[^\"\\\\\\n])*\"|'(?:\\\\.|[^'\\\\\\n])*'", Pattern.DOTALL);
 
     @Test
     void noPackageUsesOneAboveItOrBesideIt() throws IOException {

@@ -118,7 +118,8 @@ public class ClusterView {
                         Log.warnf("cluster view: cannot connect yet (%s); retrying", failure.getMessage());
                     }
                 });
-        timer = Multi.createFrom().ticks().every(Duration.ofMillis(INTERVAL_MILLIS)).subscribe().with(tick -> publish());
+        timer = Multi.createFrom().ticks().every(Duration.ofMillis(INTERVAL_MILLIS))
+                .subscribe().with(tick -> publish());
     }
 
     private void subscribe() {
