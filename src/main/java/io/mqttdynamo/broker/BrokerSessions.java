@@ -3,12 +3,16 @@ package io.mqttdynamo.broker;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.annotation.Priority;
@@ -22,6 +26,8 @@ import com.hivemq.client.mqtt.MqttClientSslConfigBuilder;
 import com.hivemq.client.mqtt.exceptions.ConnectionFailedException;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
 import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5ConnAckException;
+import com.hivemq.client.mqtt.mqtt5.message.auth.Mqtt5SimpleAuth;
+import com.hivemq.client.mqtt.mqtt5.message.connect.connack.Mqtt5ConnAckReasonCode;
 
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -32,6 +38,7 @@ import io.mqttdynamo.config.ReplicaIdentity;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.LaunchMode;
 import io.quarkus.runtime.ShutdownEvent;
+import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 
 /**
@@ -53,10 +60,14 @@ public class BrokerSessions {
     private final Uni<ProtocolVersion> negotiated;
     private final Map<String, ChannelSession> sessions = new ConcurrentHashMap<>();
     private final MeterRegistry registry;
-    private final List<Consumer<String>> sessionLostListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<Consumer<String>> sessionLostListeners = new CopyOnWriteArrayList<>();
     private final Duration drainTimeout;
     /** How long no message may have arrived before a leaving session counts as empty. */
     static final Duration QUIET = Duration.ofMillis(500);
+    /** How often a leaving replica looks whether its sessions are empty. */
+    private static final Duration DRAIN_POLL = Duration.ofMillis(50);
+    /** Longest wait for the broker to take an unsubscribe or a session's end. */
+    private static final Duration STEP_TIMEOUT = Duration.ofSeconds(5);
 
     public BrokerSessions(MqttDynamoConfig config, MeterRegistry registry) {
         this.registry = registry;
@@ -113,12 +124,6 @@ public class BrokerSessions {
         });
     }
 
-    /** The sessions by channel, for health and the dashboard. */
-    /** The MQTT version spoken with the broker (probed once when auto). */
-    Uni<ProtocolVersion> version() {
-        return negotiated;
-    }
-
     /** The base of the service's own client ids ({@code <base>-<channel>}). */
     public String clientIdBase() {
         return clientIdBase;
@@ -156,18 +161,13 @@ public class BrokerSessions {
                 || clientId.contains(RetainedBrokerClient.SCAN_ID_INFIX);
     }
 
-    /** The MQTT version the broker speaks, once known. */
+    /** The MQTT version the broker speaks, once known (probed once when {@code auto}, shared by all connections). */
     public Uni<ProtocolVersion> protocolVersion() {
         return negotiated;
     }
 
-    /** A client builder with the broker's address and TLS, for the service's other connections. */
-    public MqttClientBuilder builderFor(String clientId) {
-        return clientBuilder(clientId);
-    }
-
     /** The broker credentials for an MQTT 5 connect, or null. */
-    public com.hivemq.client.mqtt.mqtt5.message.auth.Mqtt5SimpleAuth mqtt5Auth() {
+    public Mqtt5SimpleAuth mqtt5Auth() {
         return Mqtt5Client.auth(this);
     }
 
@@ -180,7 +180,7 @@ public class BrokerSessions {
      * A client builder with the broker's address and TLS: every connection of the service to the broker (the
      * channels, the version probe, the republisher, the retained scans, the cluster view) is built here.
      */
-    MqttClientBuilder clientBuilder(String clientId) {
+    public MqttClientBuilder clientBuilder(String clientId) {
         MqttClientBuilder builder = MqttClient.builder()
                 .identifier(clientId)
                 .serverHost(host)
@@ -259,15 +259,13 @@ public class BrokerSessions {
                 .orTimeout(10, TimeUnit.SECONDS)
                 .thenApply(ack -> ProtocolVersion.MQTT_5)
                 .exceptionallyCompose(failure -> {
-                    Throwable cause = failure instanceof java.util.concurrent.CompletionException
-                            && failure.getCause() != null ? failure.getCause() : failure;
-                    if (cause instanceof ConnectionFailedException
-                            || cause instanceof java.util.concurrent.TimeoutException) {
+                    Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                            ? failure.getCause() : failure;
+                    if (cause instanceof ConnectionFailedException || cause instanceof TimeoutException) {
                         return CompletableFuture.failedFuture(cause);
                     }
                     if (cause instanceof Mqtt5ConnAckException ack && ack.getMqttMessage().getReasonCode()
-                            != com.hivemq.client.mqtt.mqtt5.message.connect.connack.Mqtt5ConnAckReasonCode
-                            .UNSUPPORTED_PROTOCOL_VERSION) {
+                            != Mqtt5ConnAckReasonCode.UNSUPPORTED_PROTOCOL_VERSION) {
                         return CompletableFuture.failedFuture(new IllegalStateException("the broker refused the"
                                 + " connection: " + ack.getMqttMessage().getReasonCode()
                                 + "; check mqtt-dynamo.broker.username / password", cause));
@@ -327,37 +325,49 @@ public class BrokerSessions {
     void leaveAndEndSessions() {
         List<ChannelSession> all = List.copyOf(sessions.values());
         long deadline = System.nanoTime() + drainTimeout.toNanos();
-        for (ChannelSession session : all) {
-            try {
-                session.leave().get(5, TimeUnit.SECONDS);
-            } catch (Exception e) {
-                Log.warnf("MQTT channel %s could not unsubscribe (%s): keeping the sessions", session.clientId(),
-                        e.getMessage());
-                return;
-            }
+        Uni<Void> leaveDrainEnd = Multi.createFrom().iterable(all)
+                .onItem().transformToUniAndConcatenate(session -> step(session::leave)
+                        .onFailure().invoke(failure -> Log.warnf("MQTT channel %s could not unsubscribe (%s):"
+                                + " keeping the sessions", session.clientId(), failure.getMessage())))
+                .collect().last()
+                // What the broker had queued for the sessions arrives, is stored and acknowledged.
+                .chain(() -> Multi.createFrom().ticks().every(DRAIN_POLL)
+                        .select().where(tick -> drained(all) || System.nanoTime() > deadline)
+                        .toUni())
+                .chain(tick -> {
+                    if (!drained(all)) {
+                        Log.warnf("%d message(s) not stored within %s: keeping the MQTT sessions, so that the broker"
+                                + " keeps them", all.stream().mapToInt(ChannelSession::unacknowledged).sum(),
+                                drainTimeout);
+                        return Uni.createFrom().voidItem();
+                    }
+                    return Multi.createFrom().iterable(all)
+                            .onItem().transformToUniAndConcatenate(session -> step(session::endSession)
+                                    .invoke(() -> Log.infof("MQTT session %s ended", session.clientId()))
+                                    .onFailure().recoverWithItem(failure -> {
+                                        Log.warnf("MQTT session %s not ended: %s", session.clientId(),
+                                                failure.getMessage());
+                                        return null;
+                                    }))
+                            .collect().last().replaceWithVoid();
+                });
+        try {
+            // Blocking is right here (once, every step bounded): this is the shutdown thread, and the sessions must
+            // be empty before they end.
+            leaveDrainEnd.await().indefinitely();
+        } catch (RuntimeException e) {
+            // a session that could not unsubscribe: logged, the sessions are kept
         }
-        // Blocking is right here: this is the shutdown thread, and the sessions must be empty before they end.
-        while (!all.stream().allMatch(s -> s.unacknowledged() == 0 && s.quietNanos() > QUIET.toNanos())) {
-            if (System.nanoTime() > deadline) {
-                Log.warnf("%d message(s) not stored within %s: keeping the MQTT sessions, so that the broker keeps"
-                        + " them", all.stream().mapToInt(ChannelSession::unacknowledged).sum(), drainTimeout);
-                return;
-            }
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
-        for (ChannelSession session : all) {
-            try {
-                session.endSession().get(5, TimeUnit.SECONDS);
-                Log.infof("MQTT session %s ended", session.clientId());
-            } catch (Exception e) {
-                Log.warnf("MQTT session %s not ended: %s", session.clientId(), e.getMessage());
-            }
-        }
+    }
+
+    /** One step of leaving, bounded in time. */
+    private static Uni<Void> step(Supplier<CompletableFuture<Void>> request) {
+        return Uni.createFrom().completionStage(request).ifNoItem().after(STEP_TIMEOUT).fail();
+    }
+
+    /** The sessions hold nothing unacknowledged and have received nothing for {@link #QUIET}. */
+    private static boolean drained(List<ChannelSession> all) {
+        return all.stream().allMatch(s -> s.unacknowledged() == 0 && s.quietNanos() > QUIET.toNanos());
     }
 
     void onStop(@Observes @Priority(Lifecycle.STOP_MQTT_SESSIONS) ShutdownEvent event) {

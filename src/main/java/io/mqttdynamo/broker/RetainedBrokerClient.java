@@ -103,7 +103,7 @@ public class RetainedBrokerClient {
 
     /** True when the broker speaks MQTT 5 (needed: retain handling and retain-as-published). */
     public Uni<Boolean> mqtt5() {
-        return sessions.version().map(v -> v == ProtocolVersion.MQTT_5);
+        return sessions.protocolVersion().map(v -> v == ProtocolVersion.MQTT_5);
     }
 
     /**

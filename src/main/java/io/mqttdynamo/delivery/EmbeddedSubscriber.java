@@ -2,27 +2,25 @@ package io.mqttdynamo.delivery;
 
 import java.util.Map;
 
-import io.mqttdynamo.broker.embedded.EmbeddedBrokerHandle;
+import io.mqttdynamo.broker.InProcessBroker;
 import io.smallrye.mutiny.Uni;
-import io.smallrye.mutiny.infrastructure.Infrastructure;
 
-/** Subscribes clients on the embedded broker directly. */
+/** Subscribes clients on the broker in the service's process (the embedded one) directly. */
 final class EmbeddedSubscriber implements BrokerSubscriber {
 
-    private final EmbeddedBrokerHandle broker;
+    private final InProcessBroker broker;
 
-    EmbeddedSubscriber(EmbeddedBrokerHandle broker) {
+    EmbeddedSubscriber(InProcessBroker broker) {
         this.broker = broker;
     }
 
     @Override
     public Uni<Outcome> subscribe(String clientId, Map<String, Integer> filters) {
-        return Uni.createFrom().item(() -> broker.subscribe(clientId, filters) ? Outcome.SUBSCRIBED : Outcome.CLIENT_GONE)
-                .runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
+        return broker.subscribe(clientId, filters).map(held -> held ? Outcome.SUBSCRIBED : Outcome.CLIENT_GONE);
     }
 
     @Override
     public String describe() {
-        return "the embedded broker";
+        return broker.describe();
     }
 }

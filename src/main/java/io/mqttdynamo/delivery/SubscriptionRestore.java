@@ -3,6 +3,7 @@ package io.mqttdynamo.delivery;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeoutException;
@@ -16,7 +17,7 @@ import jakarta.ws.rs.WebApplicationException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.mqttdynamo.broker.BrokerSessions;
-import io.mqttdynamo.broker.embedded.EmbeddedBrokerService;
+import io.mqttdynamo.broker.InProcessBroker;
 import io.mqttdynamo.config.LogFields;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
@@ -24,15 +25,10 @@ import io.mqttdynamo.hooks.HookFunction;
 import io.mqttdynamo.hooks.HookRules;
 import io.mqttdynamo.ingest.EventTaken;
 import io.mqttdynamo.ingest.LogSafe;
-import io.mqttdynamo.store.Tables;
-import io.mqttdynamo.store.Tables.Attr;
+import io.mqttdynamo.store.Rows;
+import io.mqttdynamo.store.SubscriptionReads;
 import io.quarkus.logging.Log;
-import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
-import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
-import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
-import software.amazon.awssdk.services.dynamodb.model.QueryRequest;
-import mutiny.zero.flow.adapters.AdaptersToFlow;
 
 /**
  * on_subscribe_lookup: when a client connects, its subscriptions stored in mqtt_sub are made again on the
@@ -59,7 +55,7 @@ public class SubscriptionRestore {
         RESTORED, NOTHING_STORED, CLIENT_GONE, UNAUTHORIZED, FAILED, BUSY
     }
 
-    private final DynamoDbAsyncClient dynamo;
+    private final SubscriptionReads subscriptions;
     private final HookRules rules;
     private final Optional<BrokerSubscriber> subscriber;
     private final BrokerSessions sessions;
@@ -68,27 +64,26 @@ public class SubscriptionRestore {
     private final Map<Result, Counter> results = new LinkedHashMap<>();
     private final AtomicInteger inFlight = new AtomicInteger();
 
-    public SubscriptionRestore(DynamoDbAsyncClient dynamo, HookRules rules, MqttDynamoConfig config,
-            BrokerSessions sessions, Instance<EmbeddedBrokerService> embedded, MeterRegistry registry) {
-        this.dynamo = dynamo;
+    public SubscriptionRestore(SubscriptionReads subscriptions, HookRules rules, MqttDynamoConfig config,
+            BrokerSessions sessions, Instance<InProcessBroker> inProcess, MeterRegistry registry) {
+        this.subscriptions = subscriptions;
         this.rules = rules;
         this.sessions = sessions;
         this.retries = config.broker().api().retries();
         this.timeout = config.broker().api().timeout();
-        this.subscriber = subscriber(config, embedded);
+        this.subscriber = subscriber(config, inProcess);
         for (Result result : Result.values()) {
             results.put(result, Counter.builder("mqtt_dynamo_subscription_restores")
                     .description("Connected clients whose stored subscriptions were restored on the broker, by outcome")
-                    .tag("result", result.name().toLowerCase(java.util.Locale.ROOT)).register(registry));
+                    .tag("result", result.name().toLowerCase(Locale.ROOT)).register(registry));
         }
         subscriber.filter(s -> rules.enabled(HookFunction.ON_SUBSCRIBE_LOOKUP))
                 .ifPresent(s -> Log.infof("on_subscribe_lookup restores subscriptions through %s", s.describe()));
     }
 
-    private static Optional<BrokerSubscriber> subscriber(MqttDynamoConfig config,
-            Instance<EmbeddedBrokerService> embedded) {
-        if (config.embeddedBroker().enabled() && embedded.isResolvable()) {
-            return embedded.get().broker().map(EmbeddedSubscriber::new);
+    private static Optional<BrokerSubscriber> subscriber(MqttDynamoConfig config, Instance<InProcessBroker> inProcess) {
+        if (config.embeddedBroker().enabled() && inProcess.isResolvable()) {
+            return Optional.of(inProcess.get()).filter(InProcessBroker::running).map(EmbeddedSubscriber::new);
         }
         MqttDynamoConfig.EventDialect dialect = config.events().dialect();
         if (config.broker().api().url().isPresent()
@@ -133,39 +128,24 @@ public class SubscriptionRestore {
 
     /** The client's mqtt_sub rows that on_subscribe_lookup applies to: filter to QoS. */
     private Uni<Map<String, Integer>> storedFilters(String clientId) {
-        QueryRequest query = QueryRequest.builder()
-                .tableName(Tables.SUB.tableName())
-                .keyConditionExpression("#c = :c")
-                .expressionAttributeNames(Map.of("#c", Attr.CLIENTID, "#t", Attr.TOPIC, "#q", Attr.QOS))
-                .expressionAttributeValues(Map.of(":c", AttributeValue.fromS(clientId)))
-                .projectionExpression("#t, #q")
-                .consistentRead(true)
-                .build();
-        return Multi.createFrom().publisher(AdaptersToFlow.publisher(dynamo.queryPaginator(query).items()))
+        return subscriptions.stored(clientId)
                 .select().first(MAX_SUBSCRIPTIONS + 1)
                 .collect().asList()
                 .map(rows -> filters(clientId, rows));
     }
 
-    private Map<String, Integer> filters(String clientId, List<Map<String, AttributeValue>> rows) {
+    private Map<String, Integer> filters(String clientId, List<Rows.Subscription> rows) {
         if (rows.size() > MAX_SUBSCRIPTIONS) {
             Log.warnf("%s has more than %d stored subscriptions; the first %d are restored", LogSafe.of(clientId),
                     MAX_SUBSCRIPTIONS, MAX_SUBSCRIPTIONS);
         }
         Map<String, Integer> filters = new LinkedHashMap<>();
-        for (Map<String, AttributeValue> row : rows.subList(0, Math.min(rows.size(), MAX_SUBSCRIPTIONS))) {
-            AttributeValue topic = row.get(Attr.TOPIC);
-            if (topic == null || topic.s() == null || !rules.applies(HookFunction.ON_SUBSCRIBE_LOOKUP, topic.s())) {
+        for (Rows.Subscription row : rows.subList(0, Math.min(rows.size(), MAX_SUBSCRIPTIONS))) {
+            // A row without a filter (not the service's) is left out; so is one the function does not apply to.
+            if (row.topic().isEmpty() || !rules.applies(HookFunction.ON_SUBSCRIBE_LOOKUP, row.topic())) {
                 continue;
             }
-            AttributeValue qos = row.get(Attr.QOS);
-            int value = 0;
-            try {
-                value = qos == null || qos.n() == null ? 0 : Math.max(0, Math.min(2, Integer.parseInt(qos.n())));
-            } catch (NumberFormatException e) {
-                value = 0;
-            }
-            filters.put(topic.s(), value);
+            filters.put(row.topic(), Math.max(0, Math.min(2, row.qos())));
         }
         return filters;
     }

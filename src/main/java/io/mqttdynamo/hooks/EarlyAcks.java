@@ -4,13 +4,12 @@ import static io.mqttdynamo.store.Tables.Attr;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EmqxMsgId;
+import io.mqttdynamo.store.ItemMapper;
 import io.mqttdynamo.store.ItemWrite;
-import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 /** Keeps an ack stored before its message from being undone by the message, whichever replica takes each. */
 final class EarlyAcks {
@@ -45,10 +44,10 @@ final class EarlyAcks {
         return List.of(items.consumed(e, List.of((sent, before) -> {
             List<ItemWrite> next = new ArrayList<>(2);
             // A later ack of the same message (another subscriber's) taken here: the first one marked it if needed.
-            if (first && !member(before, Attr.MSG_ID_SET, msgId) && !trimmed(before, msgId)) {
+            if (first && !before.contains(Attr.MSG_ID_SET, msgId) && !trimmed(before, msgId)) {
                 next.add(items.earlyAck(e.topic(), msgId, perTopic, (mark, after) ->
                         // The message's addition came between the removal and the mark: it is undone here.
-                        member(after, Attr.MSG_ID_SET, msgId) ? settled(e.topic(), msgId) : List.of()));
+                        after.contains(Attr.MSG_ID_SET, msgId) ? settled(e.topic(), msgId) : List.of()));
             }
             if (deleteMessage) {
                 next.add(items.messageDeleted(msgId));
@@ -69,7 +68,7 @@ final class EarlyAcks {
             return deleteMessage && seen.wasAcked(msgId) ? List.of()
                     : List.of(items.message(e), items.topicMessage(e));
         }
-        ItemWrite pending = items.topicMessage(e, List.of((sent, after) -> member(after, Attr.ACKED_FIRST, msgId)
+        ItemWrite pending = items.topicMessage(e, List.of((sent, after) -> after.contains(Attr.ACKED_FIRST, msgId)
                 ? settled(e.topic(), msgId) : List.of()));
         // With delete-message, MsgId only once the item is stored: an ack that finds the msgid pending deletes
         // the item after it.
@@ -88,14 +87,9 @@ final class EarlyAcks {
      * trimmed from the capped set (oldest first) before its ack came, not yet to come. Its mark would never be
      * taken (and a message that late is the oldest there, the next trim's).
      */
-    private static boolean trimmed(Map<String, AttributeValue> item, String msgId) {
-        AttributeValue set = item.get(Attr.MSG_ID_SET);
-        return set != null && set.hasSs() && !set.ss().isEmpty()
-                && set.ss().stream().allMatch(member -> EmqxMsgId.OLDEST_FIRST.compare(msgId, member) < 0);
-    }
-
-    private static boolean member(Map<String, AttributeValue> item, String attribute, String value) {
-        AttributeValue set = item.get(attribute);
-        return set != null && set.hasSs() && set.ss().contains(value);
+    private static boolean trimmed(ItemWrite.Answer item, String msgId) {
+        List<String> pending = item.strings(Attr.MSG_ID_SET);
+        return !pending.isEmpty()
+                && pending.stream().allMatch(member -> EmqxMsgId.OLDEST_FIRST.compare(msgId, member) < 0);
     }
 }

@@ -2,7 +2,6 @@ package io.mqttdynamo.hooks;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletionStage;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -14,6 +13,8 @@ import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EventTopics;
 import io.mqttdynamo.domain.TopicFilter;
+import io.smallrye.mutiny.Uni;
+import io.mqttdynamo.store.ItemMapper;
 import io.mqttdynamo.store.ItemWrite;
 
 /** Runs the seed's hook functions: which item writes a broker event causes, given the hook rules. */
@@ -109,7 +110,7 @@ public class HookRouter {
      * service's copy that names no original waits briefly for the copy's envelope (see
      * {@link Republications#copyReported}).
      */
-    public CompletionStage<Void> heldFor(BrokerEvent event, long nowMillis) {
+    public Uni<Void> heldFor(BrokerEvent event, long nowMillis) {
         if (event instanceof BrokerEvent.MessageAcked acked && acked.republishedOf().isEmpty()
                 && Republisher.isRepublisher(acked.fromClientId())) {
             return republications.copyReported(acked.msgId(), acked.topic(), nowMillis);

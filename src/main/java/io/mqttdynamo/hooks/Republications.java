@@ -10,7 +10,6 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 
 import jakarta.inject.Singleton;
 
@@ -129,7 +128,7 @@ public final class Republications {
      * reported it or after {@link #HOLD}. The ack and the copy's envelope come on different channels, so the
      * ack may come first.
      */
-    public CompletionStage<Void> copyReported(String brokerMsgId, String topic, long nowMillis) {
+    public Uni<Void> copyReported(String brokerMsgId, String topic, long nowMillis) {
         CompletableFuture<Void> waiter;
         synchronized (this) {
             forgetExpired(nowMillis);
@@ -139,9 +138,9 @@ public final class Republications {
             }
             waiter = waiting.computeIfAbsent(brokerMsgId, id -> new CompletableFuture<>());
         }
-        return Uni.createFrom().completionStage(waiter).ifNoItem().after(HOLD).recoverWithItem((Void) null)
+        return Uni.createFrom().completionStage(waiter.copy()).ifNoItem().after(HOLD).recoverWithItem((Void) null)
                 .onTermination().invoke(() -> forget(brokerMsgId, waiter))
-                .replaceWithVoid().subscribeAsCompletionStage();
+                .replaceWithVoid();
     }
 
     private synchronized void forget(String brokerMsgId, CompletableFuture<Void> waiter) {

@@ -5,8 +5,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
@@ -32,6 +30,7 @@ import io.mqttdynamo.store.ItemWrite;
 import io.mqttdynamo.store.RejectedWriteException;
 import io.mqttdynamo.store.WritePipeline;
 import io.quarkus.logging.Log;
+import io.smallrye.mutiny.Uni;
 
 /**
  * Where MQTT messages become DynamoDB writes: decodes each message of the three channels, runs the hook
@@ -112,7 +111,7 @@ public class EventIngest {
     }
 
     @Incoming(IngestChannels.CLIENT_EVENTS)
-    public CompletionStage<Void> clientEvent(Message<byte[]> message) {
+    public Uni<Void> clientEvent(Message<byte[]> message) {
         if (dialect == MqttDynamoConfig.EventDialect.AWS_IOT) {
             return ingestAll(IngestChannels.CLIENT_EVENTS, message, mqtt -> AwsIotEventDecoder.decode(mqtt.topic(),
                     message.getPayload(), mqtt.receivedAtMillis(), eventNode));
@@ -122,7 +121,7 @@ public class EventIngest {
     }
 
     @Incoming(IngestChannels.MESSAGES)
-    public CompletionStage<Void> published(Message<byte[]> message) {
+    public Uni<Void> published(Message<byte[]> message) {
         return ingest(IngestChannels.MESSAGES, message, mqtt -> Optional.of(mode == MqttDynamoConfig.MessageMode.RAW
                 ? raw(mqtt, message.getPayload())
                 : EnvelopeDecoder.message(message.getPayload(), ids, mqtt.receivedAtMillis())));
@@ -140,24 +139,24 @@ public class EventIngest {
     }
 
     @Incoming(IngestChannels.ACKS)
-    public CompletionStage<Void> acked(Message<byte[]> message) {
+    public Uni<Void> acked(Message<byte[]> message) {
         return ingest(IngestChannels.ACKS, message,
                 mqtt -> Optional.of(EnvelopeDecoder.ack(message.getPayload(), mqtt.receivedAtMillis())));
     }
 
-    private CompletionStage<Void> ingest(String channel, Message<byte[]> message,
+    private Uni<Void> ingest(String channel, Message<byte[]> message,
             Function<InboundMqttMetadata, Optional<BrokerEvent>> decode) {
         return ingestAll(channel, message, mqtt -> decode.apply(mqtt).map(List::of).orElse(List.of()));
     }
 
     /** As {@link #ingest} for a message that carries several events (or none); acked once all are stored. */
-    private CompletionStage<Void> ingestAll(String channel, Message<byte[]> message,
+    private Uni<Void> ingestAll(String channel, Message<byte[]> message,
             Function<InboundMqttMetadata, List<BrokerEvent>> decode) {
         InboundMqttMetadata mqtt = message.getMetadata(InboundMqttMetadata.class)
                 .orElseGet(() -> new InboundMqttMetadata("", 0, false, System.currentTimeMillis(), null, false));
         received.get(channel).increment();
         List<BrokerEvent> events;
-        CompletionStage<Void> hold;
+        Uni<Void> hold;
         try {
             events = decode.apply(mqtt);
             hold = events.size() == 1 ? router.heldFor(events.get(0), mqtt.receivedAtMillis()) : null;
@@ -165,14 +164,14 @@ public class EventIngest {
             return reject(channel, mqtt, message, e.reason(), e.getMessage());
         } catch (RuntimeException e) {
             failed(channel, mqtt, message, e);
-            return CompletableFuture.completedFuture(null);
+            return Uni.createFrom().voidItem();
         }
         return hold == null ? store(channel, mqtt, message, events)
-                : hold.thenCompose(ready -> store(channel, mqtt, message, events));
+                : hold.chain(() -> store(channel, mqtt, message, events));
     }
 
     /** Writes what the events cause and acknowledges the message once it is stored. */
-    private CompletionStage<Void> store(String channel, InboundMqttMetadata mqtt, Message<byte[]> message,
+    private Uni<Void> store(String channel, InboundMqttMetadata mqtt, Message<byte[]> message,
             List<BrokerEvent> events) {
         List<ItemWrite> writes;
         try {
@@ -188,24 +187,23 @@ public class EventIngest {
             return reject(channel, mqtt, message, e.reason(), e.getMessage());
         } catch (RuntimeException e) {
             failed(channel, mqtt, message, e);
-            return CompletableFuture.completedFuture(null);
+            return Uni.createFrom().voidItem();
         }
         if (writes.isEmpty()) {
-            return message.ack().thenRun(() -> notifyTaken(events));
+            return Uni.createFrom().completionStage(message::ack).invoke(() -> notifyTaken(events));
         }
-        return pipeline.admission().thenAccept(admitted -> pipeline.submitAll(writes).whenComplete((ok, failure) -> {
-            Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
-                    ? failure.getCause() : failure;
-            if (cause == null) {
-                message.ack();
-                persisted.get(channel).record(Math.max(0, System.currentTimeMillis() - takenAt(events, mqtt)),
-                        TimeUnit.MILLISECONDS);
-                notify(events);
-            } else if (cause instanceof RejectedWriteException) {
+        // Done once the pipeline took the writes (its back-pressure); acknowledged once they are stored.
+        return pipeline.admission().invoke(() -> pipeline.store(writes).subscribe().with(stored -> {
+            message.ack();
+            persisted.get(channel).record(Math.max(0, System.currentTimeMillis() - takenAt(events, mqtt)),
+                    TimeUnit.MILLISECONDS);
+            notify(events);
+        }, failure -> {
+            if (failure instanceof RejectedWriteException) {
                 // DynamoDB refused an item for good (logged and counted by the pipeline): it never will take it.
                 message.ack();
             } else {
-                failed(channel, mqtt, message, cause);
+                failed(channel, mqtt, message, failure);
             }
         }));
     }
@@ -239,14 +237,14 @@ public class EventIngest {
         }
     }
 
-    private CompletionStage<Void> reject(String channel, InboundMqttMetadata mqtt, Message<byte[]> message,
+    private Uni<Void> reject(String channel, InboundMqttMetadata mqtt, Message<byte[]> message,
             String reason, String detail) {
         registry.counter("mqtt_dynamo_events_rejected", "channel", channel, "reason", reason).increment();
         try (LogFields fields = LogFields.of(LogFields.CHANNEL, channel)) {
             Log.warnf("skipped a message on %s (channel %s): %s", LogSafe.of(mqtt.topic()), channel,
                     LogSafe.of(detail));
         }
-        return message.ack();
+        return Uni.createFrom().completionStage(message::ack);
     }
 
     private void failed(String channel, InboundMqttMetadata mqtt, Message<byte[]> message, Throwable cause) {

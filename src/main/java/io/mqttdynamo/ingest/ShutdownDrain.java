@@ -1,8 +1,6 @@
 package io.mqttdynamo.ingest;
 
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -13,6 +11,7 @@ import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.store.WritePipeline;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.ShutdownEvent;
+import io.smallrye.mutiny.TimeoutException;
 
 /**
  * On SIGTERM: stop taking messages, let the writes already taken reach DynamoDB (so their messages are
@@ -33,16 +32,14 @@ public class ShutdownDrain {
         int pending = pipeline.pending();
         try {
             // Blocking is right here: this is the shutdown thread, and shutdown must wait for the drain.
-            pipeline.drain().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            pipeline.drain().await().atMost(timeout);
             if (pending > 0) {
                 Log.infof("stored %d pending write(s) before stopping", pending);
             }
         } catch (TimeoutException e) {
             Log.warnf("%d write(s) not stored within %s; their messages stay unacknowledged and the broker"
                     + " redelivers them", pipeline.pending(), timeout);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (Exception e) {
+        } catch (RuntimeException e) {
             Log.warnf("draining writes failed: %s", e.getMessage());
         }
     }

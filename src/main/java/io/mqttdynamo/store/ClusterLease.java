@@ -171,25 +171,31 @@ public final class ClusterLease {
                     });
         }
 
-        /** Gives the lease up (when still this replica's), so that another replica may run the job at once. */
-        public CompletableFuture<Void> release() {
+        /**
+         * Gives the lease up (when still this replica's), so that another replica may run the job at once. Renewals
+         * stop at once; the Uni, once subscribed, completes when DynamoDB answered (never fails: a lease not given
+         * up expires).
+         */
+        public Uni<Void> release() {
             released = true;
             Cancellable timer = renewals;
             if (timer != null) {
                 timer.cancel();
             }
-            return dynamo.updateItem(b -> b.tableName(Tables.STATS.tableName()).key(key())
+            return Uni.createFrom().completionStage(() -> dynamo.updateItem(b -> b.tableName(Tables.STATS.tableName())
+                            .key(key())
                             .updateExpression("SET #u = :zero")
                             .conditionExpression("#o = :me")
                             .expressionAttributeNames(Map.of("#o", OWNER, "#u", UNTIL))
-                            .expressionAttributeValues(Map.of(":me", AttributeValue.fromS(owner), ":zero", n(0))))
-                    .handle((response, failure) -> {
-                        if (failure != null && !(cause(failure) instanceof ConditionalCheckFailedException)) {
+                            .expressionAttributeValues(Map.of(":me", AttributeValue.fromS(owner), ":zero", n(0)))))
+                    .onFailure().recoverWithItem(failure -> {
+                        if (!(cause(failure) instanceof ConditionalCheckFailedException)) {
                             Log.warnf("lease of %s not given up (%s): it expires within %s", job,
                                     failure.getMessage(), term);
                         }
                         return null;
-                    });
+                    })
+                    .replaceWithVoid();
         }
     }
 }

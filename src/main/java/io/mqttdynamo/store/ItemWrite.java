@@ -36,9 +36,29 @@ public sealed interface ItemWrite {
         /**
          * @param sent the update as it was sent (additions and removals folded into it, values taken out by the
          *     queue gone)
-         * @param answer the item's attributes as the request's ReturnValues asked for them (empty when none)
+         * @param answer the item's attributes as the request's ReturnValues asked for them (none when none)
          */
-        List<ItemWrite> after(ItemWrite sent, Map<String, AttributeValue> answer);
+        List<ItemWrite> after(ItemWrite sent, Answer answer);
+    }
+
+    /** The item's attributes as DynamoDB answered an update with them, as a {@link Then} reads them. */
+    final class Answer {
+        private final Map<String, AttributeValue> attributes;
+
+        Answer(Map<String, AttributeValue> attributes) {
+            this.attributes = attributes;
+        }
+
+        /** The members of a string-set attribute; none when it is missing or not a string set. */
+        public List<String> strings(String attribute) {
+            AttributeValue set = attributes.get(attribute);
+            return set != null && set.hasSs() ? set.ss() : List.of();
+        }
+
+        /** True when the string-set attribute holds {@code member}. */
+        public boolean contains(String attribute, String member) {
+            return strings(attribute).contains(member);
+        }
     }
 
     /** The writes that follow {@code sent} (an update DynamoDB applied) by its {@link Then}s; empty for none. */
@@ -50,8 +70,9 @@ public sealed interface ItemWrite {
             return List.of();
         }
         List<ItemWrite> writes = new ArrayList<>();
+        Answer read = new Answer(answer);
         for (Then then : thens) {
-            writes.addAll(then.after(sent, answer));
+            writes.addAll(then.after(sent, read));
         }
         return writes;
     }

@@ -2,6 +2,7 @@ package io.mqttdynamo.store;
 
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.concurrent.CompletionStage;
 
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -81,7 +82,7 @@ public class TableCreator {
     }
 
     /** Completes once every table and index is active. */
-    public java.util.concurrent.CompletionStage<Void> active() {
+    CompletionStage<Void> active() {
         return active.minimalCompletionStage();
     }
 

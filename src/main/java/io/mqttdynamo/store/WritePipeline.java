@@ -19,6 +19,8 @@ import io.mqttdynamo.config.LogFields;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.config.ReplicaIdentity;
 import io.quarkus.logging.Log;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.BatchWriteItemResponse;
@@ -38,6 +40,11 @@ import software.amazon.awssdk.services.dynamodb.model.UpdateItemResponse;
  * about one item (permissions, credentials, a missing table: see {@link RetryPolicy}) fails no write: they are
  * retried for as long as it lasts, and {@link #admission()} takes no new work until DynamoDB accepts a write
  * again ({@link #refusal()} says why meanwhile).
+ *
+ * <p>Its timers (a batch's linger, a retry's delay) run on Mutiny's scheduler
+ * ({@link Infrastructure#getDefaultWorkerPool()}), the one the service's delays all use (Mutiny's
+ * {@code delayIt}, {@code ticks}, back-offs and time-outs schedule there): it needs no Vert.x context, so it works
+ * alike in the service and in plain tests, and Quarkus runs its tasks on the managed worker pool.
  */
 @ApplicationScoped
 public class WritePipeline {
@@ -106,9 +113,25 @@ public class WritePipeline {
 
     /**
      * Completes when the pipeline takes more writes: at once while fewer than {@code max-pending} wait,
-     * later otherwise. Ingest waits on it before taking the next message, which is its back-pressure.
+     * later otherwise (never once it drains for shutdown). Ingest waits on it before taking the next message,
+     * which is its back-pressure.
      */
-    public CompletionStage<Void> admission() {
+    public Uni<Void> admission() {
+        return Uni.createFrom().completionStage(this::admitted);
+    }
+
+    /**
+     * Queues all writes (at subscription); completes when every one is stored, fails when one is not (see the
+     * class comment). Cancelling it does not take the writes back: they are stored all the same.
+     */
+    public Uni<Void> store(List<ItemWrite> writes) {
+        // A copy for Mutiny, which cancels the stage it was given when its subscriber cancels
+        // (UniCreateFromCompletionStage): the futures of the writes themselves are the queue's.
+        return Uni.createFrom().completionStage(() -> submitAll(writes).copy());
+    }
+
+    /** {@link #admission()} as the pipeline keeps it. */
+    CompletionStage<Void> admitted() {
         synchronized (lock) {
             if (draining) {
                 // Shutting down: what is not taken now stays unacknowledged and the broker redelivers it.
@@ -127,7 +150,11 @@ public class WritePipeline {
      * Stops taking writes and completes when all taken ones are stored (or refused). Used on shutdown,
      * so that acknowledged work is finished and the rest is left to the broker.
      */
-    public CompletableFuture<Void> drain() {
+    public Uni<Void> drain() {
+        return Uni.createFrom().completionStage(this::idle);
+    }
+
+    private CompletableFuture<Void> idle() {
         synchronized (lock) {
             draining = true;
             admissionWaiters.clear();
@@ -141,7 +168,7 @@ public class WritePipeline {
     }
 
     /** Queues all writes; the result completes when every one is stored (or refused, see class doc). */
-    public CompletableFuture<Void> submitAll(List<ItemWrite> writes) {
+    CompletableFuture<Void> submitAll(List<ItemWrite> writes) {
         if (writes.isEmpty()) {
             return CompletableFuture.completedFuture(null);
         }
@@ -226,12 +253,12 @@ public class WritePipeline {
             scheduleRetryTimer();
             if (fullBatchesOnly && queue.batchWaiting() && !lingerSet) {
                 lingerSet = true;
-                CompletableFuture.delayedExecutor(LINGER_NANOS, TimeUnit.NANOSECONDS).execute(() -> {
+                Infrastructure.getDefaultWorkerPool().schedule(() -> {
                     synchronized (lock) {
                         lingerSet = false;
                     }
                     sendReady(true);
-                });
+                }, LINGER_NANOS, TimeUnit.NANOSECONDS);
             }
         }
         for (WriteQueue.Outgoing request : outgoing) {
@@ -263,12 +290,12 @@ public class WritePipeline {
         long dueAt = due.getAsLong();
         timers.add(dueAt);
         long delayNanos = Math.max(0, dueAt - System.nanoTime());
-        CompletableFuture.delayedExecutor(delayNanos, TimeUnit.NANOSECONDS).execute(() -> {
+        Infrastructure.getDefaultWorkerPool().schedule(() -> {
             synchronized (lock) {
                 timers.remove(dueAt);
             }
             sendReady();
-        });
+        }, delayNanos, TimeUnit.NANOSECONDS);
     }
 
     private void sendBatch(List<WriteQueue.Sent> batch) {

@@ -10,13 +10,18 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.mqttdynamo.broker.BrokerSessions;
 import io.mqttdynamo.broker.ChannelSession;
+import io.mqttdynamo.cluster.ClusterView;
+import io.mqttdynamo.cluster.ReplicaSnapshot;
 import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.domain.TopicFilter;
+import io.mqttdynamo.store.ClientReads;
 import io.mqttdynamo.store.KeyLimits;
+import io.mqttdynamo.store.MessageReads;
+import io.mqttdynamo.store.RetainedReads;
 import io.mqttdynamo.store.Rows;
 import io.mqttdynamo.store.StoreMetrics;
+import io.mqttdynamo.store.SubscriptionReads;
 import io.mqttdynamo.store.TableCreator;
-import io.mqttdynamo.store.TableQueries;
 import io.mqttdynamo.store.WritePipeline;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.Startup;
@@ -39,7 +44,10 @@ public class DashboardData {
     static final String TOPIC = "topic";
     static final String MSGID = "msgid";
 
-    private final TableQueries queries;
+    private final ClientReads clientReads;
+    private final SubscriptionReads subscriptionReads;
+    private final RetainedReads retainedReads;
+    private final MessageReads messageReads;
     private final RecentActivity activity;
     private final Throughput throughput;
     private final BrokerSessions sessions;
@@ -51,10 +59,14 @@ public class DashboardData {
     /** Recent messages whose metadata a replica shares with the others. */
     static final int SHARED_RECENT = 50;
 
-    public DashboardData(TableQueries queries, RecentActivity activity, Throughput throughput,
+    public DashboardData(ClientReads clientReads, SubscriptionReads subscriptionReads, RetainedReads retainedReads,
+            MessageReads messageReads, RecentActivity activity, Throughput throughput,
             BrokerSessions sessions, TableCreator tables, WritePipeline pipeline,
             StoreMetrics storeMetrics, ClusterView cluster, MeterRegistry registry) {
-        this.queries = queries;
+        this.clientReads = clientReads;
+        this.subscriptionReads = subscriptionReads;
+        this.retainedReads = retainedReads;
+        this.messageReads = messageReads;
         this.activity = activity;
         this.throughput = throughput;
         this.sessions = sessions;
@@ -67,11 +79,11 @@ public class DashboardData {
     }
 
     /** Clients known and online from the counters; -1 each while they cannot be read (tables not there yet). */
-    Uni<TableQueries.ClientCounts> counts() {
-        return queries.clientCounts().invoke(counts -> activity.onlineCounted(counts.online()))
+    Uni<ClientReads.ClientCounts> counts() {
+        return clientReads.clientCounts().invoke(counts -> activity.onlineCounted(counts.online()))
                 .onFailure().recoverWithItem(failure -> {
                     Log.debugf("client counters not read: %s", failure.getMessage());
-                    return new TableQueries.ClientCounts(-1, -1);
+                    return new ClientReads.ClientCounts(-1, -1);
                 });
     }
 
@@ -95,7 +107,7 @@ public class DashboardData {
                 tableProblem == null, tableProblem, pipeline.pending(), unacknowledged, reconnects,
                 storeMetrics.lastError(), storeMetrics.lastErrorAtMillis(), snapshot.recentRate(10),
                 snapshot.recentLatency(10), snapshot.endMillis(), snapshot.messagesPerSecond(),
-                snapshot.writeLatencyMillis(), recent, delivery(), new Overview.Refusals(storeMetrics.refusedWrites(),
+                snapshot.writeLatencyMillis(), recent, delivery(), new ReplicaSnapshot.Refusals(storeMetrics.refusedWrites(),
                         storeMetrics.lastRefusal(), storeMetrics.lastRefusalAtMillis()));
     }
 
@@ -103,11 +115,11 @@ public class DashboardData {
      * This replica's delivery counts, read by name from the counters the delivery functions keep (a counter
      * not made yet counts 0).
      */
-    Overview.Delivery delivery() {
+    ReplicaSnapshot.Delivery delivery() {
         long failed = count("mqtt_dynamo_subscription_restores", "result", "failed")
                 + count("mqtt_dynamo_subscription_restores", "result", "unauthorized")
                 + count("mqtt_dynamo_subscription_restores", "result", "busy");
-        return new Overview.Delivery(count("mqtt_dynamo_subscription_restores", "result", "restored"), failed,
+        return new ReplicaSnapshot.Delivery(count("mqtt_dynamo_subscription_restores", "result", "restored"), failed,
                 count("mqtt_dynamo_queued_messages_fetched", "result", "delivered"),
                 count("mqtt_dynamo_retained_synced", "direction", "stored"),
                 count("mqtt_dynamo_retained_synced", "direction", "republished"));
@@ -145,19 +157,19 @@ public class DashboardData {
         if (onNode != null && !onlineOnly) {
             throw new IllegalArgumentException("'node' selects online clients: add online=true");
         }
-        return queries.clients(onlineOnly, prefix, onNode, cursor, pageSize(limit));
+        return clientReads.clients(onlineOnly, prefix, onNode, cursor, pageSize(limit));
     }
 
     public Uni<Optional<Rows.Client>> client(String clientId) {
-        return queries.client(KeyLimits.partitionKey(CLIENT_ID, clientId));
+        return clientReads.client(KeyLimits.partitionKey(CLIENT_ID, clientId));
     }
 
     public Uni<List<Rows.Subscription>> subscriptionsOf(String clientId) {
-        return queries.subscriptionsOf(KeyLimits.partitionKey(CLIENT_ID, clientId));
+        return subscriptionReads.subscriptionsOf(KeyLimits.partitionKey(CLIENT_ID, clientId));
     }
 
     public Uni<Rows.Page<Rows.Ack>> acksOf(String clientId, String cursor) {
-        return queries.acksOf(clientId, cursor, PAGE_SIZE);
+        return messageReads.acksOf(clientId, cursor, PAGE_SIZE);
     }
 
     /**
@@ -166,9 +178,9 @@ public class DashboardData {
      */
     public Uni<Rows.Page<Rows.Subscription>> subscriptions(String q, String cursor, String limit) {
         if (q == null || q.isEmpty()) {
-            return queries.subscriptions(sub -> true, cursor, pageSize(limit));
+            return subscriptionReads.subscriptions(sub -> true, cursor, pageSize(limit));
         }
-        return queries.subscriptionsLookup(KeyLimits.partitionKey(CLIENT_ID, q), cursor, pageSize(limit));
+        return subscriptionReads.subscriptionsLookup(KeyLimits.partitionKey(CLIENT_ID, q), cursor, pageSize(limit));
     }
 
     /**
@@ -177,25 +189,25 @@ public class DashboardData {
      */
     public Uni<Rows.Page<MessageView>> retained(String filter, String cursor, String limit) {
         Predicate<String> keep = topicPredicate(filter);
-        return queries.retained(keep, cursor, pageSize(limit))
+        return retainedReads.retained(keep, cursor, pageSize(limit))
                 .map(page -> new Rows.Page<>(page.items().stream().map(MessageView::listed).toList(), page.next()));
     }
 
     public Uni<Optional<MessageView>> retainedOf(String topic) {
-        return queries.retainedOf(KeyLimits.partitionKey(TOPIC, topic)).map(m -> m.map(MessageView::of));
+        return retainedReads.retainedOf(KeyLimits.partitionKey(TOPIC, topic)).map(m -> m.map(MessageView::of));
     }
 
     /** A stored message by its id, whole. */
     public Uni<Optional<MessageView>> message(String msgId) {
-        return queries.message(KeyLimits.partitionKey(MSGID, msgId)).map(m -> m.map(MessageView::of));
+        return messageReads.message(KeyLimits.partitionKey(MSGID, msgId)).map(m -> m.map(MessageView::of));
     }
 
     /** A topic's pending (unacked) messages, newest first, at most a page, with the start of their payloads. */
     public Uni<List<MessageView>> pending(String topic) {
-        return queries.pendingIds(KeyLimits.partitionKey(TOPIC, topic)).flatMap(ids -> {
+        return messageReads.pendingIds(KeyLimits.partitionKey(TOPIC, topic)).flatMap(ids -> {
             List<String> newest = ids.stream().sorted(EmqxMsgId.OLDEST_FIRST.reversed())
                     .limit(PAGE_SIZE).toList();
-            return queries.messages(newest);
+            return messageReads.messages(newest);
         }).map(messages -> messages.stream().map(MessageView::listed).toList());
     }
 
@@ -244,12 +256,12 @@ public class DashboardData {
 
     /** Rows per page of the dashboard's own tables. */
     public Uni<Rows.Page<Rows.Client>> clients(boolean onlineOnly, int rows) {
-        return queries.clients(onlineOnly, null, null, null, rows);
+        return clientReads.clients(onlineOnly, null, null, null, rows);
     }
 
     /** Retained messages of the dashboard's own table. */
     public Uni<Rows.Page<MessageView>> retained(int rows) {
-        return queries.retained(topic -> true, null, rows)
+        return retainedReads.retained(topic -> true, null, rows)
                 .map(page -> new Rows.Page<>(page.items().stream().map(MessageView::listed).toList(), page.next()));
     }
 }

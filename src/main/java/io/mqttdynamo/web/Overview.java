@@ -3,6 +3,8 @@ package io.mqttdynamo.web;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.mqttdynamo.cluster.ClusterView;
+import io.mqttdynamo.cluster.ReplicaSnapshot;
 import io.mqttdynamo.store.Tables;
 
 /**
@@ -25,49 +27,12 @@ public record Overview(long onlineClients, long knownClients, boolean brokerUp, 
         String brokerProblem, long reconnects, long unacknowledgedMessages, boolean dynamoUp, String tablesProblem,
         int pendingWrites, String lastError,
         long lastErrorAtMillis, double messagesPerSecond, double writeLatencyMillis, Chart chart,
-        int replicaCount, List<Replica> replicas, Delivery delivery, Refusals refusals) {
+        int replicaCount, List<Replica> replicas, ReplicaSnapshot.Delivery delivery,
+        ReplicaSnapshot.Refusals refusals) {
 
     /** The tables the service writes: the EMQX backend's six and its own {@code mqtt_dynamo_stats}. */
     public int tableCount() {
         return Tables.values().length;
-    }
-
-    /**
-     * Writes that failed for good ({@code mqtt_dynamo_write_failures_total}): items DynamoDB refused or would
-     * refuse (over its key or size limits: dropped, their message acknowledged) and writes that failed inside
-     * the service (their message left unacknowledged); the last one's reason and table, and when.
-     */
-    public record Refusals(long count, String last, long lastAtMillis) {
-
-        public static final Refusals NONE = new Refusals(0, null, 0);
-
-        Refusals plus(Refusals other, String replica) {
-            if (other == null) {
-                return this;
-            }
-            boolean theirs = other.last != null && other.lastAtMillis >= lastAtMillis;
-            return new Refusals(count + other.count, theirs ? replica + other.last : last,
-                    theirs ? other.lastAtMillis : lastAtMillis);
-        }
-    }
-
-    /**
-     * Counts of the delivery functions (read back into the broker): subscriptions restored for connected
-     * clients and restores that failed or were skipped (on_subscribe_lookup), stored messages delivered to
-     * new subscribers (on_message_fetch_for_queue), retained messages stored and republished
-     * (on_retain_lookup).
-     */
-    public record Delivery(long subscriptionsRestored, long subscriptionRestoresFailed,
-            long queuedMessagesRedelivered, long retainedStored, long retainedRepublished) {
-
-        public static final Delivery NONE = new Delivery(0, 0, 0, 0, 0);
-
-        Delivery plus(Delivery other) {
-            return other == null ? this : new Delivery(subscriptionsRestored + other.subscriptionsRestored,
-                    subscriptionRestoresFailed + other.subscriptionRestoresFailed,
-                    queuedMessagesRedelivered + other.queuedMessagesRedelivered, retainedStored + other.retainedStored,
-                    retainedRepublished + other.retainedRepublished);
-        }
     }
 
     /**
@@ -100,8 +65,8 @@ public record Overview(long onlineClients, long knownClients, boolean brokerUp, 
         String lastError = null;
         long lastErrorAt = 0;
         List<Replica> list = new ArrayList<>();
-        Delivery delivery = Delivery.NONE;
-        Refusals refusals = Refusals.NONE;
+        ReplicaSnapshot.Delivery delivery = ReplicaSnapshot.Delivery.NONE;
+        ReplicaSnapshot.Refusals refusals = ReplicaSnapshot.Refusals.NONE;
         int seconds = self.messagesPerSecondSeries().length;
         double[] rates = new double[seconds];
         double[] latencyTimesRate = new double[seconds];

@@ -57,7 +57,7 @@ class BrokerTlsTest extends ServiceTest {
     @Test
     void theServiceConnectsWithItsClientCertificateAndStoresWhatIsPublished() {
         String topic = TlsMosquittoProfile.TOPIC_ROOT + run + "/stored";
-        Mqtt5BlockingClient publisher = sessions.builderFor("tls-pub-" + run).useMqttVersion5().buildBlocking();
+        Mqtt5BlockingClient publisher = sessions.clientBuilder("tls-pub-" + run).useMqttVersion5().buildBlocking();
         publisher.connectWith().cleanStart(true).send();
         publisher.publishWith().topic(topic).payload("over TLS".getBytes(StandardCharsets.UTF_8))
                 .qos(MqttQos.AT_LEAST_ONCE).send();
@@ -80,7 +80,7 @@ class BrokerTlsTest extends ServiceTest {
     void theRepublisherConnectsWithTheClientCertificate() throws Exception {
         String topic = TlsMosquittoProfile.TOPIC_ROOT + run + "/again";
         List<Mqtt5Publish> received = new CopyOnWriteArrayList<>();
-        Mqtt5AsyncClient subscriber = sessions.builderFor("tls-sub-" + run).useMqttVersion5().buildAsync();
+        Mqtt5AsyncClient subscriber = sessions.clientBuilder("tls-sub-" + run).useMqttVersion5().buildAsync();
         subscriber.publishes(MqttGlobalPublishFilter.ALL, received::add);
         subscriber.connectWith().cleanStart(true).send().get(10, TimeUnit.SECONDS);
         subscriber.subscribeWith().topicFilter(topic).qos(MqttQos.AT_LEAST_ONCE).send().get(10, TimeUnit.SECONDS);
@@ -147,7 +147,7 @@ class BrokerTlsTest extends ServiceTest {
         MqttDynamoConfig config = new SmallRyeConfigBuilder().withMapping(MqttDynamoConfig.class)
                 .withSources(new PropertiesConfigSource(properties, "test", 100)).build()
                 .getConfigMapping(MqttDynamoConfig.class);
-        Mqtt5AsyncClient client = new BrokerSessions(config, new SimpleMeterRegistry()).builderFor("tls-try-" + run)
+        Mqtt5AsyncClient client = new BrokerSessions(config, new SimpleMeterRegistry()).clientBuilder("tls-try-" + run)
                 .useMqttVersion5().buildAsync();
         Throwable failure = catchThrowable(() -> client.connectWith().cleanStart(true).send()
                 .get(15, TimeUnit.SECONDS));

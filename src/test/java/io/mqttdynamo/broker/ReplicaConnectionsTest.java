@@ -14,8 +14,8 @@ import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.hooks.HookRouter;
 import io.mqttdynamo.hooks.HookRules;
-import io.mqttdynamo.hooks.ItemMapper;
 import io.mqttdynamo.hooks.Republications;
+import io.mqttdynamo.store.ItemMapper;
 import io.smallrye.config.SmallRyeConfig;
 import io.smallrye.config.SmallRyeConfigBuilder;
 

@@ -20,7 +20,7 @@ import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
 
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EmqxMsgId;
-import io.mqttdynamo.hooks.ItemMapper;
+import io.mqttdynamo.store.ItemMapper;
 import io.mqttdynamo.store.WritePipeline;
 import io.mqttdynamo.support.EmbeddedBrokerProfile;
 import io.mqttdynamo.support.EmbeddedBrokerTest;
@@ -88,12 +88,12 @@ class RetainedSyncEmbeddedTest extends EmbeddedBrokerTest {
         String missing = "sync/" + run + "/still-missing";
         storedRow(stored, AttributeValue.fromS("newer, from ingest"), new EmqxMsgId().next());
         EmqxMsgId ids = new EmqxMsgId();
-        pipeline.submitAll(List.of(
+        pipeline.store(List.of(
                 items.retainedIfAbsent(new BrokerEvent.MessagePublished(ids.next(), stored, 1, true, "",
                         "older, from the broker's collection".getBytes(StandardCharsets.UTF_8), 1)),
                 items.retainedIfAbsent(new BrokerEvent.MessagePublished(ids.next(), missing, 2, true, "",
                         "from the broker's collection".getBytes(StandardCharsets.UTF_8), 1))))
-                .get(10, TimeUnit.SECONDS);
+                .await().atMost(Duration.ofSeconds(10));
         assertThat(tables.item("mqtt_retain", "topic", stored).orElseThrow().get("payload").s())
                 .isEqualTo("newer, from ingest");
         Map<String, AttributeValue> written = tables.item("mqtt_retain", "topic", missing).orElseThrow();

@@ -25,8 +25,11 @@ import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.hooks.HookRouter;
 import io.mqttdynamo.hooks.HookRules;
-import io.mqttdynamo.hooks.ItemMapper;
 import io.mqttdynamo.hooks.Republications;
+import io.mqttdynamo.store.ClusterLeases;
+import io.mqttdynamo.store.ItemMapper;
+import io.mqttdynamo.store.ReadCost;
+import io.mqttdynamo.store.RetainedReads;
 import io.mqttdynamo.store.StoreMetrics;
 import io.mqttdynamo.store.WritePipeline;
 import io.mqttdynamo.store.local.DynaliteServer;
@@ -90,7 +93,8 @@ class RetainedSyncReplicasTest {
         BrokerSessions sessions = new BrokerSessions(config, registry);
         HookRules rules = new HookRules(config, raw);
         ItemMapper items = new ItemMapper(config, registry);
-        return new RetainedSync(new RetainedBrokerClient(sessions), dynamo,
+        return new RetainedSync(new RetainedBrokerClient(sessions),
+                new RetainedReads(dynamo, new ReadCost(registry), config), new ClusterLeases(dynamo),
                 new WritePipeline(dynamo, new StoreMetrics(registry), config), items, rules,
                 new HookRouter(rules, items, config, sessions, new Republications(), registry), config, registry, sessions);
     }

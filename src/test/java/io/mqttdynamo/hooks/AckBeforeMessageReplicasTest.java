@@ -28,6 +28,7 @@ import io.mqttdynamo.broker.BrokerSessions;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EmqxMsgId;
+import io.mqttdynamo.store.ItemMapper;
 import io.mqttdynamo.store.StoreMetrics;
 import io.mqttdynamo.store.WritePipeline;
 import io.mqttdynamo.store.local.DynaliteServer;
@@ -102,7 +103,7 @@ class AckBeforeMessageReplicasTest {
 
         /** Takes the event as ingest does; completes when its writes are stored (when its MQTT ack would go). */
         CompletableFuture<Void> take(BrokerEvent event) {
-            return pipeline.submitAll(router.writesFor(event));
+            return pipeline.store(router.writesFor(event)).subscribeAsCompletionStage();
         }
 
         void stored(BrokerEvent event) throws Exception {

@@ -78,7 +78,7 @@ class RepublicationsTest {
         Republications republications = new Republications();
         assertThat(republications.copyReported("copy-1", "jobs", 0)).as("nothing expected on the topic").isNull();
         republications.expect("jobs", bytes("job 1"), "orig-1", 0);
-        var held = republications.copyReported("copy-1", "jobs", 1).toCompletableFuture();
+        var held = republications.copyReported("copy-1", "jobs", 1).subscribeAsCompletionStage();
         assertThat(held).isNotDone();
 
         republications.copyPublished("copy-1", "jobs", bytes("job 1"), 2);
@@ -91,7 +91,7 @@ class RepublicationsTest {
     void aHeldAckGoesOnAfterTheHoldWhenItsCopyNeverComes() {
         Republications republications = new Republications();
         republications.expect("jobs", bytes("job 1"), "orig-1", 0);
-        var held = republications.copyReported("elsewhere", "jobs", 1).toCompletableFuture();
+        var held = republications.copyReported("elsewhere", "jobs", 1).subscribeAsCompletionStage();
         org.awaitility.Awaitility.await().atMost(Republications.HOLD.plusSeconds(5)).until(held::isDone);
         assertThat(held).isCompletedWithValue(null);
         assertThat(republications.originalOf("elsewhere")).isNull();

@@ -57,7 +57,7 @@ class ClusterLeaseTest {
 
     private static boolean refused(ClusterLease lease) {
         try {
-            lease.take().await().atMost(TIMEOUT).release().join();
+            lease.take().await().atMost(TIMEOUT).release().await().atMost(TIMEOUT);
             return false;
         } catch (ClusterLease.HeldElsewhereException e) {
             return true;
@@ -73,8 +73,8 @@ class ClusterLeaseTest {
         assertThatThrownBy(() -> b.take().await().atMost(TIMEOUT))
                 .isInstanceOf(ClusterLease.HeldElsewhereException.class)
                 .hasMessageContaining("replica-a holds the lease of " + job);
-        held.release().join();
-        b.take().await().atMost(TIMEOUT).release().join();
+        held.release().await().atMost(TIMEOUT);
+        b.take().await().atMost(TIMEOUT).release().await().atMost(TIMEOUT);
     }
 
     @Test
@@ -95,7 +95,7 @@ class ClusterLeaseTest {
         ClusterLease.Held held = a.take().await().atMost(TIMEOUT);
         // Three terms: without renewals, b would take it after the first.
         await().during(Duration.ofMillis(2_700)).atMost(TIMEOUT).until(() -> refused(b) && !held.lost());
-        held.release().join();
+        held.release().await().atMost(TIMEOUT);
         assertThat(refused(b)).isFalse();
     }
 
@@ -107,7 +107,7 @@ class ClusterLeaseTest {
         leftBy(job, "replica-b", System.currentTimeMillis() + 60_000);
         await().atMost(TIMEOUT).until(held::lost);
         // Giving it up leaves the other's lease alone.
-        held.release().join();
+        held.release().await().atMost(TIMEOUT);
         assertThat(refused(new ClusterLease(dynamo, job, "replica-c", Duration.ofSeconds(30)))).isTrue();
     }
 

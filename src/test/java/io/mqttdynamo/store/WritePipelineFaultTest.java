@@ -242,7 +242,7 @@ class WritePipelineFaultTest {
                 && counter("mqtt_dynamo_write_errors") >= 10);
         assertThat(pipeline.refusal().get().code()).isEqualTo(code);
         assertThat(results).noneMatch(CompletableFuture::isDone);
-        CompletableFuture<Void> admission = pipeline.admission().toCompletableFuture();
+        CompletableFuture<Void> admission = pipeline.admitted().toCompletableFuture();
         assertThat(admission).isNotDone();
         assertThat(registry.get("mqtt_dynamo_writes_refused").gauge().value()).isEqualTo(1);
 
@@ -267,7 +267,7 @@ class WritePipelineFaultTest {
         CompletableFuture<Void> big = pipeline.submitAll(List.of(retained(prefix + "big", "x".repeat(420 * 1024))));
         assertThatThrownBy(() -> big.get(20, TimeUnit.SECONDS)).hasCauseInstanceOf(RejectedWriteException.class);
         assertThat(pipeline.refusal()).isEmpty();
-        assertThat(pipeline.admission().toCompletableFuture()).isDone();
+        assertThat(pipeline.admitted().toCompletableFuture()).isDone();
     }
 
     /**
@@ -280,7 +280,7 @@ class WritePipelineFaultTest {
         String shard = Indexes.shardOf(clientId);
         long knownBefore = counterValue(shard, Tables.Attr.KNOWN);
         long onlineBefore = counterValue(shard, Tables.Attr.ONLINE);
-        io.mqttdynamo.hooks.ItemMapper items = new io.mqttdynamo.hooks.ItemMapper(new SmallRyeConfigBuilder()
+        ItemMapper items = new ItemMapper(new SmallRyeConfigBuilder()
                 .withMapping(MqttDynamoConfig.class).build().getConfigMapping(MqttDynamoConfig.class), registry);
         AtomicBoolean clientAnswerLost = new AtomicBoolean();
         AtomicBoolean counterAnswerLost = new AtomicBoolean();
@@ -336,7 +336,7 @@ class WritePipelineFaultTest {
 
         assertThat(tables.topicMsgIds(topic)).containsExactlyInAnyOrder("m7", "m8");
         assertThat(pipeline.refusal()).isEmpty();
-        assertThat(pipeline.admission().toCompletableFuture()).isDone();
+        assertThat(pipeline.admitted().toCompletableFuture()).isDone();
     }
 
     /** Two capped sets on one item (MsgId and the early-ack marks): trimming one leaves the other alone. */

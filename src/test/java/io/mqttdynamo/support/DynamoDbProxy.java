@@ -45,7 +45,7 @@ import com.sun.net.httpserver.HttpServer;
  *
  * <ul>
  * <li>{@link #fault(Function)}: decides per request whether to answer with an error, delay it, or leave
- * part of a BatchWriteItem unprocessed ({@link Fault}).</li>
+ * part of a BatchWriteItem or a BatchGetItem unprocessed ({@link Fault}).</li>
  * <li>{@link #onExchange(Consumer)}: sees every answer given to the client ({@link Exchange}).</li>
  * <li>{@link #count(String)}: how many requests of an operation were forwarded to the server.</li>
  * </ul>
@@ -84,7 +84,9 @@ public final class DynamoDbProxy implements AutoCloseable {
 
         /**
          * For BatchWriteItem: forward the request without its last {@code n} write requests (counted over
-         * all tables) and answer with the server's response whose {@code UnprocessedItems} holds them.
+         * all tables) and answer with the server's response whose {@code UnprocessedItems} holds them. For
+         * BatchGetItem the same with its last {@code n} keys and {@code UnprocessedKeys} (each table's keys with
+         * the request's consistency and projection, as DynamoDB returns them).
          */
         static Fault unprocessed(int n) {
             return new Unprocessed(n);
@@ -222,6 +224,25 @@ public final class DynamoDbProxy implements AutoCloseable {
                     return;
                 }
             }
+            JsonNode heldKeys = null;
+            if (fault instanceof Fault.Unprocessed unprocessed && operation.equals("BatchGetItem")) {
+                ObjectNode request = (ObjectNode) JSON.readTree(body);
+                ObjectNode unprocessedKeys = withholdKeys((ObjectNode) request.get("RequestItems"), unprocessed.n());
+                heldKeys = unprocessedKeys;
+                if (request.get("RequestItems").isEmpty()) {
+                    // Nothing left to forward: answer that nothing was read.
+                    ObjectNode nothing = JSON.createObjectNode();
+                    nothing.putObject("Responses");
+                    nothing.set("UnprocessedKeys", unprocessedKeys);
+                    byte[] answer = JSON.writeValueAsBytes(nothing);
+                    Headers headers = exchange.getResponseHeaders();
+                    headers.set("Content-Type", JSON_CONTENT_TYPE);
+                    headers.set("x-amz-crc32", crc32(answer));
+                    respond(exchange, 200, answer, operation, requestBody);
+                    return;
+                }
+                body = JSON.writeValueAsBytes(request);
+            }
             JsonNode heldTables = null;
             if (fault instanceof Fault.Unprocessed unprocessed && operation.equals("BatchWriteItem")) {
                 ObjectNode request = (ObjectNode) JSON.readTree(body);
@@ -250,6 +271,21 @@ public final class DynamoDbProxy implements AutoCloseable {
                     ArrayNode list = merged.has(table.getKey()) ? (ArrayNode) merged.get(table.getKey())
                             : merged.putArray(table.getKey());
                     list.addAll((ArrayNode) table.getValue());
+                });
+                responseBody = JSON.writeValueAsBytes(answer);
+                changed = true;
+            }
+            if (heldKeys != null && response.statusCode() == 200) {
+                ObjectNode answer = (ObjectNode) JSON.readTree(responseBody);
+                ObjectNode merged = answer.has("UnprocessedKeys") && answer.get("UnprocessedKeys").isObject()
+                        ? (ObjectNode) answer.get("UnprocessedKeys") : answer.putObject("UnprocessedKeys");
+                heldKeys.fields().forEachRemaining(table -> {
+                    if (merged.has(table.getKey())) {
+                        ((ArrayNode) merged.get(table.getKey()).get("Keys")).addAll((ArrayNode) table.getValue()
+                                .get("Keys"));
+                    } else {
+                        merged.set(table.getKey(), table.getValue());
+                    }
                 });
                 responseBody = JSON.writeValueAsBytes(answer);
                 changed = true;
@@ -330,6 +366,42 @@ public final class DynamoDbProxy implements AutoCloseable {
             }
         }
         // Keep the tables in request order in the answer.
+        ObjectNode ordered = JSON.createObjectNode();
+        for (String table : tables) {
+            if (held.has(table)) {
+                ordered.set(table, held.get(table));
+            }
+        }
+        return ordered;
+    }
+
+    /**
+     * Takes the last {@code n} keys out of a BatchGetItem's {@code RequestItems} (tables without keys left go)
+     * and returns them as its {@code UnprocessedKeys}: per table, the request's entry with those keys.
+     */
+    private static ObjectNode withholdKeys(ObjectNode requestItems, int n) {
+        List<String> tables = new ArrayList<>();
+        requestItems.fieldNames().forEachRemaining(tables::add);
+        ObjectNode held = JSON.createObjectNode();
+        int left = n;
+        for (int t = tables.size() - 1; t >= 0 && left > 0; t--) {
+            String table = tables.get(t);
+            ObjectNode entry = (ObjectNode) requestItems.get(table);
+            ArrayNode keys = (ArrayNode) entry.get("Keys");
+            List<JsonNode> taken = new ArrayList<>();
+            while (left > 0 && !keys.isEmpty()) {
+                taken.add(0, keys.remove(keys.size() - 1));
+                left--;
+            }
+            if (!taken.isEmpty()) {
+                ObjectNode unprocessed = entry.deepCopy();
+                unprocessed.putArray("Keys").addAll(taken);
+                held.set(table, unprocessed);
+            }
+            if (keys.isEmpty()) {
+                requestItems.remove(table);
+            }
+        }
         ObjectNode ordered = JSON.createObjectNode();
         for (String table : tables) {
             if (held.has(table)) {

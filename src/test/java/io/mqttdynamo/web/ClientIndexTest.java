@@ -17,9 +17,9 @@ import jakarta.inject.Inject;
 import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.domain.BrokerEvent;
-import io.mqttdynamo.hooks.ItemMapper;
 import io.mqttdynamo.store.ClientBackfill;
 import io.mqttdynamo.store.Indexes;
+import io.mqttdynamo.store.ItemMapper;
 import io.mqttdynamo.store.WritePipeline;
 import io.mqttdynamo.support.EmbeddedBrokerProfile;
 import io.mqttdynamo.support.ServiceTest;
@@ -27,6 +27,7 @@ import io.mqttdynamo.support.TestMqttClient;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.path.json.JsonPath;
+import io.smallrye.mutiny.Uni;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.GlobalSecondaryIndexDescription;
 import software.amazon.awssdk.services.dynamodb.model.TableDescription;
@@ -133,10 +134,11 @@ class ClientIndexTest extends ServiceTest {
         BrokerEvent.ClientConnected connected = new BrokerEvent.ClientConnected(id, "node-x", null, at);
         long[] before = counts();
         // the same connected event three times (a redelivery, and one racing it): one new client, one online
-        pipeline.submitAll(List.of(mapper.connected(connected))).get(10, TimeUnit.SECONDS);
-        pipeline.submitAll(List.of(mapper.connected(connected))).get(10, TimeUnit.SECONDS);
-        java.util.concurrent.CompletableFuture.allOf(pipeline.submitAll(List.of(mapper.connected(connected))),
-                pipeline.submitAll(List.of(mapper.connected(connected)))).get(10, TimeUnit.SECONDS);
+        pipeline.store(List.of(mapper.connected(connected))).await().atMost(Duration.ofSeconds(10));
+        pipeline.store(List.of(mapper.connected(connected))).await().atMost(Duration.ofSeconds(10));
+        Uni.join().all(pipeline.store(List.of(mapper.connected(connected))),
+                pipeline.store(List.of(mapper.connected(connected)))).andFailFast()
+                .await().atMost(Duration.ofSeconds(10));
         assertThat(counts()).containsExactly(before[0] + 1, before[1] + 1);
         assertThat(tables.item("mqtt_client", "clientid", id).orElseThrow())
                 .containsEntry("online_shard", AttributeValue.fromS(Indexes.shardOf(id)))
@@ -146,10 +148,10 @@ class ClientIndexTest extends ServiceTest {
 
         // disconnected twice, and a late connected: offline once, the late event is stale
         BrokerEvent.ClientDisconnected gone = new BrokerEvent.ClientDisconnected(id, "node-x", "normal", at + 2000);
-        pipeline.submitAll(List.of(mapper.disconnected(gone))).get(10, TimeUnit.SECONDS);
-        pipeline.submitAll(List.of(mapper.disconnected(gone))).get(10, TimeUnit.SECONDS);
-        pipeline.submitAll(List.of(mapper.connected(new BrokerEvent.ClientConnected(id, "node-x", null, at + 1000))))
-                .get(10, TimeUnit.SECONDS);
+        pipeline.store(List.of(mapper.disconnected(gone))).await().atMost(Duration.ofSeconds(10));
+        pipeline.store(List.of(mapper.disconnected(gone))).await().atMost(Duration.ofSeconds(10));
+        pipeline.store(List.of(mapper.connected(new BrokerEvent.ClientConnected(id, "node-x", null, at + 1000))))
+                .await().atMost(Duration.ofSeconds(10));
         assertThat(counts()).containsExactly(before[0] + 1, before[1]);
         assertThat(tables.item("mqtt_client", "clientid", id).orElseThrow()).doesNotContainKey("online_shard")
                 .containsEntry("client_shard", AttributeValue.fromS(Indexes.shardOf(id)));
@@ -212,10 +214,10 @@ class ClientIndexTest extends ServiceTest {
         // 1100 bytes: a valid partition key of mqtt_client and mqtt_sub, too long for an index sort key
         String id = "long-" + run + "-" + "x".repeat(1100 - 14);
         long[] before = counts();
-        pipeline.submitAll(List.of(mapper.connected(new BrokerEvent.ClientConnected(id, "n", null,
-                System.currentTimeMillis())))).get(10, TimeUnit.SECONDS);
-        pipeline.submitAll(List.of(mapper.subscribed(new BrokerEvent.ClientSubscribed(id, "long/" + run, 1,
-                System.currentTimeMillis())))).get(10, TimeUnit.SECONDS);
+        pipeline.store(List.of(mapper.connected(new BrokerEvent.ClientConnected(id, "n", null,
+                System.currentTimeMillis())))).await().atMost(Duration.ofSeconds(10));
+        pipeline.store(List.of(mapper.subscribed(new BrokerEvent.ClientSubscribed(id, "long/" + run, 1,
+                System.currentTimeMillis())))).await().atMost(Duration.ofSeconds(10));
         assertThat(tables.item("mqtt_client", "clientid", id).orElseThrow())
                 .containsEntry("connect_state", AttributeValue.fromN("1"))
                 .doesNotContainKeys("online_shard", "client_shard");

@@ -7,6 +7,8 @@ import java.util.List;
 
 import org.junit.jupiter.api.Test;
 
+import io.mqttdynamo.cluster.ReplicaSnapshot;
+
 /** How the replicas' snapshots add up to the cluster's overview. */
 class OverviewMergeTest {
 
@@ -21,7 +23,7 @@ class OverviewMergeTest {
         latencies[N - 1] = latency;
         return new ReplicaSnapshot(name, endMillis, brokerUp, brokerUp ? null : "connection refused", true, null,
                 pending, 3, 1, lastError, lastErrorAt, rate / 10, latency, endMillis, rates, latencies, List.of(),
-                new Overview.Delivery(2, 1, 10, 4, 3), null);
+                new ReplicaSnapshot.Delivery(2, 1, 10, 4, 3), null);
     }
 
     @Test
@@ -47,7 +49,7 @@ class OverviewMergeTest {
         assertThat(overview.replicas().get(0).self()).isTrue();
         assertThat(overview.onlineClients()).as("client counts stay this replica's").isEqualTo(3);
         assertThat(overview.knownClients()).isEqualTo(9);
-        assertThat(overview.delivery()).isEqualTo(new Overview.Delivery(4, 2, 20, 8, 6));
+        assertThat(overview.delivery()).isEqualTo(new ReplicaSnapshot.Delivery(4, 2, 20, 8, 6));
     }
 
     @Test
@@ -67,17 +69,17 @@ class OverviewMergeTest {
     void refusedWritesAddUpAndTheLatestSaysWhichReplica() {
         long end = 3_000_000_000L;
         ReplicaSnapshot self = withRefusals(replica("mqtt-dynamo-0", end, 0, 0, true, 0, null, 0),
-                new Overview.Refusals(2, "KeyLimit on mqtt_retain", 100));
+                new ReplicaSnapshot.Refusals(2, "KeyLimit on mqtt_retain", 100));
         ReplicaSnapshot other = withRefusals(replica("mqtt-dynamo-1", end, 0, 0, true, 0, null, 0),
-                new Overview.Refusals(1, "ValidationException on mqtt_msg", 200));
+                new ReplicaSnapshot.Refusals(1, "ValidationException on mqtt_msg", 200));
         ReplicaSnapshot older = replica("mqtt-dynamo-2", end, 0, 0, true, 0, null, 0);
         Overview overview = Overview.of(0, 0, "broker:1883", List.of(self, other, older));
         assertThat(overview.refusals()).isEqualTo(
-                new Overview.Refusals(3, "replica mqtt-dynamo-1: ValidationException on mqtt_msg", 200));
-        assertThat(Overview.of(0, 0, "broker:1883", List.of(older)).refusals()).isEqualTo(Overview.Refusals.NONE);
+                new ReplicaSnapshot.Refusals(3, "replica mqtt-dynamo-1: ValidationException on mqtt_msg", 200));
+        assertThat(Overview.of(0, 0, "broker:1883", List.of(older)).refusals()).isEqualTo(ReplicaSnapshot.Refusals.NONE);
     }
 
-    private static ReplicaSnapshot withRefusals(ReplicaSnapshot s, Overview.Refusals refusals) {
+    private static ReplicaSnapshot withRefusals(ReplicaSnapshot s, ReplicaSnapshot.Refusals refusals) {
         return new ReplicaSnapshot(s.replica(), s.atMillis(), s.brokerUp(), s.brokerProblem(), s.dynamoUp(),
                 s.tablesProblem(), s.pendingWrites(), s.unacknowledgedMessages(), s.reconnects(), s.lastError(),
                 s.lastErrorAtMillis(), s.messagesPerSecond(), s.writeLatencyMillis(), s.chartEndMillis(),

@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 import org.jboss.logging.Logger;
 
@@ -21,7 +22,9 @@ import io.mqttdynamo.domain.TopicFilter;
 import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
 import io.netty.handler.codec.mqtt.MqttProperties;
 import io.netty.handler.codec.mqtt.MqttQoS;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
@@ -80,6 +83,8 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
     private final int maxQueued;
     private MqttServer server;
     private Vertx vertx;
+    /** The event loop serving the connections (one server, one context), once a client connected. */
+    private volatile Context connections;
 
     /**
      * @param node the node name in events and envelopes
@@ -127,6 +132,33 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
         return server.listen().map(MqttServer::actualPort);
     }
 
+    /**
+     * Runs {@code task} on the event loop that serves the connections: a call from another thread that writes to a
+     * connection (a subscription made or a stored message delivered on a client's behalf) would take the broker's
+     * lock and then the connection's, where the event loop takes the connection's and then the broker's (reading a
+     * PUBACK), and both would wait for good. At once while no client connected.
+     */
+    @Override
+    public <T> Future<T> onConnectionsLoop(Supplier<T> task) {
+        Context loop = connections;
+        if (loop == null) {
+            try {
+                return Future.succeededFuture(task.get());
+            } catch (RuntimeException e) {
+                return Future.failedFuture(e);
+            }
+        }
+        Promise<T> done = Promise.promise();
+        loop.runOnContext(v -> {
+            try {
+                done.complete(task.get());
+            } catch (RuntimeException e) {
+                done.fail(e);
+            }
+        });
+        return done.future();
+    }
+
     @Override
     public Future<Void> stop() {
         return server == null ? Future.succeededFuture() : server.close();
@@ -172,6 +204,9 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
     }
 
     private synchronized void onConnect(MqttEndpoint endpoint) {
+        if (connections == null) {
+            connections = Vertx.currentContext();
+        }
         if (!mqtt5 && endpoint.protocolVersion() >= 5) {
             endpoint.reject(MqttConnectReturnCode.CONNECTION_REFUSED_UNSUPPORTED_PROTOCOL_VERSION);
             return;

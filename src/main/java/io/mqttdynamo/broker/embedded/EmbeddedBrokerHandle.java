@@ -1,6 +1,7 @@
 package io.mqttdynamo.broker.embedded;
 
 import java.util.Map;
+import java.util.function.Supplier;
 
 import io.vertx.core.Future;
 
@@ -28,6 +29,13 @@ public interface EmbeddedBrokerHandle {
      * @return false when the client has no session or no subscription for the topic
      */
     boolean deliverStored(String clientId, String hexId, String topic, byte[] payload, int qos, String sender);
+
+    /**
+     * Runs {@code task} on the event loop that serves the connections, where calls that write to a connection
+     * (a subscription made or a stored message delivered on a client's behalf) must run: from another thread they
+     * would take the broker's lock and then the connection's, the reverse of the event loop's order.
+     */
+    <T> Future<T> onConnectionsLoop(Supplier<T> task);
 
     /** Stops listening; connected clients are disconnected. */
     Future<Void> stop();

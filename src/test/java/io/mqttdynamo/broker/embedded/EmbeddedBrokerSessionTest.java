@@ -6,6 +6,9 @@ import static org.awaitility.Awaitility.await;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -16,9 +19,13 @@ import com.hivemq.client.mqtt.datatypes.MqttQos;
 import com.hivemq.client.mqtt.mqtt3.Mqtt3BlockingClient;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5BlockingClient;
 
+import io.mqttdynamo.support.TestMqttClient;
 import io.vertx.core.Vertx;
 
-/** Persistent sessions of the embedded broker end when they expire, and hold a bounded number of messages. */
+/**
+ * Persistent sessions of the embedded broker end when they expire, and hold a bounded number of messages; stored
+ * messages delivered from other threads reach a client that acknowledges them meanwhile.
+ */
 class EmbeddedBrokerSessionTest {
 
     private static final int MAX_QUEUED = 5;
@@ -36,8 +43,8 @@ class EmbeddedBrokerSessionTest {
 
     @AfterEach
     void stop() throws Exception {
-        broker.stop().toCompletionStage().toCompletableFuture().get();
-        vertx.close().toCompletionStage().toCompletableFuture().get();
+        broker.stop().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
 
     private Mqtt5BlockingClient mqtt5(String clientId) {
@@ -101,5 +108,35 @@ class EmbeddedBrokerSessionTest {
         }
         publisher.disconnect();
         assertThat(broker.waitingFor(id)).isEqualTo(MAX_QUEUED);
+    }
+
+    @Test
+    void storedMessagesDeliveredFromOtherThreadsWhileTheClientAcknowledgesAllArrive() throws Exception {
+        String id = "fetching-" + UUID.randomUUID();
+        int rounds = 10;
+        int perRound = 2_000;
+        ExecutorService threads = Executors.newFixedThreadPool(2);
+        try (TestMqttClient client = TestMqttClient.connect(id, port)) {
+            client.subscribe("s/" + id + "/#", 1);
+            // Threads as the delivery functions' are (not the broker's event loop) deliver each round as soon as the
+            // client has the last, so that its PUBACKs come in while they deliver.
+            for (int round = 0; round < rounds; round++) {
+                for (int half = 0; half < 2; half++) {
+                    int first = round * perRound + half * perRound / 2;
+                    threads.submit(() -> {
+                        for (int i = first; i < first + perRound / 2; i++) {
+                            String hexId = String.format("%032X", i + 1);
+                            String topic = "s/" + id + "/" + i;
+                            broker.onConnectionsLoop(() -> broker.deliverStored(id, hexId, topic,
+                                    "stored".getBytes(StandardCharsets.UTF_8), 1, "sender"));
+                        }
+                    });
+                }
+                int expected = (round + 1) * perRound;
+                await().atMost(Duration.ofSeconds(20)).until(() -> client.received().size() == expected);
+            }
+        } finally {
+            threads.shutdownNow();
+        }
     }
 }

@@ -1,4 +1,4 @@
-package io.mqttdynamo.hooks;
+package io.mqttdynamo.store;
 
 import static io.mqttdynamo.store.Tables.Attr;
 
@@ -18,10 +18,6 @@ import io.mqttdynamo.config.MqttDynamoConfig.TimeUnitSetting;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.domain.Payloads;
-import io.mqttdynamo.store.Indexes;
-import io.mqttdynamo.store.ItemSize;
-import io.mqttdynamo.store.ItemWrite;
-import io.mqttdynamo.store.Tables;
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
@@ -181,7 +177,7 @@ public class ItemMapper {
     }
 
     /** ... and {@code then} decides what follows from the whole item after the addition. */
-    ItemWrite topicMessage(BrokerEvent.MessagePublished e, List<ItemWrite.Then> then) {
+    public ItemWrite topicMessage(BrokerEvent.MessagePublished e, List<ItemWrite.Then> then) {
         return new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, topicKey(e.topic()), Attr.MSG_ID_SET,
                 Set.of(e.msgId()), topicMsgIdsCap, EmqxMsgId.OLDEST_FIRST, then);
     }
@@ -190,7 +186,7 @@ public class ItemMapper {
      * on_message_publish, first half, as an UpdateItem (the same item as {@link #message}, the same capacity):
      * what follows it ({@code then}) is written once it is stored.
      */
-    ItemWrite messageThen(BrokerEvent.MessagePublished e, List<ItemWrite.Then> then) {
+    public ItemWrite messageThen(BrokerEvent.MessagePublished e, List<ItemWrite.Then> then) {
         Map<String, AttributeValue> item = new HashMap<>(((ItemWrite.Put) message(e)).item());
         item.remove(Attr.MSGID);
         Map<String, String> names = new HashMap<>();
@@ -203,13 +199,13 @@ public class ItemMapper {
      * An acknowledgement came before its message: the msgid is marked in its topic's item ({@code acked_first},
      * the {@code cap} newest kept), for the replica that stores the message later.
      */
-    ItemWrite earlyAck(String topic, String msgId, int cap, ItemWrite.Then then) {
+    public ItemWrite earlyAck(String topic, String msgId, int cap, ItemWrite.Then then) {
         return new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, topicKey(topic), Attr.ACKED_FIRST, Set.of(msgId), cap,
                 EmqxMsgId.OLDEST_FIRST, List.of(then));
     }
 
     /** The acknowledged msgids leave the topic's pending set and their marks go, in one update. */
-    ItemWrite earlyAcksSettled(String topic, Set<String> msgIds) {
+    public ItemWrite earlyAcksSettled(String topic, Set<String> msgIds) {
         return new ItemWrite.ConditionalUpdate(Tables.TOPIC_MSG_MAP, topicKey(topic), "DELETE #ids :ids, #early :ids",
                 null, Map.of("#ids", Attr.MSG_ID_SET, "#early", Attr.ACKED_FIRST),
                 Map.of(":ids", AttributeValue.fromSs(List.copyOf(msgIds))));
@@ -276,7 +272,7 @@ public class ItemMapper {
     }
 
     /** ... and {@code then} decides what follows from the whole item as it was before the removal. */
-    ItemWrite consumed(BrokerEvent.MessageAcked e, List<ItemWrite.Then> then) {
+    public ItemWrite consumed(BrokerEvent.MessageAcked e, List<ItemWrite.Then> then) {
         return new ItemWrite.RemoveFromSet(Tables.TOPIC_MSG_MAP, topicKey(e.topic()), Attr.MSG_ID_SET,
                 Set.of(e.msgId()), then);
     }
@@ -286,7 +282,7 @@ public class ItemMapper {
         return messageDeleted(e.msgId());
     }
 
-    ItemWrite messageDeleted(String msgId) {
+    public ItemWrite messageDeleted(String msgId) {
         return new ItemWrite.Delete(Tables.MSG, Map.of(Attr.MSGID, s(msgId)));
     }
 

@@ -1,4 +1,4 @@
-package io.mqttdynamo.web;
+package io.mqttdynamo.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -7,7 +7,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -19,7 +18,6 @@ import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.EventTopics;
 import io.smallrye.config.PropertiesConfigSource;
 import io.smallrye.config.SmallRyeConfigBuilder;
-import io.vertx.core.Vertx;
 
 /**
  * Anyone allowed to publish on {@code mqtt-dynamo/cluster/+} can send the view names and snapshots: it keeps a
@@ -28,20 +26,14 @@ import io.vertx.core.Vertx;
 class ClusterViewLimitsTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final Vertx vertx = Vertx.vertx();
     private final ClusterView view = view(Map.of("mqtt-dynamo.broker.client-id", "self"));
 
     private ClusterView view(Map<String, String> properties) {
         MqttDynamoConfig config = new SmallRyeConfigBuilder().withMapping(MqttDynamoConfig.class)
                 .withSources(new PropertiesConfigSource(new HashMap<>(properties), "test", 100)).build()
                 .getConfigMapping(MqttDynamoConfig.class);
-        return new ClusterView(new BrokerSessions(config, new SimpleMeterRegistry()), vertx, JSON, config,
+        return new ClusterView(new BrokerSessions(config, new SimpleMeterRegistry()), JSON, config,
                 new SimpleMeterRegistry());
-    }
-
-    @AfterEach
-    void close() {
-        vertx.close();
     }
 
     static ReplicaSnapshot snapshot(String replica, String lastError) {

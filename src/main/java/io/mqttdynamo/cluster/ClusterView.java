@@ -1,5 +1,6 @@
-package io.mqttdynamo.web;
+package io.mqttdynamo.cluster;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -28,7 +29,9 @@ import io.mqttdynamo.ingest.LogSafe;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
-import io.vertx.core.Vertx;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.subscription.Cancellable;
 
 /**
  * The replicas as one: each publishes a {@link ReplicaSnapshot} of itself every
@@ -52,8 +55,10 @@ public class ClusterView {
     /** Largest packet this connection takes: a snapshot and a topic of MQTT's longest, with room for properties. */
     static final int MAX_PACKET_BYTES = HeardReplicas.MAX_SNAPSHOT_BYTES + 65_535 + 1_024;
 
+    /** Longest wait, when the replica stops, for the broker to take its leaving (its snapshot cleared). */
+    static final Duration LEAVE_TIMEOUT = Duration.ofSeconds(4);
+
     private final BrokerSessions sessions;
-    private final Vertx vertx;
     private final ObjectMapper json;
     private final boolean enabled;
     private final String replica;
@@ -61,12 +66,10 @@ public class ClusterView {
     private final AtomicBoolean droppedBefore = new AtomicBoolean();
     private volatile Supplier<ReplicaSnapshot> local;
     private volatile Mqtt5AsyncClient client;
-    private volatile long timer = -1;
+    private volatile Cancellable timer;
 
-    public ClusterView(BrokerSessions sessions, Vertx vertx, ObjectMapper json, MqttDynamoConfig config,
-            MeterRegistry registry) {
+    public ClusterView(BrokerSessions sessions, ObjectMapper json, MqttDynamoConfig config, MeterRegistry registry) {
         this.sessions = sessions;
-        this.vertx = vertx;
         this.json = json;
         this.enabled = config.cluster().enabled();
         this.replica = sessions.clientIdBase();
@@ -92,7 +95,7 @@ public class ClusterView {
     }
 
     /** Where this replica's own snapshot comes from (the dashboard's data). */
-    void source(Supplier<ReplicaSnapshot> snapshot) {
+    public void source(Supplier<ReplicaSnapshot> snapshot) {
         this.local = snapshot;
     }
 
@@ -112,7 +115,7 @@ public class ClusterView {
 
     private void connect() {
         String topic = EventTopics.CLUSTER_PREFIX + replica;
-        Mqtt5AsyncClient c = sessions.builderFor(replica + "-cluster")
+        Mqtt5AsyncClient c = sessions.clientBuilder(replica + "-cluster")
                 .automaticReconnectWithDefaultConfig()
                 .useMqttVersion5()
                 // A replica that dies without a word clears its snapshot (an empty retained message deletes it).
@@ -130,7 +133,8 @@ public class ClusterView {
                         Log.warnf("cluster view: cannot connect yet (%s); retrying", failure.getMessage());
                     }
                 });
-        timer = vertx.setPeriodic(INTERVAL_MILLIS, id -> publish());
+        timer = Multi.createFrom().ticks().every(Duration.ofMillis(INTERVAL_MILLIS))
+                .subscribe().with(tick -> publish());
     }
 
     private void subscribe() {
@@ -207,17 +211,20 @@ public class ClusterView {
     }
 
     void onStop(@Observes @Priority(Lifecycle.STOP_MQTT_SESSIONS) ShutdownEvent event) {
-        if (timer >= 0) {
-            vertx.cancelTimer(timer);
+        Cancellable ticks = timer;
+        if (ticks != null) {
+            ticks.cancel();
         }
         Mqtt5AsyncClient c = client;
         if (c != null && c.getState().isConnected()) {
             try {
-                // Leaving: the others drop this replica at once.
-                c.publishWith().topic(EventTopics.CLUSTER_PREFIX + replica).qos(MqttQos.AT_LEAST_ONCE).retain(true)
-                        .payload(new byte[0]).send().get(2, TimeUnit.SECONDS);
-                c.disconnect().get(2, TimeUnit.SECONDS);
-            } catch (Exception e) {
+                // Leaving: the others drop this replica at once. Blocking once is right here: this is the shutdown
+                // thread, and the empty snapshot must reach the broker before the process ends.
+                Uni.createFrom().completionStage(() -> c.publishWith().topic(EventTopics.CLUSTER_PREFIX + replica)
+                                .qos(MqttQos.AT_LEAST_ONCE).retain(true).payload(new byte[0]).send())
+                        .chain(() -> Uni.createFrom().completionStage(c::disconnect))
+                        .await().atMost(LEAVE_TIMEOUT);
+            } catch (RuntimeException e) {
                 Log.debugf("cluster view: %s", e.getMessage());
             }
         }

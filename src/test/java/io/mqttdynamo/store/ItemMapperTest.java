@@ -1,4 +1,4 @@
-package io.mqttdynamo.hooks;
+package io.mqttdynamo.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -10,8 +10,6 @@ import org.junit.jupiter.api.Test;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
-import io.mqttdynamo.store.ItemSize;
-import io.mqttdynamo.store.ItemWrite;
 import io.smallrye.config.SmallRyeConfigBuilder;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 

@@ -1,4 +1,4 @@
-package io.mqttdynamo.web;
+package io.mqttdynamo.cluster;
 
 import java.util.ArrayList;
 import java.util.Iterator;

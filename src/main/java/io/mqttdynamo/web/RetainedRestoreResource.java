@@ -1,4 +1,4 @@
-package io.mqttdynamo.delivery;
+package io.mqttdynamo.web;
 
 import java.util.Map;
 
@@ -9,6 +9,7 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
+import io.mqttdynamo.delivery.RetainedSync;
 import io.smallrye.mutiny.Uni;
 
 /**

@@ -12,17 +12,17 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
-class TableQueriesCursorTest {
+class CursorTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"a\u0002b", "a\u0001b", "\u0001\u0002", "plain/topic", "a=b&c", "é€😀", "\"quoted\"\\",
             "line\nbreak", " "})
     void cursorsGiveBackTheKeyTheyWereMadeOf(String value) {
         Map<String, AttributeValue> retain = Map.of("topic", AttributeValue.fromS(value));
-        assertThat(TableQueries.Cursor.decode(Tables.RETAIN, TableQueries.Cursor.encode(retain))).isEqualTo(retain);
+        assertThat(Cursor.decode(Tables.RETAIN, Cursor.encode(retain))).isEqualTo(retain);
         Map<String, AttributeValue> sub = Map.of("clientid", AttributeValue.fromS(value + "\u0002c"),
                 "topic", AttributeValue.fromS("\u0001" + value));
-        assertThat(TableQueries.Cursor.decode(Tables.SUB, TableQueries.Cursor.encode(sub))).isEqualTo(sub);
+        assertThat(Cursor.decode(Tables.SUB, Cursor.encode(sub))).isEqualTo(sub);
     }
 
     @ParameterizedTest
@@ -30,7 +30,7 @@ class TableQueriesCursorTest {
             "bnVsbA"})
     void malformedCursorsAreRefused(String cursor) {
         // e30 = {}, W10 = [], eyJ0b3BpYyI6MX0 = {"topic":1}, eyJ0b3BpYyI6IiJ9 = {"topic":""}, {"x":"y"}, null
-        assertThatThrownBy(() -> TableQueries.Cursor.decode(Tables.RETAIN, cursor))
+        assertThatThrownBy(() -> Cursor.decode(Tables.RETAIN, cursor))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("invalid cursor");
     }
 
@@ -39,7 +39,7 @@ class TableQueriesCursorTest {
     void cursorsWithKeysDynamoDbCannotHoldAreRefused(int bytes) {
         String json = "{\"topic\":\"" + "a".repeat(bytes) + "\"}";
         String cursor = Base64.getUrlEncoder().withoutPadding().encodeToString(json.getBytes(StandardCharsets.UTF_8));
-        assertThatThrownBy(() -> TableQueries.Cursor.decode(Tables.RETAIN, cursor))
+        assertThatThrownBy(() -> Cursor.decode(Tables.RETAIN, cursor))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("invalid cursor");
     }
 }

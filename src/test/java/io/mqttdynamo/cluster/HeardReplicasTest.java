@@ -1,4 +1,4 @@
-package io.mqttdynamo.web;
+package io.mqttdynamo.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
