@@ -78,8 +78,13 @@ public class RetainedReads {
                 .map(item -> str(item, Attr.TOPIC));
     }
 
+    /**
+     * The keys of {@code topics} that can be keys at all: a topic over DynamoDB's partition key limit (2,048 bytes)
+     * has no row, and BatchGetItem would refuse the whole request for it.
+     */
     private static List<Map<String, AttributeValue>> keys(List<String> topics) {
-        return topics.stream().map(topic -> Map.of(Attr.TOPIC, s(topic))).toList();
+        return topics.stream().filter(topic -> KeyLimits.fits(topic, KeyLimits.PARTITION_KEY_MAX_BYTES))
+                .map(topic -> Map.of(Attr.TOPIC, s(topic))).toList();
     }
 
     private Rows.Message message(Map<String, AttributeValue> item) {

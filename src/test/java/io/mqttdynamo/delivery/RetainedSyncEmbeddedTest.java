@@ -185,4 +185,30 @@ class RetainedSyncEmbeddedTest extends EmbeddedBrokerTest {
         EmqxMsgId.decode(row.get("msgid").s());
         clear(topic);
     }
+
+    /** A topic over DynamoDB's 2,048-byte key limit cannot have a row: it must not fail the whole comparison. */
+    @Test
+    void aRetainedTopicTooLongForAKeyDoesNotFailTheComparison() throws Exception {
+        String tooLong = "long/" + run + "/" + "t".repeat(2100);
+        String topic = "beside-long/" + run;
+        try (TestMqttClient publisher = TestMqttClient.connect("long_pub_" + run, PORT)) {
+            publisher.publish(tooLong, "no key can hold its topic", 1, true);
+            publisher.publish(topic, "kept by the broker", 1, true);
+        }
+        await().atMost(TIMEOUT).until(() -> tables.item("mqtt_retain", "topic", topic).isPresent());
+        dynamo.deleteItem(b -> b.tableName("mqtt_retain").key(Map.of("topic", AttributeValue.fromS(topic))))
+                .get(10, TimeUnit.SECONDS);
+        try {
+            restore();
+            JsonPath ended = await().atMost(TIMEOUT).until(RetainedSyncEmbeddedTest::progress,
+                    p -> !p.getBoolean("running"));
+            assertThat(ended.getString("phase")).isEqualTo("done");
+            assertThat(tables.item("mqtt_retain", "topic", topic)).isPresent();
+        } finally {
+            try (TestMqttClient cleaner = TestMqttClient.connect("long_clean_" + run, PORT)) {
+                cleaner.publish(tooLong, new byte[0], 1, true);
+            }
+            clear(topic);
+        }
+    }
 }
