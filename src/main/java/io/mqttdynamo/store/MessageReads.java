@@ -34,7 +34,7 @@ public class MessageReads {
 
     public MessageReads(DynamoDbAsyncClient dynamo, ReadCost cost, MqttDynamoConfig config) {
         this.reads = Reads.metered(dynamo, cost);
-        this.deliveryReads = Reads.unmetered(dynamo);
+        this.deliveryReads = Reads.unmetered(dynamo, cost);
         this.timeUnit = config.timeUnit();
     }
 

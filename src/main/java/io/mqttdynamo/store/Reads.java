@@ -51,21 +51,24 @@ final class Reads {
     private final DynamoDbAsyncClient dynamo;
     /** Null for reads not counted. */
     private final ReadCost cost;
+    /** The dashboard's and the API's reads, whose cost is also counted apart. */
+    private final boolean dashboard;
     private final RetryPolicy pauses = new RetryPolicy(BATCH_GET_MAX_PAUSE);
 
-    private Reads(DynamoDbAsyncClient dynamo, ReadCost cost) {
+    private Reads(DynamoDbAsyncClient dynamo, ReadCost cost, boolean dashboard) {
         this.dynamo = dynamo;
         this.cost = cost;
+        this.dashboard = dashboard;
     }
 
-    /** Reads for the dashboard and the API, their cost counted. */
+    /** Reads for the dashboard and the API, their cost also counted apart. */
     static Reads metered(DynamoDbAsyncClient dynamo, ReadCost cost) {
-        return new Reads(dynamo, cost);
+        return new Reads(dynamo, cost, true);
     }
 
-    /** Reads of the delivery functions, not counted. */
-    static Reads unmetered(DynamoDbAsyncClient dynamo) {
-        return new Reads(dynamo, null);
+    /** Reads of the delivery functions: their read units counted by table only. */
+    static Reads unmetered(DynamoDbAsyncClient dynamo, ReadCost cost) {
+        return new Reads(dynamo, cost, false);
     }
 
     /** The item with {@code key}, if there is one (GetItem). */
@@ -76,13 +79,12 @@ final class Reads {
                     if (consistent) {
                         b.consistentRead(true);
                     }
-                    if (cost != null) {
-                        b.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL);
-                    }
+                    b.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL);
                 }))
                 .map(response -> {
                     boolean found = response.hasItem() && !response.item().isEmpty();
-                    if (cost != null) {
+                    cost.consumed(response.consumedCapacity());
+                    if (dashboard) {
                         cost.capacity(response.consumedCapacity());
                         cost.items(found ? 1 : 0);
                     }
@@ -92,27 +94,21 @@ final class Reads {
 
     /** One page of a query. */
     Uni<QueryResponse> query(QueryRequest.Builder request) {
-        if (cost != null) {
-            request.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL);
-        }
+        request.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL);
         QueryRequest built = request.build();
         return Uni.createFrom().completionStage(() -> dynamo.query(built)).invoke(this::count);
     }
 
     /** One page of a scan. */
     Uni<ScanResponse> scan(ScanRequest.Builder request) {
-        if (cost != null) {
-            request.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL);
-        }
+        request.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL);
         ScanRequest built = request.build();
         return Uni.createFrom().completionStage(() -> dynamo.scan(built)).invoke(this::count);
     }
 
     /** Every item a query finds, page by page as they are asked for. */
     Multi<Map<String, AttributeValue>> queryAll(QueryRequest.Builder request) {
-        if (cost != null) {
-            request.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL);
-        }
+        request.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL);
         return Multi.createFrom().publisher(AdaptersToFlow.publisher(dynamo.queryPaginator(request.build())))
                 .invoke(this::count)
                 .onItem().transformToIterable(QueryResponse::items);
@@ -120,9 +116,7 @@ final class Reads {
 
     /** Every item a scan finds, page by page as they are asked for. */
     Multi<Map<String, AttributeValue>> scanAll(ScanRequest.Builder request) {
-        if (cost != null) {
-            request.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL);
-        }
+        request.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL);
         return Multi.createFrom().publisher(AdaptersToFlow.publisher(dynamo.scanPaginator(request.build())))
                 .invoke(this::count)
                 .onItem().transformToIterable(ScanResponse::items);
@@ -167,14 +161,15 @@ final class Reads {
         return Uni.createFrom()
                 .completionStage(() -> dynamo.batchGetItem(b -> {
                     b.requestItems(Map.of(table.tableName(), keys));
-                    if (cost != null) {
-                        b.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL);
-                    }
+                    b.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL);
                 }))
                 .chain((BatchGetItemResponse response) -> {
                     List<Map<String, AttributeValue>> got = response.responses()
                             .getOrDefault(table.tableName(), List.of());
-                    if (cost != null) {
+                    if (response.hasConsumedCapacity()) {
+                        response.consumedCapacity().forEach(cost::consumed);
+                    }
+                    if (dashboard) {
                         if (response.hasConsumedCapacity()) {
                             response.consumedCapacity().forEach(cost::capacity);
                         }
@@ -233,14 +228,16 @@ final class Reads {
     }
 
     private void count(QueryResponse response) {
-        if (cost != null) {
+        cost.consumed(response.consumedCapacity());
+        if (dashboard) {
             cost.capacity(response.consumedCapacity());
             cost.items(response.scannedCount());
         }
     }
 
     private void count(ScanResponse response) {
-        if (cost != null) {
+        cost.consumed(response.consumedCapacity());
+        if (dashboard) {
             cost.capacity(response.consumedCapacity());
             cost.items(response.scannedCount());
         }

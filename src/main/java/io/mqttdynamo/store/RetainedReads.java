@@ -36,7 +36,7 @@ public class RetainedReads {
 
     public RetainedReads(DynamoDbAsyncClient dynamo, ReadCost cost, MqttDynamoConfig config) {
         this.reads = Reads.metered(dynamo, cost);
-        this.deliveryReads = Reads.unmetered(dynamo);
+        this.deliveryReads = Reads.unmetered(dynamo, cost);
         this.timeUnit = config.timeUnit();
     }
 

@@ -32,7 +32,7 @@ public class SubscriptionReads {
 
     public SubscriptionReads(DynamoDbAsyncClient dynamo, ReadCost cost) {
         this.reads = Reads.metered(dynamo, cost);
-        this.deliveryReads = Reads.unmetered(dynamo);
+        this.deliveryReads = Reads.unmetered(dynamo, cost);
     }
 
     /** A client's subscriptions (a query on the hash key). */

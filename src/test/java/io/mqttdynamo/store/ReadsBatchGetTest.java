@@ -94,7 +94,7 @@ class ReadsBatchGetTest {
         proxy.fault(request -> request.operation().equals("BatchGetItem") && requests.incrementAndGet() <= 3
                 ? DynamoDbProxy.Fault.unprocessed(2) : null);
 
-        List<Map<String, AttributeValue>> found = Reads.unmetered(viaProxy)
+        List<Map<String, AttributeValue>> found = Reads.unmetered(viaProxy, new ReadCost(new io.micrometer.core.instrument.simple.SimpleMeterRegistry()))
                 .batchGet(Tables.RETAIN, keys, true, Attr.TOPIC).await().atMost(TIMEOUT);
 
         assertThat(found).extracting(item -> item.get(Attr.TOPIC))
@@ -114,7 +114,7 @@ class ReadsBatchGetTest {
         List<Map<String, AttributeValue>> keys = rows("never-" + System.nanoTime(), 3);
         proxy.fault(request -> request.operation().equals("BatchGetItem") ? DynamoDbProxy.Fault.unprocessed(1) : null);
 
-        assertThatThrownBy(() -> Reads.unmetered(viaProxy).batchGet(Tables.RETAIN, keys, false)
+        assertThatThrownBy(() -> Reads.unmetered(viaProxy, new ReadCost(new io.micrometer.core.instrument.simple.SimpleMeterRegistry())).batchGet(Tables.RETAIN, keys, false)
                 .await().atMost(TIMEOUT))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("unprocessed " + Reads.BATCH_GET_ROUNDS + " times");

@@ -26,6 +26,7 @@ import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.ingest.IngestChannels;
 import io.mqttdynamo.support.EmbeddedBrokerProfile;
+import io.mqttdynamo.support.PrometheusText;
 import io.mqttdynamo.support.Readiness;
 import io.mqttdynamo.support.TestMqttClient;
 import io.quarkus.test.common.http.TestHTTPResource;
@@ -53,6 +54,21 @@ class DashboardApiTest {
     void setUp() {
         Readiness.await();
         run = UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    /** What DynamoDB reports a read cost is counted per table, for every read. */
+    @Test
+    void readUnitsAreCountedByTable() {
+        String topic = "read-cost/" + run;
+        try (TestMqttClient client = TestMqttClient.connect("read-cost-" + run, PORT)) {
+            client.publish(topic, "what a read costs", 1, true);
+        }
+        await().atMost(TIMEOUT).until(() -> given().queryParam("topic", topic).get("/api/retained/message")
+                .statusCode() == 200);
+        String metric = "mqtt_dynamo_consumed_read_units_total{table=\"mqtt_retain\"}";
+        double before = PrometheusText.value(given().get("/q/metrics").asString(), metric);
+        given().queryParam("topic", topic).get("/api/retained/message").then().statusCode(200);
+        assertThat(PrometheusText.value(given().get("/q/metrics").asString(), metric)).isGreaterThan(before);
     }
 
     @Test
