@@ -173,7 +173,8 @@ public class ClusterView {
         return new ReplicaSnapshot(s.replica(), s.atMillis(), s.brokerUp(), s.brokerProblem(), s.dynamoUp(),
                 s.tablesProblem(), s.pendingWrites(), s.unacknowledgedMessages(), s.reconnects(), s.lastError(),
                 s.lastErrorAtMillis(), s.messagesPerSecond(), s.writeLatencyMillis(), s.chartEndMillis(),
-                s.messagesPerSecondSeries(), s.writeLatencySeries(), List.of(), s.delivery(), s.refusals());
+                s.messagesPerSecondSeries(), s.writeLatencySeries(), List.of(), s.delivery(), s.refusals(),
+                s.writeUnitsPerSecond());
     }
 
     void onSnapshot(Mqtt5Publish publish) {

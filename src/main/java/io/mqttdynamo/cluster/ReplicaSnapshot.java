@@ -1,6 +1,7 @@
 package io.mqttdynamo.cluster;
 
 import java.util.List;
+import java.util.Map;
 
 import io.quarkus.runtime.annotations.RegisterForReflection;
 
@@ -13,6 +14,8 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
  * @param messagesPerSecondSeries per second, oldest first, as long as the dashboard's chart
  * @param delivery what its delivery functions did since it started; null from a replica that does not say
  * @param refusals its writes refused or failed for good since it started; null from a replica that does not say
+ * @param writeUnitsPerSecond write units DynamoDB reported for its writes per second over the last minute, by table;
+ *     null from a replica that does not say
  */
 // Read and written by Jackson outside a REST method, so registered for the native image by hand.
 @RegisterForReflection(targets = {ReplicaSnapshot.class, ReplicaSnapshot.RecentMessage.class, ReplicaSnapshot.Delivery.class,
@@ -21,7 +24,7 @@ public record ReplicaSnapshot(String replica, long atMillis, boolean brokerUp, S
         boolean dynamoUp, String tablesProblem, int pendingWrites, long unacknowledgedMessages, long reconnects,
         String lastError, long lastErrorAtMillis, double messagesPerSecond, double writeLatencyMillis,
         long chartEndMillis, double[] messagesPerSecondSeries, double[] writeLatencySeries,
-        List<RecentMessage> recent, Delivery delivery, Refusals refusals) {
+        List<RecentMessage> recent, Delivery delivery, Refusals refusals, Map<String, Double> writeUnitsPerSecond) {
 
     /** A stored message, without its payload. */
     public record RecentMessage(String msgId, String topic, int qos, boolean retain, String sender, int payloadSize,

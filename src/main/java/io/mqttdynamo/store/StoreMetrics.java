@@ -157,6 +157,12 @@ public class StoreMetrics {
         }
     }
 
+    /** Write capacity units consumed since start by {@code table} (its name). */
+    public double consumedWriteUnits(String table) {
+        Counter counter = writeUnits.get(table);
+        return counter == null ? 0 : counter.count();
+    }
+
     /** Write capacity units consumed since start, over all tables. */
     public double consumedWriteUnits() {
         return writeUnits.values().stream().mapToDouble(Counter::count).sum();

@@ -108,7 +108,7 @@ public class DashboardData {
                 storeMetrics.lastError(), storeMetrics.lastErrorAtMillis(), snapshot.recentRate(10),
                 snapshot.recentLatency(10), snapshot.endMillis(), snapshot.messagesPerSecond(),
                 snapshot.writeLatencyMillis(), recent, delivery(), new ReplicaSnapshot.Refusals(storeMetrics.refusedWrites(),
-                        storeMetrics.lastRefusal(), storeMetrics.lastRefusalAtMillis()));
+                        storeMetrics.lastRefusal(), storeMetrics.lastRefusalAtMillis()), throughput.writeUnitsPerSecond());
     }
 
     /**
@@ -220,7 +220,7 @@ public class DashboardData {
         List<MessageView> all = new java.util.ArrayList<>(activity.recentMessages(keep, limit).stream()
                 .map(MessageView::of).toList());
         List<ReplicaSnapshot> replicas = cluster.replicas(new ReplicaSnapshot(cluster.replica(), 0, true, null, true,
-                null, 0, 0, 0, null, 0, 0, 0, 0, new double[0], new double[0], List.of(), null, null));
+                null, 0, 0, 0, null, 0, 0, 0, 0, new double[0], new double[0], List.of(), null, null, null));
         for (ReplicaSnapshot other : replicas.subList(1, replicas.size())) {
             for (ReplicaSnapshot.RecentMessage m : other.recent()) {
                 if (keep.test(m.topic())) {

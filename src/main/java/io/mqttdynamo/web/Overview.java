@@ -2,6 +2,8 @@ package io.mqttdynamo.web;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 import io.mqttdynamo.cluster.ClusterView;
 import io.mqttdynamo.cluster.ReplicaSnapshot;
@@ -28,7 +30,14 @@ public record Overview(long onlineClients, long knownClients, boolean brokerUp, 
         int pendingWrites, String lastError,
         long lastErrorAtMillis, double messagesPerSecond, double writeLatencyMillis, Chart chart,
         int replicaCount, List<Replica> replicas, ReplicaSnapshot.Delivery delivery,
-        ReplicaSnapshot.Refusals refusals) {
+        ReplicaSnapshot.Refusals refusals, List<TableCost> writeCost) {
+
+    /**
+     * What a table's writes cost lately, summed over the replicas: write units per second over the last minute, and
+     * per message stored in that time (null while no message came).
+     */
+    public record TableCost(String table, double unitsPerSecond, Double unitsPerMessage) {
+    }
 
     /** The tables the service writes: the EMQX backend's six and its own {@code mqtt_dynamo_stats}. */
     public int tableCount() {
@@ -67,6 +76,7 @@ public record Overview(long onlineClients, long knownClients, boolean brokerUp, 
         List<Replica> list = new ArrayList<>();
         ReplicaSnapshot.Delivery delivery = ReplicaSnapshot.Delivery.NONE;
         ReplicaSnapshot.Refusals refusals = ReplicaSnapshot.Refusals.NONE;
+        Map<String, Double> unitsPerSecond = new TreeMap<>();
         int seconds = self.messagesPerSecondSeries().length;
         double[] rates = new double[seconds];
         double[] latencyTimesRate = new double[seconds];
@@ -89,6 +99,9 @@ public record Overview(long onlineClients, long knownClients, boolean brokerUp, 
             reconnects += r.reconnects();
             delivery = delivery.plus(r.delivery());
             refusals = refusals.plus(r.refusals(), name);
+            if (r.writeUnitsPerSecond() != null) {
+                r.writeUnitsPerSecond().forEach((table, units) -> unitsPerSecond.merge(table, units, Double::sum));
+            }
             unacknowledged += r.unacknowledgedMessages();
             pending += r.pendingWrites();
             rate += r.messagesPerSecond();
@@ -120,10 +133,20 @@ public record Overview(long onlineClients, long knownClients, boolean brokerUp, 
             // Weighted by each replica's rate; a second with writes but no messages (acks) keeps its peak.
             latency[i] = rates[i] > 0 ? latencyTimesRate[i] / rates[i] : latencyPeak[i];
         }
+        // Messages per second over the cost lines' minute, from the merged series.
+        double lastMinute = 0;
+        int window = Math.min(seconds, Throughput.COST_SECONDS);
+        for (int i = seconds - window; i < seconds; i++) {
+            lastMinute += rates[i];
+        }
+        double messagesPerSecond = window == 0 ? 0 : lastMinute / window;
+        List<TableCost> cost = new ArrayList<>();
+        unitsPerSecond.forEach((table, units) -> cost.add(new TableCost(table, units,
+                messagesPerSecond > 0 ? units / messagesPerSecond : null)));
         return new Overview(onlineClients, knownClients, brokerUp, brokerAddress, brokerProblem, reconnects,
                 unacknowledged, dynamoUp, tablesProblem, pending, lastError, lastErrorAt, rate,
                 rate > 0 ? latencyWeighted / rate : latencyMax,
                 new Chart(1, self.chartEndMillis(), rates, latency), list.size(), List.copyOf(list), delivery,
-                refusals);
+                refusals, List.copyOf(cost));
     }
 }

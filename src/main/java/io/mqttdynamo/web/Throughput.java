@@ -1,5 +1,7 @@
 package io.mqttdynamo.web;
 
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -13,12 +15,14 @@ import io.mqttdynamo.broker.Republisher;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.hooks.HookRouter;
 import io.mqttdynamo.ingest.EventTaken;
+import io.mqttdynamo.store.StoreMetrics;
+import io.mqttdynamo.store.Tables;
 import io.quarkus.runtime.StartupEvent;
 import io.vertx.core.Vertx;
 
 /**
  * The last minutes of ingest rate (messages/s) and DynamoDB write latency, sampled each second, for the
- * dashboard's chart. The rate counts the users' messages taken from the broker: not the service's own
+ * dashboard's chart; and the write units DynamoDB reported per table over the last minute, for its cost lines. The rate counts the users' messages taken from the broker: not the service's own
  * traffic (the replicas' figures on {@code mqtt-dynamo/cluster/+}, envelopes and events on its own topics,
  * its copies of stored messages), nor client events and acknowledgements.
  */
@@ -27,6 +31,8 @@ public class Throughput {
 
     /** Seconds of history kept. */
     public static final int SECONDS = 300;
+    /** Seconds over which write units per second are averaged. */
+    public static final int COST_SECONDS = 60;
 
     private final MeterRegistry registry;
     private final Vertx vertx;
@@ -35,14 +41,21 @@ public class Throughput {
     private final AtomicLong usersMessages = new AtomicLong();
     private final double[] rate = new double[SECONDS];
     private final double[] latencyMillis = new double[SECONDS];
+    /** Write units consumed since start by each table, at each second of the last {@link #COST_SECONDS}. */
+    private final double[][] unitsAt = new double[COST_SECONDS + 1][Tables.values().length];
+    private int unitsNewest;
+    private int unitsSamples;
+    private final StoreMetrics storeMetrics;
     private int newest = SECONDS - 1;
     private long newestAtMillis = System.currentTimeMillis();
     private long lastReceived;
     private long lastLatencyCount;
     private double lastLatencyTotal;
 
-    public Throughput(MeterRegistry registry, Vertx vertx, HookRouter router, BrokerSessions sessions) {
+    public Throughput(MeterRegistry registry, Vertx vertx, HookRouter router, BrokerSessions sessions,
+            StoreMetrics storeMetrics) {
         this.registry = registry;
+        this.storeMetrics = storeMetrics;
         this.vertx = vertx;
         this.router = router;
         this.sessions = sessions;
@@ -77,6 +90,32 @@ public class Throughput {
         lastReceived = received;
         lastLatencyCount = count;
         lastLatencyTotal = total;
+        unitsNewest = (unitsNewest + 1) % unitsAt.length;
+        Tables[] tables = Tables.values();
+        for (int t = 0; t < tables.length; t++) {
+            unitsAt[unitsNewest][t] = storeMetrics.consumedWriteUnits(tables[t].tableName());
+        }
+        unitsSamples = Math.min(unitsAt.length, unitsSamples + 1);
+    }
+
+    /**
+     * Write units DynamoDB reported per second over the last {@link #COST_SECONDS} (or since start, when shorter),
+     * by table; tables without writes left out.
+     */
+    public synchronized Map<String, Double> writeUnitsPerSecond() {
+        Map<String, Double> perSecond = new TreeMap<>();
+        if (unitsSamples < 2) {
+            return perSecond;
+        }
+        int oldest = (unitsNewest - (unitsSamples - 1) + unitsAt.length) % unitsAt.length;
+        Tables[] tables = Tables.values();
+        for (int t = 0; t < tables.length; t++) {
+            double units = unitsAt[unitsNewest][t] - unitsAt[oldest][t];
+            if (units > 0) {
+                perSecond.put(tables[t].tableName(), units / (unitsSamples - 1));
+            }
+        }
+        return perSecond;
     }
 
     /** Both series, oldest second first. */

@@ -38,7 +38,7 @@ class ClusterViewLimitsTest {
 
     static ReplicaSnapshot snapshot(String replica, String lastError) {
         return new ReplicaSnapshot(replica, 1L, true, null, true, null, 0, 0, 0, lastError, 0, 0, 0, 0,
-                new double[0], new double[0], List.of(), null, null);
+                new double[0], new double[0], List.of(), null, null, null);
     }
 
     static Mqtt5Publish publish(String replica, byte[] payload) {

@@ -69,6 +69,9 @@ class DashboardApiTest {
         double before = PrometheusText.value(given().get("/q/metrics").asString(), metric);
         given().queryParam("topic", topic).get("/api/retained/message").then().statusCode(200);
         assertThat(PrometheusText.value(given().get("/q/metrics").asString(), metric)).isGreaterThan(before);
+        // The home page's cost line shows the writes of the last minute per table.
+        await().atMost(TIMEOUT).until(() -> given().get("/").asString(), page -> page.contains("Write units, last minute")
+                && page.contains("mqtt_retain "));
     }
 
     @Test

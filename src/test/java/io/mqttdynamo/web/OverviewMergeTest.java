@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
@@ -23,7 +24,7 @@ class OverviewMergeTest {
         latencies[N - 1] = latency;
         return new ReplicaSnapshot(name, endMillis, brokerUp, brokerUp ? null : "connection refused", true, null,
                 pending, 3, 1, lastError, lastErrorAt, rate / 10, latency, endMillis, rates, latencies, List.of(),
-                new ReplicaSnapshot.Delivery(2, 1, 10, 4, 3), null);
+                new ReplicaSnapshot.Delivery(2, 1, 10, 4, 3), null, Map.of("mqtt_msg", 5.0));
     }
 
     @Test
@@ -50,6 +51,12 @@ class OverviewMergeTest {
         assertThat(overview.onlineClients()).as("client counts stay this replica's").isEqualTo(3);
         assertThat(overview.knownClients()).isEqualTo(9);
         assertThat(overview.delivery()).isEqualTo(new ReplicaSnapshot.Delivery(4, 2, 20, 8, 6));
+        // 5 write units/s of mqtt_msg each; 150 messages in the last minute: 2.5 messages/s, 4 units a message.
+        assertThat(overview.writeCost()).singleElement().satisfies(cost -> {
+            assertThat(cost.table()).isEqualTo("mqtt_msg");
+            assertThat(cost.unitsPerSecond()).isEqualTo(10.0);
+            assertThat(cost.unitsPerMessage()).isCloseTo(4.0, within(1e-9));
+        });
     }
 
     @Test
@@ -83,6 +90,7 @@ class OverviewMergeTest {
         return new ReplicaSnapshot(s.replica(), s.atMillis(), s.brokerUp(), s.brokerProblem(), s.dynamoUp(),
                 s.tablesProblem(), s.pendingWrites(), s.unacknowledgedMessages(), s.reconnects(), s.lastError(),
                 s.lastErrorAtMillis(), s.messagesPerSecond(), s.writeLatencyMillis(), s.chartEndMillis(),
-                s.messagesPerSecondSeries(), s.writeLatencySeries(), s.recent(), s.delivery(), refusals);
+                s.messagesPerSecondSeries(), s.writeLatencySeries(), s.recent(), s.delivery(), refusals,
+                s.writeUnitsPerSecond());
     }
 }
