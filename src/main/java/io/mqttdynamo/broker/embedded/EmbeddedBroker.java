@@ -20,6 +20,7 @@ import io.netty.handler.codec.mqtt.MqttConnectReturnCode;
 import io.netty.handler.codec.mqtt.MqttProperties;
 import io.netty.handler.codec.mqtt.MqttQoS;
 import io.quarkus.logging.Log;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -136,6 +137,13 @@ public final class EmbeddedBroker {
     private static final class Session {
         final String clientId;
         MqttEndpoint endpoint;
+        /**
+         * The context and event-loop thread of the connection: writes to it happen there. A write from another
+         * thread (queue fetch, subscription restore) while this broker's lock is held would take the
+         * connection's lock in the opposite order to its own handlers, which hold it when they call in.
+         */
+        Context context;
+        Thread loop;
         boolean persistent;
         String username;
         int maxInFlight = MQTT3_IN_FLIGHT;
@@ -192,6 +200,8 @@ public final class EmbeddedBroker {
             s.expiryTimer = -1;
         }
         s.endpoint = endpoint;
+        s.context = Vertx.currentContext();
+        s.loop = Thread.currentThread();
         s.expiry = endpoint.protocolVersion() >= 5 ? min(Duration.ofSeconds(sessionExpiry(endpoint)), maxSessionExpiry)
                 : endpoint.isCleanSession() ? Duration.ZERO : mqtt3SessionExpiry;
         s.persistent = !s.expiry.isZero();
@@ -494,8 +504,14 @@ public final class EmbeddedBroker {
         InFlight delivery = new InFlight(message, qos, retainFlag);
         if (qos == 0) {
             if (s.online()) {
-                s.endpoint.publish(message.topic(), Buffer.buffer(message.payload()), MqttQoS.AT_MOST_ONCE, false,
-                        retainFlag);
+                MqttEndpoint endpoint = s.endpoint;
+                Runnable write = () -> endpoint.publish(message.topic(), Buffer.buffer(message.payload()),
+                        MqttQoS.AT_MOST_ONCE, false, retainFlag);
+                if (offLoop(s)) {
+                    s.context.runOnContext(v -> write.run());
+                } else {
+                    write.run();
+                }
             }
             return;
         }
@@ -517,6 +533,14 @@ public final class EmbeddedBroker {
 
     /** Sends queued QoS 1/2 messages while the client's receive window has room. */
     private void pump(Session s) {
+        if (s.online() && offLoop(s)) {
+            s.context.runOnContext(v -> {
+                synchronized (this) {
+                    pump(s);
+                }
+            });
+            return;
+        }
         while (s.online() && !s.queue.isEmpty() && s.inFlight.size() < s.maxInFlight) {
             InFlight next = s.queue.poll();
             int packetId = nextPacketId(s);
@@ -524,6 +548,11 @@ public final class EmbeddedBroker {
             s.endpoint.publish(next.message().topic(), Buffer.buffer(next.message().payload()), MqttQoS.valueOf(next.qos()),
                     false, next.retainFlag(), packetId);
         }
+    }
+
+    /** Whether the caller is not on the thread of the session's connection (see {@link Session#context}). */
+    private static boolean offLoop(Session s) {
+        return s.loop != null && Thread.currentThread() != s.loop;
     }
 
     private static int nextPacketId(Session s) {
