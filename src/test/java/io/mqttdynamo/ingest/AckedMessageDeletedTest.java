@@ -7,13 +7,13 @@ import static org.awaitility.Awaitility.await;
 import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.support.EmbeddedBrokerTest;
-import io.mqttdynamo.support.DeletingAcksProfile;
+import io.mqttdynamo.support.EmbeddedVariantProfile;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 
 /** With {@code acks.delete-message} the first acknowledgement deletes the message's item (queue semantics). */
 @QuarkusTest
-@TestProfile(DeletingAcksProfile.class)
+@TestProfile(EmbeddedVariantProfile.class)
 class AckedMessageDeletedTest extends EmbeddedBrokerTest {
 
     @Test

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.support.MosquittoProfile;
 import io.mqttdynamo.support.PrometheusText;
+import io.mqttdynamo.support.QueueFetchMosquittoProfile;
 import io.mqttdynamo.support.Readiness;
 import io.mqttdynamo.support.TableReader;
 import io.mqttdynamo.support.TestMqttClient;
@@ -27,10 +28,11 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 /**
  * Raw mode against a real Mosquitto: messages through a {@code $share} subscription (MQTT 5, so the
  * retain flag is the publisher's), the seed's hook syntax choosing topics, the seed's connection settings,
- * and per-client ordering of connect / disconnect events.
+ * and per-client ordering of connect / disconnect events. Runs in the queue-fetch set-up, {@link MosquittoProfile}
+ * with on_message_fetch_for_queue added (one application for both): nothing here reports a subscription.
  */
 @QuarkusTest
-@TestProfile(MosquittoProfile.class)
+@TestProfile(QueueFetchMosquittoProfile.class)
 class MosquittoRawModeTest {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(20);

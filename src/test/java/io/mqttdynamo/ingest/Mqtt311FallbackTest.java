@@ -6,8 +6,6 @@ import static org.awaitility.Awaitility.await;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.Map;
 
 import jakarta.inject.Inject;
 
@@ -18,6 +16,7 @@ import com.hivemq.client.mqtt.datatypes.MqttQos;
 import com.hivemq.client.mqtt.mqtt3.Mqtt3BlockingClient;
 
 import io.mqttdynamo.support.EmbeddedBrokerProfile;
+import io.mqttdynamo.support.EmbeddedMqtt311Profile;
 import io.mqttdynamo.support.Readiness;
 import io.mqttdynamo.support.TableReader;
 import io.quarkus.test.junit.QuarkusTest;
@@ -26,17 +25,8 @@ import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 
 /** Against a broker that refuses MQTT 5, the service falls back to 3.1.1 and the flow still works. */
 @QuarkusTest
-@TestProfile(Mqtt311FallbackTest.Mqtt311Broker.class)
+@TestProfile(EmbeddedMqtt311Profile.class)
 class Mqtt311FallbackTest {
-
-    public static class Mqtt311Broker extends EmbeddedBrokerProfile {
-        @Override
-        public Map<String, String> getConfigOverrides() {
-            Map<String, String> config = new HashMap<>(super.getConfigOverrides());
-            config.put("mqtt-dynamo.embedded-broker.mqtt5", "false");
-            return config;
-        }
-    }
 
     @Inject
     DynamoDbAsyncClient dynamo;

@@ -5,16 +5,15 @@ import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 
 import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.support.EmbeddedBrokerProfile;
+import io.mqttdynamo.support.EmbeddedVariantProfile;
 import io.mqttdynamo.support.Readiness;
 import io.mqttdynamo.support.TableReader;
 import io.mqttdynamo.support.TestMqttClient;
@@ -30,19 +29,10 @@ import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
  * received by that member, never both, and together they are all of them.
  */
 @QuarkusTest
-@TestProfile(SharedClientEventsTest.SharedEvents.class)
+@TestProfile(EmbeddedVariantProfile.class)
 class SharedClientEventsTest {
 
-    static final String GROUP_FILTER = "$share/mqtt-dynamo/$SYS/brokers/+/clients/#";
-
-    public static class SharedEvents extends EmbeddedBrokerProfile {
-        @Override
-        public Map<String, String> getConfigOverrides() {
-            Map<String, String> config = new HashMap<>(super.getConfigOverrides());
-            config.put("mqtt-dynamo.events.topic", GROUP_FILTER);
-            return config;
-        }
-    }
+    static final String GROUP_FILTER = EmbeddedVariantProfile.SHARED_EVENTS;
 
     @Inject
     DynamoDbAsyncClient dynamo;

@@ -10,6 +10,7 @@ import io.quarkus.test.junit.QuarkusTestProfile;
  * The service against the machine's Mosquitto (127.0.0.1:1883) in raw mode through a shared
  * subscription, configured the EMQX backend's way ({@code backend.dynamo.*}), with millisecond times.
  * Mosquitto refuses client publishes to {@code $SYS}, so the client events come on a topic of the test's.
+ * Tests run it as {@link QueueFetchMosquittoProfile}, which adds the queue fetch: one application for both.
  */
 public class MosquittoProfile implements QuarkusTestProfile {
 

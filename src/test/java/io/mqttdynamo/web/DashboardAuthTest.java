@@ -8,30 +8,17 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.nullValue;
 
-import java.util.HashMap;
-import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
-import io.mqttdynamo.support.EmbeddedBrokerProfile;
+import io.mqttdynamo.support.EmbeddedMqtt311Profile;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 
 /** With login on, the dashboard and the API want the user's credentials; probes and metrics do not. */
 @QuarkusTest
-@TestProfile(DashboardAuthTest.WithLogin.class)
+@TestProfile(EmbeddedMqtt311Profile.class)
 class DashboardAuthTest {
-
-    public static class WithLogin extends EmbeddedBrokerProfile {
-        @Override
-        public Map<String, String> getConfigOverrides() {
-            Map<String, String> config = new HashMap<>(super.getConfigOverrides());
-            config.put("mqtt-dynamo.dashboard.auth.enabled", "true");
-            config.put("mqtt-dynamo.dashboard.auth.username", "operator");
-            config.put("mqtt-dynamo.dashboard.auth.password", "s3cret-pass");
-            return config;
-        }
-    }
 
     @Test
     void dashboardAndApiNeedTheCredentials() {

@@ -11,15 +11,13 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-import io.mqttdynamo.support.EmbeddedBrokerProfile;
+import io.mqttdynamo.support.EmbeddedMqtt311Profile;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
@@ -27,18 +25,8 @@ import jakarta.inject.Inject;
 
 /** The live stream is bounded: a cap on open streams (503 with Retry-After past it) and a longest life. */
 @QuarkusTest
-@TestProfile(LiveStreamLimitsTest.TwoShortStreams.class)
+@TestProfile(EmbeddedMqtt311Profile.class)
 class LiveStreamLimitsTest {
-
-    public static class TwoShortStreams extends EmbeddedBrokerProfile {
-        @Override
-        public Map<String, String> getConfigOverrides() {
-            Map<String, String> config = new HashMap<>(super.getConfigOverrides());
-            config.put("mqtt-dynamo.dashboard.live.max-streams", "2");
-            config.put("mqtt-dynamo.dashboard.live.max-age", "PT5S");
-            return config;
-        }
-    }
 
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
@@ -97,7 +85,8 @@ class LiveStreamLimitsTest {
 
     private HttpResponse<InputStream> stream() throws Exception {
         HttpResponse<InputStream> response = HTTP.send(HttpRequest.newBuilder(URI.create(live.toString()))
-                .header("Accept", "text/event-stream").build(), HttpResponse.BodyHandlers.ofInputStream());
+                .header("Accept", "text/event-stream")
+                .header("Authorization", EmbeddedMqtt311Profile.basicAuthorization()).build(), HttpResponse.BodyHandlers.ofInputStream());
         open.add(response.body());
         return response;
     }

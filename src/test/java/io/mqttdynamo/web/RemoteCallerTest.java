@@ -8,12 +8,10 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
-import java.util.HashMap;
-import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
-import io.mqttdynamo.support.EmbeddedBrokerProfile;
+import io.mqttdynamo.support.EmbeddedVariantProfile;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
@@ -26,18 +24,8 @@ import io.quarkus.test.junit.TestProfile;
  * peer (203.0.113.7), through the same connection address the service sees from a real network peer.
  */
 @QuarkusTest
-@TestProfile(RemoteCallerTest.BehindProxyProtocol.class)
+@TestProfile(EmbeddedVariantProfile.class)
 class RemoteCallerTest {
-
-    public static class BehindProxyProtocol extends EmbeddedBrokerProfile {
-        @Override
-        public Map<String, String> getConfigOverrides() {
-            Map<String, String> config = new HashMap<>(super.getConfigOverrides());
-            config.put("quarkus.http.proxy.use-proxy-protocol", "true");
-            config.put("mqtt-dynamo.dashboard.allowed-hosts", "mqtt-dynamo.example");
-            return config;
-        }
-    }
 
     @TestHTTPResource("/")
     URL root;
