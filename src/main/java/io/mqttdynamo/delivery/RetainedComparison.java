@@ -117,6 +117,10 @@ final class RetainedComparison {
      */
     private Uni<TopicHashSet> collect(RetainedRun run, TopicHashSet seen) {
         return broker.retained(QUIET, collectTimeout, window, MAX_QUEUED_QOS0, topic -> {
+                    if (router.isServiceTopic(topic)) {
+                        // The replicas' own retained figures (mqtt-dynamo/cluster/+) are not the broker's users'.
+                        return;
+                    }
                     run.brokerRetained.incrementAndGet();
                     synchronized (seen) {
                         if (seen.size() >= MAX_TOPICS) {

@@ -33,6 +33,7 @@ import io.mqttdynamo.support.OwnMosquitto;
 import io.mqttdynamo.support.Readiness;
 import io.mqttdynamo.support.TableReader;
 import io.mqttdynamo.support.TestMqttClient;
+import io.mqttdynamo.support.TestTables;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -102,7 +103,8 @@ class RetainedSyncMosquittoTest {
                     .region(Region.US_WEST_2)
                     .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test")))
                     .build()) {
-                dynamo.createTable(Tables.RETAIN.createRequest()).get(30, TimeUnit.SECONDS);
+                // Returns once the table is ACTIVE: before, it refuses writes (ResourceNotFoundException).
+                TestTables.create(dynamo, Tables.RETAIN);
                 for (int i = 0; i < IN_TABLE; i++) {
                     Map<String, AttributeValue> row = tableRow(i);
                     dynamo.putItem(b -> b.tableName("mqtt_retain").item(row)).get(10, TimeUnit.SECONDS);
