@@ -44,8 +44,8 @@ class PackageLayersTest {
     private static final Pattern EMBEDDED = Pattern.compile("\\bio\\.mqttdynamo\\.broker\\.embedded\\.");
     /** Comments, string and character literals (text blocks included), left out before the names are read. */
     private static final Pattern NOT_CODE = Pattern.compile(
-            "//[^\\n]*|/\\*.*?\\*/|\"\"\".*?\"\"\""
-                    + "|\"(?:\\\\.|[^\"\\\\\\n])*\"|'(?:\\\\.|[^'\\\\\\n])*'", Pattern.DOTALL);
+            "//[^\\n]*|/\\*.*?\\*/|\"\"\".*?\"\"\"" + "|\"(?:\\\\.|[^\"\\\\\\n])*\"|'(?:\\\\.|[^'\\\\\\n])*'",
+            Pattern.DOTALL);
 
     @Test
     void noPackageUsesOneAboveItOrBesideIt() throws IOException {
@@ -66,12 +66,16 @@ class PackageLayersTest {
 
     @Test
     void onlyTheStoreSpeaksDynamoDb() throws IOException {
-        assertThat(usersOf(AWS_SDK)).isNotEmpty().allMatch(file -> packageOf(file).equals("store"));
+        assertThat(usersOf(AWS_SDK))
+                .isNotEmpty()
+                .allMatch(file -> packageOf(file).equals("store"));
     }
 
     @Test
     void onlyTheBrokerAdapterUsesRxJava() throws IOException {
-        assertThat(usersOf(RXJAVA)).isNotEmpty().allMatch(file -> packageOf(file).equals("broker"));
+        assertThat(usersOf(RXJAVA))
+                .isNotEmpty()
+                .allMatch(file -> packageOf(file).equals("broker"));
     }
 
     @Test
@@ -93,7 +97,8 @@ class PackageLayersTest {
 
     private static List<Path> sources() throws IOException {
         try (Stream<Path> files = Files.walk(SOURCES)) {
-            List<Path> sources = files.filter(p -> p.toString().endsWith(".java")).sorted().toList();
+            List<Path> sources =
+                    files.filter(p -> p.toString().endsWith(".java")).sorted().toList();
             assertThat(sources).isNotEmpty();
             return sources;
         }

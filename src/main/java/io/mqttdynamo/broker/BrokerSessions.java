@@ -53,6 +53,7 @@ public class BrokerSessions {
     private final int port;
     /** TLS to the broker ({@code ssl} or {@code tls.*}); never to the embedded broker. */
     private final boolean tls;
+
     private volatile MqttClientSslConfig sslConfig;
     private final String clientIdBase;
     private final ReplicaIds replicas;
@@ -77,15 +78,18 @@ public class BrokerSessions {
         // The embedded broker exists in dev mode and tests only.
         boolean useEmbedded = embedded.enabled() && LaunchMode.current() != LaunchMode.NORMAL;
         if (embedded.enabled() && !useEmbedded) {
-            Log.warnf("mqtt-dynamo.embedded-broker.enabled is ignored: the embedded broker is for dev mode and"
-                    + " tests; connecting to %s:%d", broker.host(), broker.port());
+            Log.warnf(
+                    "mqtt-dynamo.embedded-broker.enabled is ignored: the embedded broker is for dev mode and"
+                            + " tests; connecting to %s:%d",
+                    broker.host(), broker.port());
         }
         this.host = useEmbedded ? embedded.host() : broker.host();
         this.port = useEmbedded ? embedded.port() : broker.port();
         this.tls = !useEmbedded && broker.tlsEnabled();
         this.clientIdBase = ReplicaIdentity.clientIdBase(config);
         this.replicas = ReplicaIds.of(clientIdBase, broker.clientId().isPresent(), broker.replicaPrefix());
-        Log.infof("MQTT client ids of the service's own connections: %s-…, and of the other replicas %s",
+        Log.infof(
+                "MQTT client ids of the service's own connections: %s-…, and of the other replicas %s",
                 clientIdBase, replicas.description());
         this.configuredVersion = switch (broker.protocolVersion()) {
             case AUTO -> null;
@@ -94,11 +98,17 @@ public class BrokerSessions {
         };
         this.negotiated = configuredVersion != null
                 ? Uni.createFrom().item(configuredVersion)
-                : Uni.createFrom().deferred(this::probe)
-                        .onFailure().invoke(e -> Log.warnf("MQTT broker %s:%d not reachable yet (%s); retrying",
-                                host, port, e.getMessage()))
-                        .onFailure().retry().withBackOff(Duration.ofMillis(200), Duration.ofSeconds(10)).indefinitely()
-                        .memoize().indefinitely();
+                : Uni.createFrom()
+                        .deferred(this::probe)
+                        .onFailure()
+                        .invoke(e -> Log.warnf(
+                                "MQTT broker %s:%d not reachable yet (%s); retrying", host, port, e.getMessage()))
+                        .onFailure()
+                        .retry()
+                        .withBackOff(Duration.ofMillis(200), Duration.ofSeconds(10))
+                        .indefinitely()
+                        .memoize()
+                        .indefinitely();
     }
 
     /**
@@ -108,14 +118,21 @@ public class BrokerSessions {
      */
     public Uni<ChannelSession> open(String channel, String topic, int maxMessageSize) {
         Gauge.builder("mqtt_dynamo_broker_connected", sessions, open -> {
-            ChannelSession session = open.get(channel);
-            return session != null && session.connected() ? 1 : 0;
-        }).tag("channel", channel)
+                    ChannelSession session = open.get(channel);
+                    return session != null && session.connected() ? 1 : 0;
+                })
+                .tag("channel", channel)
                 .description("1 while the channel's MQTT session is connected to the broker and subscribed, else 0")
                 .register(registry);
         return negotiated.map(version -> {
-            ChannelSession session = new ChannelSession(channel, topic, clientIdBase + "-" + channel, version,
-                    this, Math.min(maxMessageSize, broker.maxMessageSize()), registry);
+            ChannelSession session = new ChannelSession(
+                    channel,
+                    topic,
+                    clientIdBase + "-" + channel,
+                    version,
+                    this,
+                    Math.min(maxMessageSize, broker.maxMessageSize()),
+                    registry);
             ChannelSession previous = sessions.put(channel, session);
             if (previous != null) {
                 previous.close();
@@ -156,7 +173,8 @@ public class BrokerSessions {
      * {@link ReplicaIds}), and the republishing connections.
      */
     public boolean isOwnClient(String clientId) {
-        return clientId.startsWith(clientIdBase + "-") || replicas.isReplicaConnection(clientId)
+        return clientId.startsWith(clientIdBase + "-")
+                || replicas.isReplicaConnection(clientId)
                 || Republisher.isRepublisher(clientId)
                 || clientId.contains(RetainedBrokerClient.SCAN_ID_INFIX);
     }
@@ -181,10 +199,8 @@ public class BrokerSessions {
      * channels, the version probe, the republisher, the retained scans, the cluster view) is built here.
      */
     public MqttClientBuilder clientBuilder(String clientId) {
-        MqttClientBuilder builder = MqttClient.builder()
-                .identifier(clientId)
-                .serverHost(host)
-                .serverPort(port);
+        MqttClientBuilder builder =
+                MqttClient.builder().identifier(clientId).serverHost(host).serverPort(port);
         if (tls) {
             builder = builder.sslConfig(sslConfig());
         }
@@ -249,7 +265,8 @@ public class BrokerSessions {
      * Fails (and is retried) while the broker cannot be reached.
      */
     private Uni<ProtocolVersion> probe() {
-        Mqtt5AsyncClient client = clientBuilder(clientIdBase + "-probe-" + UUID.randomUUID().toString().substring(0, 8))
+        Mqtt5AsyncClient client = clientBuilder(
+                        clientIdBase + "-probe-" + UUID.randomUUID().toString().substring(0, 8))
                 .useMqttVersion5()
                 .buildAsync();
         CompletableFuture<ProtocolVersion> version = client.connectWith()
@@ -260,18 +277,23 @@ public class BrokerSessions {
                 .thenApply(ack -> ProtocolVersion.MQTT_5)
                 .exceptionallyCompose(failure -> {
                     Throwable cause = failure instanceof CompletionException && failure.getCause() != null
-                            ? failure.getCause() : failure;
+                            ? failure.getCause()
+                            : failure;
                     if (cause instanceof ConnectionFailedException || cause instanceof TimeoutException) {
                         return CompletableFuture.failedFuture(cause);
                     }
-                    if (cause instanceof Mqtt5ConnAckException ack && ack.getMqttMessage().getReasonCode()
-                            != Mqtt5ConnAckReasonCode.UNSUPPORTED_PROTOCOL_VERSION) {
-                        return CompletableFuture.failedFuture(new IllegalStateException("the broker refused the"
-                                + " connection: " + ack.getMqttMessage().getReasonCode()
-                                + "; check mqtt-dynamo.broker.username / password", cause));
+                    if (cause instanceof Mqtt5ConnAckException ack
+                            && ack.getMqttMessage().getReasonCode()
+                                    != Mqtt5ConnAckReasonCode.UNSUPPORTED_PROTOCOL_VERSION) {
+                        return CompletableFuture.failedFuture(new IllegalStateException(
+                                "the broker refused the"
+                                        + " connection: " + ack.getMqttMessage().getReasonCode()
+                                        + "; check mqtt-dynamo.broker.username / password",
+                                cause));
                     }
-                    Log.infof("MQTT broker %s:%d does not speak MQTT 5 (%s); using MQTT 3.1.1", host, port,
-                            cause.getMessage());
+                    Log.infof(
+                            "MQTT broker %s:%d does not speak MQTT 5 (%s); using MQTT 3.1.1",
+                            host, port, cause.getMessage());
                     return CompletableFuture.completedFuture(ProtocolVersion.MQTT_3_1_1);
                 })
                 .whenComplete((v, e) -> {
@@ -313,9 +335,12 @@ public class BrokerSessions {
                 }
                 switch (verdict.decision()) {
                     case LEAVING -> Log.infof("Scale-down: %s; ending the MQTT sessions", verdict.reason());
-                    case STAYING -> Log.infof("%s: keeping the MQTT sessions for this pod's successor", verdict.reason());
-                    default -> Log.warnf("Cannot tell whether this pod leaves for good (%s): keeping the MQTT sessions",
-                            verdict.reason());
+                    case STAYING ->
+                        Log.infof("%s: keeping the MQTT sessions for this pod's successor", verdict.reason());
+                    default ->
+                        Log.warnf(
+                                "Cannot tell whether this pod leaves for good (%s): keeping the MQTT sessions",
+                                verdict.reason());
                 }
                 yield verdict.decision() == StatefulSetScale.Decision.LEAVING;
             }
@@ -325,31 +350,49 @@ public class BrokerSessions {
     void leaveAndEndSessions() {
         List<ChannelSession> all = List.copyOf(sessions.values());
         long deadline = System.nanoTime() + drainTimeout.toNanos();
-        Uni<Void> leaveDrainEnd = Multi.createFrom().iterable(all)
-                .onItem().transformToUniAndConcatenate(session -> step(session::leave)
-                        .onFailure().invoke(failure -> Log.warnf("MQTT channel %s could not unsubscribe (%s):"
-                                + " keeping the sessions", session.clientId(), failure.getMessage())))
-                .collect().last()
+        Uni<Void> leaveDrainEnd = Multi.createFrom()
+                .iterable(all)
+                .onItem()
+                .transformToUniAndConcatenate(session -> step(session::leave)
+                        .onFailure()
+                        .invoke(failure -> Log.warnf(
+                                "MQTT channel %s could not unsubscribe (%s):" + " keeping the sessions",
+                                session.clientId(), failure.getMessage())))
+                .collect()
+                .last()
                 // What the broker had queued for the sessions arrives, is stored and acknowledged.
-                .chain(() -> Multi.createFrom().ticks().every(DRAIN_POLL)
-                        .select().where(tick -> drained(all) || System.nanoTime() > deadline)
+                .chain(() -> Multi.createFrom()
+                        .ticks()
+                        .every(DRAIN_POLL)
+                        .select()
+                        .where(tick -> drained(all) || System.nanoTime() > deadline)
                         .toUni())
                 .chain(tick -> {
                     if (!drained(all)) {
-                        Log.warnf("%d message(s) not stored within %s: keeping the MQTT sessions, so that the broker"
-                                + " keeps them", all.stream().mapToInt(ChannelSession::unacknowledged).sum(),
+                        Log.warnf(
+                                "%d message(s) not stored within %s: keeping the MQTT sessions, so that the broker"
+                                        + " keeps them",
+                                all.stream()
+                                        .mapToInt(ChannelSession::unacknowledged)
+                                        .sum(),
                                 drainTimeout);
                         return Uni.createFrom().voidItem();
                     }
-                    return Multi.createFrom().iterable(all)
-                            .onItem().transformToUniAndConcatenate(session -> step(session::endSession)
+                    return Multi.createFrom()
+                            .iterable(all)
+                            .onItem()
+                            .transformToUniAndConcatenate(session -> step(session::endSession)
                                     .invoke(() -> Log.infof("MQTT session %s ended", session.clientId()))
-                                    .onFailure().recoverWithItem(failure -> {
-                                        Log.warnf("MQTT session %s not ended: %s", session.clientId(),
-                                                failure.getMessage());
+                                    .onFailure()
+                                    .recoverWithItem(failure -> {
+                                        Log.warnf(
+                                                "MQTT session %s not ended: %s",
+                                                session.clientId(), failure.getMessage());
                                         return null;
                                     }))
-                            .collect().last().replaceWithVoid();
+                            .collect()
+                            .last()
+                            .replaceWithVoid();
                 });
         try {
             // Blocking is right here (once, every step bounded): this is the shutdown thread, and the sessions must
@@ -362,7 +405,11 @@ public class BrokerSessions {
 
     /** One step of leaving, bounded in time. */
     private static Uni<Void> step(Supplier<CompletableFuture<Void>> request) {
-        return Uni.createFrom().completionStage(request).ifNoItem().after(STEP_TIMEOUT).fail();
+        return Uni.createFrom()
+                .completionStage(request)
+                .ifNoItem()
+                .after(STEP_TIMEOUT)
+                .fail();
     }
 
     /** The sessions hold nothing unacknowledged and have received nothing for {@link #QUIET}. */

@@ -21,6 +21,7 @@ import io.mqttdynamo.config.LogFields;
 import io.quarkus.logging.Log;
 import io.reactivex.Flowable;
 import io.smallrye.mutiny.Multi;
+
 import mutiny.zero.flow.adapters.AdaptersToFlow;
 
 /**
@@ -58,31 +59,46 @@ public final class ChannelSession {
     private volatile boolean left;
     /** Closed by the service: the client's publish flow ends with it. */
     private volatile boolean closed;
+
     private final Counter reconnects;
     /** QoS 0 messages received and not yet taken by ingest, at most {@link #maxQueuedQos0}. */
     private final AtomicInteger queuedQos0 = new AtomicInteger();
+
     private final int maxQueuedQos0;
     private final BrokerSessions broker;
     private final Counter qos0Dropped;
     /** When the last warning about dropped QoS 0 messages was logged (System.nanoTime). */
     private final AtomicLong lastDropWarning = new AtomicLong(System.nanoTime() - DROP_WARNING_INTERVAL_NANOS);
 
-    ChannelSession(String channel, String topic, String clientId, ProtocolVersion version, BrokerSessions broker,
-            int maxMessageSize, MeterRegistry registry) {
+    ChannelSession(
+            String channel,
+            String topic,
+            String clientId,
+            ProtocolVersion version,
+            BrokerSessions broker,
+            int maxMessageSize,
+            MeterRegistry registry) {
         this.channel = channel;
         this.topic = topic;
         this.clientId = clientId;
         this.version = version;
-        this.reconnects = Counter.builder("mqtt_dynamo_broker_reconnects").tag("channel", channel)
-                .description("Times the channel's MQTT connection was lost and made again").register(registry);
-        Gauge.builder("mqtt_dynamo_unacknowledged_messages", unacknowledged, AtomicInteger::get).tag("channel", channel)
-                .description("Messages received from the broker and not acknowledged yet").register(registry);
+        this.reconnects = Counter.builder("mqtt_dynamo_broker_reconnects")
+                .tag("channel", channel)
+                .description("Times the channel's MQTT connection was lost and made again")
+                .register(registry);
+        Gauge.builder("mqtt_dynamo_unacknowledged_messages", unacknowledged, AtomicInteger::get)
+                .tag("channel", channel)
+                .description("Messages received from the broker and not acknowledged yet")
+                .register(registry);
         this.maxQueuedQos0 = broker.maxQueuedQos0();
         this.broker = broker;
-        Gauge.builder("mqtt_dynamo_queued_qos0_messages", queuedQos0, AtomicInteger::get).tag("channel", channel)
+        Gauge.builder("mqtt_dynamo_queued_qos0_messages", queuedQos0, AtomicInteger::get)
+                .tag("channel", channel)
                 .description("QoS 0 messages received and not yet taken by ingest (at most"
-                        + " mqtt-dynamo.broker.max-queued-qos0)").register(registry);
-        this.qos0Dropped = Counter.builder("mqtt_dynamo_qos0_dropped").tag("channel", channel)
+                        + " mqtt-dynamo.broker.max-queued-qos0)")
+                .register(registry);
+        this.qos0Dropped = Counter.builder("mqtt_dynamo_qos0_dropped")
+                .tag("channel", channel)
                 .description("QoS 0 messages dropped because mqtt-dynamo.broker.max-queued-qos0 were waiting")
                 .register(registry);
         var builder = broker.clientBuilder(clientId)
@@ -98,7 +114,11 @@ public final class ChannelSession {
                         return;
                     }
                     reconnects.increment();
-                    log(Level.WARN, "MQTT channel %s (%s) disconnected: %s; reconnecting", channel, clientId,
+                    log(
+                            Level.WARN,
+                            "MQTT channel %s (%s) disconnected: %s; reconnecting",
+                            channel,
+                            clientId,
                             lastProblem);
                     // Should the broker have lost the session, the client keeps its publish flows and subscribes
                     // again to what it was subscribed to: MqttSubscriptionHandler.onSessionEnd returns before
@@ -128,7 +148,8 @@ public final class ChannelSession {
         // allow no more). QoS 0 messages, which no window holds back, are let in up to max-queued-qos0 (take).
         // Ingest's back-pressure is the pipeline's admission.
         // delayError: should the client's flow end, what was received before is still handed over and stored.
-        Flowable<Message<byte[]>> publishes = client.publishes().filter(this::take)
+        Flowable<Message<byte[]>> publishes = client.publishes()
+                .filter(this::take)
                 .onBackpressureBuffer(Flowable.bufferSize(), true, true)
                 .map(this::handOver);
         // Connect only once the subscription to the client's publishes has returned: the client has then
@@ -142,7 +163,11 @@ public final class ChannelSession {
             client.connect().whenComplete((ok, failure) -> {
                 if (failure != null) {
                     lastProblem = failure.getMessage();
-                    log(Level.WARN, "MQTT channel %s (%s): first connect failed: %s; retrying", channel, clientId,
+                    log(
+                            Level.WARN,
+                            "MQTT channel %s (%s): first connect failed: %s; retrying",
+                            channel,
+                            clientId,
                             failure.getMessage());
                 }
             });
@@ -150,14 +175,23 @@ public final class ChannelSession {
         // The client's publish flow outlives a session the broker lost (see the disconnected listener); it ends
         // when the service ended the session (leaving for good) or closed the client, and the channel with it.
         // Should the client end it otherwise, the flow is taken up again.
-        return Multi.createFrom().publisher(subscribeThenConnect)
-                .onFailure(MqttSessionExpiredException.class).recoverWithMulti(expired -> ending || closed
-                        ? Multi.createFrom().empty() : Multi.createFrom().failure(expired))
-                .onFailure(MqttSessionExpiredException.class).invoke(expired -> log(Level.WARN,
-                        "MQTT channel %s: the client ended its publish flow (%s); taking it up again", channel,
+        return Multi.createFrom()
+                .publisher(subscribeThenConnect)
+                .onFailure(MqttSessionExpiredException.class)
+                .recoverWithMulti(expired -> ending || closed
+                        ? Multi.createFrom().empty()
+                        : Multi.createFrom().failure(expired))
+                .onFailure(MqttSessionExpiredException.class)
+                .invoke(expired -> log(
+                        Level.WARN,
+                        "MQTT channel %s: the client ended its publish flow (%s); taking it up again",
+                        channel,
                         expired.getMessage()))
-                .onFailure(MqttSessionExpiredException.class).retry().indefinitely()
-                .onTermination().invoke(this::close);
+                .onFailure(MqttSessionExpiredException.class)
+                .retry()
+                .indefinitely()
+                .onTermination()
+                .invoke(this::close);
     }
 
     private void onConnected(boolean sessionPresent) {
@@ -166,7 +200,12 @@ public final class ChannelSession {
             return;
         }
         lastProblem = null;
-        log(Level.INFO, "MQTT channel %s connected as %s (%s, session %s)", channel, clientId, version,
+        log(
+                Level.INFO,
+                "MQTT channel %s connected as %s (%s, session %s)",
+                channel,
+                clientId,
+                version,
                 sessionPresent ? "resumed" : "new");
         if (left) {
             return;
@@ -178,9 +217,13 @@ public final class ChannelSession {
             // broker send the topic's retained messages twice.
             subscribed = true;
             if (!sessionPresent) {
-                log(Level.WARN, "MQTT channel %s: the broker lost the session (restarted without persistence, or"
-                        + " expired it); what it held for the service is gone, what the service received is stored; the"
-                        + " client subscribes to %s again", channel, topic);
+                log(
+                        Level.WARN,
+                        "MQTT channel %s: the broker lost the session (restarted without persistence, or"
+                                + " expired it); what it held for the service is gone, what the service received is stored; the"
+                                + " client subscribes to %s again",
+                        channel,
+                        topic);
                 broker.sessionLost(channel);
             }
             return;
@@ -235,9 +278,14 @@ public final class ChannelSession {
         long now = System.nanoTime();
         long last = lastDropWarning.get();
         if (now - last >= DROP_WARNING_INTERVAL_NANOS && lastDropWarning.compareAndSet(last, now)) {
-            log(Level.WARN, "MQTT channel %s: %d QoS 0 messages wait to be stored (mqtt-dynamo.broker.max-queued-qos0);"
-                    + " further QoS 0 messages are dropped until there is room, %d so far"
-                    + " (mqtt_dynamo_qos0_dropped_total)", channel, maxQueuedQos0, (long) qos0Dropped.count());
+            log(
+                    Level.WARN,
+                    "MQTT channel %s: %d QoS 0 messages wait to be stored (mqtt-dynamo.broker.max-queued-qos0);"
+                            + " further QoS 0 messages are dropped until there is room, %d so far"
+                            + " (mqtt_dynamo_qos0_dropped_total)",
+                    channel,
+                    maxQueuedQos0,
+                    (long) qos0Dropped.count());
         }
     }
 
@@ -246,8 +294,13 @@ public final class ChannelSession {
         if (received.qos() == 0) {
             queuedQos0.decrementAndGet();
         }
-        InboundMqttMetadata metadata = new InboundMqttMetadata(received.topic(), received.qos(), received.retain(),
-                System.currentTimeMillis(), received.republishedOf(), version == ProtocolVersion.MQTT_5);
+        InboundMqttMetadata metadata = new InboundMqttMetadata(
+                received.topic(),
+                received.qos(),
+                received.retain(),
+                System.currentTimeMillis(),
+                received.republishedOf(),
+                version == ProtocolVersion.MQTT_5);
         return Message.of(received.payload(), Metadata.of(metadata), () -> {
             acknowledge(received.ack());
             return ACKED;

@@ -9,6 +9,5 @@ package io.mqttdynamo.broker;
  * @param republishedOf the msgid in the service's own {@link Republisher#MARKER} user property, else null
  * @param mqtt5 true when the session speaks MQTT 5, so that such a mark would have arrived
  */
-public record InboundMqttMetadata(String topic, int qos, boolean retain, long receivedAtMillis, String republishedOf,
-        boolean mqtt5) {
-}
+public record InboundMqttMetadata(
+        String topic, int qos, boolean retain, long receivedAtMillis, String republishedOf, boolean mqtt5) {}

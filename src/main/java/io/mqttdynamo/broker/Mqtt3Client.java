@@ -30,7 +30,10 @@ final class Mqtt3Client implements VersionedClient {
                 .addConnectedListener(context -> onConnected.accept(
                         ((Mqtt3ClientConnectedContext) context).getConnAck().isSessionPresent()))
                 .buildRx();
-        this.connect = Mqtt3Connect.builder().cleanSession(false).simpleAuth(auth(broker)).build();
+        this.connect = Mqtt3Connect.builder()
+                .cleanSession(false)
+                .simpleAuth(auth(broker))
+                .build();
     }
 
     /** The credentials (a password needs a user name in 3.1.1), or null. */
@@ -40,7 +43,8 @@ final class Mqtt3Client implements VersionedClient {
         }
         var auth = Mqtt3SimpleAuth.builder().username(broker.username().get());
         if (broker.password().isPresent()) {
-            return auth.password(broker.password().get().getBytes(StandardCharsets.UTF_8)).build();
+            return auth.password(broker.password().get().getBytes(StandardCharsets.UTF_8))
+                    .build();
         }
         return auth.build();
     }
@@ -52,15 +56,25 @@ final class Mqtt3Client implements VersionedClient {
 
     @Override
     public CompletableFuture<Void> subscribe(String topic) {
-        return client.toAsync().subscribeWith().topicFilter(topic).qos(MqttQos.AT_LEAST_ONCE).send()
+        return client.toAsync()
+                .subscribeWith()
+                .topicFilter(topic)
+                .qos(MqttQos.AT_LEAST_ONCE)
+                .send()
                 .thenApply(ack -> null);
     }
 
     @Override
     public Flowable<Received> publishes() {
         // ALL, not SUBSCRIBED: a resumed session delivers for subscriptions an earlier process made.
-        return client.publishes(MqttGlobalPublishFilter.ALL, true).map(p -> new Received(p.getTopic().toString(),
-                p.getQos().getCode(), p.isRetain(), p.getPayloadAsBytes(), null, p::acknowledge));
+        return client.publishes(MqttGlobalPublishFilter.ALL, true)
+                .map(p -> new Received(
+                        p.getTopic().toString(),
+                        p.getQos().getCode(),
+                        p.isRetain(),
+                        p.getPayloadAsBytes(),
+                        null,
+                        p::acknowledge));
     }
 
     @Override
@@ -81,9 +95,13 @@ final class Mqtt3Client implements VersionedClient {
     @Override
     public CompletableFuture<Void> endSession() {
         // MQTT 3.1.1 has no session expiry: connecting with cleanSession=true discards the stored session.
-        return client.toAsync().disconnect()
-                .thenCompose(v -> client.toAsync().connect(Mqtt3Connect.builder().cleanSession(true)
-                        .simpleAuth(connect.getSimpleAuth().orElse(null)).build()))
+        return client.toAsync()
+                .disconnect()
+                .thenCompose(v -> client.toAsync()
+                        .connect(Mqtt3Connect.builder()
+                                .cleanSession(true)
+                                .simpleAuth(connect.getSimpleAuth().orElse(null))
+                                .build()))
                 .thenCompose(ack -> client.toAsync().disconnect());
     }
 }

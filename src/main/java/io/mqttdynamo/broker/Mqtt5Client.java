@@ -1,8 +1,8 @@
 package io.mqttdynamo.broker;
 
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.CompletableFuture;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 
 import com.hivemq.client.mqtt.MqttClientBuilder;
@@ -10,12 +10,12 @@ import com.hivemq.client.mqtt.MqttClientState;
 import com.hivemq.client.mqtt.MqttGlobalPublishFilter;
 import com.hivemq.client.mqtt.datatypes.MqttQos;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5RxClient;
+import com.hivemq.client.mqtt.mqtt5.datatypes.Mqtt5UserProperty;
 import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5DisconnectException;
 import com.hivemq.client.mqtt.mqtt5.lifecycle.Mqtt5ClientConnectedContext;
 import com.hivemq.client.mqtt.mqtt5.lifecycle.Mqtt5ClientDisconnectedContext;
 import com.hivemq.client.mqtt.mqtt5.message.auth.Mqtt5SimpleAuth;
 import com.hivemq.client.mqtt.mqtt5.message.connect.Mqtt5Connect;
-import com.hivemq.client.mqtt.mqtt5.datatypes.Mqtt5UserProperty;
 import com.hivemq.client.mqtt.mqtt5.message.disconnect.Mqtt5DisconnectReasonCode;
 import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
 import com.hivemq.client.mqtt.mqtt5.message.subscribe.Mqtt5RetainHandling;
@@ -37,7 +37,11 @@ final class Mqtt5Client implements VersionedClient {
     private final Mqtt5RxClient client;
     private final Mqtt5Connect connect;
 
-    Mqtt5Client(String channel, MqttClientBuilder builder, BrokerSessions broker, int maxMessageSize,
+    Mqtt5Client(
+            String channel,
+            MqttClientBuilder builder,
+            BrokerSessions broker,
+            int maxMessageSize,
             Consumer<Boolean> onConnected) {
         this.channel = channel;
         this.client = builder.useMqttVersion5()
@@ -65,7 +69,8 @@ final class Mqtt5Client implements VersionedClient {
         if (broker.username().isEmpty() && broker.password().isEmpty()) {
             return null;
         }
-        byte[] password = broker.password().map(p -> p.getBytes(StandardCharsets.UTF_8)).orElse(null);
+        byte[] password =
+                broker.password().map(p -> p.getBytes(StandardCharsets.UTF_8)).orElse(null);
         if (broker.username().isEmpty()) {
             return Mqtt5SimpleAuth.builder().password(password).build();
         }
@@ -84,11 +89,16 @@ final class Mqtt5Client implements VersionedClient {
      * (Mosquitto 2.0.x does): without a wider window the channel would reconnect for good.
      */
     private void widenWindow(Mqtt5ClientDisconnectedContext context) {
-        Log.warnf("MQTT channel %s: the broker sent more unacknowledged messages than the receive maximum (a broker"
-                + " fault; Mosquitto 2.0.x does so under bursts); reconnecting with the widest window, %d."
-                + " Set mqtt-dynamo.broker.receive-maximum=%d to avoid the reconnect.", channel, WIDEST_WINDOW,
-                WIDEST_WINDOW);
-        context.getReconnector().connectWith().restrictions().receiveMaximum(WIDEST_WINDOW).applyRestrictions()
+        Log.warnf(
+                "MQTT channel %s: the broker sent more unacknowledged messages than the receive maximum (a broker"
+                        + " fault; Mosquitto 2.0.x does so under bursts); reconnecting with the widest window, %d."
+                        + " Set mqtt-dynamo.broker.receive-maximum=%d to avoid the reconnect.",
+                channel, WIDEST_WINDOW, WIDEST_WINDOW);
+        context.getReconnector()
+                .connectWith()
+                .restrictions()
+                .receiveMaximum(WIDEST_WINDOW)
+                .applyRestrictions()
                 .applyConnect();
     }
 
@@ -99,7 +109,8 @@ final class Mqtt5Client implements VersionedClient {
 
     @Override
     public CompletableFuture<Void> subscribe(String topic) {
-        return client.toAsync().subscribeWith()
+        return client.toAsync()
+                .subscribeWith()
                 .topicFilter(topic)
                 .qos(MqttQos.AT_LEAST_ONCE)
                 .retainAsPublished(true)
@@ -111,13 +122,20 @@ final class Mqtt5Client implements VersionedClient {
     @Override
     public Flowable<Received> publishes() {
         // ALL, not SUBSCRIBED: a resumed session delivers for subscriptions an earlier process made.
-        return client.publishes(MqttGlobalPublishFilter.ALL, true).map(p -> new Received(p.getTopic().toString(),
-                p.getQos().getCode(), p.isRetain(), p.getPayloadAsBytes(), marker(p), p::acknowledge));
+        return client.publishes(MqttGlobalPublishFilter.ALL, true)
+                .map(p -> new Received(
+                        p.getTopic().toString(),
+                        p.getQos().getCode(),
+                        p.isRetain(),
+                        p.getPayloadAsBytes(),
+                        marker(p),
+                        p::acknowledge));
     }
 
     /** The service's own mark on a message it published again, or null (most messages have no properties). */
     private static String marker(Mqtt5Publish publish) {
-        List<? extends Mqtt5UserProperty> properties = publish.getUserProperties().asList();
+        List<? extends Mqtt5UserProperty> properties =
+                publish.getUserProperties().asList();
         for (int i = 0; i < properties.size(); i++) {
             Mqtt5UserProperty property = properties.get(i);
             if (property.getName().toString().equals(Republisher.MARKER)) {

@@ -8,10 +8,10 @@ import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.config.Config;
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.eclipse.microprofile.reactive.messaging.spi.Connector;
-import io.smallrye.reactive.messaging.connector.InboundConnector;
 
 import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Multi;
+import io.smallrye.reactive.messaging.connector.InboundConnector;
 
 /**
  * The SmallRye Reactive Messaging connector {@value #NAME}: each incoming channel that names it gets
@@ -40,8 +40,8 @@ public class MqttDynamoConnector implements InboundConnector {
             Log.infof("MQTT channel %s is off (no topic configured)", channel);
             return Multi.createFrom().nothing();
         }
-        int maxMessageSize = config.getOptionalValue("max-message-size", Integer.class).orElse(Integer.MAX_VALUE);
-        return sessions.open(channel, topic.get(), maxMessageSize)
-                .onItem().transformToMulti(ChannelSession::messages);
+        int maxMessageSize =
+                config.getOptionalValue("max-message-size", Integer.class).orElse(Integer.MAX_VALUE);
+        return sessions.open(channel, topic.get(), maxMessageSize).onItem().transformToMulti(ChannelSession::messages);
     }
 }

@@ -33,8 +33,7 @@ public class Republisher {
     static final Duration BROKER_TIMEOUT = Duration.ofSeconds(30);
 
     /** A stored message to publish again. */
-    public record Copy(String originalMsgId, String topic, byte[] payload, int qos, String sender) {
-    }
+    public record Copy(String originalMsgId, String topic, byte[] payload, int qos, String sender) {}
 
     private final BrokerSessions sessions;
 
@@ -52,48 +51,87 @@ public class Republisher {
      * is kept, and only one is held at a time), calling {@code before} ahead of each; the number published.
      */
     public Uni<Integer> publish(Multi<Copy> copies, Consumer<Copy> before) {
-        String clientId = ID_PREFIX + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-        return sessions.protocolVersion().chain(version -> version == ProtocolVersion.MQTT_5
-                ? publish5(clientId, copies, before) : publish3(clientId, copies, before));
+        String clientId =
+                ID_PREFIX + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+        return sessions.protocolVersion()
+                .chain(version -> version == ProtocolVersion.MQTT_5
+                        ? publish5(clientId, copies, before)
+                        : publish3(clientId, copies, before));
     }
 
     private Uni<Integer> publish5(String clientId, Multi<Copy> copies, Consumer<Copy> before) {
-        Mqtt5AsyncClient client = sessions.clientBuilder(clientId).useMqttVersion5().buildAsync();
-        return each(() -> client.connectWith().cleanStart(true).sessionExpiryInterval(0)
-                        .simpleAuth(Mqtt5Client.auth(sessions)).send().thenApply(ack -> null),
-                copies, before,
-                copy -> client.publishWith().topic(copy.topic()).payload(copy.payload())
-                        .qos(MqttQos.fromCode(copy.qos())).userProperties().add(MARKER, copy.originalMsgId())
-                        .applyUserProperties().send().thenApply(result -> null),
+        Mqtt5AsyncClient client =
+                sessions.clientBuilder(clientId).useMqttVersion5().buildAsync();
+        return each(
+                () -> client.connectWith()
+                        .cleanStart(true)
+                        .sessionExpiryInterval(0)
+                        .simpleAuth(Mqtt5Client.auth(sessions))
+                        .send()
+                        .thenApply(ack -> null),
+                copies,
+                before,
+                copy -> client.publishWith()
+                        .topic(copy.topic())
+                        .payload(copy.payload())
+                        .qos(MqttQos.fromCode(copy.qos()))
+                        .userProperties()
+                        .add(MARKER, copy.originalMsgId())
+                        .applyUserProperties()
+                        .send()
+                        .thenApply(result -> null),
                 client::disconnect);
     }
 
     private Uni<Integer> publish3(String clientId, Multi<Copy> copies, Consumer<Copy> before) {
-        Mqtt3AsyncClient client = sessions.clientBuilder(clientId).useMqttVersion3().buildAsync();
-        return each(() -> client.connectWith().cleanSession(true).simpleAuth(Mqtt3Client.auth(sessions)).send()
+        Mqtt3AsyncClient client =
+                sessions.clientBuilder(clientId).useMqttVersion3().buildAsync();
+        return each(
+                () -> client.connectWith()
+                        .cleanSession(true)
+                        .simpleAuth(Mqtt3Client.auth(sessions))
+                        .send()
                         .thenApply(ack -> null),
-                copies, before,
-                copy -> client.publishWith().topic(copy.topic()).payload(copy.payload())
-                        .qos(MqttQos.fromCode(copy.qos())).send().thenApply(result -> null),
+                copies,
+                before,
+                copy -> client.publishWith()
+                        .topic(copy.topic())
+                        .payload(copy.payload())
+                        .qos(MqttQos.fromCode(copy.qos()))
+                        .send()
+                        .thenApply(result -> null),
                 client::disconnect);
     }
 
-    private static Uni<Integer> each(Supplier<CompletableFuture<Void>> connect, Multi<Copy> copies,
-            Consumer<Copy> before, Function<Copy, CompletableFuture<Void>> send,
+    private static Uni<Integer> each(
+            Supplier<CompletableFuture<Void>> connect,
+            Multi<Copy> copies,
+            Consumer<Copy> before,
+            Function<Copy, CompletableFuture<Void>> send,
             Supplier<CompletableFuture<Void>> leave) {
         int[] sent = {0};
         CompletableFuture<Void> connected = connect.get();
-        return Uni.createFrom().completionStage(connected)
-                .ifNoItem().after(BROKER_TIMEOUT).fail()
-                .chain(() -> copies
-                        .onItem().transformToUniAndConcatenate(copy -> Uni.createFrom().completionStage(() -> {
-                            before.accept(copy);
-                            return send.apply(copy);
-                        }).ifNoItem().after(BROKER_TIMEOUT).fail().invoke(() -> sent[0]++))
-                        .collect().last())
+        return Uni.createFrom()
+                .completionStage(connected)
+                .ifNoItem()
+                .after(BROKER_TIMEOUT)
+                .fail()
+                .chain(() -> copies.onItem()
+                        .transformToUniAndConcatenate(copy -> Uni.createFrom()
+                                .completionStage(() -> {
+                                    before.accept(copy);
+                                    return send.apply(copy);
+                                })
+                                .ifNoItem()
+                                .after(BROKER_TIMEOUT)
+                                .fail()
+                                .invoke(() -> sent[0]++))
+                        .collect()
+                        .last())
                 .map(last -> sent[0])
                 // Also after a failure or a time-out: a connection that comes up late must not stay open.
-                .onTermination().invoke(() -> connected.whenComplete((ok, failure) -> {
+                .onTermination()
+                .invoke(() -> connected.whenComplete((ok, failure) -> {
                     if (failure == null) {
                         leave.get();
                     }

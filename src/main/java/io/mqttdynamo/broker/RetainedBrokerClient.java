@@ -59,8 +59,7 @@ public class RetainedBrokerClient {
     }
 
     /** A retained message and what to call once it has been dealt with (acknowledges a QoS 1 or 2 one). */
-    public record Arrival(Retained message, Runnable done) {
-    }
+    public record Arrival(Retained message, Runnable done) {}
 
     /** The broker's retained set did not arrive in the time allowed: what rows it lacks is unknown. */
     public static final class CutShortException extends RuntimeException {
@@ -113,7 +112,8 @@ public class RetainedBrokerClient {
      */
     public Uni<Boolean> sessionKept() {
         return Uni.createFrom().deferred(() -> {
-            Mqtt5AsyncClient client = sessions.clientBuilder(publisherId()).useMqttVersion5().buildAsync();
+            Mqtt5AsyncClient client =
+                    sessions.clientBuilder(publisherId()).useMqttVersion5().buildAsync();
             CompletableFuture<Boolean> kept = client.connectWith()
                     .cleanStart(false)
                     .sessionExpiryInterval(sessions.sessionExpiry().toSeconds())
@@ -134,99 +134,134 @@ public class RetainedBrokerClient {
      * order. Completes when none came for {@code quiet} while none was waiting to be done; fails with
      * {@link CutShortException} after {@code max}.
      */
-    public Multi<Arrival> retained(Duration quiet, Duration max, int window, int maxQueued,
-            Consumer<String> everyTopic) {
-        return Multi.createFrom().<Arrival>emitter(emitter -> {
-            String id = sessions.clientIdBase() + SCAN_ID_INFIX + UUID.randomUUID().toString().substring(0, 8);
-            AtomicBoolean ended = new AtomicBoolean();
-            AtomicBoolean subscribed = new AtomicBoolean();
-            Mqtt5AsyncClient client = sessions.clientBuilder(id)
-                    .addDisconnectedListener(context -> {
-                        if (ended.get()) {
-                            return;
-                        }
-                        // Ends the run before it republishes anything: the rest of the set never came.
-                        Throwable cause = context.getCause();
-                        emitter.fail(overranWindow(cause)
-                                ? new WindowOverrunException("the broker sent more unacknowledged retained messages"
-                                        + " than the receive maximum of " + window + " allowed")
-                                : new IllegalStateException("the connection reading the broker's retained messages"
-                                        + " was lost: " + cause.getMessage(), cause));
-                    })
-                    .useMqttVersion5().buildAsync();
-            AtomicInteger waiting = new AtomicInteger();
-            AtomicInteger queuedQos0 = new AtomicInteger();
-            AtomicLong lastArrival = new AtomicLong(System.nanoTime());
-            long started = System.nanoTime();
-            client.publishes(MqttGlobalPublishFilter.ALL, publish -> {
-                if (!publish.isRetain()) {
-                    // Live traffic (retain-as-published is off): not part of the retained set.
-                    publish.acknowledge();
-                    return;
-                }
-                lastArrival.set(System.nanoTime());
-                String topic = publish.getTopic().toString();
-                everyTopic.accept(topic);
-                boolean qos0 = publish.getQos() == MqttQos.AT_MOST_ONCE;
-                if (qos0 && queuedQos0.get() >= maxQueued) {
-                    // Acknowledged all the same: the client sends acknowledgements in order of arrival.
-                    publish.acknowledge();
-                    return;
-                }
-                (qos0 ? queuedQos0 : waiting).incrementAndGet();
-                AtomicBoolean once = new AtomicBoolean();
-                emitter.emit(new Arrival(new Retained(topic, publish.getPayloadAsBytes(), publish.getQos().getCode()),
-                        () -> {
-                            if (once.compareAndSet(false, true)) {
-                                lastArrival.set(System.nanoTime());
-                                (qos0 ? queuedQos0 : waiting).decrementAndGet();
-                                publish.acknowledge();
-                            }
-                        }));
-            }, true);
-            Cancellable ticks = Multi.createFrom().ticks().every(Duration.ofMillis(100)).subscribe().with(tick -> {
-                long now = System.nanoTime();
-                // Quiet counts from the SUBACK on: a slow connect must not look like an empty retained store.
-                if (subscribed.get() && waiting.get() == 0 && queuedQos0.get() == 0
-                        && now - lastArrival.get() > quiet.toNanos()) {
-                    emitter.complete();
-                } else if (now - started > max.toNanos()) {
-                    emitter.fail(new CutShortException("the broker's retained messages did not all arrive within "
-                            + max));
-                }
-            });
-            CompletableFuture<?> connected = client.connectWith()
-                    .cleanStart(true)
-                    .sessionExpiryInterval(0)
-                    .restrictions().receiveMaximum(window).applyRestrictions()
-                    .simpleAuth(Mqtt5Client.auth(sessions))
-                    .send();
-            connected
-                    .thenCompose(ack -> ended.get() ? CompletableFuture.failedFuture(
-                            new IllegalStateException("the run ended while connecting"))
-                            // QoS 2: the broker delivers each retained message at its own QoS (up to the
-                            // subscription's), which is what is stored.
-                            : client.subscribeWith().topicFilter("#").qos(MqttQos.EXACTLY_ONCE)
-                            .retainHandling(Mqtt5RetainHandling.SEND).retainAsPublished(false).noLocal(true).send())
-                    .whenComplete((subAck, failure) -> {
-                        if (failure != null) {
-                            emitter.fail(failure);
-                        } else {
-                            lastArrival.set(System.nanoTime());
-                            subscribed.set(true);
-                        }
-                    });
-            emitter.onTermination(() -> {
-                ended.set(true);
-                ticks.cancel();
-                // Also when the run ended while connecting: the connection is closed once it is up.
-                connected.whenComplete((ack, failure) -> {
-                    if (failure == null) {
-                        client.disconnect().exceptionally(ignored -> null);
-                    }
-                });
-            });
-        }, BackPressureStrategy.BUFFER);
+    public Multi<Arrival> retained(
+            Duration quiet, Duration max, int window, int maxQueued, Consumer<String> everyTopic) {
+        return Multi.createFrom()
+                .<Arrival>emitter(
+                        emitter -> {
+                            String id = sessions.clientIdBase()
+                                    + SCAN_ID_INFIX
+                                    + UUID.randomUUID().toString().substring(0, 8);
+                            AtomicBoolean ended = new AtomicBoolean();
+                            AtomicBoolean subscribed = new AtomicBoolean();
+                            Mqtt5AsyncClient client = sessions.clientBuilder(id)
+                                    .addDisconnectedListener(context -> {
+                                        if (ended.get()) {
+                                            return;
+                                        }
+                                        // Ends the run before it republishes anything: the rest of the set never came.
+                                        Throwable cause = context.getCause();
+                                        emitter.fail(
+                                                overranWindow(cause)
+                                                        ? new WindowOverrunException(
+                                                                "the broker sent more unacknowledged retained messages"
+                                                                        + " than the receive maximum of " + window
+                                                                        + " allowed")
+                                                        : new IllegalStateException(
+                                                                "the connection reading the broker's retained messages"
+                                                                        + " was lost: " + cause.getMessage(),
+                                                                cause));
+                                    })
+                                    .useMqttVersion5()
+                                    .buildAsync();
+                            AtomicInteger waiting = new AtomicInteger();
+                            AtomicInteger queuedQos0 = new AtomicInteger();
+                            AtomicLong lastArrival = new AtomicLong(System.nanoTime());
+                            long started = System.nanoTime();
+                            client.publishes(
+                                    MqttGlobalPublishFilter.ALL,
+                                    publish -> {
+                                        if (!publish.isRetain()) {
+                                            // Live traffic (retain-as-published is off): not part of the retained set.
+                                            publish.acknowledge();
+                                            return;
+                                        }
+                                        lastArrival.set(System.nanoTime());
+                                        String topic = publish.getTopic().toString();
+                                        everyTopic.accept(topic);
+                                        boolean qos0 = publish.getQos() == MqttQos.AT_MOST_ONCE;
+                                        if (qos0 && queuedQos0.get() >= maxQueued) {
+                                            // Acknowledged all the same: the client sends acknowledgements in order of
+                                            // arrival.
+                                            publish.acknowledge();
+                                            return;
+                                        }
+                                        (qos0 ? queuedQos0 : waiting).incrementAndGet();
+                                        AtomicBoolean once = new AtomicBoolean();
+                                        emitter.emit(new Arrival(
+                                                new Retained(
+                                                        topic,
+                                                        publish.getPayloadAsBytes(),
+                                                        publish.getQos().getCode()),
+                                                () -> {
+                                                    if (once.compareAndSet(false, true)) {
+                                                        lastArrival.set(System.nanoTime());
+                                                        (qos0 ? queuedQos0 : waiting).decrementAndGet();
+                                                        publish.acknowledge();
+                                                    }
+                                                }));
+                                    },
+                                    true);
+                            Cancellable ticks = Multi.createFrom()
+                                    .ticks()
+                                    .every(Duration.ofMillis(100))
+                                    .subscribe()
+                                    .with(tick -> {
+                                        long now = System.nanoTime();
+                                        // Quiet counts from the SUBACK on: a slow connect must not look like an empty
+                                        // retained store.
+                                        if (subscribed.get()
+                                                && waiting.get() == 0
+                                                && queuedQos0.get() == 0
+                                                && now - lastArrival.get() > quiet.toNanos()) {
+                                            emitter.complete();
+                                        } else if (now - started > max.toNanos()) {
+                                            emitter.fail(new CutShortException(
+                                                    "the broker's retained messages did not all arrive within " + max));
+                                        }
+                                    });
+                            CompletableFuture<?> connected = client.connectWith()
+                                    .cleanStart(true)
+                                    .sessionExpiryInterval(0)
+                                    .restrictions()
+                                    .receiveMaximum(window)
+                                    .applyRestrictions()
+                                    .simpleAuth(Mqtt5Client.auth(sessions))
+                                    .send();
+                            connected
+                                    .thenCompose(ack -> ended.get()
+                                            ? CompletableFuture.failedFuture(
+                                                    new IllegalStateException("the run ended while connecting"))
+                                            // QoS 2: the broker delivers each retained message at its own QoS (up to
+                                            // the
+                                            // subscription's), which is what is stored.
+                                            : client.subscribeWith()
+                                                    .topicFilter("#")
+                                                    .qos(MqttQos.EXACTLY_ONCE)
+                                                    .retainHandling(Mqtt5RetainHandling.SEND)
+                                                    .retainAsPublished(false)
+                                                    .noLocal(true)
+                                                    .send())
+                                    .whenComplete((subAck, failure) -> {
+                                        if (failure != null) {
+                                            emitter.fail(failure);
+                                        } else {
+                                            lastArrival.set(System.nanoTime());
+                                            subscribed.set(true);
+                                        }
+                                    });
+                            emitter.onTermination(() -> {
+                                ended.set(true);
+                                ticks.cancel();
+                                // Also when the run ended while connecting: the connection is closed once it is up.
+                                connected.whenComplete((ack, failure) -> {
+                                    if (failure == null) {
+                                        client.disconnect().exceptionally(ignored -> null);
+                                    }
+                                });
+                            });
+                        },
+                        BackPressureStrategy.BUFFER);
     }
 
     /**
@@ -240,12 +275,18 @@ public class RetainedBrokerClient {
      * before they are published (a row cleared meanwhile is not put back). {@code sent} hears each published
      * message, {@code kept} each one left alone.
      */
-    public Uni<Integer> republish(Multi<Retained> messages, int perSecond, int groupSize,
-            Function<List<Retained>, Uni<List<Retained>>> stillStored, Consumer<Retained> sent,
+    public Uni<Integer> republish(
+            Multi<Retained> messages,
+            int perSecond,
+            int groupSize,
+            Function<List<Retained>, Uni<List<Retained>>> stillStored,
+            Consumer<Retained> sent,
             Consumer<Retained> kept) {
         return Uni.createFrom().deferred(() -> {
-            Mqtt5AsyncClient client = sessions.clientBuilder(publisherId() + "-" + UUID.randomUUID().toString()
-                    .substring(0, 8)).useMqttVersion5().buildAsync();
+            Mqtt5AsyncClient client = sessions.clientBuilder(
+                            publisherId() + "-" + UUID.randomUUID().toString().substring(0, 8))
+                    .useMqttVersion5()
+                    .buildAsync();
             Duration pause = Duration.ofNanos(1_000_000_000L / Math.max(1, perSecond));
             Set<String> answered = ConcurrentHashMap.newKeySet();
             AtomicLong lastArrival = new AtomicLong(System.nanoTime());
@@ -255,20 +296,37 @@ public class RetainedBrokerClient {
                 lastArrival.set(System.nanoTime());
             });
             AtomicLong count = new AtomicLong();
-            CompletableFuture<?> connected = client.connectWith().cleanStart(true).sessionExpiryInterval(0)
-                    .simpleAuth(Mqtt5Client.auth(sessions)).send();
-            return Uni.createFrom().completionStage(connected)
-                    .ifNoItem().after(BROKER_TIMEOUT).fail()
-                    .chain(() -> messages
-                            .group().intoLists().of(groupSize)
-                            .onItem().transformToUniAndConcatenate(group -> republishGroup(client, group, answered,
-                                    lastArrival, pause, stillStored, m -> {
+            CompletableFuture<?> connected = client.connectWith()
+                    .cleanStart(true)
+                    .sessionExpiryInterval(0)
+                    .simpleAuth(Mqtt5Client.auth(sessions))
+                    .send();
+            return Uni.createFrom()
+                    .completionStage(connected)
+                    .ifNoItem()
+                    .after(BROKER_TIMEOUT)
+                    .fail()
+                    .chain(() -> messages.group()
+                            .intoLists()
+                            .of(groupSize)
+                            .onItem()
+                            .transformToUniAndConcatenate(group -> republishGroup(
+                                    client,
+                                    group,
+                                    answered,
+                                    lastArrival,
+                                    pause,
+                                    stillStored,
+                                    m -> {
                                         count.incrementAndGet();
                                         sent.accept(m);
-                                    }, kept))
-                            .collect().last())
+                                    },
+                                    kept))
+                            .collect()
+                            .last())
                     .map(last -> (int) count.get())
-                    .onTermination().invoke(() -> connected.whenComplete((ack, failure) -> {
+                    .onTermination()
+                    .invoke(() -> connected.whenComplete((ack, failure) -> {
                         if (failure == null) {
                             client.disconnect().exceptionally(ignored -> null);
                         }
@@ -277,9 +335,15 @@ public class RetainedBrokerClient {
     }
 
     /** Checks one group on the broker, publishes the rows it lacks, then ends the group's subscription. */
-    private static Uni<Void> republishGroup(Mqtt5AsyncClient client, List<Retained> group, Set<String> answered,
-            AtomicLong lastArrival, Duration pause, Function<List<Retained>, Uni<List<Retained>>> stillStored,
-            Consumer<Retained> sent, Consumer<Retained> kept) {
+    private static Uni<Void> republishGroup(
+            Mqtt5AsyncClient client,
+            List<Retained> group,
+            Set<String> answered,
+            AtomicLong lastArrival,
+            Duration pause,
+            Function<List<Retained>, Uni<List<Retained>>> stillStored,
+            Consumer<Retained> sent,
+            Consumer<Retained> kept) {
         List<Retained> checkable = new ArrayList<>();
         for (Retained m : group) {
             if (plainTopic(m.topic())) {
@@ -294,12 +358,20 @@ public class RetainedBrokerClient {
         }
         Set<String> refused = new HashSet<>();
         long[] subscribedAt = {0};
-        return Uni.createFrom().completionStage(() -> client.subscribe(Mqtt5Subscribe.builder()
-                        .addSubscriptions(topics.stream().map(topic -> Mqtt5Subscription.builder().topicFilter(topic)
-                                .qos(MqttQos.AT_MOST_ONCE).retainHandling(Mqtt5RetainHandling.SEND).noLocal(true)
-                                .build()).toList())
+        return Uni.createFrom()
+                .completionStage(() -> client.subscribe(Mqtt5Subscribe.builder()
+                        .addSubscriptions(topics.stream()
+                                .map(topic -> Mqtt5Subscription.builder()
+                                        .topicFilter(topic)
+                                        .qos(MqttQos.AT_MOST_ONCE)
+                                        .retainHandling(Mqtt5RetainHandling.SEND)
+                                        .noLocal(true)
+                                        .build())
+                                .toList())
                         .build()))
-                .ifNoItem().after(BROKER_TIMEOUT).fail()
+                .ifNoItem()
+                .after(BROKER_TIMEOUT)
+                .fail()
                 .invoke(subAck -> {
                     subscribedAt[0] = System.nanoTime();
                     List<Mqtt5SubAckReasonCode> codes = subAck.getReasonCodes();
@@ -311,40 +383,63 @@ public class RetainedBrokerClient {
                 })
                 // EMQX sends retained messages after the SUBACK, from another process: a quiet spell, or all
                 // topics answered.
-                .chain(() -> Multi.createFrom().ticks().every(Duration.ofMillis(20))
-                        .select().where(tick -> answered.containsAll(topics) || System.nanoTime()
-                                - Math.max(subscribedAt[0], lastArrival.get()) > VERIFY_QUIET.toNanos())
+                .chain(() -> Multi.createFrom()
+                        .ticks()
+                        .every(Duration.ofMillis(20))
+                        .select()
+                        .where(tick -> answered.containsAll(topics)
+                                || System.nanoTime() - Math.max(subscribedAt[0], lastArrival.get())
+                                        > VERIFY_QUIET.toNanos())
                         .toUni())
                 .chain(() -> {
                     List<Retained> absent = new ArrayList<>();
                     for (Retained m : checkable) {
-                        (answered.contains(m.topic()) || refused.contains(m.topic()) ? kept : (Consumer<Retained>) absent::add)
+                        (answered.contains(m.topic()) || refused.contains(m.topic())
+                                        ? kept
+                                        : (Consumer<Retained>) absent::add)
                                 .accept(m);
                     }
                     return absent.isEmpty() ? Uni.createFrom().item(List.<Retained>of()) : stillStored.apply(absent);
                 })
-                .chain(absent -> Multi.createFrom().iterable(absent)
-                        .onItem().transformToUniAndConcatenate(m -> {
+                .chain(absent -> Multi.createFrom()
+                        .iterable(absent)
+                        .onItem()
+                        .transformToUniAndConcatenate(m -> {
                             if (answered.contains(m.topic())) {
                                 // Something came on the topic meanwhile: the broker's now.
                                 kept.accept(m);
                                 return Uni.createFrom().voidItem();
                             }
-                            return publish(client, m).invoke(ok -> (ok ? sent : kept).accept(m))
-                                    .chain(() -> Uni.createFrom().voidItem().onItem().delayIt().by(pause));
+                            return publish(client, m)
+                                    .invoke(ok -> (ok ? sent : kept).accept(m))
+                                    .chain(() -> Uni.createFrom()
+                                            .voidItem()
+                                            .onItem()
+                                            .delayIt()
+                                            .by(pause));
                         })
-                        .collect().last())
-                .chain(() -> Uni.createFrom().completionStage(() -> client.unsubscribe(Mqtt5Unsubscribe.builder()
-                        .addTopicFilters(topics.stream().map(MqttTopicFilter::of).toList()).build())))
-                .ifNoItem().after(BROKER_TIMEOUT).fail()
+                        .collect()
+                        .last())
+                .chain(() -> Uni.createFrom()
+                        .completionStage(() -> client.unsubscribe(Mqtt5Unsubscribe.builder()
+                                .addTopicFilters(
+                                        topics.stream().map(MqttTopicFilter::of).toList())
+                                .build())))
+                .ifNoItem()
+                .after(BROKER_TIMEOUT)
+                .fail()
                 .invoke(() -> answered.removeAll(topics))
                 .replaceWithVoid();
     }
 
     /** True for a topic that, as a filter, matches only itself and may be subscribed to with no-local. */
     static boolean plainTopic(String topic) {
-        if (topic.isEmpty() || topic.indexOf('+') >= 0 || topic.indexOf('#') >= 0 || topic.indexOf('\0') >= 0
-                || topic.startsWith("$share/") || topic.startsWith("$queue/")) {
+        if (topic.isEmpty()
+                || topic.indexOf('+') >= 0
+                || topic.indexOf('#') >= 0
+                || topic.indexOf('\0') >= 0
+                || topic.startsWith("$share/")
+                || topic.startsWith("$queue/")) {
             return false;
         }
         try {
@@ -357,20 +452,27 @@ public class RetainedBrokerClient {
 
     /** Publishes one message with the retain flag; false when the broker refused it (a reason code). */
     private static Uni<Boolean> publish(Mqtt5AsyncClient client, Retained m) {
-        return Uni.createFrom().completionStage(() -> client.publishWith()
-                        .topic(m.topic()).payload(m.payload()).qos(MqttQos.fromCode(m.qos())).retain(true)
-                        .userProperties().add(Republisher.MARKER,
-                                m.msgId() == null || m.msgId().isEmpty() ? "retained" : m.msgId())
+        return Uni.createFrom()
+                .completionStage(() -> client.publishWith()
+                        .topic(m.topic())
+                        .payload(m.payload())
+                        .qos(MqttQos.fromCode(m.qos()))
+                        .retain(true)
+                        .userProperties()
+                        .add(Republisher.MARKER, m.msgId() == null || m.msgId().isEmpty() ? "retained" : m.msgId())
                         .applyUserProperties()
                         .send())
-                .ifNoItem().after(BROKER_TIMEOUT).fail()
+                .ifNoItem()
+                .after(BROKER_TIMEOUT)
+                .fail()
                 .replaceWith(Boolean.TRUE)
                 // A reason code refuses this one message; a DISCONNECT ends the connection, and the run.
-                .onFailure(failure -> failure instanceof Mqtt5MessageException
-                        && !(failure instanceof Mqtt5DisconnectException)).recoverWithItem(failure -> {
-                            Log.warnf("the broker refused a retained message to put back: %s", failure.getMessage());
-                            return Boolean.FALSE;
-                        });
+                .onFailure(failure ->
+                        failure instanceof Mqtt5MessageException && !(failure instanceof Mqtt5DisconnectException))
+                .recoverWithItem(failure -> {
+                    Log.warnf("the broker refused a retained message to put back: %s", failure.getMessage());
+                    return Boolean.FALSE;
+                });
     }
 
     private static boolean overranWindow(Throwable cause) {

@@ -16,7 +16,6 @@ import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
@@ -36,11 +35,12 @@ final class StatefulSetScale {
     private static final Pattern ORDINAL = Pattern.compile("(.+)-(\\d+)");
 
     /** What the check found, and why. */
-    record Verdict(Decision decision, String reason) {
-    }
+    record Verdict(Decision decision, String reason) {}
 
     enum Decision {
-        LEAVING, STAYING, UNKNOWN
+        LEAVING,
+        STAYING,
+        UNKNOWN
     }
 
     private final URI api;
@@ -68,7 +68,8 @@ final class StatefulSetScale {
         trust.load(null, null);
         try (InputStream ca = Files.newInputStream(SERVICE_ACCOUNT.resolve("ca.crt"))) {
             int i = 0;
-            for (Certificate certificate : CertificateFactory.getInstance("X.509").generateCertificates(ca)) {
+            for (Certificate certificate :
+                    CertificateFactory.getInstance("X.509").generateCertificates(ca)) {
                 trust.setCertificateEntry("ca-" + i++, certificate);
             }
         }
@@ -76,11 +77,17 @@ final class StatefulSetScale {
         trustManagers.init(trust);
         SSLContext tls = SSLContext.getInstance("TLS");
         tls.init(null, trustManagers.getTrustManagers(), null);
-        HttpClient http = HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(3)).build();
+        HttpClient http = HttpClient.newBuilder()
+                .sslContext(tls)
+                .connectTimeout(Duration.ofSeconds(3))
+                .build();
         String hostPart = host.contains(":") ? "[" + host + "]" : host;
-        return new StatefulSetScale(URI.create("https://" + hostPart + ":" + port), http,
+        return new StatefulSetScale(
+                URI.create("https://" + hostPart + ":" + port),
+                http,
                 Files.readString(SERVICE_ACCOUNT.resolve("token")).trim(),
-                Files.readString(SERVICE_ACCOUNT.resolve("namespace")).trim(), podName);
+                Files.readString(SERVICE_ACCOUNT.resolve("namespace")).trim(),
+                podName);
     }
 
     Verdict check() {
@@ -92,12 +99,14 @@ final class StatefulSetScale {
         long ordinal = Long.parseLong(name.group(2));
         HttpResponse<String> response;
         try {
-            response = http.send(HttpRequest.newBuilder(api.resolve("/apis/apps/v1/namespaces/" + namespace
-                            + "/statefulsets/" + set))
-                    .header("Authorization", "Bearer " + token)
-                    .header("Accept", "application/json")
-                    .timeout(Duration.ofSeconds(5))
-                    .build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            response = http.send(
+                    HttpRequest.newBuilder(
+                                    api.resolve("/apis/apps/v1/namespaces/" + namespace + "/statefulsets/" + set))
+                            .header("Authorization", "Bearer " + token)
+                            .header("Accept", "application/json")
+                            .timeout(Duration.ofSeconds(5))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
         } catch (IOException e) {
             return new Verdict(Decision.UNKNOWN, "the Kubernetes API did not answer: " + e.getMessage());
         } catch (InterruptedException e) {
@@ -108,19 +117,23 @@ final class StatefulSetScale {
             return new Verdict(Decision.LEAVING, "StatefulSet " + set + " is gone");
         }
         if (response.statusCode() != 200) {
-            return new Verdict(Decision.UNKNOWN, "reading StatefulSet " + set + " answered HTTP "
-                    + response.statusCode() + (response.statusCode() == 403 ? " (is role.yaml applied?)" : ""));
+            return new Verdict(
+                    Decision.UNKNOWN,
+                    "reading StatefulSet " + set + " answered HTTP " + response.statusCode()
+                            + (response.statusCode() == 403 ? " (is role.yaml applied?)" : ""));
         }
         try {
-            JsonNode replicas = new ObjectMapper().readTree(response.body()).path("spec").path("replicas");
+            JsonNode replicas =
+                    new ObjectMapper().readTree(response.body()).path("spec").path("replicas");
             // A missing spec.replicas means 1, as Kubernetes defaults it.
             long count = replicas.isMissingNode() ? 1 : replicas.asLong(-1);
             if (count < 0) {
                 return new Verdict(Decision.UNKNOWN, "StatefulSet " + set + " has no readable spec.replicas");
             }
             return ordinal >= count
-                    ? new Verdict(Decision.LEAVING, "pod " + podName + " is past StatefulSet " + set + "'s " + count
-                            + " replica(s)")
+                    ? new Verdict(
+                            Decision.LEAVING,
+                            "pod " + podName + " is past StatefulSet " + set + "'s " + count + " replica(s)")
                     : new Verdict(Decision.STAYING, "StatefulSet " + set + " keeps " + count + " replica(s)");
         } catch (IOException e) {
             return new Verdict(Decision.UNKNOWN, "StatefulSet " + set + ": unreadable answer: " + e.getMessage());

@@ -37,6 +37,5 @@ interface VersionedClient {
      * A publish taken from the broker; {@code ack} sends its PUBACK. {@code republishedOf}: the value of the
      * service's {@link Republisher#MARKER} user property (MQTT 5), else null.
      */
-    record Received(String topic, int qos, boolean retain, byte[] payload, String republishedOf, Runnable ack) {
-    }
+    record Received(String topic, int qos, boolean retain, byte[] payload, String republishedOf, Runnable ack) {}
 }

@@ -103,14 +103,20 @@ public class ClusterView {
         if (!enabled) {
             return;
         }
-        sessions.protocolVersion().subscribe().with(version -> {
-            if (version != ProtocolVersion.MQTT_5) {
-                Log.infof("The broker speaks %s: the dashboard shows this replica only (the cluster view needs MQTT 5"
-                        + " message expiry)", version);
-                return;
-            }
-            connect();
-        }, failure -> Log.warnf("cluster view not started: %s", failure.getMessage()));
+        sessions.protocolVersion()
+                .subscribe()
+                .with(
+                        version -> {
+                            if (version != ProtocolVersion.MQTT_5) {
+                                Log.infof(
+                                        "The broker speaks %s: the dashboard shows this replica only (the cluster view needs MQTT 5"
+                                                + " message expiry)",
+                                        version);
+                                return;
+                            }
+                            connect();
+                        },
+                        failure -> Log.warnf("cluster view not started: %s", failure.getMessage()));
     }
 
     private void connect() {
@@ -119,28 +125,43 @@ public class ClusterView {
                 .automaticReconnectWithDefaultConfig()
                 .useMqttVersion5()
                 // A replica that dies without a word clears its snapshot (an empty retained message deletes it).
-                .willPublish().topic(topic).payload(new byte[0]).qos(MqttQos.AT_MOST_ONCE).retain(true).applyWillPublish()
+                .willPublish()
+                .topic(topic)
+                .payload(new byte[0])
+                .qos(MqttQos.AT_MOST_ONCE)
+                .retain(true)
+                .applyWillPublish()
                 .addConnectedListener(context -> subscribe())
                 .buildAsync();
         c.publishes(MqttGlobalPublishFilter.ALL, this::onSnapshot);
         this.client = c;
-        c.connectWith().cleanStart(true).simpleAuth(sessions.mqtt5Auth())
+        c.connectWith()
+                .cleanStart(true)
+                .simpleAuth(sessions.mqtt5Auth())
                 // MQTT 5.0, 3.1.2.11.4: the broker does not send this connection packets over this size.
-                .restrictions().maximumPacketSize(MAX_PACKET_BYTES).applyRestrictions()
+                .restrictions()
+                .maximumPacketSize(MAX_PACKET_BYTES)
+                .applyRestrictions()
                 .send()
                 .whenComplete((ack, failure) -> {
                     if (failure != null) {
                         Log.warnf("cluster view: cannot connect yet (%s); retrying", failure.getMessage());
                     }
                 });
-        timer = Multi.createFrom().ticks().every(Duration.ofMillis(INTERVAL_MILLIS))
-                .subscribe().with(tick -> publish());
+        timer = Multi.createFrom()
+                .ticks()
+                .every(Duration.ofMillis(INTERVAL_MILLIS))
+                .subscribe()
+                .with(tick -> publish());
     }
 
     private void subscribe() {
         Mqtt5AsyncClient c = client;
         if (c != null) {
-            c.subscribeWith().topicFilter(EventTopics.CLUSTER_ALL).qos(MqttQos.AT_MOST_ONCE).send();
+            c.subscribeWith()
+                    .topicFilter(EventTopics.CLUSTER_ALL)
+                    .qos(MqttQos.AT_MOST_ONCE)
+                    .send();
         }
     }
 
@@ -162,18 +183,39 @@ public class ClusterView {
                 Log.debugf("cluster snapshot not published: %d bytes", payload.length);
                 return;
             }
-            c.publishWith().topic(EventTopics.CLUSTER_PREFIX + replica).qos(MqttQos.AT_MOST_ONCE).retain(true)
-                    .messageExpiryInterval(EXPIRY_SECONDS).payload(payload).send();
+            c.publishWith()
+                    .topic(EventTopics.CLUSTER_PREFIX + replica)
+                    .qos(MqttQos.AT_MOST_ONCE)
+                    .retain(true)
+                    .messageExpiryInterval(EXPIRY_SECONDS)
+                    .payload(payload)
+                    .send();
         } catch (Exception e) {
             Log.debugf("cluster snapshot not published: %s", e.getMessage());
         }
     }
 
     private static ReplicaSnapshot withoutRecent(ReplicaSnapshot s) {
-        return new ReplicaSnapshot(s.replica(), s.atMillis(), s.brokerUp(), s.brokerProblem(), s.dynamoUp(),
-                s.tablesProblem(), s.pendingWrites(), s.unacknowledgedMessages(), s.reconnects(), s.lastError(),
-                s.lastErrorAtMillis(), s.messagesPerSecond(), s.writeLatencyMillis(), s.chartEndMillis(),
-                s.messagesPerSecondSeries(), s.writeLatencySeries(), List.of(), s.delivery(), s.refusals(),
+        return new ReplicaSnapshot(
+                s.replica(),
+                s.atMillis(),
+                s.brokerUp(),
+                s.brokerProblem(),
+                s.dynamoUp(),
+                s.tablesProblem(),
+                s.pendingWrites(),
+                s.unacknowledgedMessages(),
+                s.reconnects(),
+                s.lastError(),
+                s.lastErrorAtMillis(),
+                s.messagesPerSecond(),
+                s.writeLatencyMillis(),
+                s.chartEndMillis(),
+                s.messagesPerSecondSeries(),
+                s.writeLatencySeries(),
+                List.of(),
+                s.delivery(),
+                s.refusals(),
                 s.writeUnitsPerSecond());
     }
 
@@ -188,12 +230,14 @@ public class ClusterView {
         if (outcome == HeardReplicas.Outcome.KEPT || outcome == HeardReplicas.Outcome.CLEARED) {
             return;
         }
-        String what = outcome == HeardReplicas.Outcome.TOO_LARGE ? payload.length + " bytes, more than "
-                + HeardReplicas.MAX_SNAPSHOT_BYTES : outcome == HeardReplicas.Outcome.UNREADABLE ? "unreadable"
-                : "names another replica";
+        String what = outcome == HeardReplicas.Outcome.TOO_LARGE
+                ? payload.length + " bytes, more than " + HeardReplicas.MAX_SNAPSHOT_BYTES
+                : outcome == HeardReplicas.Outcome.UNREADABLE ? "unreadable" : "names another replica";
         if (droppedBefore.compareAndSet(false, true)) {
-            Log.warnf("cluster view: a message on %s dropped (%s); more are logged at DEBUG. Only the service's own"
-                    + " MQTT user should be allowed to publish on mqtt-dynamo/cluster/#", LogSafe.of(topic), what);
+            Log.warnf(
+                    "cluster view: a message on %s dropped (%s); more are logged at DEBUG. Only the service's own"
+                            + " MQTT user should be allowed to publish on mqtt-dynamo/cluster/#",
+                    LogSafe.of(topic), what);
         } else {
             Log.debugf("cluster view: a message on %s dropped (%s)", LogSafe.of(topic), what);
         }
@@ -221,10 +265,16 @@ public class ClusterView {
             try {
                 // Leaving: the others drop this replica at once. Blocking once is right here: this is the shutdown
                 // thread, and the empty snapshot must reach the broker before the process ends.
-                Uni.createFrom().completionStage(() -> c.publishWith().topic(EventTopics.CLUSTER_PREFIX + replica)
-                                .qos(MqttQos.AT_LEAST_ONCE).retain(true).payload(new byte[0]).send())
+                Uni.createFrom()
+                        .completionStage(() -> c.publishWith()
+                                .topic(EventTopics.CLUSTER_PREFIX + replica)
+                                .qos(MqttQos.AT_LEAST_ONCE)
+                                .retain(true)
+                                .payload(new byte[0])
+                                .send())
                         .chain(() -> Uni.createFrom().completionStage(c::disconnect))
-                        .await().atMost(LEAVE_TIMEOUT);
+                        .await()
+                        .atMost(LEAVE_TIMEOUT);
             } catch (RuntimeException e) {
                 Log.debugf("cluster view: %s", e.getMessage());
             }

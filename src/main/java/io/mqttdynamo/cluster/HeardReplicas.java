@@ -22,11 +22,14 @@ final class HeardReplicas {
 
     /** What became of one message on the cluster topic. */
     enum Outcome {
-        KEPT, CLEARED, TOO_LARGE, UNREADABLE, OTHER_NAME
+        KEPT,
+        CLEARED,
+        TOO_LARGE,
+        UNREADABLE,
+        OTHER_NAME
     }
 
-    private record Heard(ReplicaSnapshot snapshot, long atNanos) {
-    }
+    private record Heard(ReplicaSnapshot snapshot, long atNanos) {}
 
     private final ObjectMapper json;
     private final int maxReplicas;

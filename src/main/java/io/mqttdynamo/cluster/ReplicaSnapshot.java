@@ -18,18 +18,46 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
  *     null from a replica that does not say
  */
 // Read and written by Jackson outside a REST method, so registered for the native image by hand.
-@RegisterForReflection(targets = {ReplicaSnapshot.class, ReplicaSnapshot.RecentMessage.class, ReplicaSnapshot.Delivery.class,
-        ReplicaSnapshot.Refusals.class})
-public record ReplicaSnapshot(String replica, long atMillis, boolean brokerUp, String brokerProblem,
-        boolean dynamoUp, String tablesProblem, int pendingWrites, long unacknowledgedMessages, long reconnects,
-        String lastError, long lastErrorAtMillis, double messagesPerSecond, double writeLatencyMillis,
-        long chartEndMillis, double[] messagesPerSecondSeries, double[] writeLatencySeries,
-        List<RecentMessage> recent, Delivery delivery, Refusals refusals, Map<String, Double> writeUnitsPerSecond) {
+@RegisterForReflection(
+        targets = {
+            ReplicaSnapshot.class,
+            ReplicaSnapshot.RecentMessage.class,
+            ReplicaSnapshot.Delivery.class,
+            ReplicaSnapshot.Refusals.class
+        })
+public record ReplicaSnapshot(
+        String replica,
+        long atMillis,
+        boolean brokerUp,
+        String brokerProblem,
+        boolean dynamoUp,
+        String tablesProblem,
+        int pendingWrites,
+        long unacknowledgedMessages,
+        long reconnects,
+        String lastError,
+        long lastErrorAtMillis,
+        double messagesPerSecond,
+        double writeLatencyMillis,
+        long chartEndMillis,
+        double[] messagesPerSecondSeries,
+        double[] writeLatencySeries,
+        List<RecentMessage> recent,
+        Delivery delivery,
+        Refusals refusals,
+        Map<String, Double> writeUnitsPerSecond) {
 
     /** A stored message, without its payload. */
-    public record RecentMessage(String msgId, String topic, int qos, boolean retain, String sender, int payloadSize,
-            boolean binary, boolean leftOut, long arrivedMillis) {
-    }
+    public record RecentMessage(
+            String msgId,
+            String topic,
+            int qos,
+            boolean retain,
+            String sender,
+            int payloadSize,
+            boolean binary,
+            boolean leftOut,
+            long arrivedMillis) {}
 
     /**
      * Counts of the delivery functions (read back into the broker): subscriptions restored for connected
@@ -37,16 +65,24 @@ public record ReplicaSnapshot(String replica, long atMillis, boolean brokerUp, S
      * new subscribers (on_message_fetch_for_queue), retained messages stored and republished
      * (on_retain_lookup).
      */
-    public record Delivery(long subscriptionsRestored, long subscriptionRestoresFailed,
-            long queuedMessagesRedelivered, long retainedStored, long retainedRepublished) {
+    public record Delivery(
+            long subscriptionsRestored,
+            long subscriptionRestoresFailed,
+            long queuedMessagesRedelivered,
+            long retainedStored,
+            long retainedRepublished) {
 
         public static final Delivery NONE = new Delivery(0, 0, 0, 0, 0);
 
         public Delivery plus(Delivery other) {
-            return other == null ? this : new Delivery(subscriptionsRestored + other.subscriptionsRestored,
-                    subscriptionRestoresFailed + other.subscriptionRestoresFailed,
-                    queuedMessagesRedelivered + other.queuedMessagesRedelivered, retainedStored + other.retainedStored,
-                    retainedRepublished + other.retainedRepublished);
+            return other == null
+                    ? this
+                    : new Delivery(
+                            subscriptionsRestored + other.subscriptionsRestored,
+                            subscriptionRestoresFailed + other.subscriptionRestoresFailed,
+                            queuedMessagesRedelivered + other.queuedMessagesRedelivered,
+                            retainedStored + other.retainedStored,
+                            retainedRepublished + other.retainedRepublished);
         }
     }
 
@@ -65,7 +101,9 @@ public record ReplicaSnapshot(String replica, long atMillis, boolean brokerUp, S
                 return this;
             }
             boolean theirs = other.last != null && other.lastAtMillis >= lastAtMillis;
-            return new Refusals(count + other.count, theirs ? replica + other.last : last,
+            return new Refusals(
+                    count + other.count,
+                    theirs ? replica + other.last : last,
                     theirs ? other.lastAtMillis : lastAtMillis);
         }
     }

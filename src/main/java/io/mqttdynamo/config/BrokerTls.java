@@ -10,7 +10,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.TrustManagerFactory;
 
@@ -35,8 +34,11 @@ public final class BrokerTls {
     private final X509Certificate clientCertificate;
     private final boolean hostnameVerification;
 
-    private BrokerTls(TrustManagerFactory trustManagers, KeyManagerFactory keyManagers,
-            X509Certificate clientCertificate, boolean hostnameVerification) {
+    private BrokerTls(
+            TrustManagerFactory trustManagers,
+            KeyManagerFactory keyManagers,
+            X509Certificate clientCertificate,
+            boolean hostnameVerification) {
         this.trustManagers = trustManagers;
         this.keyManagers = keyManagers;
         this.clientCertificate = clientCertificate;
@@ -44,8 +46,7 @@ public final class BrokerTls {
     }
 
     /** The outcome of reading the files: the TLS material when there is no problem, and what was found. */
-    public record Reading(Optional<BrokerTls> tls, List<String> problems, List<String> warnings) {
-    }
+    public record Reading(Optional<BrokerTls> tls, List<String> problems, List<String> warnings) {}
 
     /** Reads the files {@code settings} name; certificates are judged valid or not at {@code now}. */
     public static Reading read(MqttDynamoConfig.Tls settings, Instant now) {
@@ -96,8 +97,11 @@ public final class BrokerTls {
                 if (!PemFiles.matches(key, chain.get(0))) {
                     problems.add(KEY_FILE + " = " + keyFile.get() + ": not the private key of the certificate in "
                             + CERT_FILE + " = " + certFile.get() + " (" + describe(chain.get(0))
-                            + (key.getAlgorithm().equals(chain.get(0).getPublicKey().getAlgorithm()) ? ""
-                                    : "; its key is " + chain.get(0).getPublicKey().getAlgorithm() + ", this one "
+                            + (key.getAlgorithm()
+                                            .equals(chain.get(0).getPublicKey().getAlgorithm())
+                                    ? ""
+                                    : "; its key is "
+                                            + chain.get(0).getPublicKey().getAlgorithm() + ", this one "
                                             + key.getAlgorithm())
                             + "). Set the two to a certificate and the key it was issued for (AWS IoT Core hands them"
                             + " out together; the certificate comes first in its file)");
@@ -145,8 +149,9 @@ public final class BrokerTls {
     /** For the log: whom the connections trust and which certificate they present. */
     public String describe() {
         return "TLS, trusting " + (trustManagers == null ? "the JVM's trust store" : CA_FILE)
-                + (clientCertificate == null ? ", no client certificate" : ", client certificate "
-                        + describe(clientCertificate))
+                + (clientCertificate == null
+                        ? ", no client certificate"
+                        : ", client certificate " + describe(clientCertificate))
                 + (hostnameVerification ? "" : ", host name not verified");
     }
 
@@ -155,8 +160,8 @@ public final class BrokerTls {
                 + certificate.getSerialNumber().toString(16);
     }
 
-    private static void validity(String property, String file, X509Certificate certificate, Instant now,
-            List<String> warnings) {
+    private static void validity(
+            String property, String file, X509Certificate certificate, Instant now, List<String> warnings) {
         if (certificate.getNotAfter().toInstant().isBefore(now)) {
             warnings.add(property + " = " + file + ": the certificate " + describe(certificate) + " expired on "
                     + certificate.getNotAfter().toInstant() + ": TLS handshakes with it fail. Put a current one in its"

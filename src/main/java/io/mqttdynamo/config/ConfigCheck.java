@@ -35,6 +35,7 @@ public final class ConfigCheck {
     static final Duration SHORT_SESSION_EXPIRY = Duration.ofHours(1);
     /** The value of the shipped example credentials, refused wherever a credential is read. */
     static final String PLACEHOLDER = "change-me";
+
     private static final Pattern STATEFUL_SET_POD = Pattern.compile(".+-\\d+");
     private static final Pattern HOST_NAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
             + "(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\\.?|\\[[0-9A-Fa-f:.]+]|[0-9.]+");
@@ -46,15 +47,18 @@ public final class ConfigCheck {
     static final List<String> AWS_CREDENTIALS = List.of(
             "quarkus.dynamodb.aws.credentials.static-provider.access-key-id",
             "quarkus.dynamodb.aws.credentials.static-provider.secret-access-key",
-            "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "aws.accessKeyId", "aws.secretAccessKey");
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "aws.accessKeyId",
+            "aws.secretAccessKey");
 
     /**
      * What the check sees beside the mapped settings: any setting by its name (credentials of other
      * extensions), the process environment (whether it runs in a StatefulSet pod), and whether this is a
      * production start (not dev mode or a test).
      */
-    public record Surroundings(Function<String, Optional<String>> setting, Map<String, String> environment,
-            boolean production) {
+    public record Surroundings(
+            Function<String, Optional<String>> setting, Map<String, String> environment, boolean production) {
 
         /** Nothing beside the mapped settings; not production. */
         public static Surroundings none() {
@@ -63,14 +67,12 @@ public final class ConfigCheck {
     }
 
     /** What the check found: settings that stop the start, settings that start with a warning. */
-    public record Findings(List<String> problems, List<String> warnings) {
-    }
+    public record Findings(List<String> problems, List<String> warnings) {}
 
     private final List<String> problems = new ArrayList<>();
     private final List<String> warnings = new ArrayList<>();
 
-    private ConfigCheck() {
-    }
+    private ConfigCheck() {}
 
     /** The problems of {@code config}, one line each naming the property; empty when all is well. */
     public static List<String> problems(MqttDynamoConfig config) {
@@ -88,8 +90,8 @@ public final class ConfigCheck {
 
     /** The exception that stops the start, listing {@code problems}. */
     public static IllegalArgumentException refusal(List<String> problems) {
-        return new IllegalArgumentException("Invalid configuration; the service does not start:\n  - "
-                + String.join("\n  - ", problems));
+        return new IllegalArgumentException(
+                "Invalid configuration; the service does not start:\n  - " + String.join("\n  - ", problems));
     }
 
     private void check(MqttDynamoConfig config) {
@@ -116,29 +118,40 @@ public final class ConfigCheck {
                     + Duration.ofSeconds(0xFFFF_FFFFL) + " (MQTT's largest session expiry)");
         }
         range("mqtt-dynamo.broker.max-queued-qos0", broker.maxQueuedQos0(), 1, 10_000_000);
-        if (broker.protocolVersion() == MqttDynamoConfig.MqttProtocol.V3_1_1 && broker.password().isPresent()
+        if (broker.protocolVersion() == MqttDynamoConfig.MqttProtocol.V3_1_1
+                && broker.password().isPresent()
                 && broker.username().isEmpty()) {
             problems.add("mqtt-dynamo.broker.password needs mqtt-dynamo.broker.username: MQTT 3.1.1 sends no"
                     + " password without a user name");
         }
-        broker.replicaPrefix().filter(prefix -> broker.clientId().isPresent()
-                && !broker.clientId().get().startsWith(prefix)).ifPresent(prefix -> problems.add(
-                        "mqtt-dynamo.broker.client-id must start with mqtt-dynamo.broker.replica-prefix ('" + prefix
-                                + "'): the replicas know each other's connections by it"));
+        broker.replicaPrefix()
+                .filter(prefix -> broker.clientId().isPresent()
+                        && !broker.clientId().get().startsWith(prefix))
+                .ifPresent(prefix ->
+                        problems.add("mqtt-dynamo.broker.client-id must start with mqtt-dynamo.broker.replica-prefix ('"
+                                + prefix + "'): the replicas know each other's connections by it"));
         topic("mqtt-dynamo.events.topic", config.events().topic());
         topic("mqtt-dynamo.messages.topic", config.messages().topic());
-        config.acks().topic().filter(t -> !t.isBlank() && !t.equals("none"))
+        config.acks()
+                .topic()
+                .filter(t -> !t.isBlank() && !t.equals("none"))
                 .ifPresent(t -> topic("mqtt-dynamo.acks.topic", Optional.of(t)));
         if (config.events().node().filter(String::isBlank).isPresent()) {
             problems.add("mqtt-dynamo.events.node must not be empty when set (it becomes mqtt_client's node)");
         }
-        range("mqtt-dynamo.messages.max-stored-payload", config.messages().maxStoredPayload(), 0,
+        range(
+                "mqtt-dynamo.messages.max-stored-payload",
+                config.messages().maxStoredPayload(),
+                0,
                 ItemLimits.MAX_ITEM_BYTES);
 
         brokerTls(config);
         brokerApi(config);
         range("mqtt-dynamo.queue-fetch.max-count", config.queueFetch().maxCount(), 1, 10_000);
-        duration("mqtt-dynamo.queue-fetch.max-age", config.queueFetch().maxAge(), Duration.ofSeconds(1),
+        duration(
+                "mqtt-dynamo.queue-fetch.max-age",
+                config.queueFetch().maxAge(),
+                Duration.ofSeconds(1),
                 Duration.ofDays(366));
 
         MqttDynamoConfig.Store store = config.store();
@@ -157,15 +170,18 @@ public final class ConfigCheck {
                     + " keeps the item under 1 KB: one write unit per addition)");
         }
         range("mqtt-dynamo.acks.early-acks-per-topic", config.acks().earlyAcksPerTopic(), 0, 1_000);
-        duration("mqtt-dynamo.store.max-retry-delay", store.maxRetryDelay(), Duration.ofMillis(1),
-                Duration.ofHours(1));
+        duration("mqtt-dynamo.store.max-retry-delay", store.maxRetryDelay(), Duration.ofMillis(1), Duration.ofHours(1));
         duration("mqtt-dynamo.store.drain-timeout", store.drainTimeout(), Duration.ZERO, Duration.ofHours(1));
-        store.messageTtl().ifPresent(ttl -> duration("mqtt-dynamo.store.message-ttl", ttl, Duration.ofSeconds(1),
-                Duration.ofDays(36_500)));
+        store.messageTtl()
+                .ifPresent(ttl ->
+                        duration("mqtt-dynamo.store.message-ttl", ttl, Duration.ofSeconds(1), Duration.ofDays(36_500)));
 
         range("mqtt-dynamo.retained.republish-rate", config.retained().republishRate(), 1, 10_000);
         range("mqtt-dynamo.retained.check-batch", config.retained().checkBatch(), 1, 100);
-        duration("mqtt-dynamo.retained.collect-timeout", config.retained().collectTimeout(), Duration.ofSeconds(1),
+        duration(
+                "mqtt-dynamo.retained.collect-timeout",
+                config.retained().collectTimeout(),
+                Duration.ofSeconds(1),
                 Duration.ofDays(1));
 
         MqttDynamoConfig.Dashboard.Auth auth = config.dashboard().auth();
@@ -176,14 +192,24 @@ public final class ConfigCheck {
         if (auth.enabled() && auth.username().isBlank()) {
             problems.add("mqtt-dynamo.dashboard.auth.username must not be empty when the login is enabled");
         }
-        config.dashboard().allowedHosts().ifPresent(hosts -> hosts.stream()
-                .filter(host -> !HOST_NAME.matcher(host.strip()).matches())
-                .forEach(host -> problems.add("mqtt-dynamo.dashboard.allowed-hosts: '" + host + "' is not a host"
-                        + " name or address; give names as the browser's address bar shows them, without scheme,"
-                        + " port or path (e.g. mqtt-dynamo.internal)")));
+        config.dashboard()
+                .allowedHosts()
+                .ifPresent(hosts -> hosts.stream()
+                        .filter(host -> !HOST_NAME.matcher(host.strip()).matches())
+                        .forEach(
+                                host -> problems.add("mqtt-dynamo.dashboard.allowed-hosts: '" + host + "' is not a host"
+                                        + " name or address; give names as the browser's address bar shows them, without scheme,"
+                                        + " port or path (e.g. mqtt-dynamo.internal)")));
         range("mqtt-dynamo.cluster.max-replicas", config.cluster().maxReplicas(), 1, 1000);
-        range("mqtt-dynamo.dashboard.live.max-streams", config.dashboard().live().maxStreams(), 1, 100_000);
-        duration("mqtt-dynamo.dashboard.live.max-age", config.dashboard().live().maxAge(), Duration.ofSeconds(1),
+        range(
+                "mqtt-dynamo.dashboard.live.max-streams",
+                config.dashboard().live().maxStreams(),
+                1,
+                100_000);
+        duration(
+                "mqtt-dynamo.dashboard.live.max-age",
+                config.dashboard().live().maxAge(),
+                Duration.ofSeconds(1),
                 Duration.ofDays(1));
         range("mqtt-dynamo.embedded-broker.port", config.embeddedBroker().port(), 1, 65535);
         range("mqtt-dynamo.local-dynamodb.port", config.localDynamoDb().port(), 1, 65535);
@@ -219,14 +245,16 @@ public final class ConfigCheck {
         } catch (java.net.URISyntaxException e) {
             problems.add("mqtt-dynamo.broker.api.url = " + url + ": not a URL (" + e.getReason() + ")");
         }
-        if (api.key().filter(k -> !k.isBlank()).isEmpty() || api.secret().filter(k -> !k.isBlank()).isEmpty()) {
+        if (api.key().filter(k -> !k.isBlank()).isEmpty()
+                || api.secret().filter(k -> !k.isBlank()).isEmpty()) {
             problems.add("mqtt-dynamo.broker.api.key and mqtt-dynamo.broker.api.secret must be set when"
                     + " mqtt-dynamo.broker.api.url is (MQTT_DYNAMO_BROKER_API_KEY / _SECRET, from a Secret)");
         }
         MqttDynamoConfig.EventDialect dialect = config.events().dialect();
         if (dialect != MqttDynamoConfig.EventDialect.EMQX5 && dialect != MqttDynamoConfig.EventDialect.EMQX4) {
             problems.add("mqtt-dynamo.broker.api.url needs mqtt-dynamo.events.dialect emqx5 or emqx4 (the API"
-                    + " version follows it; " + dialect.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')
+                    + " version follows it; "
+                    + dialect.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')
                     + " has no subscribe API)");
         }
     }
@@ -234,7 +262,8 @@ public final class ConfigCheck {
     /** The shipped example's placeholder, as any credential: the deployment forgot to fill in its Secret. */
     private void credentials(MqttDynamoConfig config, Surroundings surroundings) {
         placeholder("mqtt-dynamo.broker.password", config.broker().password());
-        placeholder("mqtt-dynamo.dashboard.auth.password", config.dashboard().auth().password());
+        placeholder(
+                "mqtt-dynamo.dashboard.auth.password", config.dashboard().auth().password());
         placeholder("mqtt-dynamo.broker.api.key", config.broker().api().key());
         placeholder("mqtt-dynamo.broker.api.secret", config.broker().api().secret());
         for (String name : AWS_CREDENTIALS) {
@@ -265,7 +294,8 @@ public final class ConfigCheck {
                     + " (a restart, an upgrade, a network or broker outage), the broker ends its sessions and the"
                     + " messages queued for them are never stored. Consider P1D or more (default P7D)");
         }
-        if (broker.maxMessageSize() >= MIN_MESSAGE_SIZE && broker.maxMessageSize() < DEFAULT_MESSAGE_SIZE
+        if (broker.maxMessageSize() >= MIN_MESSAGE_SIZE
+                && broker.maxMessageSize() < DEFAULT_MESSAGE_SIZE
                 && broker.protocolVersion() != MqttDynamoConfig.MqttProtocol.V3_1_1) {
             // MQTT 5.0, 3.1.2.11.4: the client's Maximum Packet Size binds the server, which discards a larger
             // packet without sending it and behaves as if it had sent it
@@ -277,7 +307,8 @@ public final class ConfigCheck {
                     + " accepts (Mosquitto message_size_limit, EMQX mqtt.max_packet_size: 1 MB by default, AWS IoT"
                     + " 128 KB), or leave the default " + DEFAULT_MESSAGE_SIZE);
         }
-        if (surroundings.production() && broker.clientId().filter(id -> !id.isBlank()).isEmpty()
+        if (surroundings.production()
+                && broker.clientId().filter(id -> !id.isBlank()).isEmpty()
                 && !inStatefulSetPod(surroundings.environment())) {
             warnings.add("mqtt-dynamo.broker.client-id is not set: the sessions are named after this host ("
                     + "mqtt-dynamo-" + surroundings.environment().getOrDefault("HOSTNAME", "<host name>")
@@ -292,7 +323,8 @@ public final class ConfigCheck {
     /** A pod of a Kubernetes StatefulSet: its name (the host name) ends in its ordinal, which a successor keeps. */
     static boolean inStatefulSetPod(Map<String, String> environment) {
         String pod = Optional.ofNullable(environment.get("POD_NAME")).orElse(environment.get("HOSTNAME"));
-        return environment.containsKey("KUBERNETES_SERVICE_HOST") && pod != null
+        return environment.containsKey("KUBERNETES_SERVICE_HOST")
+                && pod != null
                 && STATEFUL_SET_POD.matcher(pod).matches();
     }
 

@@ -17,11 +17,11 @@ public final class Lifecycle {
 
     /** Only when the replica leaves for good: unsubscribe, store what the sessions hold, end them. */
     public static final int STOP_LEAVE_SESSIONS = 5;
+
     public static final int STOP_DRAIN_WRITES = 10;
     public static final int STOP_MQTT_SESSIONS = 20;
     public static final int STOP_EMBEDDED_BROKER = 1020;
     public static final int STOP_LOCAL_DYNAMODB = 2010;
 
-    private Lifecycle() {
-    }
+    private Lifecycle() {}
 }

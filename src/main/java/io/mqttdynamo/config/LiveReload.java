@@ -18,8 +18,7 @@ public final class LiveReload {
 
     private static final String KEPT = "mqtt-dynamo.live-reload";
 
-    private LiveReload() {
-    }
+    private LiveReload() {}
 
     /** Whether this is dev mode, where a live reload stops the application and starts it again in this JVM. */
     public static boolean devMode() {
@@ -42,8 +41,7 @@ public final class LiveReload {
      * is already in the process of shutting down" (its Javadoc).
      */
     static boolean jvmExiting() {
-        Thread probe = new Thread(() -> {
-        }, "mqtt-dynamo-shutdown-probe");
+        Thread probe = new Thread(() -> {}, "mqtt-dynamo-shutdown-probe");
         try {
             Runtime.getRuntime().addShutdownHook(probe);
             Runtime.getRuntime().removeShutdownHook(probe);

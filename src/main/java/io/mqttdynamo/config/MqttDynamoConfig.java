@@ -93,7 +93,10 @@ public interface MqttDynamoConfig {
 
         /** Whether the connections to the broker use TLS: {@code ssl}, or any of the {@code tls.*} files set. */
         default boolean tlsEnabled() {
-            return ssl() || tls().caFile().isPresent() || tls().certFile().isPresent() || tls().keyFile().isPresent();
+            return ssl()
+                    || tls().caFile().isPresent()
+                    || tls().certFile().isPresent()
+                    || tls().keyFile().isPresent();
         }
 
         /** auto (MQTT 5, else 3.1.1), 5 or 3.1.1. */
@@ -186,7 +189,9 @@ public interface MqttDynamoConfig {
 
     /** When a stop ends the sessions instead of leaving them to a successor with the same client id. */
     enum EndSessions {
-        NEVER, ALWAYS, SCALE_DOWN
+        NEVER,
+        ALWAYS,
+        SCALE_DOWN
     }
 
     interface Events {
@@ -206,8 +211,8 @@ public interface MqttDynamoConfig {
             if (dialect() == EventDialect.NONE) {
                 return Optional.empty();
             }
-            return Optional.of(topic().orElse(dialect() == EventDialect.AWS_IOT
-                    ? "$aws/events/#" : "$SYS/brokers/+/clients/#"));
+            return Optional.of(
+                    topic().orElse(dialect() == EventDialect.AWS_IOT ? "$aws/events/#" : "$SYS/brokers/+/clients/#"));
         }
     }
 
@@ -422,7 +427,9 @@ public interface MqttDynamoConfig {
 
     /** The MQTT version setting: {@code auto}, {@code 5} or {@code 3.1.1}. */
     enum MqttProtocol {
-        AUTO, V5, V3_1_1;
+        AUTO,
+        V5,
+        V3_1_1;
 
         /** Reads the values users write ({@code 5}, {@code 3.1.1}), which are no enum names. */
         public static final class Converter implements org.eclipse.microprofile.config.spi.Converter<MqttProtocol> {
@@ -440,15 +447,20 @@ public interface MqttDynamoConfig {
 
     /** {@code emqx5}, {@code emqx4}, {@code aws-iot} (AWS IoT Core's lifecycle events), {@code none}. */
     enum EventDialect {
-        EMQX5, EMQX4, AWS_IOT, NONE
+        EMQX5,
+        EMQX4,
+        AWS_IOT,
+        NONE
     }
 
     enum MessageMode {
-        RAW, ENVELOPE
+        RAW,
+        ENVELOPE
     }
 
     enum TimeUnitSetting {
-        SECONDS, MILLISECONDS;
+        SECONDS,
+        MILLISECONDS;
 
         /** Converts epoch milliseconds to this unit. */
         public long fromMillis(long millis) {

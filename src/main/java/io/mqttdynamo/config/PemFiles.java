@@ -35,16 +35,18 @@ import java.util.regex.Pattern;
  */
 public final class PemFiles {
 
-    private static final Pattern BLOCK = Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \\1-----",
-            Pattern.DOTALL);
+    private static final Pattern BLOCK =
+            Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \\1-----", Pattern.DOTALL);
     private static final String NO_KEY = "holds no private key (-----BEGIN PRIVATE KEY-----, -----BEGIN RSA PRIVATE"
             + " KEY----- or -----BEGIN EC PRIVATE KEY-----)";
 
     // Algorithm identifiers, as DER (tag, length, contents).
-    private static final byte[] RSA_ENCRYPTION = {0x06, 0x09, 0x2A, (byte) 0x86, 0x48, (byte) 0x86, (byte) 0xF7, 0x0D,
-        0x01, 0x01, 0x01};
-    private static final byte[] RSASSA_PSS = {0x06, 0x09, 0x2A, (byte) 0x86, 0x48, (byte) 0x86, (byte) 0xF7, 0x0D,
-        0x01, 0x01, 0x0A};
+    private static final byte[] RSA_ENCRYPTION = {
+        0x06, 0x09, 0x2A, (byte) 0x86, 0x48, (byte) 0x86, (byte) 0xF7, 0x0D, 0x01, 0x01, 0x01
+    };
+    private static final byte[] RSASSA_PSS = {
+        0x06, 0x09, 0x2A, (byte) 0x86, 0x48, (byte) 0x86, (byte) 0xF7, 0x0D, 0x01, 0x01, 0x0A
+    };
     private static final byte[] EC_PUBLIC_KEY = {0x06, 0x07, 0x2A, (byte) 0x86, 0x48, (byte) 0xCE, 0x3D, 0x02, 0x01};
     private static final byte[] ED25519 = {0x06, 0x03, 0x2B, 0x65, 0x70};
     private static final byte[] ED448 = {0x06, 0x03, 0x2B, 0x65, 0x71};
@@ -56,8 +58,7 @@ public final class PemFiles {
     private static final int OID = 0x06;
     private static final int EXPLICIT_0 = 0xA0;
 
-    private PemFiles() {
-    }
+    private PemFiles() {}
 
     /** What is wrong with a file, said so that it follows the file's name: "no such file", "is encrypted: …". */
     public static final class PemException extends Exception {
@@ -68,8 +69,7 @@ public final class PemFiles {
         }
     }
 
-    private record Block(String type, String body) {
-    }
+    private record Block(String type, String body) {}
 
     /** The certificates of {@code file}, in their order (a client certificate first, then its intermediates). */
     public static List<X509Certificate> certificates(Path file) throws PemException {
@@ -86,8 +86,8 @@ public final class PemFiles {
                 continue;
             }
             try {
-                certificates.add((X509Certificate) factory.generateCertificate(
-                        new ByteArrayInputStream(decode(block))));
+                certificates.add(
+                        (X509Certificate) factory.generateCertificate(new ByteArrayInputStream(decode(block))));
             } catch (CertificateException e) {
                 throw new PemException("holds a damaged certificate (certificate " + (certificates.size() + 1) + ": "
                         + e.getMessage() + ")");
@@ -95,8 +95,8 @@ public final class PemFiles {
         }
         if (certificates.isEmpty()) {
             if (blocks.stream().anyMatch(b -> b.type().endsWith("PRIVATE KEY"))) {
-                throw new PemException("holds a private key, not a certificate (are the certificate and key files"
-                        + " swapped?)");
+                throw new PemException(
+                        "holds a private key, not a certificate (are the certificate and key files" + " swapped?)");
             }
             throw new PemException("holds no certificate (-----BEGIN CERTIFICATE-----)");
         }
@@ -112,7 +112,10 @@ public final class PemFiles {
                     return pkcs8(decode(block));
                 case "RSA PRIVATE KEY":
                     encryptedTraditional(block);
-                    return pkcs8(der(SEQUENCE, VERSION_0, der(SEQUENCE, RSA_ENCRYPTION, DER_NULL),
+                    return pkcs8(der(
+                            SEQUENCE,
+                            VERSION_0,
+                            der(SEQUENCE, RSA_ENCRYPTION, DER_NULL),
                             der(OCTET_STRING, decode(block))));
                 case "EC PRIVATE KEY":
                     encryptedTraditional(block);
@@ -124,8 +127,8 @@ public final class PemFiles {
             }
         }
         if (blocks.stream().anyMatch(b -> b.type().equals("CERTIFICATE"))) {
-            throw new PemException("holds a certificate, not a private key (are the certificate and key files"
-                    + " swapped?)");
+            throw new PemException(
+                    "holds a certificate, not a private key (are the certificate and key files" + " swapped?)");
         }
         throw new PemException(NO_KEY);
     }
@@ -224,14 +227,15 @@ public final class PemFiles {
         try {
             return KeyFactory.getInstance(algorithm).generatePrivate(new PKCS8EncodedKeySpec(encoded));
         } catch (GeneralSecurityException e) {
-            throw new PemException("holds a " + algorithm + " private key that cannot be read (" + e.getMessage()
-                    + ")");
+            throw new PemException(
+                    "holds a " + algorithm + " private key that cannot be read (" + e.getMessage() + ")");
         }
     }
 
     /** The KeyFactory algorithm of a PKCS#8 PrivateKeyInfo. */
     private static String algorithm(byte[] encoded) throws PemException {
-        DerReader info = new DerReader(encoded, 0, encoded.length).next(SEQUENCE).contents();
+        DerReader info =
+                new DerReader(encoded, 0, encoded.length).next(SEQUENCE).contents();
         info.next(INTEGER);
         Element identifier = info.next(SEQUENCE).contents().next(OID);
         byte[] oid = identifier.encoded();
@@ -250,8 +254,8 @@ public final class PemFiles {
         if (Arrays.equals(oid, RSASSA_PSS)) {
             return "RSASSA-PSS";
         }
-        throw new PemException("holds a private key of an algorithm the service does not know (OID bytes "
-                + hex(oid) + "); RSA, EC, Ed25519 and Ed448 are read");
+        throw new PemException("holds a private key of an algorithm the service does not know (OID bytes " + hex(oid)
+                + "); RSA, EC, Ed25519 and Ed448 are read");
     }
 
     /** An RFC 5915 ECPrivateKey as PKCS#8: the curve from its parameters, or from an EC PARAMETERS block. */
@@ -270,7 +274,9 @@ public final class PemFiles {
             for (Block block : blocks) {
                 if (block.type().equals("EC PARAMETERS")) {
                     byte[] parameters = decode(block);
-                    curve = new DerReader(parameters, 0, parameters.length).next(OID).encoded();
+                    curve = new DerReader(parameters, 0, parameters.length)
+                            .next(OID)
+                            .encoded();
                 }
             }
         }

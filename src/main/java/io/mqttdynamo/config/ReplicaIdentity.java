@@ -5,8 +5,7 @@ import java.net.InetAddress;
 /** The service's stable name: the base of its MQTT client ids, and its name as a writer of shared items. */
 public final class ReplicaIdentity {
 
-    private ReplicaIdentity() {
-    }
+    private ReplicaIdentity() {}
 
     /** {@code mqtt-dynamo.broker.client-id}, or {@code mqtt-dynamo-<host name>} (a StatefulSet pod's name). */
     public static String clientIdBase(MqttDynamoConfig config) {

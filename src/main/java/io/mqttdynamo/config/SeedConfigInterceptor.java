@@ -17,10 +17,14 @@ public class SeedConfigInterceptor implements ConfigSourceInterceptor {
     private static final String KEY_ID = "backend.dynamo.pool1.aws_access_key_id";
 
     private static final Map<String, String> FALLBACKS = Map.of(
-            "quarkus.dynamodb.aws.region", "backend.dynamo.region",
-            "quarkus.dynamodb.endpoint-override", "backend.dynamo.pool1.server",
-            "quarkus.dynamodb.async-client.max-concurrency", "backend.dynamo.pool1.pool_size",
-            "quarkus.dynamodb.aws.credentials.static-provider.access-key-id", KEY_ID,
+            "quarkus.dynamodb.aws.region",
+            "backend.dynamo.region",
+            "quarkus.dynamodb.endpoint-override",
+            "backend.dynamo.pool1.server",
+            "quarkus.dynamodb.async-client.max-concurrency",
+            "backend.dynamo.pool1.pool_size",
+            "quarkus.dynamodb.aws.credentials.static-provider.access-key-id",
+            KEY_ID,
             "quarkus.dynamodb.aws.credentials.static-provider.secret-access-key",
             "backend.dynamo.pool1.aws_secret_access_key");
 

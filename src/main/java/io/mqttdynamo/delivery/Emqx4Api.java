@@ -26,6 +26,6 @@ public interface Emqx4Api {
     @Path("/mqtt/subscribe_batch")
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
-    Uni<JsonNode> subscribeBatch(@HeaderParam("Authorization") String authorization,
-            List<Map<String, Object>> subscriptions);
+    Uni<JsonNode> subscribeBatch(
+            @HeaderParam("Authorization") String authorization, List<Map<String, Object>> subscriptions);
 }

@@ -31,8 +31,10 @@ public interface Emqx5Api {
     @Path("/clients/{clientid}/subscribe/bulk")
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
-    Uni<JsonNode> subscribeBulk(@PathParam("clientid") String clientId,
-            @HeaderParam("Authorization") String authorization, List<Map<String, Object>> subscriptions);
+    Uni<JsonNode> subscribeBulk(
+            @PathParam("clientid") String clientId,
+            @HeaderParam("Authorization") String authorization,
+            List<Map<String, Object>> subscriptions);
 
     /** {@code GET /api/v5/clients/{clientid}}: 200 while the cluster knows the client, 404 otherwise. */
     @GET

@@ -43,7 +43,8 @@ final class EmqxApiSubscriber implements BrokerSubscriber {
         this.v5 = dialect == MqttDynamoConfig.EventDialect.EMQX5;
         this.url = config.url().orElseThrow();
         String credentials = config.key().orElseThrow() + ":" + config.secret().orElseThrow();
-        this.authorization = "Basic " + Base64.getEncoder().encodeToString(credentials.getBytes(StandardCharsets.UTF_8));
+        this.authorization =
+                "Basic " + Base64.getEncoder().encodeToString(credentials.getBytes(StandardCharsets.UTF_8));
         long timeoutMillis = config.timeout().toMillis();
         QuarkusRestClientBuilder builder = QuarkusRestClientBuilder.newBuilder()
                 .baseUri(URI.create(url))
@@ -70,11 +71,15 @@ final class EmqxApiSubscriber implements BrokerSubscriber {
             body.add(subscription);
         });
         if (v5) {
-            return Uni.createFrom().deferred(() -> api5.subscribeBulk(clientId, authorization, body))
+            return Uni.createFrom()
+                    .deferred(() -> api5.subscribeBulk(clientId, authorization, body))
                     .map(EmqxApiSubscriber::v5Outcome)
-                    .onFailure(EmqxApiSubscriber::notFound).recoverWithUni(notFound -> clientKnown(clientId));
+                    .onFailure(EmqxApiSubscriber::notFound)
+                    .recoverWithUni(notFound -> clientKnown(clientId));
         }
-        return Uni.createFrom().deferred(() -> api4.subscribeBatch(authorization, body)).map(EmqxApiSubscriber::v4Outcome);
+        return Uni.createFrom()
+                .deferred(() -> api4.subscribeBatch(authorization, body))
+                .map(EmqxApiSubscriber::v4Outcome);
     }
 
     /** EMQX 5 answers 200 with the subscriptions made, or with the ones that failed and why. */
@@ -84,16 +89,20 @@ final class EmqxApiSubscriber implements BrokerSubscriber {
             List<String> reasons = new ArrayList<>();
             for (JsonNode failure : failed) {
                 // data is [ClientID, Topic, Options]
-                reasons.add(failure.path("data").path(1).asText("?") + " (" + failure.path("reason").asText("?") + ")");
+                reasons.add(failure.path("data").path(1).asText("?") + " ("
+                        + failure.path("reason").asText("?") + ")");
             }
-            throw new IllegalStateException("EMQX 5 subscribed " + response.path("succeed").size() + " of "
-                    + (response.path("succeed").size() + failed.size()) + " filters; refused: " + String.join(", ", reasons));
+            throw new IllegalStateException(
+                    "EMQX 5 subscribed " + response.path("succeed").size() + " of "
+                            + (response.path("succeed").size() + failed.size()) + " filters; refused: "
+                            + String.join(", ", reasons));
         }
         return Outcome.SUBSCRIBED;
     }
 
     private static boolean notFound(Throwable failure) {
-        return failure instanceof WebApplicationException e && e.getResponse() != null
+        return failure instanceof WebApplicationException e
+                && e.getResponse() != null
                 && e.getResponse().getStatus() == 404;
     }
 
@@ -102,9 +111,12 @@ final class EmqxApiSubscriber implements BrokerSubscriber {
      * the request does not hold it. The cluster-wide client lookup tells them apart; the latter is retried.
      */
     private Uni<Outcome> clientKnown(String clientId) {
-        return Uni.createFrom().deferred(() -> api5.client(clientId, authorization))
-                .onItem().<Outcome>transformToUni(client -> Uni.createFrom().failure(new NodeWithoutClientException()))
-                .onFailure(EmqxApiSubscriber::notFound).recoverWithItem(Outcome.CLIENT_GONE);
+        return Uni.createFrom()
+                .deferred(() -> api5.client(clientId, authorization))
+                .onItem()
+                .<Outcome>transformToUni(client -> Uni.createFrom().failure(new NodeWithoutClientException()))
+                .onFailure(EmqxApiSubscriber::notFound)
+                .recoverWithItem(Outcome.CLIENT_GONE);
     }
 
     /** The client is in the cluster, but the node that took the subscribe request does not hold it. */

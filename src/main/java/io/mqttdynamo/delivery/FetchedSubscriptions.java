@@ -20,8 +20,7 @@ final class FetchedSubscriptions {
     /** Client id and filter, in the order they were fetched, to the time of the fetch. */
     private final LinkedHashMap<Key, Long> fetched = new LinkedHashMap<>();
 
-    private record Key(String clientId, String filter) {
-    }
+    private record Key(String clientId, String filter) {}
 
     FetchedSubscriptions(long windowMillis, int capacity) {
         this.windowMillis = windowMillis;

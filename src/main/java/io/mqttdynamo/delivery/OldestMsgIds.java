@@ -18,11 +18,10 @@ import io.mqttdynamo.domain.EmqxMsgId;
  */
 final class OldestMsgIds<T> {
 
-    private record Entry<T>(BigInteger guid, String msgId, T value) {
-    }
+    private record Entry<T>(BigInteger guid, String msgId, T value) {}
 
-    private static final Comparator<Entry<?>> OLDEST_FIRST = Comparator
-            .<Entry<?>, BigInteger>comparing(Entry::guid, Comparator.nullsLast(Comparator.naturalOrder()))
+    private static final Comparator<Entry<?>> OLDEST_FIRST = Comparator.<Entry<?>, BigInteger>comparing(
+                    Entry::guid, Comparator.nullsLast(Comparator.naturalOrder()))
             .thenComparing(Entry::msgId);
 
     private final int limit;

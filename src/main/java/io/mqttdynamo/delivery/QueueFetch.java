@@ -64,26 +64,41 @@ public class QueueFetch {
     private final AtomicInteger inFlight = new AtomicInteger();
     /** A subscription reported again within a minute, in the same connection, is not fetched again. */
     private final FetchedSubscriptions fetched = new FetchedSubscriptions(60_000, 100_000);
+
     private final boolean republish;
 
-    public QueueFetch(MessageReads messages, HookRules rules, MqttDynamoConfig config, BrokerSessions sessions,
-            Instance<InProcessBroker> inProcess, Republisher republisher, Republications republications,
+    public QueueFetch(
+            MessageReads messages,
+            HookRules rules,
+            MqttDynamoConfig config,
+            BrokerSessions sessions,
+            Instance<InProcessBroker> inProcess,
+            Republisher republisher,
+            Republications republications,
             MeterRegistry registry) {
         this.messages = messages;
         this.rules = rules;
         this.republisher = republisher;
         this.republications = republications;
         this.sessions = sessions;
-        this.broker = config.embeddedBroker().enabled() && inProcess.isResolvable() && inProcess.get().running()
-                ? Optional.of(inProcess.get()) : Optional.empty();
+        this.broker = config.embeddedBroker().enabled()
+                        && inProcess.isResolvable()
+                        && inProcess.get().running()
+                ? Optional.of(inProcess.get())
+                : Optional.empty();
         this.republish = config.queueFetch().republish();
         this.maxCount = config.queueFetch().maxCount();
         this.maxAge = config.queueFetch().maxAge();
-        this.delivered = Counter.builder("mqtt_dynamo_queued_messages_fetched").tag("result", "delivered")
-                .description("Stored unconsumed messages delivered to a new subscriber").register(registry);
-        this.skipped = Counter.builder("mqtt_dynamo_queued_messages_fetched").tag("result", "skipped")
-                .description("Stored unconsumed messages delivered to a new subscriber").register(registry);
-        this.renewed = Counter.builder("mqtt_dynamo_queued_messages_fetches_skipped").tag("reason", "renewed")
+        this.delivered = Counter.builder("mqtt_dynamo_queued_messages_fetched")
+                .tag("result", "delivered")
+                .description("Stored unconsumed messages delivered to a new subscriber")
+                .register(registry);
+        this.skipped = Counter.builder("mqtt_dynamo_queued_messages_fetched")
+                .tag("result", "skipped")
+                .description("Stored unconsumed messages delivered to a new subscriber")
+                .register(registry);
+        this.renewed = Counter.builder("mqtt_dynamo_queued_messages_fetches_skipped")
+                .tag("reason", "renewed")
                 .description("Subscriptions the broker says the client held already: nothing fetched again")
                 .register(registry);
     }
@@ -107,7 +122,8 @@ public class QueueFetch {
             return;
         }
         if ((broker.isEmpty() && !republish)
-                || subscribed.qos() == 0 || subscribed.topic().startsWith("$share/")
+                || subscribed.qos() == 0
+                || subscribed.topic().startsWith("$share/")
                 || sessions.isOwnClient(subscribed.clientId())
                 || !rules.applies(HookFunction.ON_MESSAGE_FETCH_FOR_QUEUE, subscribed.topic())) {
             return;
@@ -122,54 +138,60 @@ public class QueueFetch {
             inFlight.decrementAndGet();
             fetched.unsubscribed(subscribed.clientId(), subscribed.topic());
             skipped.increment();
-            Log.warnf("skipped fetching queued messages for %s: %d fetches are running",
+            Log.warnf(
+                    "skipped fetching queued messages for %s: %d fetches are running",
                     LogSafe.of(subscribed.clientId()), MAX_IN_FLIGHT);
             return;
         }
         try {
             fetch(subscribed.clientId(), TopicFilter.parse(subscribed.topic()))
-                    .onTermination().invoke(inFlight::decrementAndGet)
-                    .subscribe().with(count -> Log.debugf("delivered %d queued messages to %s", count,
-                            LogSafe.of(subscribed.clientId())),
-                            failure -> Log.warnf("queued messages for %s not fetched: %s",
+                    .onTermination()
+                    .invoke(inFlight::decrementAndGet)
+                    .subscribe()
+                    .with(
+                            count -> Log.debugf(
+                                    "delivered %d queued messages to %s", count, LogSafe.of(subscribed.clientId())),
+                            failure -> Log.warnf(
+                                    "queued messages for %s not fetched: %s",
                                     LogSafe.of(subscribed.clientId()), LogSafe.of(failure.getMessage())));
         } catch (RuntimeException e) {
             inFlight.decrementAndGet();
-            Log.warnf("queued messages for %s not fetched: %s", LogSafe.of(subscribed.clientId()),
-                    LogSafe.of(e.getMessage()));
+            Log.warnf(
+                    "queued messages for %s not fetched: %s",
+                    LogSafe.of(subscribed.clientId()), LogSafe.of(e.getMessage()));
         }
     }
 
     private Uni<Integer> fetch(String clientId, TopicFilter filter) {
         long oldestMicros = (System.currentTimeMillis() - maxAge.toMillis()) * 1000;
         return messages.pending(filter, MAX_TOPICS_SCANNED)
-                .onItem().transformToUniAndConcatenate(topic -> unacked(topic.topic(), clientId, topic.msgIds(),
-                        oldestMicros))
+                .onItem()
+                .transformToUniAndConcatenate(topic -> unacked(topic.topic(), clientId, topic.msgIds(), oldestMicros))
                 // Only the max-count oldest are kept while the topics are read: memory per fetch is bounded by
                 // max-count, not by the pending ids of every topic a wildcard matches.
-                .collect().in(() -> new OldestMsgIds<Pending>(maxCount),
+                .collect()
+                .in(
+                        () -> new OldestMsgIds<Pending>(maxCount),
                         (oldest, pending) -> pending.forEach(p -> oldest.offer(p.msgId(), p)))
                 .map(OldestMsgIds::oldestFirst)
                 .chain(pending -> deliver(clientId, read(pending)));
     }
 
-    private record Pending(String topic, String msgId) {
-    }
+    private record Pending(String topic, String msgId) {}
 
     /** The msgids of a topic newer than the client's last ack on it and than {@code oldestMicros}. */
     private Uni<List<Pending>> unacked(String topic, String clientId, List<String> msgIds, long oldestMicros) {
-        return messages.lastAcked(topic, clientId)
-                .map(acked -> {
-                    String lastAcked = acked.orElse(null);
-                    List<Pending> pending = new ArrayList<>();
-                    for (String msgId : msgIds) {
-                        if ((lastAcked == null || EmqxMsgId.OLDEST_FIRST.compare(msgId, lastAcked) > 0)
-                                && newEnough(msgId, oldestMicros)) {
-                            pending.add(new Pending(topic, msgId));
-                        }
-                    }
-                    return pending;
-                });
+        return messages.lastAcked(topic, clientId).map(acked -> {
+            String lastAcked = acked.orElse(null);
+            List<Pending> pending = new ArrayList<>();
+            for (String msgId : msgIds) {
+                if ((lastAcked == null || EmqxMsgId.OLDEST_FIRST.compare(msgId, lastAcked) > 0)
+                        && newEnough(msgId, oldestMicros)) {
+                    pending.add(new Pending(topic, msgId));
+                }
+            }
+            return pending;
+        });
     }
 
     private boolean newEnough(String msgId, long oldestMicros) {
@@ -184,9 +206,11 @@ public class QueueFetch {
 
     /** The stored messages, in the order asked, read as they are taken ({@value #KEYS_PER_READ} at a time). */
     private Multi<Republisher.Copy> read(List<Pending> pending) {
-        return Multi.createFrom().iterable(chunks(pending))
-                .onItem().transformToUniAndConcatenate(chunk -> messages.stored(chunk.stream().map(Pending::msgId)
-                                .toList())
+        return Multi.createFrom()
+                .iterable(chunks(pending))
+                .onItem()
+                .transformToUniAndConcatenate(chunk -> messages.stored(
+                                chunk.stream().map(Pending::msgId).toList())
                         .map(byId -> {
                             List<Republisher.Copy> copies = new ArrayList<>();
                             for (Pending p : chunk) {
@@ -199,7 +223,8 @@ public class QueueFetch {
                             }
                             return copies;
                         }))
-                .onItem().disjoint();
+                .onItem()
+                .disjoint();
     }
 
     private static List<List<Pending>> chunks(List<Pending> pending) {
@@ -215,17 +240,26 @@ public class QueueFetch {
         if (message == null || message.payload() == null) {
             return null;
         }
-        return new Republisher.Copy(pending.msgId(), pending.topic(), message.payload(),
-                Math.max(1, Math.min(2, message.qos())), message.sender());
+        return new Republisher.Copy(
+                pending.msgId(),
+                pending.topic(),
+                message.payload(),
+                Math.max(1, Math.min(2, message.qos())),
+                message.sender());
     }
 
     private Uni<Integer> deliver(String clientId, Multi<Republisher.Copy> copies) {
         if (broker.isPresent()) {
-            return copies.onItem().transformToUniAndConcatenate(copy -> deliverInProcess(clientId, copy))
-                    .collect().with(Collectors.summingInt(ok -> ok ? 1 : 0));
+            return copies.onItem()
+                    .transformToUniAndConcatenate(copy -> deliverInProcess(clientId, copy))
+                    .collect()
+                    .with(Collectors.summingInt(ok -> ok ? 1 : 0));
         }
-        return republisher.publish(copies, copy -> republications.expect(copy.topic(), copy.payload(),
-                        copy.originalMsgId(), System.currentTimeMillis()))
+        return republisher
+                .publish(
+                        copies,
+                        copy -> republications.expect(
+                                copy.topic(), copy.payload(), copy.originalMsgId(), System.currentTimeMillis()))
                 .invoke(count -> delivered.increment(count));
     }
 
@@ -237,8 +271,9 @@ public class QueueFetch {
             skipped.increment();
             return Uni.createFrom().item(false);
         }
-        return broker.orElseThrow().deliverStored(clientId, String.format("%032X", guid), copy.topic(),
-                copy.payload(), copy.qos(), copy.sender())
+        return broker.orElseThrow()
+                .deliverStored(
+                        clientId, String.format("%032X", guid), copy.topic(), copy.payload(), copy.qos(), copy.sender())
                 .invoke(ok -> (ok ? delivered : skipped).increment());
     }
 }

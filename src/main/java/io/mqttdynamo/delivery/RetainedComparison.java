@@ -72,9 +72,19 @@ final class RetainedComparison {
     /** The receive maximum of the collecting connection; widened for good when the broker overran it. */
     private volatile int window;
 
-    RetainedComparison(RetainedBrokerClient broker, RetainedReads rows, WritePipeline pipeline, ItemMapper items,
-            HookRules rules, HookRouter router, Duration collectTimeout, int republishRate, int checkBatch,
-            int receiveMaximum, Counter storedCounter, Counter republishedCounter) {
+    RetainedComparison(
+            RetainedBrokerClient broker,
+            RetainedReads rows,
+            WritePipeline pipeline,
+            ItemMapper items,
+            HookRules rules,
+            HookRouter router,
+            Duration collectTimeout,
+            int republishRate,
+            int checkBatch,
+            int receiveMaximum,
+            Counter storedCounter,
+            Counter republishedCounter) {
         this.broker = broker;
         this.rows = rows;
         this.pipeline = pipeline;
@@ -92,10 +102,13 @@ final class RetainedComparison {
     /** Both phases of {@code run}. */
     Uni<Void> run(RetainedRun run) {
         return collect(run, new TopicHashSet(MAX_TOPICS))
-                .onFailure(RetainedBrokerClient.WindowOverrunException.class).recoverWithUni(overrun -> {
-                    Log.warnf("%s (a broker fault; Mosquitto 2.0.x does so); reading them again with the widest"
-                            + " window, %d, from now on. Set mqtt-dynamo.broker.receive-maximum=%d to avoid it.",
-                            overrun.getMessage(), RetainedBrokerClient.WIDEST_WINDOW,
+                .onFailure(RetainedBrokerClient.WindowOverrunException.class)
+                .recoverWithUni(overrun -> {
+                    Log.warnf(
+                            "%s (a broker fault; Mosquitto 2.0.x does so); reading them again with the widest"
+                                    + " window, %d, from now on. Set mqtt-dynamo.broker.receive-maximum=%d to avoid it.",
+                            overrun.getMessage(),
+                            RetainedBrokerClient.WIDEST_WINDOW,
                             RetainedBrokerClient.WIDEST_WINDOW);
                     window = RetainedBrokerClient.WIDEST_WINDOW;
                     // What was stored stays stored; the broker's set is read again from its start, once the
@@ -130,13 +143,20 @@ final class RetainedComparison {
                         }
                     }
                 })
-                .group().intoLists().of(BATCH, BATCH_WAIT)
+                .group()
+                .intoLists()
+                .of(BATCH, BATCH_WAIT)
                 // The timed grouping does not wait for requests; what it holds is bounded by the receive
                 // maximum and MAX_QUEUED_QOS0 already.
-                .onOverflow().bufferUnconditionally()
-                .select().where(batch -> !batch.isEmpty())
-                .onItem().transformToUni(batch -> check(run, batch)).merge(CHECKS_AT_ONCE)
-                .collect().last()
+                .onOverflow()
+                .bufferUnconditionally()
+                .select()
+                .where(batch -> !batch.isEmpty())
+                .onItem()
+                .transformToUni(batch -> check(run, batch))
+                .merge(CHECKS_AT_ONCE)
+                .collect()
+                .last()
                 .invoke(() -> {
                     if (run.tooManyTopics.get()) {
                         throw new TooManyTopicsException();
@@ -165,12 +185,14 @@ final class RetainedComparison {
                 byTopic.put(arrival.message().topic(), arrival.message());
             }
         }
-        Uni<Void> stored = byTopic.isEmpty() ? Uni.createFrom().voidItem()
+        Uni<Void> stored = byTopic.isEmpty()
+                ? Uni.createFrom().voidItem()
                 : rows.present(new ArrayList<>(byTopic.keySet())).chain(inTable -> {
                     long now = System.currentTimeMillis();
-                    List<ItemWrite> writes = byTopic.values().stream().filter(m -> !inTable.contains(m.topic()))
-                            .map(m -> items.retainedIfAbsent(new BrokerEvent.MessagePublished(ids.next(), m.topic(),
-                                    m.qos(), true, "", m.payload(), now)))
+                    List<ItemWrite> writes = byTopic.values().stream()
+                            .filter(m -> !inTable.contains(m.topic()))
+                            .map(m -> items.retainedIfAbsent(new BrokerEvent.MessagePublished(
+                                    ids.next(), m.topic(), m.qos(), true, "", m.payload(), now)))
                             .toList();
                     if (writes.isEmpty()) {
                         return Uni.createFrom().voidItem();
@@ -184,7 +206,8 @@ final class RetainedComparison {
                                         storedCounter.increment(writes.size());
                                     }))
                             // Refused for good (an item DynamoDB does not take): the others of the batch are stored.
-                            .onFailure(RejectedWriteException.class).recoverWithItem(failure -> {
+                            .onFailure(RejectedWriteException.class)
+                            .recoverWithItem(failure -> {
                                 Log.warnf("a retained message was not stored: %s", failure.getMessage());
                                 return null;
                             });
@@ -199,34 +222,50 @@ final class RetainedComparison {
     private Uni<Void> republishAbsent(RetainedRun run, TopicHashSet seen) {
         Multi<Retained> absent = rows.topics()
                 .invoke(topic -> run.tableRetained.incrementAndGet())
-                .select().where(topic -> {
+                .select()
+                .where(topic -> {
                     synchronized (seen) {
                         return !seen.contains(topic);
                     }
                 })
-                .select().where(this::inStep)
-                .group().intoLists().of(BATCH)
-                .onItem().transformToUniAndConcatenate(rows::rows)
-                .onItem().transformToIterable(found -> found)
+                .select()
+                .where(this::inStep)
+                .group()
+                .intoLists()
+                .of(BATCH)
+                .onItem()
+                .transformToUniAndConcatenate(rows::rows)
+                .onItem()
+                .transformToIterable(found -> found)
                 .map(RetainedComparison::republishable)
                 .invoke(message -> {
                     if (message == null) {
                         run.notRepublishable.incrementAndGet();
                     }
                 })
-                .select().where(message -> message != null);
-        return broker.republish(absent, republishRate, checkBatch, group -> run.leaseLost() == null
-                ? stillStored(group) : Uni.createFrom().failure(run.leaseLost()), sent -> {
-            run.republished.incrementAndGet();
-            republishedCounter.increment();
-        }, kept -> run.keptOnBroker.incrementAndGet()).replaceWithVoid();
+                .select()
+                .where(message -> message != null);
+        return broker.republish(
+                        absent,
+                        republishRate,
+                        checkBatch,
+                        group -> run.leaseLost() == null
+                                ? stillStored(group)
+                                : Uni.createFrom().failure(run.leaseLost()),
+                        sent -> {
+                            run.republished.incrementAndGet();
+                            republishedCounter.increment();
+                        },
+                        kept -> run.keptOnBroker.incrementAndGet())
+                .replaceWithVoid();
     }
 
     /** The messages whose rows are still there unchanged (consistent read): a cleared one is not put back. */
     private Uni<List<Retained>> stillStored(List<Retained> messages) {
         return rows.msgIds(messages.stream().map(Retained::topic).distinct().toList())
-                .map(msgIds -> messages.stream().filter(m -> msgIds.containsKey(m.topic())
-                        && Objects.equals(msgIds.get(m.topic()), Objects.requireNonNullElse(m.msgId(), "")))
+                .map(msgIds -> messages.stream()
+                        .filter(m -> msgIds.containsKey(m.topic())
+                                && Objects.equals(msgIds.get(m.topic()), Objects.requireNonNullElse(m.msgId(), "")))
                         .toList());
     }
 
@@ -235,7 +274,10 @@ final class RetainedComparison {
         if (row.payload() == null || row.payload().length == 0) {
             return null;
         }
-        return new Retained(row.topic(), row.payload(), Math.max(0, Math.min(2, row.qos())),
+        return new Retained(
+                row.topic(),
+                row.payload(),
+                Math.max(0, Math.min(2, row.qos())),
                 row.msgId().isEmpty() ? null : row.msgId());
     }
 }

@@ -34,9 +34,11 @@ final class RetainedRun {
     /** Why the run must stop, once it can no longer be sure it holds the lease; else null. */
     IllegalStateException leaseLost() {
         ClusterLease.Held held = lease;
-        return held == null || !held.lost() ? null : new IllegalStateException("this run lost the lease of "
-                + RetainedSync.LEASE_JOB + " (its renewal did not get through in time): another replica may be"
-                + " comparing, this one stops");
+        return held == null || !held.lost()
+                ? null
+                : new IllegalStateException("this run lost the lease of "
+                        + RetainedSync.LEASE_JOB + " (its renewal did not get through in time): another replica may be"
+                        + " comparing, this one stops");
     }
 
     /**
@@ -46,10 +48,12 @@ final class RetainedRun {
     Uni<Void> storing(Uni<Void> store) {
         Uni<Void> started = store.memoize().indefinitely();
         storing.add(started);
-        started.onTermination().invoke(() -> storing.remove(started)).subscribe().with(ok -> {
-        }, failure -> {
-            // its waiter, if any, deals with the failure
-        });
+        started.onTermination()
+                .invoke(() -> storing.remove(started))
+                .subscribe()
+                .with(ok -> {}, failure -> {
+                    // its waiter, if any, deals with the failure
+                });
         return started;
     }
 
@@ -59,7 +63,12 @@ final class RetainedRun {
         if (underWay.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
-        return Uni.join().all(underWay).andCollectFailures().replaceWithVoid().onFailure().recoverWithNull();
+        return Uni.join()
+                .all(underWay)
+                .andCollectFailures()
+                .replaceWithVoid()
+                .onFailure()
+                .recoverWithNull();
     }
 
     long passedOver() {
@@ -67,13 +76,29 @@ final class RetainedRun {
     }
 
     RetainedSync.Progress progress() {
-        return new RetainedSync.Progress(phase, finishedAt == 0, startedAt, finishedAt, brokerRetained.get(),
-                tableRetained.get(), stored.get(), republished.get(), notRepublishable.get(), passedOver(),
-                keptOnBroker.get(), error);
+        return new RetainedSync.Progress(
+                phase,
+                finishedAt == 0,
+                startedAt,
+                finishedAt,
+                brokerRetained.get(),
+                tableRetained.get(),
+                stored.get(),
+                republished.get(),
+                notRepublishable.get(),
+                passedOver(),
+                keptOnBroker.get(),
+                error);
     }
 
     RetainedSync.Report report() {
-        return new RetainedSync.Report((int) brokerRetained.get(), (int) tableRetained.get(), (int) stored.get(),
-                (int) republished.get(), (int) notRepublishable.get(), (int) passedOver(), (int) keptOnBroker.get());
+        return new RetainedSync.Report(
+                (int) brokerRetained.get(),
+                (int) tableRetained.get(),
+                (int) stored.get(),
+                (int) republished.get(),
+                (int) notRepublishable.get(),
+                (int) passedOver(),
+                (int) keptOnBroker.get());
     }
 }

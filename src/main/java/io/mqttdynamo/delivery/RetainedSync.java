@@ -57,9 +57,14 @@ public class RetainedSync {
      * when asked before republishing, left as the broker has them.
      */
     @RegisterForReflection
-    public record Report(int brokerRetained, int tableRetained, int stored, int republished, int notRepublishable,
-            int passedOver, int keptOnBroker) {
-    }
+    public record Report(
+            int brokerRetained,
+            int tableRetained,
+            int stored,
+            int republished,
+            int notRepublishable,
+            int passedOver,
+            int keptOnBroker) {}
 
     /**
      * The running or last run: {@code phase} is {@code none} (no run since start), {@code collecting} (the
@@ -69,10 +74,19 @@ public class RetainedSync {
      * in epoch milliseconds, {@code finishedAt} 0 while running.
      */
     @RegisterForReflection
-    public record Progress(String phase, boolean running, long startedAt, long finishedAt, long brokerRetained,
-            long tableRetained, long stored, long republished, long notRepublishable, long passedOver,
-            long keptOnBroker, String error) {
-    }
+    public record Progress(
+            String phase,
+            boolean running,
+            long startedAt,
+            long finishedAt,
+            long brokerRetained,
+            long tableRetained,
+            long stored,
+            long republished,
+            long notRepublishable,
+            long passedOver,
+            long keptOnBroker,
+            String error) {}
 
     /** Refused: another run is in progress, or the function is off. */
     public static final class NotNowException extends RuntimeException {
@@ -95,39 +109,63 @@ public class RetainedSync {
     private final Counter comparisonsFailed;
     /** The latest run this replica ended failed (one skipped because another replica held the lease is no run). */
     private volatile boolean lastComparisonFailed;
+
     private final ClusterLease lease;
     private final BrokerSessions sessions;
     /** When a lost broker session last started a comparison (epoch ms): the channels report one loss each. */
     private final AtomicLong lastSessionLoss = new AtomicLong();
 
-    public RetainedSync(RetainedBrokerClient broker, RetainedReads rows, ClusterLeases leases, WritePipeline pipeline,
-            ItemMapper items, HookRules rules, HookRouter router, MqttDynamoConfig config, MeterRegistry registry,
+    public RetainedSync(
+            RetainedBrokerClient broker,
+            RetainedReads rows,
+            ClusterLeases leases,
+            WritePipeline pipeline,
+            ItemMapper items,
+            HookRules rules,
+            HookRouter router,
+            MqttDynamoConfig config,
+            MeterRegistry registry,
             BrokerSessions sessions) {
         this.broker = broker;
         this.sessions = sessions;
         // The replica's name and the process's: a replica started again under the same client id is another holder.
-        this.lease = leases.lease(LEASE_JOB, broker.replica() + "/" + UUID.randomUUID().toString().substring(0, 8),
-                LEASE_TERM);
+        this.lease = leases.lease(
+                LEASE_JOB, broker.replica() + "/" + UUID.randomUUID().toString().substring(0, 8), LEASE_TERM);
         this.rules = rules;
         this.restoreAtStart = config.retained().restore();
-        this.comparison = new RetainedComparison(broker, rows, pipeline, items, rules, router,
-                config.retained().collectTimeout(), config.retained().republishRate(), config.retained().checkBatch(),
+        this.comparison = new RetainedComparison(
+                broker,
+                rows,
+                pipeline,
+                items,
+                rules,
+                router,
+                config.retained().collectTimeout(),
+                config.retained().republishRate(),
+                config.retained().checkBatch(),
                 config.broker().receiveMaximum(),
-                Counter.builder("mqtt_dynamo_retained_synced").tag("direction", "stored")
+                Counter.builder("mqtt_dynamo_retained_synced")
+                        .tag("direction", "stored")
                         .description("Retained messages put in step between the broker and mqtt_retain")
                         .register(registry),
-                Counter.builder("mqtt_dynamo_retained_synced").tag("direction", "republished")
+                Counter.builder("mqtt_dynamo_retained_synced")
+                        .tag("direction", "republished")
                         .description("Retained messages put in step between the broker and mqtt_retain")
                         .register(registry));
-        this.comparisonsDone = Counter.builder("mqtt_dynamo_retained_comparisons").tag("result", "done")
+        this.comparisonsDone = Counter.builder("mqtt_dynamo_retained_comparisons")
+                .tag("result", "done")
                 .description("Comparisons of the broker's retained messages with mqtt_retain, by outcome (a failed"
-                        + " one is tried again up to 10 times when it started by itself)").register(registry);
-        this.comparisonsFailed = Counter.builder("mqtt_dynamo_retained_comparisons").tag("result", "failed")
+                        + " one is tried again up to 10 times when it started by itself)")
+                .register(registry);
+        this.comparisonsFailed = Counter.builder("mqtt_dynamo_retained_comparisons")
+                .tag("result", "failed")
                 .description("Comparisons of the broker's retained messages with mqtt_retain, by outcome (a failed"
-                        + " one is tried again up to 10 times when it started by itself)").register(registry);
+                        + " one is tried again up to 10 times when it started by itself)")
+                .register(registry);
         Gauge.builder("mqtt_dynamo_retained_comparison_failed", this, sync -> sync.lastComparisonFailed ? 1 : 0)
                 .description("1 while the latest comparison of retained messages run by this replica failed, until"
-                        + " one is done").register(registry);
+                        + " one is done")
+                .register(registry);
     }
 
     void onStart(@Observes StartupEvent event) {
@@ -139,7 +177,10 @@ public class RetainedSync {
         sessions.onSessionLost(this::brokerLostSession);
         broker.mqtt5()
                 .chain(v5 -> v5 ? broker.sessionKept() : Uni.createFrom().item(Boolean.TRUE))
-                .onFailure().retry().withBackOff(Duration.ofSeconds(1), Duration.ofSeconds(30)).atMost(20)
+                .onFailure()
+                .retry()
+                .withBackOff(Duration.ofSeconds(1), Duration.ofSeconds(30))
+                .atMost(20)
                 .chain(kept -> {
                     if (kept) {
                         Log.debug("the broker kept the service's session: retained messages are not compared");
@@ -149,16 +190,20 @@ public class RetainedSync {
                             + " mqtt_retain");
                     return compareAndRetry();
                 })
-                .subscribe().with(report -> {
-                }, failure -> Log.warnf("retained messages not compared at start-up: %s", failure.getMessage()));
+                .subscribe()
+                .with(
+                        report -> {},
+                        failure -> Log.warnf("retained messages not compared at start-up: %s", failure.getMessage()));
     }
 
     /** A run as at start-up, tried again on passing failures. */
     private Uni<Report> compareAndRetry() {
         return syncAtStart()
                 .onFailure(e -> !(e instanceof RetainedBrokerClient.CutShortException
-                        || e instanceof RetainedComparison.TooManyTopicsException)).retry()
-                .withBackOff(Duration.ofSeconds(1), Duration.ofSeconds(30)).atMost(10);
+                        || e instanceof RetainedComparison.TooManyTopicsException))
+                .retry()
+                .withBackOff(Duration.ofSeconds(1), Duration.ofSeconds(30))
+                .atMost(10);
     }
 
     /** A channel found the broker without its session: one comparison for all the channels that find it. */
@@ -168,11 +213,17 @@ public class RetainedSync {
         if (now - last < SESSION_LOSS_QUIET.toMillis() || !lastSessionLoss.compareAndSet(last, now)) {
             return;
         }
-        Log.infof("the broker lost the service's session (channel %s): comparing its retained messages with"
-                + " mqtt_retain", channel);
-        compareAndRetry().subscribe().with(report -> {
-        }, failure -> Log.warnf("retained messages not compared after the broker lost the session: %s",
-                failure.getMessage()));
+        Log.infof(
+                "the broker lost the service's session (channel %s): comparing its retained messages with"
+                        + " mqtt_retain",
+                channel);
+        compareAndRetry()
+                .subscribe()
+                .with(
+                        report -> {},
+                        failure -> Log.warnf(
+                                "retained messages not compared after the broker lost the session: %s",
+                                failure.getMessage()));
     }
 
     /**
@@ -180,15 +231,20 @@ public class RetainedSync {
      * compares itself if the lease runs out without being given up (that replica died in its run).
      */
     Uni<Report> syncAtStart() {
-        return sync().onFailure(NotNowException.class).recoverWithUni(skipped ->
-                skipped.getCause() instanceof ClusterLease.HeldElsewhereException other
-                        ? afterOthersRun(other.untilMillis()) : Uni.createFrom().nullItem());
+        return sync().onFailure(NotNowException.class)
+                .recoverWithUni(skipped -> skipped.getCause() instanceof ClusterLease.HeldElsewhereException other
+                        ? afterOthersRun(other.untilMillis())
+                        : Uni.createFrom().nullItem());
     }
 
     /** Reads the other replica's lease when it is due (a third of a term at most) until it is given up or runs out. */
     private Uni<Report> afterOthersRun(long untilMillis) {
         long wait = Math.max(100, Math.min(LEASE_TERM.toMillis() / 3, untilMillis - System.currentTimeMillis() + 100));
-        return Uni.createFrom().voidItem().onItem().delayIt().by(Duration.ofMillis(wait))
+        return Uni.createFrom()
+                .voidItem()
+                .onItem()
+                .delayIt()
+                .by(Duration.ofMillis(wait))
                 .chain(lease::state)
                 .chain(state -> {
                     if (state.released()) {
@@ -196,8 +252,10 @@ public class RetainedSync {
                         return Uni.createFrom().nullItem();
                     }
                     if (state.untilMillis() < System.currentTimeMillis()) {
-                        Log.warnf("replica %s's comparison of retained messages ended without giving its lease up"
-                                + " (it stopped): comparing here", state.owner());
+                        Log.warnf(
+                                "replica %s's comparison of retained messages ended without giving its lease up"
+                                        + " (it stopped): comparing here",
+                                state.owner());
                         return syncAtStart();
                     }
                     return afterOthersRun(state.untilMillis());
@@ -232,8 +290,8 @@ public class RetainedSync {
         if (running.get()) {
             throw new NotNowException("a restore of retained messages is running");
         }
-        sync().subscribe().with(report -> {
-        }, failure -> Log.warnf("retained messages not compared: %s", failure.getMessage()));
+        sync().subscribe()
+                .with(report -> {}, failure -> Log.warnf("retained messages not compared: %s", failure.getMessage()));
     }
 
     /** One run; fails with {@link NotNowException} while another runs or when on_retain_lookup is off. */
@@ -254,20 +312,30 @@ public class RetainedSync {
                         run.lease = taken;
                     })
                     .chain(broker::mqtt5)
-                    .chain(v5 -> v5 ? Uni.createFrom().voidItem() : Uni.createFrom().failure(
-                            new IllegalStateException("comparing retained messages needs a broker speaking MQTT 5")))
+                    .chain(v5 -> v5
+                            ? Uni.createFrom().voidItem()
+                            : Uni.createFrom()
+                                    .failure(new IllegalStateException(
+                                            "comparing retained messages needs a broker speaking MQTT 5")))
                     .chain(() -> comparison.run(run))
                     .map(nothing -> {
                         Report report = run.report();
                         run.phase = "done";
-                        Log.infof("retained messages: %d on the broker, %d in mqtt_retain; stored %d, republished %d,"
-                                + " %d without payload to republish, %d QoS 0 passed over, %d left as the broker has"
-                                + " them", report.brokerRetained(), report.tableRetained(), report.stored(),
-                                report.republished(), report.notRepublishable(), report.passedOver(),
+                        Log.infof(
+                                "retained messages: %d on the broker, %d in mqtt_retain; stored %d, republished %d,"
+                                        + " %d without payload to republish, %d QoS 0 passed over, %d left as the broker has"
+                                        + " them",
+                                report.brokerRetained(),
+                                report.tableRetained(),
+                                report.stored(),
+                                report.republished(),
+                                report.notRepublishable(),
+                                report.passedOver(),
                                 report.keptOnBroker());
                         return report;
                     })
-                    .onFailure().invoke(failure -> {
+                    .onFailure()
+                    .invoke(failure -> {
                         run.error = String.valueOf(failure.getMessage());
                         if (failure instanceof ClusterLease.HeldElsewhereException) {
                             run.phase = "skipped";
@@ -277,17 +345,19 @@ public class RetainedSync {
                         }
                     })
                     // Given up before the run counts as ended: another replica may start one as soon as it has.
-                    .onTermination().call((report, failure, cancelled) -> held.get() == null
+                    .onTermination()
+                    .call((report, failure, cancelled) -> held.get() == null
                             ? Uni.createFrom().voidItem()
                             : held.get().release())
-                    .onTermination().invoke(() -> {
+                    .onTermination()
+                    .invoke(() -> {
                         run.finishedAt = System.currentTimeMillis();
                         counted(run.phase);
                         running.set(false);
                     })
                     .onFailure(ClusterLease.HeldElsewhereException.class)
-                    .transform(elsewhere -> new NotNowException("a restore of retained messages is running: "
-                            + elsewhere.getMessage(), elsewhere));
+                    .transform(elsewhere -> new NotNowException(
+                            "a restore of retained messages is running: " + elsewhere.getMessage(), elsewhere));
             // The run goes on when whoever asked stops waiting (an HTTP client that hung up); progress() tells.
             return outcome.memoize().indefinitely();
         });

@@ -47,12 +47,18 @@ public class SubscriptionRestore {
     static final int MAX_IN_FLIGHT = 64;
     /** Most subscriptions restored for one client. */
     static final int MAX_SUBSCRIPTIONS = 1000;
+
     private static final Duration FIRST_BACK_OFF = Duration.ofMillis(250);
     private static final Duration LAST_BACK_OFF = Duration.ofSeconds(10);
 
     /** Outcome labels of the metric. */
     enum Result {
-        RESTORED, NOTHING_STORED, CLIENT_GONE, UNAUTHORIZED, FAILED, BUSY
+        RESTORED,
+        NOTHING_STORED,
+        CLIENT_GONE,
+        UNAUTHORIZED,
+        FAILED,
+        BUSY
     }
 
     private final SubscriptionReads subscriptions;
@@ -64,8 +70,13 @@ public class SubscriptionRestore {
     private final Map<Result, Counter> results = new LinkedHashMap<>();
     private final AtomicInteger inFlight = new AtomicInteger();
 
-    public SubscriptionRestore(SubscriptionReads subscriptions, HookRules rules, MqttDynamoConfig config,
-            BrokerSessions sessions, Instance<InProcessBroker> inProcess, MeterRegistry registry) {
+    public SubscriptionRestore(
+            SubscriptionReads subscriptions,
+            HookRules rules,
+            MqttDynamoConfig config,
+            BrokerSessions sessions,
+            Instance<InProcessBroker> inProcess,
+            MeterRegistry registry) {
         this.subscriptions = subscriptions;
         this.rules = rules;
         this.sessions = sessions;
@@ -73,11 +84,16 @@ public class SubscriptionRestore {
         this.timeout = config.broker().api().timeout();
         this.subscriber = subscriber(config, inProcess);
         for (Result result : Result.values()) {
-            results.put(result, Counter.builder("mqtt_dynamo_subscription_restores")
-                    .description("Connected clients whose stored subscriptions were restored on the broker, by outcome")
-                    .tag("result", result.name().toLowerCase(Locale.ROOT)).register(registry));
+            results.put(
+                    result,
+                    Counter.builder("mqtt_dynamo_subscription_restores")
+                            .description(
+                                    "Connected clients whose stored subscriptions were restored on the broker, by outcome")
+                            .tag("result", result.name().toLowerCase(Locale.ROOT))
+                            .register(registry));
         }
-        subscriber.filter(s -> rules.enabled(HookFunction.ON_SUBSCRIBE_LOOKUP))
+        subscriber
+                .filter(s -> rules.enabled(HookFunction.ON_SUBSCRIBE_LOOKUP))
                 .ifPresent(s -> Log.infof("on_subscribe_lookup restores subscriptions through %s", s.describe()));
     }
 
@@ -94,7 +110,8 @@ public class SubscriptionRestore {
     }
 
     void taken(@Observes EventTaken taken) {
-        if (!(taken.event() instanceof BrokerEvent.ClientConnected connected) || subscriber.isEmpty()
+        if (!(taken.event() instanceof BrokerEvent.ClientConnected connected)
+                || subscriber.isEmpty()
                 || !rules.enabled(HookFunction.ON_SUBSCRIBE_LOOKUP)
                 || sessions.isOwnClient(connected.clientId())) {
             return;
@@ -113,31 +130,39 @@ public class SubscriptionRestore {
             inFlight.decrementAndGet();
             count(Result.BUSY);
             try (LogFields fields = LogFields.of(LogFields.CLIENT_ID, LogSafe.of(clientId))) {
-                Log.warnf("skipped restoring the subscriptions of %s: %d restores are running", LogSafe.of(clientId),
-                        MAX_IN_FLIGHT);
+                Log.warnf(
+                        "skipped restoring the subscriptions of %s: %d restores are running",
+                        LogSafe.of(clientId), MAX_IN_FLIGHT);
             }
             return;
         }
         storedFilters(clientId)
-                .chain(filters -> filters.isEmpty() ? Uni.createFrom().item(Result.NOTHING_STORED)
-                        : subscribe(clientId, filters))
-                .onFailure().recoverWithItem(failure -> failed(clientId, failure))
-                .onTermination().invoke(inFlight::decrementAndGet)
-                .subscribe().with(this::count, failure -> count(Result.FAILED));
+                .chain(filters ->
+                        filters.isEmpty() ? Uni.createFrom().item(Result.NOTHING_STORED) : subscribe(clientId, filters))
+                .onFailure()
+                .recoverWithItem(failure -> failed(clientId, failure))
+                .onTermination()
+                .invoke(inFlight::decrementAndGet)
+                .subscribe()
+                .with(this::count, failure -> count(Result.FAILED));
     }
 
     /** The client's mqtt_sub rows that on_subscribe_lookup applies to: filter to QoS. */
     private Uni<Map<String, Integer>> storedFilters(String clientId) {
-        return subscriptions.stored(clientId)
-                .select().first(MAX_SUBSCRIPTIONS + 1)
-                .collect().asList()
+        return subscriptions
+                .stored(clientId)
+                .select()
+                .first(MAX_SUBSCRIPTIONS + 1)
+                .collect()
+                .asList()
                 .map(rows -> filters(clientId, rows));
     }
 
     private Map<String, Integer> filters(String clientId, List<Rows.Subscription> rows) {
         if (rows.size() > MAX_SUBSCRIPTIONS) {
-            Log.warnf("%s has more than %d stored subscriptions; the first %d are restored", LogSafe.of(clientId),
-                    MAX_SUBSCRIPTIONS, MAX_SUBSCRIPTIONS);
+            Log.warnf(
+                    "%s has more than %d stored subscriptions; the first %d are restored",
+                    LogSafe.of(clientId), MAX_SUBSCRIPTIONS, MAX_SUBSCRIPTIONS);
         }
         Map<String, Integer> filters = new LinkedHashMap<>();
         for (Rows.Subscription row : rows.subList(0, Math.min(rows.size(), MAX_SUBSCRIPTIONS))) {
@@ -153,13 +178,17 @@ public class SubscriptionRestore {
     private Uni<Result> subscribe(String clientId, Map<String, Integer> filters) {
         BrokerSubscriber target = subscriber.orElseThrow();
         Uni<BrokerSubscriber.Outcome> call = target.subscribe(clientId, filters)
-                .ifNoItem().after(timeout).failWith(() -> new TimeoutException("no answer within " + timeout));
+                .ifNoItem()
+                .after(timeout)
+                .failWith(() -> new TimeoutException("no answer within " + timeout));
         if (retries > 0) {
             call = call.onFailure(SubscriptionRestore::retryable)
-                    .invoke(failure -> Log.debugf("restoring the subscriptions of %s: %s, retrying",
-                            LogSafe.of(clientId), describe(failure)))
-                    .onFailure(SubscriptionRestore::retryable).retry()
-                    .withBackOff(FIRST_BACK_OFF, LAST_BACK_OFF).atMost(retries);
+                    .invoke(failure -> Log.debugf(
+                            "restoring the subscriptions of %s: %s, retrying", LogSafe.of(clientId), describe(failure)))
+                    .onFailure(SubscriptionRestore::retryable)
+                    .retry()
+                    .withBackOff(FIRST_BACK_OFF, LAST_BACK_OFF)
+                    .atMost(retries);
         }
         return call.map(outcome -> {
             if (outcome == BrokerSubscriber.Outcome.CLIENT_GONE) {
@@ -194,8 +223,10 @@ public class SubscriptionRestore {
                 return Result.CLIENT_GONE;
             }
             if (status == 401 || status == 403) {
-                Log.warnf("the broker API refused mqtt-dynamo.broker.api.key (%d): subscriptions of %s not restored;"
-                        + " check the key and secret", status, LogSafe.of(clientId));
+                Log.warnf(
+                        "the broker API refused mqtt-dynamo.broker.api.key (%d): subscriptions of %s not restored;"
+                                + " check the key and secret",
+                        status, LogSafe.of(clientId));
                 return Result.UNAUTHORIZED;
             }
         }

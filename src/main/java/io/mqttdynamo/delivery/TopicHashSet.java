@@ -20,6 +20,7 @@ public final class TopicHashSet {
 
     /** The hash that marks an empty slot; a topic hashing to it is stored as {@link #ZERO_STAND_IN}. */
     private static final long EMPTY = 0L;
+
     private static final long ZERO_STAND_IN = 1L;
     private static final int MIN_CAPACITY = 1024;
 

@@ -45,14 +45,14 @@ public sealed interface BrokerEvent {
     }
 
     /** A client unsubscribed from a filter. */
-    record ClientUnsubscribed(String clientId, String topic, long atMillis) implements BrokerEvent {
-    }
+    record ClientUnsubscribed(String clientId, String topic, long atMillis) implements BrokerEvent {}
 
     /**
      * A message was published. {@code sender} is empty when the source cannot tell (raw subscriptions).
      */
-    record MessagePublished(String msgId, String topic, int qos, boolean retain, String sender, byte[] payload,
-            long arrivedMillis) implements BrokerEvent {
+    record MessagePublished(
+            String msgId, String topic, int qos, boolean retain, String sender, byte[] payload, long arrivedMillis)
+            implements BrokerEvent {
         @Override
         public String clientId() {
             return sender;
@@ -64,10 +64,16 @@ public sealed interface BrokerEvent {
      * when the message was the service's copy of a stored one and the broker passed its mark on, the stored
      * message's msgid; else empty.
      */
-    record MessageAcked(String msgId, String topic, String clientId, String fromClientId, int qos, long atMillis,
-            String republishedOf) implements BrokerEvent {
-        public MessageAcked(String msgId, String topic, String clientId, String fromClientId, int qos,
-                long atMillis) {
+    record MessageAcked(
+            String msgId,
+            String topic,
+            String clientId,
+            String fromClientId,
+            int qos,
+            long atMillis,
+            String republishedOf)
+            implements BrokerEvent {
+        public MessageAcked(String msgId, String topic, String clientId, String fromClientId, int qos, long atMillis) {
             this(msgId, topic, clientId, fromClientId, qos, atMillis, "");
         }
 

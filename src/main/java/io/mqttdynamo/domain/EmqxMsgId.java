@@ -28,8 +28,8 @@ public final class EmqxMsgId {
     public static final int MAX_LENGTH = 52;
 
     /** Msgids in the order of their GUIDs (time, then node and sequence); ids of another form last, by text. */
-    public static final Comparator<String> OLDEST_FIRST = Comparator
-            .comparing(EmqxMsgId::decodeOrNull, Comparator.nullsLast(Comparator.naturalOrder()))
+    public static final Comparator<String> OLDEST_FIRST = Comparator.comparing(
+                    EmqxMsgId::decodeOrNull, Comparator.nullsLast(Comparator.naturalOrder()))
             .thenComparing(Comparator.naturalOrder());
 
     private final long node;

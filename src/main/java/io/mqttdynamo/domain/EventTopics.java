@@ -18,6 +18,5 @@ public final class EventTopics {
     /** All replicas' snapshots, as a filter. */
     public static final String CLUSTER_ALL = CLUSTER_PREFIX + "+";
 
-    private EventTopics() {
-    }
+    private EventTopics() {}
 }

@@ -26,6 +26,7 @@ public final class ItemLimits {
 
     /** mqtt_topic_msg_map's attribute names: the key ({@code topic}) and the set ({@code MsgId}). */
     static final String TOPIC_MSG_MAP_KEY = "topic";
+
     static final String TOPIC_MSG_MAP_SET = "MsgId";
 
     /**
@@ -37,8 +38,7 @@ public final class ItemLimits {
      */
     public static final int MAX_TOPIC_MSG_IDS_CAP = maxTopicMsgIdsCap();
 
-    private ItemLimits() {
-    }
+    private ItemLimits() {}
 
     private static int maxTopicMsgIdsCap() {
         int names = TOPIC_MSG_MAP_KEY.length() + TOPIC_MSG_MAP_SET.length();

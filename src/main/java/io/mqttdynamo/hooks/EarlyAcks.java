@@ -45,9 +45,13 @@ final class EarlyAcks {
             List<ItemWrite> next = new ArrayList<>(2);
             // A later ack of the same message (another subscriber's) taken here: the first one marked it if needed.
             if (first && !before.contains(Attr.MSG_ID_SET, msgId) && !trimmed(before, msgId)) {
-                next.add(items.earlyAck(e.topic(), msgId, perTopic, (mark, after) ->
-                        // The message's addition came between the removal and the mark: it is undone here.
-                        after.contains(Attr.MSG_ID_SET, msgId) ? settled(e.topic(), msgId) : List.of()));
+                next.add(items.earlyAck(
+                        e.topic(),
+                        msgId,
+                        perTopic,
+                        (mark, after) ->
+                                // The message's addition came between the removal and the mark: it is undone here.
+                                after.contains(Attr.MSG_ID_SET, msgId) ? settled(e.topic(), msgId) : List.of()));
             }
             if (deleteMessage) {
                 next.add(items.messageDeleted(msgId));
@@ -65,14 +69,16 @@ final class EarlyAcks {
         String msgId = e.msgId();
         if (perTopic == 0) {
             // Without marks, what this replica knows: a message whose ack it took first is not stored again.
-            return deleteMessage && seen.wasAcked(msgId) ? List.of()
-                    : List.of(items.message(e), items.topicMessage(e));
+            return deleteMessage && seen.wasAcked(msgId) ? List.of() : List.of(items.message(e), items.topicMessage(e));
         }
-        ItemWrite pending = items.topicMessage(e, List.of((sent, after) -> after.contains(Attr.ACKED_FIRST, msgId)
-                ? settled(e.topic(), msgId) : List.of()));
+        ItemWrite pending = items.topicMessage(
+                e,
+                List.of((sent, after) ->
+                        after.contains(Attr.ACKED_FIRST, msgId) ? settled(e.topic(), msgId) : List.of()));
         // With delete-message, MsgId only once the item is stored: an ack that finds the msgid pending deletes
         // the item after it.
-        return deleteMessage ? List.of(items.messageThen(e, List.of((sent, answer) -> List.of(pending))))
+        return deleteMessage
+                ? List.of(items.messageThen(e, List.of((sent, answer) -> List.of(pending))))
                 : List.of(items.message(e), pending);
     }
 

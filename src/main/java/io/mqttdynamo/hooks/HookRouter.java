@@ -13,9 +13,9 @@ import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EventTopics;
 import io.mqttdynamo.domain.TopicFilter;
-import io.smallrye.mutiny.Uni;
 import io.mqttdynamo.store.ItemMapper;
 import io.mqttdynamo.store.ItemWrite;
+import io.smallrye.mutiny.Uni;
 
 /** Runs the seed's hook functions: which item writes a broker event causes, given the hook rules. */
 @ApplicationScoped
@@ -31,24 +31,41 @@ public class HookRouter {
     private final Counter copyAcksUnmapped;
     /** The service's own event topics, never stored as messages when a raw filter also matches them. */
     private final List<TopicFilter> ownTopics = new ArrayList<>();
+
     private final BrokerSessions sessions;
 
-    public HookRouter(HookRules rules, ItemMapper items, MqttDynamoConfig config, BrokerSessions sessions,
-            Republications republications, MeterRegistry registry) {
+    public HookRouter(
+            HookRules rules,
+            ItemMapper items,
+            MqttDynamoConfig config,
+            BrokerSessions sessions,
+            Republications republications,
+            MeterRegistry registry) {
         this.sessions = sessions;
         this.rules = rules;
         this.republications = republications;
-        this.copyAcksMapped = Counter.builder("mqtt_dynamo_republished_acks").tag("result", "original")
-                .description("Acknowledgements of the service's copies of stored messages").register(registry);
-        this.copyAcksUnmapped = Counter.builder("mqtt_dynamo_republished_acks").tag("result", "unknown_copy")
-                .description("Acknowledgements of the service's copies of stored messages").register(registry);
+        this.copyAcksMapped = Counter.builder("mqtt_dynamo_republished_acks")
+                .tag("result", "original")
+                .description("Acknowledgements of the service's copies of stored messages")
+                .register(registry);
+        this.copyAcksUnmapped = Counter.builder("mqtt_dynamo_republished_acks")
+                .tag("result", "unknown_copy")
+                .description("Acknowledgements of the service's copies of stored messages")
+                .register(registry);
         this.items = items;
         this.storeQos0 = config.messages().storeQos0();
-        this.earlyAcks = new EarlyAcks(items, new ConsumedMessages(), config.acks().deleteMessage(),
+        this.earlyAcks = new EarlyAcks(
+                items,
+                new ConsumedMessages(),
+                config.acks().deleteMessage(),
                 config.acks().earlyAcksPerTopic());
         this.envelopes = config.messages().mode() == MqttDynamoConfig.MessageMode.ENVELOPE;
         if (config.messages().mode() == MqttDynamoConfig.MessageMode.RAW) {
-            config.acks().topic().filter(t -> !t.isBlank()).map(TopicFilter::parse).ifPresent(ownTopics::add);
+            config.acks()
+                    .topic()
+                    .filter(t -> !t.isBlank())
+                    .map(TopicFilter::parse)
+                    .ifPresent(ownTopics::add);
             config.events().effectiveTopic().map(TopicFilter::parse).ifPresent(ownTopics::add);
             ownTopics.add(TopicFilter.parse(EventTopics.ALL));
         }
@@ -111,7 +128,8 @@ public class HookRouter {
      * {@link Republications#copyReported}).
      */
     public Uni<Void> heldFor(BrokerEvent event, long nowMillis) {
-        if (event instanceof BrokerEvent.MessageAcked acked && acked.republishedOf().isEmpty()
+        if (event instanceof BrokerEvent.MessageAcked acked
+                && acked.republishedOf().isEmpty()
                 && Republisher.isRepublisher(acked.fromClientId())) {
             return republications.copyReported(acked.msgId(), acked.topic(), nowMillis);
         }
@@ -141,8 +159,8 @@ public class HookRouter {
      * null (nothing written) when neither is known.
      */
     private BrokerEvent.MessageAcked ofOriginal(BrokerEvent.MessageAcked acked) {
-        String original = acked.republishedOf().isEmpty() ? republications.originalOf(acked.msgId())
-                : acked.republishedOf();
+        String original =
+                acked.republishedOf().isEmpty() ? republications.originalOf(acked.msgId()) : acked.republishedOf();
         if (original == null) {
             // Its envelope came to another replica, or not within the hold: the original cannot be named. Writing the
             // copy's id would move the client's last ack past originals it never received.

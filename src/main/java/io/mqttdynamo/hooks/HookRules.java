@@ -38,6 +38,7 @@ public class HookRules {
     static final String SEED_PREFIX = "backend.dynamo.hook.";
     /** The same lines as environment variables. */
     static final String SEED_ENV_PREFIX = "BACKEND_DYNAMO_HOOK_";
+
     private static final Set<HookFunction> ALWAYS_ON_IN_SEED =
             EnumSet.of(HookFunction.ON_CLIENT_SUBSCRIBED, HookFunction.ON_CLIENT_UNSUBSCRIBED);
 
@@ -60,8 +61,8 @@ public class HookRules {
     }
 
     /** Rules from the given seed lines and switches; refuses bad configuration with the reason. */
-    static Map<HookFunction, List<TopicFilter>> build(Map<String, String> seedLines,
-            Map<String, MqttDynamoConfig.Hook> switches) {
+    static Map<HookFunction, List<TopicFilter>> build(
+            Map<String, String> seedLines, Map<String, MqttDynamoConfig.Hook> switches) {
         Map<HookFunction, List<TopicFilter>> result = new EnumMap<>(HookFunction.class);
         if (seedLines.isEmpty()) {
             for (HookFunction f : HookFunction.values()) {
@@ -81,21 +82,23 @@ public class HookRules {
                             + "{\"topic\": \"#\", \"action\": {\"function\": \"on_message_publish\"}}, got: " + value);
                 }
                 String functionName = line.path("action").path("function").asText("");
-                HookFunction function = HookFunction.byConfigName(functionName).orElseThrow(
-                        () -> new IllegalArgumentException(name + " names an unknown function '" + functionName
-                                + "'; known: " + knownNames()));
+                HookFunction function = HookFunction.byConfigName(functionName)
+                        .orElseThrow(() -> new IllegalArgumentException(
+                                name + " names an unknown function '" + functionName + "'; known: " + knownNames()));
                 TopicFilter filter = TopicFilter.parse(line.path("topic").asText("#"));
                 result.computeIfAbsent(function, f -> new ArrayList<>()).add(filter);
             });
         }
         switches.forEach((name, hook) -> {
-            HookFunction function = HookFunction.byConfigName(name).orElseThrow(
-                    () -> new IllegalArgumentException("mqtt-dynamo.hooks." + name + " names an unknown function;"
-                            + " known: " + knownNames()));
+            HookFunction function = HookFunction.byConfigName(name)
+                    .orElseThrow(() -> new IllegalArgumentException(
+                            "mqtt-dynamo.hooks." + name + " names an unknown function;" + " known: " + knownNames()));
             if (!hook.enabled()) {
                 result.remove(function);
             } else if (hook.topic().isPresent()) {
-                result.put(function, new ArrayList<>(List.of(TopicFilter.parse(hook.topic().get()))));
+                result.put(
+                        function,
+                        new ArrayList<>(List.of(TopicFilter.parse(hook.topic().get()))));
             } else {
                 result.putIfAbsent(function, new ArrayList<>(List.of(TopicFilter.parse("#"))));
             }

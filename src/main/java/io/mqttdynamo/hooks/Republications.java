@@ -1,9 +1,9 @@
 package io.mqttdynamo.hooks;
 
 import java.nio.ByteBuffer;
-import java.time.Duration;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -33,10 +33,10 @@ public final class Republications {
     static final int MAX_MAPPED = 20_000;
     /** How long an acknowledgement of a copy waits for the copy's envelope (see {@link #copyReported}). */
     static final Duration HOLD = Duration.ofSeconds(2);
+
     static final int MAX_WAITING = 1_000;
 
-    private record Expected(String topic, long digest, int length, String originalMsgId, long untilMillis) {
-    }
+    private record Expected(String topic, long digest, int length, String originalMsgId, long untilMillis) {}
 
     private final Map<String, ArrayDeque<Expected>> byTopic = new HashMap<>();
     private final ArrayDeque<Expected> inOrder = new ArrayDeque<>();
@@ -56,8 +56,8 @@ public final class Republications {
         if (inOrder.size() >= MAX_EXPECTED) {
             remove(inOrder.peekFirst());
         }
-        Expected expected = new Expected(topic, digest(payload), payload.length, originalMsgId,
-                nowMillis + EXPECT_FOR_MILLIS);
+        Expected expected =
+                new Expected(topic, digest(payload), payload.length, originalMsgId, nowMillis + EXPECT_FOR_MILLIS);
         byTopic.computeIfAbsent(topic, t -> new ArrayDeque<>()).addLast(expected);
         inOrder.addLast(expected);
         expecting = inOrder.size();
@@ -75,8 +75,7 @@ public final class Republications {
         return take(topic, payload, marker, byContent, nowMillis);
     }
 
-    private synchronized String take(String topic, byte[] payload, String marker, boolean byContent,
-            long nowMillis) {
+    private synchronized String take(String topic, byte[] payload, String marker, boolean byContent, long nowMillis) {
         forgetExpired(nowMillis);
         ArrayDeque<Expected> candidates = byTopic.get(topic);
         if (marker != null) {
@@ -132,14 +131,20 @@ public final class Republications {
         CompletableFuture<Void> waiter;
         synchronized (this) {
             forgetExpired(nowMillis);
-            if (originals.containsKey(brokerMsgId) || !byTopic.containsKey(topic)
+            if (originals.containsKey(brokerMsgId)
+                    || !byTopic.containsKey(topic)
                     || (!waiting.containsKey(brokerMsgId) && waiting.size() >= MAX_WAITING)) {
                 return null;
             }
             waiter = waiting.computeIfAbsent(brokerMsgId, id -> new CompletableFuture<>());
         }
-        return Uni.createFrom().completionStage(waiter.copy()).ifNoItem().after(HOLD).recoverWithItem((Void) null)
-                .onTermination().invoke(() -> forget(brokerMsgId, waiter))
+        return Uni.createFrom()
+                .completionStage(waiter.copy())
+                .ifNoItem()
+                .after(HOLD)
+                .recoverWithItem((Void) null)
+                .onTermination()
+                .invoke(() -> forget(brokerMsgId, waiter))
                 .replaceWithVoid();
     }
 
@@ -167,7 +172,7 @@ public final class Republications {
         expecting = inOrder.size();
         ArrayDeque<Expected> candidates = byTopic.get(expected.topic());
         if (candidates != null) {
-            for (Iterator<Expected> it = candidates.iterator(); it.hasNext();) {
+            for (Iterator<Expected> it = candidates.iterator(); it.hasNext(); ) {
                 if (it.next() == expected) {
                     it.remove();
                     break;
@@ -181,7 +186,8 @@ public final class Republications {
 
     private static long digest(byte[] payload) {
         try {
-            return ByteBuffer.wrap(MessageDigest.getInstance("SHA-256").digest(payload)).getLong();
+            return ByteBuffer.wrap(MessageDigest.getInstance("SHA-256").digest(payload))
+                    .getLong();
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
         }

@@ -23,8 +23,7 @@ public final class AwsIotEventDecoder {
     /** The qos stored for subscriptions from AWS IoT, whose events do not tell it. */
     public static final int SUBSCRIPTION_QOS = 0;
 
-    private AwsIotEventDecoder() {
-    }
+    private AwsIotEventDecoder() {}
 
     /** The events of one message: none for an event kind no hook uses, one per topic for subscriptions. */
     public static List<BrokerEvent> decode(String topic, byte[] payload, long receivedMillis, String node) {
@@ -37,8 +36,8 @@ public final class AwsIotEventDecoder {
         JsonNode json = Json.object(payload);
         String eventType = Json.text(json, "eventType");
         if (eventType != null && !eventType.isEmpty() && !eventType.equals(kind)) {
-            throw new MalformedEventException("event_mismatch",
-                    "eventType '" + eventType + "' on a '" + kind + "' topic");
+            throw new MalformedEventException(
+                    "event_mismatch", "eventType '" + eventType + "' on a '" + kind + "' topic");
         }
         String clientId = Json.text(json, "clientId");
         if (clientId == null || clientId.isEmpty()) {
@@ -50,8 +49,9 @@ public final class AwsIotEventDecoder {
         long at = Json.millis(json, receivedMillis, "timestamp");
         return switch (kind) {
             case "connected" -> List.of(new BrokerEvent.ClientConnected(clientId, node, null, at, version(json)));
-            case "disconnected" -> List.of(new BrokerEvent.ClientDisconnected(clientId, node,
-                    Json.text(json, "disconnectReason"), at, version(json)));
+            case "disconnected" ->
+                List.of(new BrokerEvent.ClientDisconnected(
+                        clientId, node, Json.text(json, "disconnectReason"), at, version(json)));
             default -> subscriptionEvents(kind, clientId, json, at);
         };
     }
@@ -90,9 +90,10 @@ public final class AwsIotEventDecoder {
             if (!topic.isTextual() || topic.asText().isEmpty()) {
                 throw new MalformedEventException("missing_field", "a topic in 'topics' is not a non-empty string");
             }
-            events.add(kind.equals("subscribed")
-                    ? new BrokerEvent.ClientSubscribed(clientId, topic.asText(), SUBSCRIPTION_QOS, at)
-                    : new BrokerEvent.ClientUnsubscribed(clientId, topic.asText(), at));
+            events.add(
+                    kind.equals("subscribed")
+                            ? new BrokerEvent.ClientSubscribed(clientId, topic.asText(), SUBSCRIPTION_QOS, at)
+                            : new BrokerEvent.ClientUnsubscribed(clientId, topic.asText(), at));
         }
         return events;
     }

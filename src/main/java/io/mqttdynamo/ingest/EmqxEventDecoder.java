@@ -17,8 +17,7 @@ import io.mqttdynamo.domain.BrokerEvent;
  */
 public final class EmqxEventDecoder {
 
-    private EmqxEventDecoder() {
-    }
+    private EmqxEventDecoder() {}
 
     /** The event, or empty for an event kind that no hook uses. */
     public static Optional<BrokerEvent> decode(String topic, byte[] payload, long receivedMillis) {
@@ -28,7 +27,9 @@ public final class EmqxEventDecoder {
             return ruleEvent(Json.object(payload), receivedMillis);
         }
         String kind = levels[levels.length - 1];
-        if (!kind.equals("connected") && !kind.equals("disconnected") && !kind.equals("subscribed")
+        if (!kind.equals("connected")
+                && !kind.equals("disconnected")
+                && !kind.equals("subscribed")
                 && !kind.equals("unsubscribed")) {
             return Optional.empty();
         }
@@ -41,8 +42,10 @@ public final class EmqxEventDecoder {
         if (clientId.isEmpty()) {
             clientId = claimed;
         } else if (claimed != null && !claimed.isEmpty() && !claimed.equals(clientId)) {
-            throw new MalformedEventException("clientid_mismatch", "'clientid' " + EnvelopeDecoder.shorten(claimed)
-                    + " is not the topic's client " + EnvelopeDecoder.shorten(clientId));
+            throw new MalformedEventException(
+                    "clientid_mismatch",
+                    "'clientid' " + EnvelopeDecoder.shorten(claimed) + " is not the topic's client "
+                            + EnvelopeDecoder.shorten(clientId));
         }
         return Optional.of(event(kind, clientId, node, json, Json.millis(json, receivedMillis, "ts")));
     }
@@ -66,7 +69,11 @@ public final class EmqxEventDecoder {
             return Optional.empty();
         }
         String node = Json.text(json, "node");
-        return Optional.of(event(kind, Json.requiredText(json, "clientid"), node == null ? "" : node, json,
+        return Optional.of(event(
+                kind,
+                Json.requiredText(json, "clientid"),
+                node == null ? "" : node,
+                json,
                 Json.millis(json, receivedMillis, "timestamp")));
     }
 
@@ -75,12 +82,15 @@ public final class EmqxEventDecoder {
             throw new MalformedEventException("missing_field", "no 'clientid' in the event or its topic");
         }
         return switch (kind) {
-            case "connected" -> new BrokerEvent.ClientConnected(clientId, node, Json.text(json, "username"),
-                    Json.millis(json, ts, "connected_at"));
-            case "disconnected" -> new BrokerEvent.ClientDisconnected(clientId, node, Json.text(json, "reason"),
-                    Json.millis(json, ts, "disconnected_at"));
-            case "subscribed" -> new BrokerEvent.ClientSubscribed(clientId, Json.requiredText(json, "topic"),
-                    subscribedQos(json), ts, isNew(json));
+            case "connected" ->
+                new BrokerEvent.ClientConnected(
+                        clientId, node, Json.text(json, "username"), Json.millis(json, ts, "connected_at"));
+            case "disconnected" ->
+                new BrokerEvent.ClientDisconnected(
+                        clientId, node, Json.text(json, "reason"), Json.millis(json, ts, "disconnected_at"));
+            case "subscribed" ->
+                new BrokerEvent.ClientSubscribed(
+                        clientId, Json.requiredText(json, "topic"), subscribedQos(json), ts, isNew(json));
             default -> new BrokerEvent.ClientUnsubscribed(clientId, Json.requiredText(json, "topic"), ts);
         };
     }

@@ -15,8 +15,7 @@ import io.mqttdynamo.domain.EmqxMsgId;
  */
 public final class EnvelopeDecoder {
 
-    private EnvelopeDecoder() {
-    }
+    private EnvelopeDecoder() {}
 
     /**
      * A published message. {@code id} becomes the msgid, so that acks match and a redelivered envelope
@@ -29,11 +28,19 @@ public final class EnvelopeDecoder {
         String topic = Json.requiredText(json, "topic");
         String id = Json.text(json, "id");
         long publishedMillis = Json.millis(json, receivedMillis, "publish_received_at", "timestamp");
-        String msgId = id == null || id.isEmpty() ? ids.next()
+        String msgId = id == null || id.isEmpty()
+                ? ids.next()
                 : id.length() == UUID_LENGTH ? fromUuid(id, publishedMillis) : msgId(id);
-        boolean retain = json.path("flags").path("retain").asBoolean(json.path("retain").asBoolean(false));
-        return new BrokerEvent.MessagePublished(msgId, topic, Json.qos(json.get("qos"), 0), retain,
-                orEmpty(Json.text(json, "clientid")), payload(json), publishedMillis);
+        boolean retain =
+                json.path("flags").path("retain").asBoolean(json.path("retain").asBoolean(false));
+        return new BrokerEvent.MessagePublished(
+                msgId,
+                topic,
+                Json.qos(json.get("qos"), 0),
+                retain,
+                orEmpty(Json.text(json, "clientid")),
+                payload(json),
+                publishedMillis);
     }
 
     private static final int UUID_LENGTH = 36;
@@ -51,8 +58,8 @@ public final class EnvelopeDecoder {
         try {
             lower = UUID.fromString(id).getLeastSignificantBits();
         } catch (IllegalArgumentException e) {
-            throw new MalformedEventException("invalid_id",
-                    "'id' must be 32 hex digits or a UUID, got: " + shorten(id));
+            throw new MalformedEventException(
+                    "invalid_id", "'id' must be 32 hex digits or a UUID, got: " + shorten(id));
         }
         byte[] guid = new byte[16];
         long micros = publishedMillis * 1000L;
@@ -69,9 +76,13 @@ public final class EnvelopeDecoder {
      */
     public static BrokerEvent.MessageAcked ack(byte[] envelope, long receivedMillis) {
         JsonNode json = Json.object(envelope);
-        return new BrokerEvent.MessageAcked(msgId(Json.requiredText(json, "id")), Json.requiredText(json, "topic"),
-                Json.requiredText(json, "clientid"), orEmpty(Json.text(json, "from_clientid")),
-                Json.qos(json.get("qos"), 1), Json.millis(json, receivedMillis, "timestamp", "publish_received_at"),
+        return new BrokerEvent.MessageAcked(
+                msgId(Json.requiredText(json, "id")),
+                Json.requiredText(json, "topic"),
+                Json.requiredText(json, "clientid"),
+                orEmpty(Json.text(json, "from_clientid")),
+                Json.qos(json.get("qos"), 1),
+                Json.millis(json, receivedMillis, "timestamp", "publish_received_at"),
                 orEmpty(userProperty(json.path("pub_props"), Republisher.MARKER)));
     }
 

@@ -59,8 +59,14 @@ public class EventIngest {
     private final String eventNode;
     private final Republications republications;
 
-    public EventIngest(HookRouter router, WritePipeline pipeline, Event<EventStored> stored, Event<EventTaken> taken,
-            MeterRegistry registry, MqttDynamoConfig config, Republications republications) {
+    public EventIngest(
+            HookRouter router,
+            WritePipeline pipeline,
+            Event<EventStored> stored,
+            Event<EventTaken> taken,
+            MeterRegistry registry,
+            MqttDynamoConfig config,
+            Republications republications) {
         this.router = router;
         this.republications = republications;
         this.taken = taken;
@@ -71,7 +77,9 @@ public class EventIngest {
         this.dialect = config.events().dialect();
         this.eventNode = config.events().node().orElse(config.broker().host());
         this.received = perChannel(registry, "mqtt_dynamo_events_received", "Messages taken from the broker");
-        this.failed = perChannel(registry, "mqtt_dynamo_events_failed",
+        this.failed = perChannel(
+                registry,
+                "mqtt_dynamo_events_failed",
                 "Messages left unacknowledged after a failure of the service (redelivered after a restart)");
         this.persisted = Map.of(
                 IngestChannels.CLIENT_EVENTS, persistLatency(registry, IngestChannels.CLIENT_EVENTS),
@@ -92,7 +100,8 @@ public class EventIngest {
      * publish-to-persisted latency, as a histogram with p50 and p99.
      */
     private static Timer persistLatency(MeterRegistry registry, String channel) {
-        return Timer.builder("mqtt_dynamo_persist_latency").tag("channel", channel)
+        return Timer.builder("mqtt_dynamo_persist_latency")
+                .tag("channel", channel)
                 .description("From the broker taking a message (or the service receiving it) to its writes stored")
                 .publishPercentiles(0.5, 0.99)
                 .publishPercentileHistogram()
@@ -102,7 +111,10 @@ public class EventIngest {
     }
 
     private static Counter counter(MeterRegistry registry, String name, String description, String channel) {
-        return Counter.builder(name).description(description).tag("channel", channel).register(registry);
+        return Counter.builder(name)
+                .description(description)
+                .tag("channel", channel)
+                .register(registry);
     }
 
     /** Messages that failed inside the service and were left unacknowledged since start. */
@@ -113,18 +125,27 @@ public class EventIngest {
     @Incoming(IngestChannels.CLIENT_EVENTS)
     public Uni<Void> clientEvent(Message<byte[]> message) {
         if (dialect == MqttDynamoConfig.EventDialect.AWS_IOT) {
-            return ingestAll(IngestChannels.CLIENT_EVENTS, message, mqtt -> AwsIotEventDecoder.decode(mqtt.topic(),
-                    message.getPayload(), mqtt.receivedAtMillis(), eventNode));
+            return ingestAll(
+                    IngestChannels.CLIENT_EVENTS,
+                    message,
+                    mqtt -> AwsIotEventDecoder.decode(
+                            mqtt.topic(), message.getPayload(), mqtt.receivedAtMillis(), eventNode));
         }
-        return ingest(IngestChannels.CLIENT_EVENTS, message,
+        return ingest(
+                IngestChannels.CLIENT_EVENTS,
+                message,
                 mqtt -> EmqxEventDecoder.decode(mqtt.topic(), message.getPayload(), mqtt.receivedAtMillis()));
     }
 
     @Incoming(IngestChannels.MESSAGES)
     public Uni<Void> published(Message<byte[]> message) {
-        return ingest(IngestChannels.MESSAGES, message, mqtt -> Optional.of(mode == MqttDynamoConfig.MessageMode.RAW
-                ? raw(mqtt, message.getPayload())
-                : EnvelopeDecoder.message(message.getPayload(), ids, mqtt.receivedAtMillis())));
+        return ingest(
+                IngestChannels.MESSAGES,
+                message,
+                mqtt -> Optional.of(
+                        mode == MqttDynamoConfig.MessageMode.RAW
+                                ? raw(mqtt, message.getPayload())
+                                : EnvelopeDecoder.message(message.getPayload(), ids, mqtt.receivedAtMillis())));
     }
 
     /**
@@ -132,26 +153,36 @@ public class EventIngest {
      * own republications: marked with MQTT 5, recognised by content with MQTT 3.1.1 (see {@link Republications}).
      */
     private BrokerEvent.MessagePublished raw(InboundMqttMetadata mqtt, byte[] payload) {
-        boolean ownCopy = republications.takeCopy(mqtt.topic(), payload, mqtt.republishedOf(), !mqtt.mqtt5(),
-                mqtt.receivedAtMillis()) != null;
-        return new BrokerEvent.MessagePublished(ids.next(), mqtt.topic(), mqtt.qos(), mqtt.retain(),
-                ownCopy ? Republisher.ID_PREFIX : "", payload, mqtt.receivedAtMillis());
+        boolean ownCopy = republications.takeCopy(
+                        mqtt.topic(), payload, mqtt.republishedOf(), !mqtt.mqtt5(), mqtt.receivedAtMillis())
+                != null;
+        return new BrokerEvent.MessagePublished(
+                ids.next(),
+                mqtt.topic(),
+                mqtt.qos(),
+                mqtt.retain(),
+                ownCopy ? Republisher.ID_PREFIX : "",
+                payload,
+                mqtt.receivedAtMillis());
     }
 
     @Incoming(IngestChannels.ACKS)
     public Uni<Void> acked(Message<byte[]> message) {
-        return ingest(IngestChannels.ACKS, message,
+        return ingest(
+                IngestChannels.ACKS,
+                message,
                 mqtt -> Optional.of(EnvelopeDecoder.ack(message.getPayload(), mqtt.receivedAtMillis())));
     }
 
-    private Uni<Void> ingest(String channel, Message<byte[]> message,
-            Function<InboundMqttMetadata, Optional<BrokerEvent>> decode) {
-        return ingestAll(channel, message, mqtt -> decode.apply(mqtt).map(List::of).orElse(List.of()));
+    private Uni<Void> ingest(
+            String channel, Message<byte[]> message, Function<InboundMqttMetadata, Optional<BrokerEvent>> decode) {
+        return ingestAll(
+                channel, message, mqtt -> decode.apply(mqtt).map(List::of).orElse(List.of()));
     }
 
     /** As {@link #ingest} for a message that carries several events (or none); acked once all are stored. */
-    private Uni<Void> ingestAll(String channel, Message<byte[]> message,
-            Function<InboundMqttMetadata, List<BrokerEvent>> decode) {
+    private Uni<Void> ingestAll(
+            String channel, Message<byte[]> message, Function<InboundMqttMetadata, List<BrokerEvent>> decode) {
         InboundMqttMetadata mqtt = message.getMetadata(InboundMqttMetadata.class)
                 .orElseGet(() -> new InboundMqttMetadata("", 0, false, System.currentTimeMillis(), null, false));
         received.get(channel).increment();
@@ -166,13 +197,14 @@ public class EventIngest {
             failed(channel, mqtt, message, e);
             return Uni.createFrom().voidItem();
         }
-        return hold == null ? store(channel, mqtt, message, events)
+        return hold == null
+                ? store(channel, mqtt, message, events)
                 : hold.chain(() -> store(channel, mqtt, message, events));
     }
 
     /** Writes what the events cause and acknowledges the message once it is stored. */
-    private Uni<Void> store(String channel, InboundMqttMetadata mqtt, Message<byte[]> message,
-            List<BrokerEvent> events) {
+    private Uni<Void> store(
+            String channel, InboundMqttMetadata mqtt, Message<byte[]> message, List<BrokerEvent> events) {
         List<ItemWrite> writes;
         try {
             if (events.size() == 1) {
@@ -193,19 +225,28 @@ public class EventIngest {
             return Uni.createFrom().completionStage(message::ack).invoke(() -> notifyTaken(events));
         }
         // Done once the pipeline took the writes (its back-pressure); acknowledged once they are stored.
-        return pipeline.admission().invoke(() -> pipeline.store(writes).subscribe().with(stored -> {
-            message.ack();
-            persisted.get(channel).record(Math.max(0, System.currentTimeMillis() - takenAt(events, mqtt)),
-                    TimeUnit.MILLISECONDS);
-            notify(events);
-        }, failure -> {
-            if (failure instanceof RejectedWriteException) {
-                // DynamoDB refused an item for good (logged and counted by the pipeline): it never will take it.
-                message.ack();
-            } else {
-                failed(channel, mqtt, message, failure);
-            }
-        }));
+        return pipeline.admission()
+                .invoke(() -> pipeline.store(writes)
+                        .subscribe()
+                        .with(
+                                stored -> {
+                                    message.ack();
+                                    persisted
+                                            .get(channel)
+                                            .record(
+                                                    Math.max(0, System.currentTimeMillis() - takenAt(events, mqtt)),
+                                                    TimeUnit.MILLISECONDS);
+                                    notify(events);
+                                },
+                                failure -> {
+                                    if (failure instanceof RejectedWriteException) {
+                                        // DynamoDB refused an item for good (logged and counted by the pipeline): it
+                                        // never will take it.
+                                        message.ack();
+                                    } else {
+                                        failed(channel, mqtt, message, failure);
+                                    }
+                                }));
     }
 
     /** When the broker took the message: a published message's own time (the envelope's), else its receipt. */
@@ -237,12 +278,13 @@ public class EventIngest {
         }
     }
 
-    private Uni<Void> reject(String channel, InboundMqttMetadata mqtt, Message<byte[]> message,
-            String reason, String detail) {
-        registry.counter("mqtt_dynamo_events_rejected", "channel", channel, "reason", reason).increment();
+    private Uni<Void> reject(
+            String channel, InboundMqttMetadata mqtt, Message<byte[]> message, String reason, String detail) {
+        registry.counter("mqtt_dynamo_events_rejected", "channel", channel, "reason", reason)
+                .increment();
         try (LogFields fields = LogFields.of(LogFields.CHANNEL, channel)) {
-            Log.warnf("skipped a message on %s (channel %s): %s", LogSafe.of(mqtt.topic()), channel,
-                    LogSafe.of(detail));
+            Log.warnf(
+                    "skipped a message on %s (channel %s): %s", LogSafe.of(mqtt.topic()), channel, LogSafe.of(detail));
         }
         return Uni.createFrom().completionStage(message::ack);
     }
@@ -251,8 +293,12 @@ public class EventIngest {
         failed.get(channel).increment();
         unacknowledged.incrementAndGet();
         try (LogFields fields = LogFields.of(LogFields.CHANNEL, channel)) {
-            Log.errorf(cause, "a message on %s (channel %s) failed inside the service; it stays unacknowledged and"
-                    + " the broker redelivers it after a restart", LogSafe.of(mqtt.topic()), channel);
+            Log.errorf(
+                    cause,
+                    "a message on %s (channel %s) failed inside the service; it stays unacknowledged and"
+                            + " the broker redelivers it after a restart",
+                    LogSafe.of(mqtt.topic()),
+                    channel);
         }
         message.nack(cause);
     }

@@ -37,7 +37,11 @@ public class IngestChannels implements ChannelTopics {
         ConfigValue value = rawConfig.getConfigValue("mqtt-dynamo.acks.topic");
         String raw = value == null ? null : value.getRawValue();
         boolean setEmpty = raw != null && raw.isBlank() && value.getSourceName() != null;
-        return setEmpty || config.acks().topic().filter(t -> !t.isBlank() && !t.equals("none")).isEmpty();
+        return setEmpty
+                || config.acks()
+                        .topic()
+                        .filter(t -> !t.isBlank() && !t.equals("none"))
+                        .isEmpty();
     }
 
     @Override

@@ -12,8 +12,7 @@ final class Json {
     /** Epoch values below this are seconds, not milliseconds (year 5138 in seconds). */
     private static final long MILLIS_THRESHOLD = 100_000_000_000L;
 
-    private Json() {
-    }
+    private Json() {}
 
     static JsonNode object(byte[] payload) {
         JsonNode node;
@@ -55,8 +54,10 @@ final class Json {
                 continue;
             }
             if (!value.isIntegralNumber() || !value.canConvertToLong() || value.asLong() < 0) {
-                throw new MalformedEventException("invalid_time", "'" + field + "' must be a whole number of"
-                        + " seconds or milliseconds since the epoch, got: " + EnvelopeDecoder.shorten(value.toString()));
+                throw new MalformedEventException(
+                        "invalid_time",
+                        "'" + field + "' must be a whole number of" + " seconds or milliseconds since the epoch, got: "
+                                + EnvelopeDecoder.shorten(value.toString()));
             }
             long time = value.asLong();
             return time < MILLIS_THRESHOLD ? time * 1000 : time;
@@ -74,8 +75,8 @@ final class Json {
             return fallback;
         }
         if (!value.isIntegralNumber() || !value.canConvertToInt() || value.asInt() < 0 || value.asInt() > 2) {
-            throw new MalformedEventException("invalid_qos", "qos must be 0, 1 or 2, got: "
-                    + EnvelopeDecoder.shorten(value.toString()));
+            throw new MalformedEventException(
+                    "invalid_qos", "qos must be 0, 1 or 2, got: " + EnvelopeDecoder.shorten(value.toString()));
         }
         return value.asInt();
     }

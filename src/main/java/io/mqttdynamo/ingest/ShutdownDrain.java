@@ -37,8 +37,10 @@ public class ShutdownDrain {
                 Log.infof("stored %d pending write(s) before stopping", pending);
             }
         } catch (TimeoutException e) {
-            Log.warnf("%d write(s) not stored within %s; their messages stay unacknowledged and the broker"
-                    + " redelivers them", pipeline.pending(), timeout);
+            Log.warnf(
+                    "%d write(s) not stored within %s; their messages stay unacknowledged and the broker"
+                            + " redelivers them",
+                    pipeline.pending(), timeout);
         } catch (RuntimeException e) {
             Log.warnf("draining writes failed: %s", e.getMessage());
         }

@@ -37,9 +37,12 @@ public class StartupCheck {
     }
 
     void onStart(@Observes @Priority(Lifecycle.CHECK_CONFIGURATION) StartupEvent event) {
-        ConfigCheck.Findings findings = ConfigCheck.check(config, new ConfigCheck.Surroundings(
-                name -> rawConfig.getOptionalValue(name, String.class), System.getenv(),
-                LaunchMode.current() == LaunchMode.NORMAL));
+        ConfigCheck.Findings findings = ConfigCheck.check(
+                config,
+                new ConfigCheck.Surroundings(
+                        name -> rawConfig.getOptionalValue(name, String.class),
+                        System.getenv(),
+                        LaunchMode.current() == LaunchMode.NORMAL));
         List<String> problems = new ArrayList<>(findings.problems());
         try {
             rules.get();

@@ -11,8 +11,7 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
  */
 final class Attributes {
 
-    private Attributes() {
-    }
+    private Attributes() {}
 
     /** A string attribute; "" when missing or not a string. */
     static String str(Map<String, AttributeValue> item, String attribute) {

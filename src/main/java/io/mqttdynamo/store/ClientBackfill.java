@@ -13,6 +13,7 @@ import jakarta.enterprise.event.Observes;
 import io.quarkus.logging.Log;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
+
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ScanResponse;
@@ -31,6 +32,7 @@ public class ClientBackfill {
 
     /** The marker item's name in mqtt_dynamo_stats. */
     public static final String MARKER = "backfill#mqtt_client";
+
     private static final int PAGE = 500;
 
     private final DynamoDbAsyncClient dynamo;
@@ -45,44 +47,60 @@ public class ClientBackfill {
     }
 
     void onStart(@Observes StartupEvent event) {
-        tables.active().thenRun(() -> run().subscribe().with(
-                done -> {
-                    if (brought > 0) {
-                        Log.infof("mqtt_client: %d clients brought into the indexes and counters", brought);
-                    }
-                },
-                failure -> Log.warnf("mqtt_client backfill stopped, it goes on at the next start: %s",
-                        failure.getMessage())));
+        tables.active()
+                .thenRun(() -> run().subscribe()
+                        .with(
+                                done -> {
+                                    if (brought > 0) {
+                                        Log.infof(
+                                                "mqtt_client: %d clients brought into the indexes and counters",
+                                                brought);
+                                    }
+                                },
+                                failure -> Log.warnf(
+                                        "mqtt_client backfill stopped, it goes on at the next start: %s",
+                                        failure.getMessage())));
     }
 
     /** Runs the backfill unless its marker says it is done. */
     public Uni<Void> run() {
         return Uni.createFrom()
-                .completionStage(() -> dynamo.getItem(b -> b.tableName(Tables.STATS.tableName())
-                        .key(marker()).consistentRead(true)))
+                .completionStage(() -> dynamo.getItem(
+                        b -> b.tableName(Tables.STATS.tableName()).key(marker()).consistentRead(true)))
                 .flatMap(response -> response.hasItem() && !response.item().isEmpty()
                         ? Uni.createFrom().voidItem()
-                        : page(null).flatMap(done -> Uni.createFrom().completionStage(() -> dynamo.putItem(b -> b
-                                .tableName(Tables.STATS.tableName())
-                                .item(Map.of(Attr.NAME, AttributeValue.fromS(MARKER),
-                                        "done_at", AttributeValue.fromN(Long.toString(System.currentTimeMillis())))))))
+                        : page(null)
+                                .flatMap(done -> Uni.createFrom()
+                                        .completionStage(() -> dynamo.putItem(b -> b.tableName(Tables.STATS.tableName())
+                                                .item(Map.of(
+                                                        Attr.NAME,
+                                                        AttributeValue.fromS(MARKER),
+                                                        "done_at",
+                                                        AttributeValue.fromN(
+                                                                Long.toString(System.currentTimeMillis())))))))
                                 .replaceWithVoid());
     }
 
     private Uni<Void> page(Map<String, AttributeValue> start) {
-        return Uni.createFrom().completionStage(() -> dynamo.scan(b -> {
-            b.tableName(Tables.CLIENT.tableName()).limit(PAGE)
-                    .filterExpression("attribute_not_exists(#cs)")
-                    .projectionExpression("#c, #st")
-                    .expressionAttributeNames(Map.of("#cs", Attr.CLIENT_SHARD, "#c", Attr.CLIENTID,
-                            "#st", Attr.CONNECT_STATE));
-            if (start != null) {
-                b.exclusiveStartKey(start);
-            }
-        })).flatMap(response -> bringIn(response).flatMap(done -> {
-            boolean more = response.hasLastEvaluatedKey() && !response.lastEvaluatedKey().isEmpty();
-            return more ? page(response.lastEvaluatedKey()) : Uni.createFrom().voidItem();
-        }));
+        return Uni.createFrom()
+                .completionStage(() -> dynamo.scan(b -> {
+                    b.tableName(Tables.CLIENT.tableName())
+                            .limit(PAGE)
+                            .filterExpression("attribute_not_exists(#cs)")
+                            .projectionExpression("#c, #st")
+                            .expressionAttributeNames(
+                                    Map.of("#cs", Attr.CLIENT_SHARD, "#c", Attr.CLIENTID, "#st", Attr.CONNECT_STATE));
+                    if (start != null) {
+                        b.exclusiveStartKey(start);
+                    }
+                }))
+                .flatMap(response -> bringIn(response).flatMap(done -> {
+                    boolean more = response.hasLastEvaluatedKey()
+                            && !response.lastEvaluatedKey().isEmpty();
+                    return more
+                            ? page(response.lastEvaluatedKey())
+                            : Uni.createFrom().voidItem();
+                }));
     }
 
     /** The conditional updates of one page, through the pipeline (back-pressure, retries, order). */
@@ -106,8 +124,8 @@ public class ClientBackfill {
         String shard = Indexes.shardOf(clientId);
         AttributeValue state = item.get(Attr.CONNECT_STATE);
         boolean online = state != null && "1".equals(state.n());
-        Map<String, String> names = new java.util.HashMap<>(Map.of("#cs", Attr.CLIENT_SHARD, "#st", Attr.CONNECT_STATE,
-                "#c", Attr.CLIENTID));
+        Map<String, String> names = new java.util.HashMap<>(
+                Map.of("#cs", Attr.CLIENT_SHARD, "#st", Attr.CONNECT_STATE, "#c", Attr.CLIENTID));
         Map<String, AttributeValue> values = new java.util.HashMap<>(Map.of(":shard", AttributeValue.fromS(shard)));
         String condition = "attribute_exists(#c) AND attribute_not_exists(#cs) AND ";
         if (state == null) {
@@ -121,8 +139,14 @@ public class ClientBackfill {
             names.put("#os", Attr.ONLINE_SHARD);
             update += ", #os = :shard";
         }
-        return new ItemWrite.ConditionalUpdate(Tables.CLIENT, Map.of(Attr.CLIENTID, AttributeValue.fromS(clientId)),
-                update, condition, names, values, new ItemWrite.Presence(online, shard));
+        return new ItemWrite.ConditionalUpdate(
+                Tables.CLIENT,
+                Map.of(Attr.CLIENTID, AttributeValue.fromS(clientId)),
+                update,
+                condition,
+                names,
+                values,
+                new ItemWrite.Presence(online, shard));
     }
 
     private static Map<String, AttributeValue> marker() {

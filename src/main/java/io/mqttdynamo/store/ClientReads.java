@@ -14,6 +14,7 @@ import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.config.MqttDynamoConfig.TimeUnitSetting;
 import io.mqttdynamo.store.Tables.Attr;
 import io.smallrye.mutiny.Uni;
+
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
@@ -26,8 +27,7 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 public class ClientReads {
 
     /** Clients known and online, from the counters in mqtt_dynamo_stats. */
-    public record ClientCounts(long known, long online) {
-    }
+    public record ClientCounts(long known, long online) {}
 
     private final Reads reads;
     private final ShardedIndexPages indexPages;
@@ -49,8 +49,8 @@ public class ClientReads {
      * {@code prefix}. Online clients and prefixes are Queries of the sharded indexes, merged in client id
      * order: they read about what they show. All clients without a prefix: a Scan page.
      */
-    public Uni<Rows.Page<Rows.Client>> clients(boolean onlineOnly, String prefix, String node, String cursor,
-            int limit) {
+    public Uni<Rows.Page<Rows.Client>> clients(
+            boolean onlineOnly, String prefix, String node, String cursor, int limit) {
         boolean hasPrefix = prefix != null && !prefix.isEmpty();
         if (!onlineOnly && !hasPrefix) {
             return reads.listing(Tables.CLIENT, item -> true, cursor, limit).map(this::clients);
@@ -62,14 +62,18 @@ public class ClientReads {
             throw new IllegalArgumentException(Cursor.INVALID);
         }
         if (onlineOnly) {
-            return indexPages.page(Indexes.ONLINE, Attr.ONLINE_SHARD, hasPrefix ? prefix : null, node, after, limit)
+            return indexPages
+                    .page(Indexes.ONLINE, Attr.ONLINE_SHARD, hasPrefix ? prefix : null, node, after, limit)
                     .map(this::clients);
         }
         // The client id index holds keys only: the items are read by key.
-        return indexPages.page(Indexes.CLIENT_IDS, Attr.CLIENT_SHARD, prefix, null, after, limit)
+        return indexPages
+                .page(Indexes.CLIENT_IDS, Attr.CLIENT_SHARD, prefix, null, after, limit)
                 .flatMap(page -> inOrder(page.items().stream()
-                        .map(item -> Map.of(Attr.CLIENTID, item.get(Attr.CLIENTID))).toList())
-                        .map(found -> new Rows.Page<>(found.stream().map(this::client).toList(), page.next())));
+                                .map(item -> Map.of(Attr.CLIENTID, item.get(Attr.CLIENTID)))
+                                .toList())
+                        .map(found ->
+                                new Rows.Page<>(found.stream().map(this::client).toList(), page.next())));
     }
 
     /** The items of {@code keys} in their order; missing ones left out. */
@@ -77,14 +81,17 @@ public class ClientReads {
         return reads.batchGet(Tables.CLIENT, keys, false).map(found -> {
             Map<String, Map<String, AttributeValue>> byKey = new HashMap<>();
             found.forEach(item -> byKey.put(Tables.CLIENT.identity(Tables.CLIENT.keyOf(item)), item));
-            return keys.stream().map(key -> byKey.get(Tables.CLIENT.identity(key))).filter(item -> item != null)
+            return keys.stream()
+                    .map(key -> byKey.get(Tables.CLIENT.identity(key)))
+                    .filter(item -> item != null)
                     .toList();
         });
     }
 
     /** The client counters (one consistent BatchGetItem of the shards' counter items). */
     public Uni<ClientCounts> clientCounts() {
-        List<Map<String, AttributeValue>> keys = Indexes.shards().stream().map(ItemWrite.Count::counterKey).toList();
+        List<Map<String, AttributeValue>> keys =
+                Indexes.shards().stream().map(ItemWrite.Count::counterKey).toList();
         return reads.batchGet(Tables.STATS, keys, true).map(items -> {
             long known = 0;
             long online = 0;

@@ -8,6 +8,7 @@ import java.util.concurrent.CompletionException;
 import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.Cancellable;
+
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
@@ -82,47 +83,64 @@ public final class ClusterLease {
      * another replica holds it. A holder that dies leaves it to expire.
      */
     public Uni<Held> take() {
-        return Uni.createFrom().completionStage(() -> write(
-                "attribute_not_exists(#o) OR #u < :now OR #o = :me", "SET #o = :me, #u = :until"))
+        return Uni.createFrom()
+                .completionStage(
+                        () -> write("attribute_not_exists(#o) OR #u < :now OR #o = :me", "SET #o = :me, #u = :until"))
                 .map(nothing -> {
                     Held held = new Held();
-                    held.renewals = Uni.createFrom().voidItem()
-                            .onItem().delayIt().by(term.dividedBy(3))
+                    held.renewals = Uni.createFrom()
+                            .voidItem()
+                            .onItem()
+                            .delayIt()
+                            .by(term.dividedBy(3))
                             .chain(held::renew)
-                            .repeat().until(more -> !more)
-                            .subscribe().with(done -> {
-                            }, failure -> Log.warnf("lease of %s: renewals stopped: %s", job, failure.getMessage()));
+                            .repeat()
+                            .until(more -> !more)
+                            .subscribe()
+                            .with(
+                                    done -> {},
+                                    failure ->
+                                            Log.warnf("lease of %s: renewals stopped: %s", job, failure.getMessage()));
                     return held;
                 })
-                .onFailure(ConditionalCheckFailedException.class).recoverWithUni(taken -> holder()
-                        .chain(item -> Uni.createFrom().failure(new HeldElsewhereException(job,
+                .onFailure(ConditionalCheckFailedException.class)
+                .recoverWithUni(taken -> holder().chain(item -> Uni.createFrom()
+                        .failure(new HeldElsewhereException(
+                                job,
                                 item.containsKey(OWNER) ? item.get(OWNER).s() : "?",
-                                item.containsKey(UNTIL) ? Long.parseLong(item.get(UNTIL).n()) : 0))));
+                                item.containsKey(UNTIL)
+                                        ? Long.parseLong(item.get(UNTIL).n())
+                                        : 0))));
     }
 
     /** Who holds the lease and until when (a consistent read). */
     public Uni<State> state() {
-        return holder().map(item -> new State(item.containsKey(OWNER) ? item.get(OWNER).s() : null,
+        return holder().map(item -> new State(
+                item.containsKey(OWNER) ? item.get(OWNER).s() : null,
                 item.containsKey(UNTIL) ? Long.parseLong(item.get(UNTIL).n()) : 0));
     }
 
     /** The lease item as it is now (a consistent read; only when the take was refused). */
     private Uni<Map<String, AttributeValue>> holder() {
-        return Uni.createFrom().completionStage(() -> dynamo.getItem(b -> b.tableName(Tables.STATS.tableName())
-                .key(key()).consistentRead(true))).map(GetItemResponse::item);
+        return Uni.createFrom()
+                .completionStage(() -> dynamo.getItem(
+                        b -> b.tableName(Tables.STATS.tableName()).key(key()).consistentRead(true)))
+                .map(GetItemResponse::item);
     }
 
     /** A conditional UpdateItem of the lease item ({@code :until} = now + term); fails when the condition does. */
     private CompletableFuture<Long> write(String condition, String update) {
         long now = System.currentTimeMillis();
         long until = now + term.toMillis();
-        return dynamo.updateItem(b -> b.tableName(Tables.STATS.tableName()).key(key())
+        return dynamo.updateItem(b -> b.tableName(Tables.STATS.tableName())
+                        .key(key())
                         .updateExpression(update)
                         .conditionExpression(condition)
                         .expressionAttributeNames(Map.of("#o", OWNER, "#u", UNTIL))
-                        .expressionAttributeValues(condition.contains(":now")
-                                ? Map.of(":me", AttributeValue.fromS(owner), ":until", n(until), ":now", n(now))
-                                : Map.of(":me", AttributeValue.fromS(owner), ":until", n(until))))
+                        .expressionAttributeValues(
+                                condition.contains(":now")
+                                        ? Map.of(":me", AttributeValue.fromS(owner), ":until", n(until), ":now", n(now))
+                                        : Map.of(":me", AttributeValue.fromS(owner), ":until", n(until))))
                 .thenApply(response -> until);
     }
 
@@ -154,12 +172,14 @@ public final class ClusterLease {
             if (released || lost) {
                 return Uni.createFrom().item(false);
             }
-            return Uni.createFrom().completionStage(() -> write("#o = :me", "SET #u = :until"))
+            return Uni.createFrom()
+                    .completionStage(() -> write("#o = :me", "SET #u = :until"))
                     .map(next -> {
                         until = next;
                         return true;
                     })
-                    .onFailure().recoverWithItem(failure -> {
+                    .onFailure()
+                    .recoverWithItem(failure -> {
                         if (cause(failure) instanceof ConditionalCheckFailedException) {
                             lost = true;
                             Log.warnf("lease of %s: another replica took it", job);
@@ -182,16 +202,19 @@ public final class ClusterLease {
             if (timer != null) {
                 timer.cancel();
             }
-            return Uni.createFrom().completionStage(() -> dynamo.updateItem(b -> b.tableName(Tables.STATS.tableName())
+            return Uni.createFrom()
+                    .completionStage(() -> dynamo.updateItem(b -> b.tableName(Tables.STATS.tableName())
                             .key(key())
                             .updateExpression("SET #u = :zero")
                             .conditionExpression("#o = :me")
                             .expressionAttributeNames(Map.of("#o", OWNER, "#u", UNTIL))
                             .expressionAttributeValues(Map.of(":me", AttributeValue.fromS(owner), ":zero", n(0)))))
-                    .onFailure().recoverWithItem(failure -> {
+                    .onFailure()
+                    .recoverWithItem(failure -> {
                         if (!(cause(failure) instanceof ConditionalCheckFailedException)) {
-                            Log.warnf("lease of %s not given up (%s): it expires within %s", job,
-                                    failure.getMessage(), term);
+                            Log.warnf(
+                                    "lease of %s not given up (%s): it expires within %s",
+                                    job, failure.getMessage(), term);
                         }
                         return null;
                     })

@@ -23,8 +23,7 @@ final class Cursor {
     static final String INVALID = "invalid cursor: use the 'next' value of the previous page";
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
-    private Cursor() {
-    }
+    private Cursor() {}
 
     static String encode(Map<String, AttributeValue> key) {
         ObjectNode json = MAPPER.createObjectNode();
@@ -51,11 +50,13 @@ final class Cursor {
             throw new IllegalArgumentException(INVALID);
         }
         Map<String, AttributeValue> key = new LinkedHashMap<>();
-        key.put(table.hashKey(), AttributeValue.fromS(keyValue(json, table.hashKey(),
-                KeyLimits.PARTITION_KEY_MAX_BYTES)));
+        key.put(
+                table.hashKey(),
+                AttributeValue.fromS(keyValue(json, table.hashKey(), KeyLimits.PARTITION_KEY_MAX_BYTES)));
         if (table.rangeKey() != null) {
-            key.put(table.rangeKey(), AttributeValue.fromS(keyValue(json, table.rangeKey(),
-                    KeyLimits.SORT_KEY_MAX_BYTES)));
+            key.put(
+                    table.rangeKey(),
+                    AttributeValue.fromS(keyValue(json, table.rangeKey(), KeyLimits.SORT_KEY_MAX_BYTES)));
         }
         return key;
     }

@@ -10,6 +10,7 @@ import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
+
 import software.amazon.awssdk.core.SdkRequest;
 import software.amazon.awssdk.core.SdkResponse;
 import software.amazon.awssdk.core.interceptor.Context;
@@ -42,8 +43,8 @@ public final class DynamoDbSpans implements ExecutionInterceptor {
      * (ExecutionAttribute.ensureUnique), and this class is loaded again by each restart of dev mode or of a test
      * profile while the SDK's classes stay: a name of its own per loading.
      */
-    private static final ExecutionAttribute<Span> SPAN = new ExecutionAttribute<>(
-            "io.mqttdynamo.store.DynamoDbSpans/" + java.util.UUID.randomUUID());
+    private static final ExecutionAttribute<Span> SPAN =
+            new ExecutionAttribute<>("io.mqttdynamo.store.DynamoDbSpans/" + java.util.UUID.randomUUID());
 
     private final Tracer tracer;
 
@@ -77,7 +78,8 @@ public final class DynamoDbSpans implements ExecutionInterceptor {
         }
         SdkResponse response = context.response();
         response.getValueForField("Count", Integer.class).ifPresent(count -> span.setAttribute(COUNT, count));
-        long unprocessed = count(response.getValueForField("UnprocessedItems", Map.class).orElse(null))
+        long unprocessed = count(
+                        response.getValueForField("UnprocessedItems", Map.class).orElse(null))
                 + count(response.getValueForField("UnprocessedKeys", Map.class).orElse(null));
         if (unprocessed > 0) {
             span.setAttribute(UNPROCESSED, unprocessed);

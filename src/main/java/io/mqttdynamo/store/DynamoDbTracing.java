@@ -24,7 +24,8 @@ public class DynamoDbTracing {
     @Produces
     @Dependent
     @Unremovable
-    DynamoDbSpans spans(@ConfigProperty(name = "quarkus.otel.sdk.disabled", defaultValue = "false") boolean disabled,
+    DynamoDbSpans spans(
+            @ConfigProperty(name = "quarkus.otel.sdk.disabled", defaultValue = "false") boolean disabled,
             Instance<Tracer> tracer) {
         return disabled ? null : new DynamoDbSpans(tracer.get());
     }

@@ -39,11 +39,10 @@ public final class Indexes {
      * DynamoDB's order of string sort keys: by their UTF-8 bytes, unsigned (not Java's UTF-16 order, which
      * differs for characters past U+FFFF against U+E000–U+FFFF).
      */
-    public static final Comparator<String> KEY_ORDER = (a, b) -> java.util.Arrays.compareUnsigned(
-            a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
+    public static final Comparator<String> KEY_ORDER = (a, b) ->
+            java.util.Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
 
-    private Indexes() {
-    }
+    private Indexes() {}
 
     /** A client's shard: CRC-32 of its id's UTF-8 bytes modulo {@value #SHARDS}, as a decimal string. */
     public static String shardOf(String clientId) {
@@ -62,18 +61,26 @@ public final class Indexes {
 
     /** Every shard value. */
     public static List<String> shards() {
-        return java.util.stream.IntStream.range(0, SHARDS).mapToObj(Integer::toString).toList();
+        return java.util.stream.IntStream.range(0, SHARDS)
+                .mapToObj(Integer::toString)
+                .toList();
     }
 
     static List<GlobalSecondaryIndex> of(Tables table) {
         return switch (table) {
-            case CLIENT -> List.of(
-                    index(ONLINE, Attr.ONLINE_SHARD, Attr.CLIENTID, ProjectionType.ALL),
-                    index(CLIENT_IDS, Attr.CLIENT_SHARD, Attr.CLIENTID, ProjectionType.KEYS_ONLY));
+            case CLIENT ->
+                List.of(
+                        index(ONLINE, Attr.ONLINE_SHARD, Attr.CLIENTID, ProjectionType.ALL),
+                        index(CLIENT_IDS, Attr.CLIENT_SHARD, Attr.CLIENTID, ProjectionType.KEYS_ONLY));
             // hash key only: a client id (up to 2048 bytes in mqtt_sub) may be too long for an index sort key
-            case SUB -> List.of(GlobalSecondaryIndex.builder().indexName(SUB_BY_TOPIC)
-                    .keySchema(Tables.key(Attr.TOPIC, KeyType.HASH))
-                    .projection(Projection.builder().projectionType(ProjectionType.ALL).build()).build());
+            case SUB ->
+                List.of(GlobalSecondaryIndex.builder()
+                        .indexName(SUB_BY_TOPIC)
+                        .keySchema(Tables.key(Attr.TOPIC, KeyType.HASH))
+                        .projection(Projection.builder()
+                                .projectionType(ProjectionType.ALL)
+                                .build())
+                        .build());
             default -> List.of();
         };
     }
@@ -92,8 +99,12 @@ public final class Indexes {
         StringBuilder keys = new StringBuilder();
         for (var key : index.keySchema()) {
             definitions.append(" AttributeName=").append(key.attributeName()).append(",AttributeType=S");
-            keys.append(keys.length() == 0 ? "" : ",").append("{\"AttributeName\":\"").append(key.attributeName())
-                    .append("\",\"KeyType\":\"").append(key.keyTypeAsString()).append("\"}");
+            keys.append(keys.length() == 0 ? "" : ",")
+                    .append("{\"AttributeName\":\"")
+                    .append(key.attributeName())
+                    .append("\",\"KeyType\":\"")
+                    .append(key.keyTypeAsString())
+                    .append("\"}");
         }
         return "aws dynamodb update-table --table-name " + table.tableName() + " --attribute-definitions"
                 + definitions + " --global-secondary-index-updates '[{\"Create\":{\"IndexName\":\""

@@ -18,6 +18,7 @@ import io.mqttdynamo.config.MqttDynamoConfig.TimeUnitSetting;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.domain.EmqxMsgId;
 import io.mqttdynamo.domain.Payloads;
+
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
@@ -33,9 +34,18 @@ public class ItemMapper {
     /** A client update applies only when it is not older than what is stored. */
     private static final String NOT_OLDER =
             "attribute_not_exists(#clientid) OR (#online_at <= :at AND #offline_at <= :at)";
+
     private static final Map<String, String> CLIENT_NAMES = Map.of(
-            "#clientid", Attr.CLIENTID, "#node", Attr.NODE, "#state", Attr.CONNECT_STATE,
-            "#online_at", Attr.ONLINE_AT, "#offline_at", Attr.OFFLINE_AT);
+            "#clientid",
+            Attr.CLIENTID,
+            "#node",
+            Attr.NODE,
+            "#state",
+            Attr.CONNECT_STATE,
+            "#online_at",
+            Attr.ONLINE_AT,
+            "#offline_at",
+            Attr.OFFLINE_AT);
     /**
      * With a connection number (AWS IoT's versionNumber): among events close in time a higher number is a later
      * connection whatever the times say (AWS's timestamps are accurate to +/- 2 minutes); times decide against an
@@ -44,26 +54,35 @@ public class ItemMapper {
      * after its persistent session expired), and a client with a lower number would stay offline for good.
      * See https://docs.aws.amazon.com/iot/latest/developerguide/life-cycle-events.html (versionNumber).
      */
-    private static final String CONNECTED_NEWER =
-            "attribute_not_exists(#clientid)"
-                    + " OR (#online_at < :reset AND #offline_at < :reset)"
-                    + " OR (#online_at <= :close AND #offline_at <= :close AND #version < :v)"
-                    + " OR (attribute_not_exists(#version) AND #online_at <= :at AND #offline_at <= :at)";
+    private static final String CONNECTED_NEWER = "attribute_not_exists(#clientid)"
+            + " OR (#online_at < :reset AND #offline_at < :reset)"
+            + " OR (#online_at <= :close AND #offline_at <= :close AND #version < :v)"
+            + " OR (attribute_not_exists(#version) AND #online_at <= :at AND #offline_at <= :at)";
     /** A connection's disconnect has its connect's number and comes after it; a repeated one changes nothing. */
-    private static final String DISCONNECTED_NEWER =
-            "attribute_not_exists(#clientid)"
-                    + " OR (#online_at < :reset AND #offline_at < :reset)"
-                    + " OR (#online_at <= :close AND #offline_at <= :close"
-                    + " AND (#version < :v OR (#version = :v AND #state = :one)))"
-                    + " OR (attribute_not_exists(#version) AND #online_at <= :at AND #offline_at <= :at)";
+    private static final String DISCONNECTED_NEWER = "attribute_not_exists(#clientid)"
+            + " OR (#online_at < :reset AND #offline_at < :reset)"
+            + " OR (#online_at <= :close AND #offline_at <= :close"
+            + " AND (#version < :v OR (#version = :v AND #state = :one)))"
+            + " OR (attribute_not_exists(#version) AND #online_at <= :at AND #offline_at <= :at)";
     /**
      * How much newer than the stored times an event must be to win over a higher connection number: far beyond
      * the timestamps' 2 minutes of inaccuracy, well below the hour after which AWS IoT starts again at 0.
      */
     static final java.time.Duration VERSION_RESET_AFTER = java.time.Duration.ofMinutes(10);
+
     private static final Map<String, String> VERSIONED_CLIENT_NAMES = Map.of(
-            "#clientid", Attr.CLIENTID, "#node", Attr.NODE, "#state", Attr.CONNECT_STATE,
-            "#online_at", Attr.ONLINE_AT, "#offline_at", Attr.OFFLINE_AT, "#version", Attr.VERSION_NUMBER);
+            "#clientid",
+            Attr.CLIENTID,
+            "#node",
+            Attr.NODE,
+            "#state",
+            Attr.CONNECT_STATE,
+            "#online_at",
+            Attr.ONLINE_AT,
+            "#offline_at",
+            Attr.OFFLINE_AT,
+            "#version",
+            Attr.VERSION_NUMBER);
     private static final Map<String, String> INDEXED_CLIENT_NAMES;
 
     static {
@@ -85,7 +104,8 @@ public class ItemMapper {
         this.messageTtl = config.store().messageTtl();
         this.topicMsgIdsCap = config.store().topicMsgIdsCap();
         this.truncated = Counter.builder("mqtt_dynamo_payloads_truncated")
-                .description("Payloads too large for a DynamoDB item, stored without payload").register(registry);
+                .description("Payloads too large for a DynamoDB item, stored without payload")
+                .register(registry);
     }
 
     /**
@@ -96,14 +116,22 @@ public class ItemMapper {
      * stored without them, outside the indexes and the counters.
      */
     public ItemWrite connected(BrokerEvent.ClientConnected e) {
-        return clientUpdate(e.clientId(), e.version(), e.atMillis(), true,
+        return clientUpdate(
+                e.clientId(),
+                e.version(),
+                e.atMillis(),
+                true,
                 "SET #node = :node, #state = :one, #online_at = :at, #offline_at = :zero",
                 Map.of(":node", s(e.node()), ":one", ONE, ":zero", ZERO, ":at", time(e.atMillis())));
     }
 
     /** on_client_disconnected: the client is offline since the event's time; it leaves the online index. */
     public ItemWrite disconnected(BrokerEvent.ClientDisconnected e) {
-        return clientUpdate(e.clientId(), e.version(), e.atMillis(), false,
+        return clientUpdate(
+                e.clientId(),
+                e.version(),
+                e.atMillis(),
+                false,
                 "SET #state = :zero, #offline_at = :at, #online_at = if_not_exists(#online_at, :zero),"
                         + " #node = if_not_exists(#node, :node)",
                 Map.of(":node", s(e.node()), ":zero", ZERO, ":at", time(e.atMillis())));
@@ -114,7 +142,12 @@ public class ItemMapper {
      * the event has one; with the index attributes unless the client id is too long for an index key.
      * DynamoDB refuses names and values an expression does not use, so each is added with its use.
      */
-    private ItemWrite clientUpdate(String clientId, long version, long atMillis, boolean online, String set,
+    private ItemWrite clientUpdate(
+            String clientId,
+            long version,
+            long atMillis,
+            boolean online,
+            String set,
             Map<String, AttributeValue> setValues) {
         StringBuilder update = new StringBuilder(set);
         Map<String, String> names = new HashMap<>(CLIENT_NAMES);
@@ -132,22 +165,30 @@ public class ItemMapper {
             }
         }
         if (!Indexes.indexable(clientId)) {
-            return new ItemWrite.ConditionalUpdate(Tables.CLIENT, clientKey(clientId), update.toString(), condition,
-                    names, values);
+            return new ItemWrite.ConditionalUpdate(
+                    Tables.CLIENT, clientKey(clientId), update.toString(), condition, names, values);
         }
         String shard = Indexes.shardOf(clientId);
         names.putAll(INDEXED_CLIENT_NAMES);
         values.put(":shard", s(shard));
-        update.append(online ? ", #online_shard = :shard, #client_shard = :shard"
-                : ", #client_shard = :shard REMOVE #online_shard");
-        return new ItemWrite.ConditionalUpdate(Tables.CLIENT, clientKey(clientId), update.toString(), condition,
-                names, values, new ItemWrite.Presence(online, shard));
+        update.append(
+                online
+                        ? ", #online_shard = :shard, #client_shard = :shard"
+                        : ", #client_shard = :shard REMOVE #online_shard");
+        return new ItemWrite.ConditionalUpdate(
+                Tables.CLIENT,
+                clientKey(clientId),
+                update.toString(),
+                condition,
+                names,
+                values,
+                new ItemWrite.Presence(online, shard));
     }
 
     /** A subscription row of mqtt_sub. */
     public ItemWrite subscribed(BrokerEvent.ClientSubscribed e) {
-        return new ItemWrite.Put(Tables.SUB,
-                Map.of(Attr.CLIENTID, s(e.clientId()), Attr.TOPIC, s(e.topic()), Attr.QOS, n(e.qos())));
+        return new ItemWrite.Put(
+                Tables.SUB, Map.of(Attr.CLIENTID, s(e.clientId()), Attr.TOPIC, s(e.topic()), Attr.QOS, n(e.qos())));
     }
 
     /** Removes the subscription row. */
@@ -157,8 +198,7 @@ public class ItemMapper {
 
     /** on_acked_delete: the client's ack row of the unsubscribed topic goes. */
     public ItemWrite ackedDeleted(BrokerEvent.ClientUnsubscribed e) {
-        return new ItemWrite.Delete(Tables.ACKED,
-                Map.of(Attr.TOPIC, s(e.topic()), Attr.CLIENTID, s(e.clientId())));
+        return new ItemWrite.Delete(Tables.ACKED, Map.of(Attr.TOPIC, s(e.topic()), Attr.CLIENTID, s(e.clientId())));
     }
 
     /** on_message_publish, first half: the message item of mqtt_msg. */
@@ -166,8 +206,8 @@ public class ItemMapper {
         Map<String, AttributeValue> item = messageAttributes(e);
         item.put(Attr.MSGID, s(e.msgId()));
         item.put(Attr.TOPIC, s(e.topic()));
-        messageTtl.ifPresent(ttl -> item.put(Attr.EXPIRES_AT,
-                AttributeValue.fromN(Long.toString((e.arrivedMillis() + ttl.toMillis()) / 1000))));
+        messageTtl.ifPresent(ttl -> item.put(
+                Attr.EXPIRES_AT, AttributeValue.fromN(Long.toString((e.arrivedMillis() + ttl.toMillis()) / 1000))));
         return new ItemWrite.Put(Tables.MSG, withPayload(item, e.payload()));
     }
 
@@ -178,8 +218,14 @@ public class ItemMapper {
 
     /** ... and {@code then} decides what follows from the whole item after the addition. */
     public ItemWrite topicMessage(BrokerEvent.MessagePublished e, List<ItemWrite.Then> then) {
-        return new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, topicKey(e.topic()), Attr.MSG_ID_SET,
-                Set.of(e.msgId()), topicMsgIdsCap, EmqxMsgId.OLDEST_FIRST, then);
+        return new ItemWrite.AddToSet(
+                Tables.TOPIC_MSG_MAP,
+                topicKey(e.topic()),
+                Attr.MSG_ID_SET,
+                Set.of(e.msgId()),
+                topicMsgIdsCap,
+                EmqxMsgId.OLDEST_FIRST,
+                then);
     }
 
     /**
@@ -191,8 +237,15 @@ public class ItemMapper {
         item.remove(Attr.MSGID);
         Map<String, String> names = new HashMap<>();
         Map<String, AttributeValue> values = new HashMap<>();
-        return new ItemWrite.ConditionalUpdate(Tables.MSG, Map.of(Attr.MSGID, s(e.msgId())),
-                setAll(item, names, values), null, names, values, null, then);
+        return new ItemWrite.ConditionalUpdate(
+                Tables.MSG,
+                Map.of(Attr.MSGID, s(e.msgId())),
+                setAll(item, names, values),
+                null,
+                names,
+                values,
+                null,
+                then);
     }
 
     /**
@@ -200,14 +253,24 @@ public class ItemMapper {
      * the {@code cap} newest kept), for the replica that stores the message later.
      */
     public ItemWrite earlyAck(String topic, String msgId, int cap, ItemWrite.Then then) {
-        return new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, topicKey(topic), Attr.ACKED_FIRST, Set.of(msgId), cap,
-                EmqxMsgId.OLDEST_FIRST, List.of(then));
+        return new ItemWrite.AddToSet(
+                Tables.TOPIC_MSG_MAP,
+                topicKey(topic),
+                Attr.ACKED_FIRST,
+                Set.of(msgId),
+                cap,
+                EmqxMsgId.OLDEST_FIRST,
+                List.of(then));
     }
 
     /** The acknowledged msgids leave the topic's pending set and their marks go, in one update. */
     public ItemWrite earlyAcksSettled(String topic, Set<String> msgIds) {
-        return new ItemWrite.ConditionalUpdate(Tables.TOPIC_MSG_MAP, topicKey(topic), "DELETE #ids :ids, #early :ids",
-                null, Map.of("#ids", Attr.MSG_ID_SET, "#early", Attr.ACKED_FIRST),
+        return new ItemWrite.ConditionalUpdate(
+                Tables.TOPIC_MSG_MAP,
+                topicKey(topic),
+                "DELETE #ids :ids, #early :ids",
+                null,
+                Map.of("#ids", Attr.MSG_ID_SET, "#early", Attr.ACKED_FIRST),
                 Map.of(":ids", AttributeValue.fromSs(List.copyOf(msgIds))));
     }
 
@@ -237,17 +300,21 @@ public class ItemMapper {
         Map<String, AttributeValue> values = new HashMap<>();
         String set = setAll(item, names, values);
         names.put("#topic", Attr.TOPIC);
-        return new ItemWrite.ConditionalUpdate(Tables.RETAIN, Map.of(Attr.TOPIC, s(e.topic())), set,
-                "attribute_not_exists(#topic)", names, values);
+        return new ItemWrite.ConditionalUpdate(
+                Tables.RETAIN, Map.of(Attr.TOPIC, s(e.topic())), set, "attribute_not_exists(#topic)", names, values);
     }
 
     /** An update expression that sets every attribute of {@code item}, its names and values put in the maps. */
-    private static String setAll(Map<String, AttributeValue> item, Map<String, String> names,
-            Map<String, AttributeValue> values) {
+    private static String setAll(
+            Map<String, AttributeValue> item, Map<String, String> names, Map<String, AttributeValue> values) {
         StringBuilder set = new StringBuilder("SET ");
         int i = 0;
         for (Map.Entry<String, AttributeValue> attribute : item.entrySet()) {
-            set.append(i == 0 ? "" : ", ").append("#a").append(i).append(" = :v").append(i);
+            set.append(i == 0 ? "" : ", ")
+                    .append("#a")
+                    .append(i)
+                    .append(" = :v")
+                    .append(i);
             names.put("#a" + i, attribute.getKey());
             values.put(":v" + i, attribute.getValue());
             i++;
@@ -262,7 +329,8 @@ public class ItemMapper {
 
     /** on_message_acked_for_queue, first half: who acked which message of a topic. */
     public ItemWrite acked(BrokerEvent.MessageAcked e) {
-        return new ItemWrite.Put(Tables.ACKED,
+        return new ItemWrite.Put(
+                Tables.ACKED,
                 Map.of(Attr.TOPIC, s(e.topic()), Attr.CLIENTID, s(e.clientId()), Attr.MSGID, s(e.msgId())));
     }
 
@@ -273,8 +341,8 @@ public class ItemMapper {
 
     /** ... and {@code then} decides what follows from the whole item as it was before the removal. */
     public ItemWrite consumed(BrokerEvent.MessageAcked e, List<ItemWrite.Then> then) {
-        return new ItemWrite.RemoveFromSet(Tables.TOPIC_MSG_MAP, topicKey(e.topic()), Attr.MSG_ID_SET,
-                Set.of(e.msgId()), then);
+        return new ItemWrite.RemoveFromSet(
+                Tables.TOPIC_MSG_MAP, topicKey(e.topic()), Attr.MSG_ID_SET, Set.of(e.msgId()), then);
     }
 
     /** on_message_acked_for_queue with {@code acks.delete-message}: the acked message's item goes. */
@@ -302,8 +370,7 @@ public class ItemMapper {
      */
     private Map<String, AttributeValue> withPayload(Map<String, AttributeValue> item, byte[] payload) {
         AttributeValue value = payload.length > maxStoredPayload ? null : payloadValue(payload);
-        if (value == null
-                || ItemSize.of(item) + Attr.PAYLOAD.length() + ItemSize.of(value) > ItemSize.MAX_ITEM_BYTES) {
+        if (value == null || ItemSize.of(item) + Attr.PAYLOAD.length() + ItemSize.of(value) > ItemSize.MAX_ITEM_BYTES) {
             truncated.increment();
             item.put(Attr.PAYLOAD_TRUNCATED, ONE);
             item.put(Attr.PAYLOAD_SIZE, n(payload.length));

@@ -17,8 +17,7 @@ public final class ItemSize {
     /** Largest item: attribute names and values together. */
     public static final int MAX_ITEM_BYTES = ItemLimits.MAX_ITEM_BYTES;
 
-    private ItemSize() {
-    }
+    private ItemSize() {}
 
     /** The item's size as DynamoDB counts it. */
     public static long of(Map<String, AttributeValue> item) {
@@ -37,10 +36,15 @@ public final class ItemSize {
             case B -> value.b().asByteArray().length;
             case SS -> value.ss().stream().mapToLong(ItemSize::utf8).sum();
             case NS -> value.ns().stream().mapToLong(ItemSize::numberSize).sum();
-            case BS -> value.bs().stream().mapToLong(b -> b.asByteArray().length).sum();
+            case BS ->
+                value.bs().stream().mapToLong(b -> b.asByteArray().length).sum();
             case BOOL, NUL -> 1;
             case L -> 3 + value.l().stream().mapToLong(v -> 1 + of(v)).sum();
-            case M -> 3 + value.m().entrySet().stream().mapToLong(e -> 1 + utf8(e.getKey()) + of(e.getValue())).sum();
+            case M ->
+                3
+                        + value.m().entrySet().stream()
+                                .mapToLong(e -> 1 + utf8(e.getKey()) + of(e.getValue()))
+                                .sum();
             default -> 0;
         };
     }

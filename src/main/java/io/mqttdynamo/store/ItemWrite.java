@@ -16,8 +16,7 @@ public sealed interface ItemWrite {
 
     /** Random tokens that tell one applied write from another. */
     final class Tokens {
-        private Tokens() {
-        }
+        private Tokens() {}
 
         static String next() {
             java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
@@ -63,9 +62,11 @@ public sealed interface ItemWrite {
 
     /** The writes that follow {@code sent} (an update DynamoDB applied) by its {@link Then}s; empty for none. */
     static List<ItemWrite> followUps(ItemWrite sent, Map<String, AttributeValue> answer) {
-        List<Then> thens = sent instanceof AddToSet a ? a.then()
-                : sent instanceof RemoveFromSet r ? r.then()
-                : sent instanceof ConditionalUpdate c ? c.then() : List.of();
+        List<Then> thens = sent instanceof AddToSet a
+                ? a.then()
+                : sent instanceof RemoveFromSet r
+                        ? r.then()
+                        : sent instanceof ConditionalUpdate c ? c.then() : List.of();
         if (thens.isEmpty()) {
             return List.of();
         }
@@ -86,23 +87,34 @@ public sealed interface ItemWrite {
     }
 
     /** Deletes the item; sent in a BatchWriteItem. */
-    record Delete(Tables table, Map<String, AttributeValue> key) implements ItemWrite {
-    }
+    record Delete(Tables table, Map<String, AttributeValue> key) implements ItemWrite {}
 
     /**
      * Adds strings to a string-set attribute (UpdateItem ADD). With a {@code cap}, the set is kept to that
      * many members by removing the first ones in {@code order} after an addition that overfills it. With
      * {@code then}, DynamoDB answers with the whole item after the addition (ReturnValues ALL_NEW).
      */
-    record AddToSet(Tables table, Map<String, AttributeValue> key, String attribute, Set<String> values, int cap,
-            Comparator<String> order, List<Then> then) implements ItemWrite {
+    record AddToSet(
+            Tables table,
+            Map<String, AttributeValue> key,
+            String attribute,
+            Set<String> values,
+            int cap,
+            Comparator<String> order,
+            List<Then> then)
+            implements ItemWrite {
         public AddToSet {
             values = new LinkedHashSet<>(values);
             then = new ArrayList<>(then);
         }
 
         /** An addition with a cap and nothing to follow. */
-        public AddToSet(Tables table, Map<String, AttributeValue> key, String attribute, Set<String> values, int cap,
+        public AddToSet(
+                Tables table,
+                Map<String, AttributeValue> key,
+                String attribute,
+                Set<String> values,
+                int cap,
                 Comparator<String> order) {
             this(table, key, attribute, values, cap, order, List.of());
         }
@@ -117,8 +129,9 @@ public sealed interface ItemWrite {
      * Removes strings from a string-set attribute (UpdateItem DELETE). With {@code then}, DynamoDB answers
      * with the whole item as it was before (ReturnValues ALL_OLD).
      */
-    record RemoveFromSet(Tables table, Map<String, AttributeValue> key, String attribute, Set<String> values,
-            List<Then> then) implements ItemWrite {
+    record RemoveFromSet(
+            Tables table, Map<String, AttributeValue> key, String attribute, Set<String> values, List<Then> then)
+            implements ItemWrite {
         public RemoveFromSet {
             values = new LinkedHashSet<>(values);
             then = new ArrayList<>(then);
@@ -134,24 +147,41 @@ public sealed interface ItemWrite {
      * An UpdateItem with a condition (or none: null); when the condition fails the update is stale (a newer
      * state is stored) and is dropped, not retried, and {@code then} is not asked.
      */
-    record ConditionalUpdate(Tables table, Map<String, AttributeValue> key, String updateExpression,
-            String conditionExpression, Map<String, String> names, Map<String, AttributeValue> values,
-            Presence presence, List<Then> then) implements ItemWrite {
+    record ConditionalUpdate(
+            Tables table,
+            Map<String, AttributeValue> key,
+            String updateExpression,
+            String conditionExpression,
+            Map<String, String> names,
+            Map<String, AttributeValue> values,
+            Presence presence,
+            List<Then> then)
+            implements ItemWrite {
 
         public ConditionalUpdate {
             then = List.copyOf(then);
         }
 
         /** An update with nothing to follow. */
-        public ConditionalUpdate(Tables table, Map<String, AttributeValue> key, String updateExpression,
-                String conditionExpression, Map<String, String> names, Map<String, AttributeValue> values,
+        public ConditionalUpdate(
+                Tables table,
+                Map<String, AttributeValue> key,
+                String updateExpression,
+                String conditionExpression,
+                Map<String, String> names,
+                Map<String, AttributeValue> values,
                 Presence presence) {
             this(table, key, updateExpression, conditionExpression, names, values, presence, List.of());
         }
 
         /** An update that changes no counter. */
-        public ConditionalUpdate(Tables table, Map<String, AttributeValue> key, String updateExpression,
-                String conditionExpression, Map<String, String> names, Map<String, AttributeValue> values) {
+        public ConditionalUpdate(
+                Tables table,
+                Map<String, AttributeValue> key,
+                String updateExpression,
+                String conditionExpression,
+                Map<String, String> names,
+                Map<String, AttributeValue> values) {
             this(table, key, updateExpression, conditionExpression, names, values, null);
         }
     }

@@ -1,7 +1,5 @@
 package io.mqttdynamo.store;
 
-import java.nio.charset.StandardCharsets;
-
 import io.mqttdynamo.domain.ItemLimits;
 
 /**
@@ -32,8 +30,7 @@ public final class KeyLimits {
         }
     }
 
-    private KeyLimits() {
-    }
+    private KeyLimits() {}
 
     /** {@code value} as a partition key value, else {@link InvalidKeyException} naming {@code parameter}. */
     public static String partitionKey(String parameter, String value) {
@@ -46,8 +43,8 @@ public final class KeyLimits {
     }
 
     /** Why DynamoDB would refuse {@code key} of {@code table}, or empty when it would not. */
-    public static java.util.Optional<String> problem(Tables table,
-            java.util.Map<String, software.amazon.awssdk.services.dynamodb.model.AttributeValue> key) {
+    public static java.util.Optional<String> problem(
+            Tables table, java.util.Map<String, software.amazon.awssdk.services.dynamodb.model.AttributeValue> key) {
         try {
             partitionKey(table.hashKey(), key.get(table.hashKey()).s());
             if (table.rangeKey() != null) {
@@ -66,13 +63,17 @@ public final class KeyLimits {
 
     private static String check(String parameter, String value, int maxBytes, String kind) {
         if (value == null || value.isEmpty()) {
-            throw new InvalidKeyException(parameter, "'" + parameter + "' is required: 1 to " + maxBytes
-                    + " bytes of UTF-8 (DynamoDB's " + kind + " limit)");
+            throw new InvalidKeyException(
+                    parameter,
+                    "'" + parameter + "' is required: 1 to " + maxBytes + " bytes of UTF-8 (DynamoDB's " + kind
+                            + " limit)");
         }
         int bytes = utf8Length(value);
         if (bytes > maxBytes) {
-            throw new InvalidKeyException(parameter, "'" + parameter + "' is " + bytes + " bytes of UTF-8; at most "
-                    + maxBytes + " (DynamoDB's " + kind + " limit), so nothing is stored under it");
+            throw new InvalidKeyException(
+                    parameter,
+                    "'" + parameter + "' is " + bytes + " bytes of UTF-8; at most " + maxBytes + " (DynamoDB's " + kind
+                            + " limit), so nothing is stored under it");
         }
         return value;
     }
@@ -86,7 +87,8 @@ public final class KeyLimits {
                 bytes += 1;
             } else if (c < 0x800) {
                 bytes += 2;
-            } else if (Character.isHighSurrogate(c) && i + 1 < value.length()
+            } else if (Character.isHighSurrogate(c)
+                    && i + 1 < value.length()
                     && Character.isLowSurrogate(value.charAt(i + 1))) {
                 bytes += 4;
                 i++;

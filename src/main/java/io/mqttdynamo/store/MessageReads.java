@@ -16,6 +16,7 @@ import io.mqttdynamo.domain.TopicFilter;
 import io.mqttdynamo.store.Tables.Attr;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
+
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ScanRequest;
@@ -39,27 +40,32 @@ public class MessageReads {
     }
 
     public Uni<Optional<Rows.Message>> message(String msgId) {
-        return reads.get(Tables.MSG, Map.of(Attr.MSGID, s(msgId)), false)
-                .map(item -> item.map(this::message));
+        return reads.get(Tables.MSG, Map.of(Attr.MSGID, s(msgId)), false).map(item -> item.map(this::message));
     }
 
     /** Messages by id (at most 100 ids), in the order of {@code msgIds}; missing ones left out. */
     public Uni<List<Rows.Message>> messages(List<String> msgIds) {
-        return byId(reads, msgIds.stream().distinct().limit(Reads.BATCH_GET_KEYS).toList())
-                .map(byId -> msgIds.stream().map(byId::get).filter(m -> m != null).toList());
+        return byId(
+                        reads,
+                        msgIds.stream().distinct().limit(Reads.BATCH_GET_KEYS).toList())
+                .map(byId ->
+                        msgIds.stream().map(byId::get).filter(m -> m != null).toList());
     }
 
     /** The msgids of a topic that no subscriber acked yet (mqtt_topic_msg_map). */
     public Uni<List<String>> pendingIds(String topic) {
         return reads.get(Tables.TOPIC_MSG_MAP, Map.of(Attr.TOPIC, s(topic)), false)
-                .map(item -> item.map(i -> i.get(Attr.MSG_ID_SET)).filter(AttributeValue::hasSs)
-                        .map(AttributeValue::ss).orElse(List.of()));
+                .map(item -> item.map(i -> i.get(Attr.MSG_ID_SET))
+                        .filter(AttributeValue::hasSs)
+                        .map(AttributeValue::ss)
+                        .orElse(List.of()));
     }
 
     /** Acks of one client (mqtt_acked is keyed by topic, so this is a filtered listing). */
     public Uni<Rows.Page<Rows.Ack>> acksOf(String clientId, String cursor, int limit) {
         return reads.listing(Tables.ACKED, item -> clientId.equals(str(item, Attr.CLIENTID)), cursor, limit)
-                .map(page -> new Rows.Page<>(page.items().stream().map(Rows.Ack::from).toList(), page.next()));
+                .map(page -> new Rows.Page<>(
+                        page.items().stream().map(Rows.Ack::from).toList(), page.next()));
     }
 
     /**
@@ -68,21 +74,30 @@ public class MessageReads {
      */
     public Multi<Rows.PendingIds> pending(TopicFilter filter, int maxScanned) {
         if (!filter.hasWildcard()) {
-            return deliveryReads.get(Tables.TOPIC_MSG_MAP, Map.of(Attr.TOPIC, s(filter.value())), true)
-                    .onItem().transformToMulti(item -> item.isPresent() && item.get().get(Attr.MSG_ID_SET) != null
-                            ? Multi.createFrom().item(new Rows.PendingIds(filter.value(),
-                                    item.get().get(Attr.MSG_ID_SET).ss()))
+            return deliveryReads
+                    .get(Tables.TOPIC_MSG_MAP, Map.of(Attr.TOPIC, s(filter.value())), true)
+                    .onItem()
+                    .transformToMulti(item -> item.isPresent() && item.get().get(Attr.MSG_ID_SET) != null
+                            ? Multi.createFrom()
+                                    .item(new Rows.PendingIds(
+                                            filter.value(),
+                                            item.get().get(Attr.MSG_ID_SET).ss()))
                             : Multi.createFrom().empty());
         }
-        return deliveryReads.scanAll(ScanRequest.builder().tableName(Tables.TOPIC_MSG_MAP.tableName()))
-                .select().first(maxScanned)
-                .select().where(item -> item.get(Attr.MSG_ID_SET) != null && filter.matches(str(item, Attr.TOPIC)))
-                .map(item -> new Rows.PendingIds(str(item, Attr.TOPIC), item.get(Attr.MSG_ID_SET).ss()));
+        return deliveryReads
+                .scanAll(ScanRequest.builder().tableName(Tables.TOPIC_MSG_MAP.tableName()))
+                .select()
+                .first(maxScanned)
+                .select()
+                .where(item -> item.get(Attr.MSG_ID_SET) != null && filter.matches(str(item, Attr.TOPIC)))
+                .map(item -> new Rows.PendingIds(
+                        str(item, Attr.TOPIC), item.get(Attr.MSG_ID_SET).ss()));
     }
 
     /** The msgid the client last acknowledged on the topic (a consistent read of mqtt_acked), if any. */
     public Uni<Optional<String>> lastAcked(String topic, String clientId) {
-        return deliveryReads.get(Tables.ACKED, Map.of(Attr.TOPIC, s(topic), Attr.CLIENTID, s(clientId)), true)
+        return deliveryReads
+                .get(Tables.ACKED, Map.of(Attr.TOPIC, s(topic), Attr.CLIENTID, s(clientId)), true)
                 .map(item -> item.map(i -> i.get(Attr.MSGID)).map(AttributeValue::s));
     }
 
@@ -92,7 +107,10 @@ public class MessageReads {
     }
 
     private Uni<Map<String, Rows.Message>> byId(Reads with, List<String> msgIds) {
-        return with.batchGet(Tables.MSG, msgIds.stream().map(id -> Map.of(Attr.MSGID, s(id))).toList(), false)
+        return with.batchGet(
+                        Tables.MSG,
+                        msgIds.stream().map(id -> Map.of(Attr.MSGID, s(id))).toList(),
+                        false)
                 .map(items -> {
                     Map<String, Rows.Message> byId = new HashMap<>();
                     items.forEach(item -> byId.put(str(item, Attr.MSGID), message(item)));

@@ -7,6 +7,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+
 import software.amazon.awssdk.services.dynamodb.model.ConsumedCapacity;
 
 /**
@@ -23,12 +24,17 @@ public class ReadCost {
 
     public ReadCost(MeterRegistry registry) {
         for (Tables table : Tables.values()) {
-            consumedByTable.put(table.tableName(), Counter.builder("mqtt_dynamo_consumed_read_units")
-                    .description("Read units DynamoDB reported for the service's reads (ReturnConsumedCapacity)")
-                    .tag("table", table.tableName()).register(registry));
+            consumedByTable.put(
+                    table.tableName(),
+                    Counter.builder("mqtt_dynamo_consumed_read_units")
+                            .description(
+                                    "Read units DynamoDB reported for the service's reads (ReturnConsumedCapacity)")
+                            .tag("table", table.tableName())
+                            .register(registry));
         }
         this.readUnits = Counter.builder("mqtt_dynamo_read_capacity_units")
-                .description("Read capacity units consumed by the dashboard's and the API's reads").register(registry);
+                .description("Read capacity units consumed by the dashboard's and the API's reads")
+                .register(registry);
         this.itemsRead = Counter.builder("mqtt_dynamo_items_read")
                 .description("Items DynamoDB read for the dashboard and the API (scanned or fetched)")
                 .register(registry);

@@ -11,6 +11,7 @@ import java.util.function.Predicate;
 
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
+
 import mutiny.zero.flow.adapters.AdaptersToFlow;
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
@@ -44,6 +45,7 @@ final class Reads {
      * run), better told of a failure than kept waiting.
      */
     static final int BATCH_GET_ROUNDS = 8;
+
     static final Duration BATCH_GET_MAX_PAUSE = Duration.ofSeconds(1);
     /** Scan requests one listing page may make to fill itself when a filter drops items. */
     static final int SCANS_PER_PAGE = 4;
@@ -53,6 +55,7 @@ final class Reads {
     private final ReadCost cost;
     /** The dashboard's and the API's reads, whose cost is also counted apart. */
     private final boolean dashboard;
+
     private final RetryPolicy pauses = new RetryPolicy(BATCH_GET_MAX_PAUSE);
 
     private Reads(DynamoDbAsyncClient dynamo, ReadCost cost, boolean dashboard) {
@@ -109,17 +112,21 @@ final class Reads {
     /** Every item a query finds, page by page as they are asked for. */
     Multi<Map<String, AttributeValue>> queryAll(QueryRequest.Builder request) {
         request.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL);
-        return Multi.createFrom().publisher(AdaptersToFlow.publisher(dynamo.queryPaginator(request.build())))
+        return Multi.createFrom()
+                .publisher(AdaptersToFlow.publisher(dynamo.queryPaginator(request.build())))
                 .invoke(this::count)
-                .onItem().transformToIterable(QueryResponse::items);
+                .onItem()
+                .transformToIterable(QueryResponse::items);
     }
 
     /** Every item a scan finds, page by page as they are asked for. */
     Multi<Map<String, AttributeValue>> scanAll(ScanRequest.Builder request) {
         request.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL);
-        return Multi.createFrom().publisher(AdaptersToFlow.publisher(dynamo.scanPaginator(request.build())))
+        return Multi.createFrom()
+                .publisher(AdaptersToFlow.publisher(dynamo.scanPaginator(request.build())))
                 .invoke(this::count)
-                .onItem().transformToIterable(ScanResponse::items);
+                .onItem()
+                .transformToIterable(ScanResponse::items);
     }
 
     /**
@@ -127,15 +134,15 @@ final class Reads {
      * request; no key twice); only the {@code attributes} named, all when none. Fails when DynamoDB still leaves
      * keys unprocessed after {@value #BATCH_GET_ROUNDS} requests.
      */
-    Uni<List<Map<String, AttributeValue>>> batchGet(Tables table, List<Map<String, AttributeValue>> keys,
-            boolean consistent, String... attributes) {
+    Uni<List<Map<String, AttributeValue>>> batchGet(
+            Tables table, List<Map<String, AttributeValue>> keys, boolean consistent, String... attributes) {
         if (keys.isEmpty()) {
             return Uni.createFrom().item(List.of());
         }
         List<Uni<List<Map<String, AttributeValue>>>> batches = new ArrayList<>();
         for (int i = 0; i < keys.size(); i += BATCH_GET_KEYS) {
-            KeysAndAttributes.Builder batch = KeysAndAttributes.builder()
-                    .keys(keys.subList(i, Math.min(keys.size(), i + BATCH_GET_KEYS)));
+            KeysAndAttributes.Builder batch =
+                    KeysAndAttributes.builder().keys(keys.subList(i, Math.min(keys.size(), i + BATCH_GET_KEYS)));
             if (consistent) {
                 batch.consistentRead(true);
             }
@@ -152,20 +159,22 @@ final class Reads {
         if (batches.size() == 1) {
             return batches.get(0);
         }
-        return Uni.join().all(batches).andFailFast()
+        return Uni.join()
+                .all(batches)
+                .andFailFast()
                 .map(found -> found.stream().flatMap(List::stream).toList());
     }
 
-    private Uni<List<Map<String, AttributeValue>>> batchGet(Tables table, KeysAndAttributes keys,
-            List<Map<String, AttributeValue>> found, int round) {
+    private Uni<List<Map<String, AttributeValue>>> batchGet(
+            Tables table, KeysAndAttributes keys, List<Map<String, AttributeValue>> found, int round) {
         return Uni.createFrom()
                 .completionStage(() -> dynamo.batchGetItem(b -> {
                     b.requestItems(Map.of(table.tableName(), keys));
                     b.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL);
                 }))
                 .chain((BatchGetItemResponse response) -> {
-                    List<Map<String, AttributeValue>> got = response.responses()
-                            .getOrDefault(table.tableName(), List.of());
+                    List<Map<String, AttributeValue>> got =
+                            response.responses().getOrDefault(table.tableName(), List.of());
                     if (response.hasConsumedCapacity()) {
                         response.consumedCapacity().forEach(cost::consumed);
                     }
@@ -178,17 +187,23 @@ final class Reads {
                     found.addAll(got);
                     // The unprocessed keys come back with the request's consistency and projection.
                     KeysAndAttributes left = response.hasUnprocessedKeys()
-                            ? response.unprocessedKeys().get(table.tableName()) : null;
+                            ? response.unprocessedKeys().get(table.tableName())
+                            : null;
                     if (left == null || !left.hasKeys() || left.keys().isEmpty()) {
                         return Uni.createFrom().item(found);
                     }
                     if (round + 1 >= BATCH_GET_ROUNDS) {
-                        return Uni.createFrom().failure(new IllegalStateException("DynamoDB left " + left.keys().size()
-                                + " keys of " + table.tableName() + " unprocessed " + BATCH_GET_ROUNDS
-                                + " times (throttled, or past 16 MB)"));
+                        return Uni.createFrom()
+                                .failure(new IllegalStateException(
+                                        "DynamoDB left " + left.keys().size()
+                                                + " keys of " + table.tableName() + " unprocessed " + BATCH_GET_ROUNDS
+                                                + " times (throttled, or past 16 MB)"));
                     }
-                    return Uni.createFrom().voidItem()
-                            .onItem().delayIt().by(Duration.ofMillis(pauses.delayMillis(round)))
+                    return Uni.createFrom()
+                            .voidItem()
+                            .onItem()
+                            .delayIt()
+                            .by(Duration.ofMillis(pauses.delayMillis(round)))
                             .chain(() -> batchGet(table, left, found, round + 1));
                 });
     }
@@ -198,15 +213,20 @@ final class Reads {
      * and scans again ({@value #SCANS_PER_PAGE} times at most) while the page is not full; the cursor of the next
      * page is the key of the last item kept, or where the scans stopped.
      */
-    Uni<Rows.Page<Map<String, AttributeValue>>> listing(Tables table, Predicate<Map<String, AttributeValue>> keep,
-            String cursor, int limit) {
+    Uni<Rows.Page<Map<String, AttributeValue>>> listing(
+            Tables table, Predicate<Map<String, AttributeValue>> keep, String cursor, int limit) {
         return listing(table, keep, Cursor.decode(table, cursor), limit, new ArrayList<>(), SCANS_PER_PAGE);
     }
 
-    private Uni<Rows.Page<Map<String, AttributeValue>>> listing(Tables table,
-            Predicate<Map<String, AttributeValue>> keep, Map<String, AttributeValue> start, int limit,
-            List<Map<String, AttributeValue>> found, int scansLeft) {
-        ScanRequest.Builder request = ScanRequest.builder().tableName(table.tableName()).limit(limit);
+    private Uni<Rows.Page<Map<String, AttributeValue>>> listing(
+            Tables table,
+            Predicate<Map<String, AttributeValue>> keep,
+            Map<String, AttributeValue> start,
+            int limit,
+            List<Map<String, AttributeValue>> found,
+            int scansLeft) {
+        ScanRequest.Builder request =
+                ScanRequest.builder().tableName(table.tableName()).limit(limit);
         if (start != null) {
             request.exclusiveStartKey(start);
         }
@@ -216,11 +236,13 @@ final class Reads {
                     found.add(item);
                 }
             }
-            Map<String, AttributeValue> last = response.hasLastEvaluatedKey() && !response.lastEvaluatedKey().isEmpty()
-                    ? response.lastEvaluatedKey() : null;
+            Map<String, AttributeValue> last = response.hasLastEvaluatedKey()
+                            && !response.lastEvaluatedKey().isEmpty()
+                    ? response.lastEvaluatedKey()
+                    : null;
             if (found.size() >= limit || last == null || scansLeft <= 1) {
-                Map<String, AttributeValue> next = found.size() >= limit
-                        ? table.keyOf(found.get(found.size() - 1)) : last;
+                Map<String, AttributeValue> next =
+                        found.size() >= limit ? table.keyOf(found.get(found.size() - 1)) : last;
                 return Uni.createFrom().item(new Rows.Page<>(found, next == null ? null : Cursor.encode(next)));
             }
             return listing(table, keep, last, limit, found, scansLeft - 1);

@@ -18,6 +18,7 @@ import io.mqttdynamo.config.MqttDynamoConfig.TimeUnitSetting;
 import io.mqttdynamo.store.Tables.Attr;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
+
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ScanRequest;
@@ -43,7 +44,8 @@ public class RetainedReads {
     /** Retained messages whose topic passes {@code topicFilter}. */
     public Uni<Rows.Page<Rows.Message>> retained(Predicate<String> topicFilter, String cursor, int limit) {
         return reads.listing(Tables.RETAIN, item -> topicFilter.test(str(item, Attr.TOPIC)), cursor, limit)
-                .map(page -> new Rows.Page<>(page.items().stream().map(this::message).toList(), page.next()));
+                .map(page ->
+                        new Rows.Page<>(page.items().stream().map(this::message).toList(), page.next()));
     }
 
     public Uni<Optional<Rows.Message>> retainedOf(String topic) {
@@ -52,29 +54,36 @@ public class RetainedReads {
 
     /** Which of {@code topics} (at most 100, no two alike) have a row (consistent, the key only). */
     public Uni<Set<String>> present(List<String> topics) {
-        return deliveryReads.batchGet(Tables.RETAIN, keys(topics), true, Attr.TOPIC)
+        return deliveryReads
+                .batchGet(Tables.RETAIN, keys(topics), true, Attr.TOPIC)
                 .map(items -> items.stream().map(item -> str(item, Attr.TOPIC)).collect(Collectors.toSet()));
     }
 
     /** The msgid of each of {@code topics} that has a row ("" for a row without one; consistent). */
     public Uni<Map<String, String>> msgIds(List<String> topics) {
-        return deliveryReads.batchGet(Tables.RETAIN, keys(topics), true, Attr.TOPIC, Attr.MSGID).map(items -> {
-            Map<String, String> msgIds = new HashMap<>();
-            items.forEach(item -> msgIds.put(str(item, Attr.TOPIC), str(item, Attr.MSGID)));
-            return msgIds;
-        });
+        return deliveryReads
+                .batchGet(Tables.RETAIN, keys(topics), true, Attr.TOPIC, Attr.MSGID)
+                .map(items -> {
+                    Map<String, String> msgIds = new HashMap<>();
+                    items.forEach(item -> msgIds.put(str(item, Attr.TOPIC), str(item, Attr.MSGID)));
+                    return msgIds;
+                });
     }
 
     /** The rows of {@code topics} that exist (at most 100, no two alike; consistent). */
     public Uni<List<Rows.Message>> rows(List<String> topics) {
-        return deliveryReads.batchGet(Tables.RETAIN, keys(topics), true)
+        return deliveryReads
+                .batchGet(Tables.RETAIN, keys(topics), true)
                 .map(items -> items.stream().map(this::message).toList());
     }
 
     /** Every topic with a row, read as they are taken (a Scan of the key only). */
     public Multi<String> topics() {
-        return deliveryReads.scanAll(ScanRequest.builder().tableName(Tables.RETAIN.tableName())
-                        .projectionExpression("#t").expressionAttributeNames(Map.of("#t", Attr.TOPIC)))
+        return deliveryReads
+                .scanAll(ScanRequest.builder()
+                        .tableName(Tables.RETAIN.tableName())
+                        .projectionExpression("#t")
+                        .expressionAttributeNames(Map.of("#t", Attr.TOPIC)))
                 .map(item -> str(item, Attr.TOPIC));
     }
 
@@ -83,8 +92,10 @@ public class RetainedReads {
      * has no row, and BatchGetItem would refuse the whole request for it.
      */
     private static List<Map<String, AttributeValue>> keys(List<String> topics) {
-        return topics.stream().filter(topic -> KeyLimits.fits(topic, KeyLimits.PARTITION_KEY_MAX_BYTES))
-                .map(topic -> Map.of(Attr.TOPIC, s(topic))).toList();
+        return topics.stream()
+                .filter(topic -> KeyLimits.fits(topic, KeyLimits.PARTITION_KEY_MAX_BYTES))
+                .map(topic -> Map.of(Attr.TOPIC, s(topic)))
+                .toList();
     }
 
     private Rows.Message message(Map<String, AttributeValue> item) {

@@ -48,8 +48,8 @@ final class RetryPolicy {
      * DynamoDB's error codes for throttling: a table's or index's provisioned capacity, an on-demand table's
      * throughput limit or the account's request rate (the error reference above).
      */
-    static final List<String> THROTTLING_CODES = List.of("ProvisionedThroughputExceededException",
-            "ThrottlingException", "RequestLimitExceeded");
+    static final List<String> THROTTLING_CODES =
+            List.of("ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded");
 
     /**
      * The messages of DynamoDB's {@code ValidationException} that name one item's own content. Matched as
@@ -105,7 +105,8 @@ final class RetryPolicy {
 
     private static boolean namesTheItem(DynamoDbException e) {
         String message = e.awsErrorDetails() != null && e.awsErrorDetails().errorMessage() != null
-                ? e.awsErrorDetails().errorMessage() : e.getMessage();
+                ? e.awsErrorDetails().errorMessage()
+                : e.getMessage();
         if (message == null) {
             return false;
         }
@@ -115,7 +116,8 @@ final class RetryPolicy {
 
     /** DynamoDB's error code, or the exception's class name. */
     static String errorCode(Throwable cause) {
-        if (cause instanceof DynamoDbException e && e.awsErrorDetails() != null
+        if (cause instanceof DynamoDbException e
+                && e.awsErrorDetails() != null
                 && e.awsErrorDetails().errorCode() != null) {
             return e.awsErrorDetails().errorCode();
         }

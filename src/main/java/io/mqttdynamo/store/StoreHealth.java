@@ -5,6 +5,7 @@ import java.time.Duration;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import io.smallrye.mutiny.Uni;
+
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.DescribeTableResponse;
 import software.amazon.awssdk.services.dynamodb.model.ResourceNotFoundException;
@@ -20,8 +21,7 @@ public class StoreHealth {
     static final Duration ANSWER_WITHIN = Duration.ofSeconds(3);
 
     /** {@code problem}: null when all is well, else what is wrong (the tables' or the writes'). */
-    public record Status(String problem, int pendingWrites) {
-    }
+    public record Status(String problem, int pendingWrites) {}
 
     private final DynamoDbAsyncClient dynamo;
     private final TableCreator tables;
@@ -37,16 +37,21 @@ public class StoreHealth {
     public Uni<Status> check() {
         // DescribeTable of one table, not ListTables: the local server answers ListTables by walking its whole
         // store (3.3 s with 500,000 clients), which would fail a health check's 3 s
-        return Uni.createFrom().completionStage(() -> dynamo.describeTable(b -> b.tableName(Tables.CLIENT.tableName())))
+        return Uni.createFrom()
+                .completionStage(() -> dynamo.describeTable(b -> b.tableName(Tables.CLIENT.tableName())))
                 // a missing table is the table creator's to report; DynamoDB answered
                 .onFailure(failure -> failure instanceof ResourceNotFoundException
                         || failure.getCause() instanceof ResourceNotFoundException)
                 .recoverWithItem((DescribeTableResponse) null)
-                .ifNoItem().after(ANSWER_WITHIN).fail()
+                .ifNoItem()
+                .after(ANSWER_WITHIN)
+                .fail()
                 .map(answered -> {
                     String problem = tables.problem();
                     if (problem == null) {
-                        problem = pipeline.refusal().map(WritePipeline.Refusal::describe).orElse(null);
+                        problem = pipeline.refusal()
+                                .map(WritePipeline.Refusal::describe)
+                                .orElse(null);
                     }
                     return new Status(problem, pipeline.pending());
                 });

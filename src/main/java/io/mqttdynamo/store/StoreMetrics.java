@@ -28,6 +28,7 @@ public class StoreMetrics {
     private final Map<Tables, Counter> written = new EnumMap<>(Tables.class);
     /** By table name, as DynamoDB's answers name them. */
     private final Map<String, Counter> writeUnits = new java.util.HashMap<>();
+
     private final Map<Tables, java.util.concurrent.atomic.LongAdder> created = new EnumMap<>(Tables.class);
     private volatile String lastError;
     private volatile long lastErrorAtMillis;
@@ -38,20 +39,33 @@ public class StoreMetrics {
     public StoreMetrics(MeterRegistry registry) {
         this.registry = registry;
         this.batchSize = DistributionSummary.builder("mqtt_dynamo_batch_size")
-                .description("Items per BatchWriteItem request").register(registry);
+                .description("Items per BatchWriteItem request")
+                .register(registry);
         this.requestLatency = Timer.builder("mqtt_dynamo_write_latency")
-                .description("Time of one DynamoDB write request").publishPercentiles(0.5, 0.99).register(registry);
-        this.retries = Counter.builder("mqtt_dynamo_write_retries").description("Writes retried").register(registry);
+                .description("Time of one DynamoDB write request")
+                .publishPercentiles(0.5, 0.99)
+                .register(registry);
+        this.retries = Counter.builder("mqtt_dynamo_write_retries")
+                .description("Writes retried")
+                .register(registry);
         this.stale = Counter.builder("mqtt_dynamo_stale_updates")
-                .description("Client updates dropped because a newer state is stored").register(registry);
+                .description("Client updates dropped because a newer state is stored")
+                .register(registry);
         for (Tables table : Tables.values()) {
-            written.put(table, Counter.builder("mqtt_dynamo_items_written").tag("table", table.tableName())
-                    .description("Items stored").register(registry));
+            written.put(
+                    table,
+                    Counter.builder("mqtt_dynamo_items_written")
+                            .tag("table", table.tableName())
+                            .description("Items stored")
+                            .register(registry));
             created.put(table, new java.util.concurrent.atomic.LongAdder());
-            writeUnits.put(table.tableName(), Counter.builder("mqtt_dynamo_consumed_write_units")
-                    .tag("table", table.tableName())
-                    .description("Write capacity units DynamoDB says the service's writes consumed (what it bills)")
-                    .register(registry));
+            writeUnits.put(
+                    table.tableName(),
+                    Counter.builder("mqtt_dynamo_consumed_write_units")
+                            .tag("table", table.tableName())
+                            .description(
+                                    "Write capacity units DynamoDB says the service's writes consumed (what it bills)")
+                            .register(registry));
             // Registered at 0 from the start, so that an alert on their increase sees the first one: a series that
             // appears at 1 has no increase in Prometheus's eyes. Other reasons (internal faults) appear with theirs.
             for (String reason : REFUSED_ITEM_REASONS) {
@@ -60,7 +74,8 @@ public class StoreMetrics {
         }
         registry.counter("mqtt_dynamo_set_members_trimmed", "table", Tables.TOPIC_MSG_MAP.tableName());
         for (String code : RetryPolicy.THROTTLING_CODES) {
-            registry.counter("mqtt_dynamo_write_errors", "code", code, "class", verdictName(RetryPolicy.Verdict.PASSING));
+            registry.counter(
+                    "mqtt_dynamo_write_errors", "code", code, "class", verdictName(RetryPolicy.Verdict.PASSING));
         }
     }
 
@@ -111,14 +126,16 @@ public class StoreMetrics {
     }
 
     void failed(Tables table, String reason) {
-        registry.counter("mqtt_dynamo_write_failures", "table", table.tableName(), "reason", reason).increment();
+        registry.counter("mqtt_dynamo_write_failures", "table", table.tableName(), "reason", reason)
+                .increment();
         failures.increment();
         lastFailure = reason + " on " + table.tableName();
         lastFailureAtMillis = System.currentTimeMillis();
     }
 
     void trimmed(Tables table, int members) {
-        registry.counter("mqtt_dynamo_set_members_trimmed", "table", table.tableName()).increment(members);
+        registry.counter("mqtt_dynamo_set_members_trimmed", "table", table.tableName())
+                .increment(members);
     }
 
     void batch(int items) {
@@ -170,7 +187,8 @@ public class StoreMetrics {
 
     /** A failed request, by DynamoDB's error code and what it means ({@link RetryPolicy.Verdict}). */
     void requestFailed(String code, RetryPolicy.Verdict verdict) {
-        registry.counter("mqtt_dynamo_write_errors", "code", code, "class", verdictName(verdict)).increment();
+        registry.counter("mqtt_dynamo_write_errors", "code", code, "class", verdictName(verdict))
+                .increment();
     }
 
     private static String verdictName(RetryPolicy.Verdict verdict) {
@@ -185,7 +203,8 @@ public class StoreMetrics {
     }
 
     void pendingGauge(Supplier<Number> pending) {
-        Gauge.builder("mqtt_dynamo_pending_writes", pending).description("Writes waiting for DynamoDB")
+        Gauge.builder("mqtt_dynamo_pending_writes", pending)
+                .description("Writes waiting for DynamoDB")
                 .register(registry);
     }
 }

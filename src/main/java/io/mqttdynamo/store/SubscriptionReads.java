@@ -12,6 +12,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import io.mqttdynamo.store.Tables.Attr;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
+
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.QueryRequest;
@@ -38,7 +39,8 @@ public class SubscriptionReads {
     /** A client's subscriptions (a query on the hash key). */
     public Uni<List<Rows.Subscription>> subscriptionsOf(String clientId) {
         return reads.query(ofClient(clientId).limit(OF_CLIENT_SHOWN))
-                .map(response -> response.items().stream().map(Rows.Subscription::from).toList());
+                .map(response ->
+                        response.items().stream().map(Rows.Subscription::from).toList());
     }
 
     /**
@@ -62,8 +64,10 @@ public class SubscriptionReads {
             request.exclusiveStartKey(start);
         }
         return reads.query(request).flatMap(response -> {
-            List<Rows.Subscription> items = response.items().stream().map(Rows.Subscription::from).toList();
-            boolean more = response.hasLastEvaluatedKey() && !response.lastEvaluatedKey().isEmpty();
+            List<Rows.Subscription> items =
+                    response.items().stream().map(Rows.Subscription::from).toList();
+            boolean more = response.hasLastEvaluatedKey()
+                    && !response.lastEvaluatedKey().isEmpty();
             if (more) {
                 return Uni.createFrom().item(new Rows.Page<>(items, "c." + Cursor.encode(response.lastEvaluatedKey())));
             }
@@ -79,31 +83,38 @@ public class SubscriptionReads {
     }
 
     /** Subscriptions to exactly the filter {@code topic} by other clients than one named {@code topic}. */
-    private Uni<Rows.Page<Rows.Subscription>> subscribersOf(String topic, Map<String, AttributeValue> start,
-            int limit) {
-        QueryRequest.Builder request = QueryRequest.builder().tableName(Tables.SUB.tableName())
+    private Uni<Rows.Page<Rows.Subscription>> subscribersOf(
+            String topic, Map<String, AttributeValue> start, int limit) {
+        QueryRequest.Builder request = QueryRequest.builder()
+                .tableName(Tables.SUB.tableName())
                 .indexName(Indexes.SUB_BY_TOPIC)
                 .keyConditionExpression("#t = :t")
                 .expressionAttributeNames(Map.of("#t", Attr.TOPIC))
-                .expressionAttributeValues(Map.of(":t", s(topic))).limit(limit);
+                .expressionAttributeValues(Map.of(":t", s(topic)))
+                .limit(limit);
         if (start != null) {
             request.exclusiveStartKey(start);
         }
-        return reads.query(request).map(response -> new Rows.Page<>(
-                // the client's own subscription to it was listed with the client's (a query may not
-                // filter on key attributes, so it is left out here)
-                response.items().stream().map(Rows.Subscription::from)
-                        .filter(sub -> !sub.clientId().equals(topic)).toList(),
-                response.hasLastEvaluatedKey() && !response.lastEvaluatedKey().isEmpty()
-                        ? "t." + Cursor.encode(response.lastEvaluatedKey()) : null));
+        return reads.query(request)
+                .map(response -> new Rows.Page<>(
+                        // the client's own subscription to it was listed with the client's (a query may not
+                        // filter on key attributes, so it is left out here)
+                        response.items().stream()
+                                .map(Rows.Subscription::from)
+                                .filter(sub -> !sub.clientId().equals(topic))
+                                .toList(),
+                        response.hasLastEvaluatedKey()
+                                        && !response.lastEvaluatedKey().isEmpty()
+                                ? "t." + Cursor.encode(response.lastEvaluatedKey())
+                                : null));
     }
 
     /** Subscriptions whose filter passes {@code keep}. */
-    public Uni<Rows.Page<Rows.Subscription>> subscriptions(Predicate<Rows.Subscription> keep, String cursor,
-            int limit) {
+    public Uni<Rows.Page<Rows.Subscription>> subscriptions(
+            Predicate<Rows.Subscription> keep, String cursor, int limit) {
         return reads.listing(Tables.SUB, item -> keep.test(Rows.Subscription.from(item)), cursor, limit)
-                .map(page -> new Rows.Page<>(page.items().stream().map(Rows.Subscription::from).toList(),
-                        page.next()));
+                .map(page -> new Rows.Page<>(
+                        page.items().stream().map(Rows.Subscription::from).toList(), page.next()));
     }
 
     /**
@@ -111,15 +122,17 @@ public class SubscriptionReads {
      * filter and QoS only), for restoring them on the broker.
      */
     public Multi<Rows.Subscription> stored(String clientId) {
-        return deliveryReads.queryAll(ofClient(clientId)
-                .expressionAttributeNames(Map.of("#c", Attr.CLIENTID, "#t", Attr.TOPIC, "#q", Attr.QOS))
-                .projectionExpression("#c, #t, #q")
-                .consistentRead(true))
+        return deliveryReads
+                .queryAll(ofClient(clientId)
+                        .expressionAttributeNames(Map.of("#c", Attr.CLIENTID, "#t", Attr.TOPIC, "#q", Attr.QOS))
+                        .projectionExpression("#c, #t, #q")
+                        .consistentRead(true))
                 .map(Rows.Subscription::from);
     }
 
     private static QueryRequest.Builder ofClient(String clientId) {
-        return QueryRequest.builder().tableName(Tables.SUB.tableName())
+        return QueryRequest.builder()
+                .tableName(Tables.SUB.tableName())
                 .keyConditionExpression("#c = :c")
                 .expressionAttributeNames(Map.of("#c", Attr.CLIENTID))
                 .expressionAttributeValues(Map.of(":c", s(clientId)));

@@ -16,16 +16,17 @@ import io.quarkus.logging.Log;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.Cancellable;
+
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
-import software.amazon.awssdk.services.dynamodb.model.DescribeTableResponse;
 import software.amazon.awssdk.services.dynamodb.model.CreateGlobalSecondaryIndexAction;
+import software.amazon.awssdk.services.dynamodb.model.DescribeTableResponse;
 import software.amazon.awssdk.services.dynamodb.model.DynamoDbException;
 import software.amazon.awssdk.services.dynamodb.model.GlobalSecondaryIndex;
 import software.amazon.awssdk.services.dynamodb.model.GlobalSecondaryIndexUpdate;
 import software.amazon.awssdk.services.dynamodb.model.IndexStatus;
-import software.amazon.awssdk.services.dynamodb.model.TableDescription;
 import software.amazon.awssdk.services.dynamodb.model.ResourceInUseException;
 import software.amazon.awssdk.services.dynamodb.model.ResourceNotFoundException;
+import software.amazon.awssdk.services.dynamodb.model.TableDescription;
 import software.amazon.awssdk.services.dynamodb.model.TableStatus;
 
 /**
@@ -35,7 +36,6 @@ import software.amazon.awssdk.services.dynamodb.model.TableStatus;
  */
 @ApplicationScoped
 public class TableCreator {
-
 
     private final DynamoDbAsyncClient dynamo;
     private final boolean createTables;
@@ -62,13 +62,19 @@ public class TableCreator {
 
     /** Checks (and creates) the six tables in the background until they are all active. */
     void start() {
-        running = Uni.join().all(Arrays.stream(Tables.values()).map(this::ensure).toList()).andFailFast()
-                .subscribe().with(
+        running = Uni.join()
+                .all(Arrays.stream(Tables.values()).map(this::ensure).toList())
+                .andFailFast()
+                .subscribe()
+                .with(
                         ok -> {
                             problem = null;
                             active.complete(null);
-                            Log.infof("DynamoDB tables ready: %s", Arrays.stream(Tables.values())
-                                    .map(Tables::tableName).toList());
+                            Log.infof(
+                                    "DynamoDB tables ready: %s",
+                                    Arrays.stream(Tables.values())
+                                            .map(Tables::tableName)
+                                            .toList());
                         },
                         failure -> Log.errorf("DynamoDB tables not ready: %s", failure.getMessage()));
     }
@@ -93,14 +99,20 @@ public class TableCreator {
 
     private Uni<Void> ensure(Tables table) {
         return describe(table)
-                .onFailure(ResourceNotFoundException.class).recoverWithUni(missing -> create(table))
-                .onItem().transformToUni(description -> description == null
-                        || description.tableStatus() != TableStatus.ACTIVE
-                        ? Uni.createFrom().failure(new NotActiveYet(table.tableName() + " is "
-                                + (description == null ? TableStatus.CREATING : description.tableStatus())))
+                .onFailure(ResourceNotFoundException.class)
+                .recoverWithUni(missing -> create(table))
+                .onItem()
+                .transformToUni(description -> description == null || description.tableStatus() != TableStatus.ACTIVE
+                        ? Uni.createFrom()
+                                .failure(new NotActiveYet(table.tableName() + " is "
+                                        + (description == null ? TableStatus.CREATING : description.tableStatus())))
                         : ensureIndexes(table, description))
-                .onFailure().invoke(failure -> report(table, failure))
-                .onFailure().retry().withBackOff(Duration.ofMillis(100), Duration.ofSeconds(5)).indefinitely()
+                .onFailure()
+                .invoke(failure -> report(table, failure))
+                .onFailure()
+                .retry()
+                .withBackOff(Duration.ofMillis(100), Duration.ofSeconds(5))
+                .indefinitely()
                 .replaceWithVoid();
     }
 
@@ -126,21 +138,24 @@ public class TableCreator {
                 continue;
             }
             if (status != null) {
-                return Uni.createFrom().failure(new NotActiveYet(table.tableName() + " index " + index.indexName()
-                        + " is " + status));
+                return Uni.createFrom()
+                        .failure(new NotActiveYet(table.tableName() + " index " + index.indexName() + " is " + status));
             }
             String key = table.tableName() + '/' + index.indexName();
             if (!createTables || !indexesRequested.add(key)) {
-                return Uni.createFrom().failure(new IllegalStateException(table.tableName() + " has no index "
-                        + index.indexName() + (createTables ? " (this DynamoDB did not add it when asked)" : "")
-                        + ": add it with " + Indexes.addCommand(table, index)));
+                return Uni.createFrom()
+                        .failure(new IllegalStateException(table.tableName() + " has no index "
+                                + index.indexName() + (createTables ? " (this DynamoDB did not add it when asked)" : "")
+                                + ": add it with " + Indexes.addCommand(table, index)));
             }
             try (LogFields fields = LogFields.of(LogFields.TABLE, table.tableName())) {
                 Log.infof("adding index %s to DynamoDB table %s", index.indexName(), table.tableName());
             }
-            return Uni.createFrom().completionStage(() -> dynamo.updateTable(b -> b.tableName(table.tableName())
+            return Uni.createFrom()
+                    .completionStage(() -> dynamo.updateTable(b -> b.tableName(table.tableName())
                             .attributeDefinitions(index.keySchema().stream()
-                                    .map(k -> Tables.stringAttribute(k.attributeName())).toList())
+                                    .map(k -> Tables.stringAttribute(k.attributeName()))
+                                    .toList())
                             .globalSecondaryIndexUpdates(GlobalSecondaryIndexUpdate.builder()
                                     .create(CreateGlobalSecondaryIndexAction.builder()
                                             .indexName(index.indexName())
@@ -148,29 +163,34 @@ public class TableCreator {
                                             .projection(index.projection())
                                             .build())
                                     .build())))
-                    .onFailure().transform(failure -> new TableFailure("cannot add index " + index.indexName(),
-                            RetryPolicy.unwrap(failure)))
-                    .flatMap(done -> Uni.createFrom().failure(new NotActiveYet(table.tableName() + " index "
-                            + index.indexName() + " is being added")));
+                    .onFailure()
+                    .transform(failure ->
+                            new TableFailure("cannot add index " + index.indexName(), RetryPolicy.unwrap(failure)))
+                    .flatMap(done -> Uni.createFrom()
+                            .failure(new NotActiveYet(
+                                    table.tableName() + " index " + index.indexName() + " is being added")));
         }
         return Uni.createFrom().voidItem();
     }
 
     private Uni<TableDescription> create(Tables table) {
         if (!createTables) {
-            return Uni.createFrom().failure(new IllegalStateException(table.tableName()
-                    + " does not exist: create it with the key schema in docs/tables.md, or set"
-                    + " mqtt-dynamo.store.create-tables=true"));
+            return Uni.createFrom()
+                    .failure(new IllegalStateException(table.tableName()
+                            + " does not exist: create it with the key schema in docs/tables.md, or set"
+                            + " mqtt-dynamo.store.create-tables=true"));
         }
         try (LogFields fields = LogFields.of(LogFields.TABLE, table.tableName())) {
             Log.infof("creating DynamoDB table %s", table.tableName());
         }
-        return Uni.createFrom().completionStage(() -> dynamo.createTable(table.createRequest()))
+        return Uni.createFrom()
+                .completionStage(() -> dynamo.createTable(table.createRequest()))
                 .map(response -> response.tableDescription())
                 // Only "in use" means someone (another replica) is creating it; anything else is a failure.
                 .onFailure(failure -> RetryPolicy.unwrap(failure) instanceof ResourceInUseException)
                 .recoverWithItem((TableDescription) null)
-                .onFailure().transform(failure -> new TableFailure("cannot create it", RetryPolicy.unwrap(failure)));
+                .onFailure()
+                .transform(failure -> new TableFailure("cannot create it", RetryPolicy.unwrap(failure)));
     }
 
     /** A table that exists and is not active yet (being created): expected, not a failure to warn of. */
@@ -205,9 +225,9 @@ public class TableCreator {
 
     static String describeProblem(Tables table, Throwable failure) {
         Throwable cause = RetryPolicy.unwrap(failure);
-        String what = cause instanceof IllegalStateException ? cause.getMessage()
-                : cause instanceof TableFailure ? cause.getMessage()
-                : "cannot describe it: " + cause.getMessage();
+        String what = cause instanceof IllegalStateException
+                ? cause.getMessage()
+                : cause instanceof TableFailure ? cause.getMessage() : "cannot describe it: " + cause.getMessage();
         Throwable root = cause instanceof TableFailure ? cause.getCause() : cause;
         String advice = "";
         if (root instanceof DynamoDbException dynamoFailure && dynamoFailure.awsErrorDetails() != null) {

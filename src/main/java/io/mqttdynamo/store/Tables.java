@@ -72,6 +72,7 @@ public enum Tables {
          * applied without the service hearing of it is recognised, and counted from what it replaced.
          */
         public static final String WRITE_TOKEN = "write_token";
+
         public static final String PREVIOUS_CLIENT_SHARD = "previous_client_shard";
         public static final String PREVIOUS_CONNECT_STATE = "previous_connect_state";
         /** mqtt_dynamo_stats: prefix of a writer's token of its last counter change ({@code w_<writer hash>}). */
@@ -83,8 +84,7 @@ public enum Tables {
         /** mqtt_dynamo_stats: clients connected. */
         public static final String ONLINE = "online";
 
-        private Attr() {
-        }
+        private Attr() {}
     }
 
     private final String tableName;
@@ -154,7 +154,8 @@ public enum Tables {
         CreateTableRequest.Builder request = CreateTableRequest.builder()
                 .tableName(tableName)
                 .keySchema(keys)
-                .attributeDefinitions(attributes.stream().map(Tables::stringAttribute).toList())
+                .attributeDefinitions(
+                        attributes.stream().map(Tables::stringAttribute).toList())
                 .billingMode(BillingMode.PAY_PER_REQUEST);
         if (!indexes.isEmpty()) {
             request.globalSecondaryIndexes(indexes);
@@ -167,6 +168,9 @@ public enum Tables {
     }
 
     static AttributeDefinition stringAttribute(String name) {
-        return AttributeDefinition.builder().attributeName(name).attributeType(ScalarAttributeType.S).build();
+        return AttributeDefinition.builder()
+                .attributeName(name)
+                .attributeType(ScalarAttributeType.S)
+                .build();
     }
 }

@@ -21,11 +21,11 @@ import io.mqttdynamo.config.ReplicaIdentity;
 import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
+
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.BatchWriteItemResponse;
 import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
-import software.amazon.awssdk.services.dynamodb.model.DynamoDbException;
 import software.amazon.awssdk.services.dynamodb.model.UpdateItemResponse;
 
 /**
@@ -199,14 +199,19 @@ public class WritePipeline {
     private static CompletableFuture<Void> all(CompletableFuture<?>[] futures) {
         CompletableFuture<Void> all = new CompletableFuture<>();
         java.util.concurrent.atomic.AtomicInteger left = new java.util.concurrent.atomic.AtomicInteger(futures.length);
-        java.util.concurrent.atomic.AtomicReference<Throwable> worst = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<Throwable> worst =
+                new java.util.concurrent.atomic.AtomicReference<>();
         for (CompletableFuture<?> future : futures) {
             future.whenComplete((ok, failure) -> {
                 if (failure != null) {
                     Throwable cause = RetryPolicy.unwrap(failure);
-                    worst.accumulateAndGet(cause, (seen, next) -> seen == null
-                            || seen instanceof RejectedWriteException && !(next instanceof RejectedWriteException)
-                            ? next : seen);
+                    worst.accumulateAndGet(
+                            cause,
+                            (seen, next) -> seen == null
+                                            || seen instanceof RejectedWriteException
+                                                    && !(next instanceof RejectedWriteException)
+                                    ? next
+                                    : seen);
                 }
                 if (left.decrementAndGet() == 0) {
                     Throwable failed = worst.get();
@@ -225,7 +230,9 @@ public class WritePipeline {
     private void refuseUpFront(ItemWrite write, String problem, CompletableFuture<Void> done) {
         metrics.failed(write.table(), "KeyLimit");
         try (LogFields fields = LogFields.of(LogFields.TABLE, write.table().tableName())) {
-            Log.errorf("a write to %s breaks DynamoDB's key limits (%s), dropped", write.table().tableName(), problem);
+            Log.errorf(
+                    "a write to %s breaks DynamoDB's key limits (%s), dropped",
+                    write.table().tableName(), problem);
         }
         done.completeExceptionally(new RejectedWriteException(write.table(), problem));
     }
@@ -253,12 +260,16 @@ public class WritePipeline {
             scheduleRetryTimer();
             if (fullBatchesOnly && queue.batchWaiting() && !lingerSet) {
                 lingerSet = true;
-                Infrastructure.getDefaultWorkerPool().schedule(() -> {
-                    synchronized (lock) {
-                        lingerSet = false;
-                    }
-                    sendReady(true);
-                }, LINGER_NANOS, TimeUnit.NANOSECONDS);
+                Infrastructure.getDefaultWorkerPool()
+                        .schedule(
+                                () -> {
+                                    synchronized (lock) {
+                                        lingerSet = false;
+                                    }
+                                    sendReady(true);
+                                },
+                                LINGER_NANOS,
+                                TimeUnit.NANOSECONDS);
             }
         }
         for (WriteQueue.Outgoing request : outgoing) {
@@ -290,12 +301,16 @@ public class WritePipeline {
         long dueAt = due.getAsLong();
         timers.add(dueAt);
         long delayNanos = Math.max(0, dueAt - System.nanoTime());
-        Infrastructure.getDefaultWorkerPool().schedule(() -> {
-            synchronized (lock) {
-                timers.remove(dueAt);
-            }
-            sendReady();
-        }, delayNanos, TimeUnit.NANOSECONDS);
+        Infrastructure.getDefaultWorkerPool()
+                .schedule(
+                        () -> {
+                            synchronized (lock) {
+                                timers.remove(dueAt);
+                            }
+                            sendReady();
+                        },
+                        delayNanos,
+                        TimeUnit.NANOSECONDS);
     }
 
     private void sendBatch(List<WriteQueue.Sent> batch) {
@@ -329,40 +344,45 @@ public class WritePipeline {
     }
 
     private void sendUpdate(WriteQueue.Sent sent) {
-        if (sent.write() instanceof ItemWrite.AddToSet add && add.cap() > 0 && add.values().size() > add.cap()) {
+        if (sent.write() instanceof ItemWrite.AddToSet add
+                && add.cap() > 0
+                && add.values().size() > add.cap()) {
             // Folded additions of a burst: only the newest cap of them can stay, the rest are trimmed now.
             List<String> oldest = oldestBeyond(add.values(), add, add.cap());
             metrics.trimmed(add.table(), oldest.size());
             oldest.forEach(add.values()::remove);
         }
         if (sent.write() instanceof ItemWrite.AddToSet add && add.values().isEmpty()
-                || sent.write() instanceof ItemWrite.RemoveFromSet remove && remove.values().isEmpty()) {
+                || sent.write() instanceof ItemWrite.RemoveFromSet remove
+                        && remove.values().isEmpty()) {
             // Everything it would add was trimmed (older than what the set keeps), or nothing is left to remove:
             // done without a request (DynamoDB refuses an empty set).
             settle(List.of(sent), List.of(), List.of(), null, null);
             return;
         }
         long started = System.nanoTime();
-        call(() -> dynamo.updateItem(WriteRequests.update(sent.write(), writer))).whenComplete((response, failure) -> {
-            metrics.latency(System.nanoTime() - started);
-            Throwable cause = failure == null ? null : RetryPolicy.unwrap(failure);
-            if (cause == null) {
-                CompletableFuture<Void> then;
-                try {
-                    then = applied(sent, response);
-                } catch (RuntimeException e) {
-                    // A fault of the service's own in what follows the write (a Then, a counter): the write fails
-                    // with it, its message stays unacknowledged.
-                    failed(List.of(sent), e);
-                    return;
-                }
-                settle(List.of(sent), List.of(), List.of(), null, null, then);
-            } else if (cause instanceof ConditionalCheckFailedException) {
-                conditionFailed(sent);
-            } else {
-                failed(List.of(sent), cause);
-            }
-        });
+        call(() -> dynamo.updateItem(WriteRequests.update(sent.write(), writer)))
+                .whenComplete((response, failure) -> {
+                    metrics.latency(System.nanoTime() - started);
+                    Throwable cause = failure == null ? null : RetryPolicy.unwrap(failure);
+                    if (cause == null) {
+                        CompletableFuture<Void> then;
+                        try {
+                            then = applied(sent, response);
+                        } catch (RuntimeException e) {
+                            // A fault of the service's own in what follows the write (a Then, a counter): the write
+                            // fails
+                            // with it, its message stays unacknowledged.
+                            failed(List.of(sent), e);
+                            return;
+                        }
+                        settle(List.of(sent), List.of(), List.of(), null, null, then);
+                    } else if (cause instanceof ConditionalCheckFailedException) {
+                        conditionFailed(sent);
+                    } else {
+                        failed(List.of(sent), cause);
+                    }
+                });
     }
 
     /**
@@ -385,13 +405,14 @@ public class WritePipeline {
             if (!response.hasAttributes()) {
                 metrics.itemCreated(sent.write().table());
             }
-            ItemWrite.Count count = update.presence() == null ? null
+            ItemWrite.Count count = update.presence() == null
+                    ? null
                     : update.presence().countOf(response.hasAttributes() ? response.attributes() : Map.of());
             counted = count(count);
         }
         // What the write's own Then decides from the answer is stored before the write counts as stored.
-        List<ItemWrite> next = ItemWrite.followUps(sent.write(), response.hasAttributes()
-                ? response.attributes() : Map.of());
+        List<ItemWrite> next =
+                ItemWrite.followUps(sent.write(), response.hasAttributes() ? response.attributes() : Map.of());
         if (!next.isEmpty()) {
             counted = counted == null ? submitAll(next) : CompletableFuture.allOf(counted, submitAll(next));
         }
@@ -423,8 +444,10 @@ public class WritePipeline {
             return;
         }
         if (retried && sent.write() instanceof ItemWrite.ConditionalUpdate update && update.presence() != null) {
-            call(() -> dynamo.getItem(b -> b.tableName(update.table().tableName()).key(update.key())
-                    .consistentRead(true))).whenComplete((item, failure) -> {
+            call(() -> dynamo.getItem(b -> b.tableName(update.table().tableName())
+                            .key(update.key())
+                            .consistentRead(true)))
+                    .whenComplete((item, failure) -> {
                         if (failure != null) {
                             failed(List.of(sent), RetryPolicy.unwrap(failure));
                             return;
@@ -433,7 +456,12 @@ public class WritePipeline {
                         AttributeValue token = stored.get(Tables.Attr.WRITE_TOKEN);
                         if (token != null && update.presence().token().equals(token.s())) {
                             Log.debugf("%s: a state update applied before its answer was lost", sent.item());
-                            settle(List.of(sent), List.of(), List.of(), null, null,
+                            settle(
+                                    List.of(sent),
+                                    List.of(),
+                                    List.of(),
+                                    null,
+                                    null,
                                     count(update.presence().countOfApplied(stored)));
                         } else {
                             stale(sent);
@@ -465,15 +493,19 @@ public class WritePipeline {
             trimBefore(sent, add, known.get());
             return;
         }
-        call(() -> dynamo.getItem(b -> b.tableName(add.table().tableName()).key(add.key()).consistentRead(true)
-                .projectionExpression("#set").expressionAttributeNames(Map.of("#set", add.attribute()))))
+        call(() -> dynamo.getItem(b -> b.tableName(add.table().tableName())
+                        .key(add.key())
+                        .consistentRead(true)
+                        .projectionExpression("#set")
+                        .expressionAttributeNames(Map.of("#set", add.attribute()))))
                 .whenComplete((response, failure) -> {
                     if (failure != null) {
                         failed(List.of(sent), RetryPolicy.unwrap(failure));
                         return;
                     }
                     try {
-                        AttributeValue set = response.hasItem() ? response.item().get(add.attribute()) : null;
+                        AttributeValue set =
+                                response.hasItem() ? response.item().get(add.attribute()) : null;
                         List<String> members = set != null && set.hasSs() ? set.ss() : List.of();
                         synchronized (lock) {
                             knownSets.read(sent.item(), add.attribute(), members);
@@ -496,8 +528,11 @@ public class WritePipeline {
         removed.retainAll(members);
         synchronized (lock) {
             requestsInFlight--;
-            queue.sendFirst(sent, removed.isEmpty() ? null
-                    : new ItemWrite.RemoveFromSet(add.table(), add.key(), add.attribute(), removed));
+            queue.sendFirst(
+                    sent,
+                    removed.isEmpty()
+                            ? null
+                            : new ItemWrite.RemoveFromSet(add.table(), add.key(), add.attribute(), removed));
         }
         sendReady();
     }
@@ -523,11 +558,17 @@ public class WritePipeline {
                 } else {
                     WriteQueue.Sent refused = writes.get(0);
                     metrics.failed(refused.write().table(), code);
-                    try (LogFields fields = LogFields.of(LogFields.TABLE, refused.write().table().tableName())) {
-                        Log.errorf("DynamoDB refused an item of %s for good (%s), dropped: %s",
+                    try (LogFields fields = LogFields.of(
+                            LogFields.TABLE, refused.write().table().tableName())) {
+                        Log.errorf(
+                                "DynamoDB refused an item of %s for good (%s), dropped: %s",
                                 refused.write().table().tableName(), code, cause.getMessage());
                     }
-                    settle(List.of(), List.of(), List.of(), refused,
+                    settle(
+                            List.of(),
+                            List.of(),
+                            List.of(),
+                            refused,
                             new RejectedWriteException(refused.write().table(), refused.item()));
                 }
             }
@@ -541,8 +582,11 @@ public class WritePipeline {
                 // message is not acknowledged.
                 WriteQueue.Sent failed = writes.get(0);
                 metrics.failed(failed.write().table(), code);
-                try (LogFields fields = LogFields.of(LogFields.TABLE, failed.write().table().tableName())) {
-                    Log.errorf(cause, "a write to %s failed before DynamoDB answered",
+                try (LogFields fields =
+                        LogFields.of(LogFields.TABLE, failed.write().table().tableName())) {
+                    Log.errorf(
+                            cause,
+                            "a write to %s failed before DynamoDB answered",
                             failed.write().table().tableName());
                 }
                 settle(List.of(), List.of(), List.of(), failed, cause);
@@ -565,8 +609,10 @@ public class WritePipeline {
             }
         }
         if (now != null) {
-            Log.errorf("%s. Nothing is acknowledged or dropped; check the service's DynamoDB permissions, credentials"
-                    + " and tables.", now.describe());
+            Log.errorf(
+                    "%s. Nothing is acknowledged or dropped; check the service's DynamoDB permissions, credentials"
+                            + " and tables.",
+                    now.describe());
         } else {
             Log.debugf("DynamoDB still refuses writes: %s", cause.toString());
         }
@@ -577,14 +623,23 @@ public class WritePipeline {
      * {@code alone} go back at once to be sent one by one, {@code refused} completes exceptionally with
      * {@code error}.
      */
-    private void settle(List<WriteQueue.Sent> stored, List<WriteQueue.Sent> retry, List<WriteQueue.Sent> alone,
-            WriteQueue.Sent refused, Throwable error) {
+    private void settle(
+            List<WriteQueue.Sent> stored,
+            List<WriteQueue.Sent> retry,
+            List<WriteQueue.Sent> alone,
+            WriteQueue.Sent refused,
+            Throwable error) {
         settle(stored, retry, alone, refused, error, null);
     }
 
     /** ... and {@code then}, if any, is a follow-up write that the stored writes' waiters wait for too. */
-    private void settle(List<WriteQueue.Sent> stored, List<WriteQueue.Sent> retry, List<WriteQueue.Sent> alone,
-            WriteQueue.Sent refused, Throwable error, CompletableFuture<Void> then) {
+    private void settle(
+            List<WriteQueue.Sent> stored,
+            List<WriteQueue.Sent> retry,
+            List<WriteQueue.Sent> alone,
+            WriteQueue.Sent refused,
+            Throwable error,
+            CompletableFuture<Void> then) {
         List<CompletableFuture<Void>> done = new ArrayList<>();
         List<CompletableFuture<Void>> failed = List.of();
         List<CompletableFuture<Void>> admitted = new ArrayList<>();
@@ -621,7 +676,9 @@ public class WritePipeline {
             }
         }
         if (ended != null) {
-            Log.infof("DynamoDB accepts writes again after %d s", (System.currentTimeMillis() - ended.sinceMillis()) / 1000);
+            Log.infof(
+                    "DynamoDB accepts writes again after %d s",
+                    (System.currentTimeMillis() - ended.sinceMillis()) / 1000);
         }
         if (!retry.isEmpty()) {
             metrics.retried(retry.size());

@@ -34,9 +34,11 @@ final class WriteQueue {
     private final Map<String, Line> lines = new HashMap<>();
     /** Lines whose first write may be sent now, put and delete lines apart (they go in batches). */
     private final ArrayDeque<Line> readyForBatch = new ArrayDeque<>();
+
     private final ArrayDeque<Line> readyAlone = new ArrayDeque<>();
     /** Lines whose first write waits out a retry delay, earliest first. */
     private final PriorityQueue<Line> delayed = new PriorityQueue<>(Comparator.comparingLong(l -> l.notBefore));
+
     private final Map<String, Boolean> recentlyRemoved = new LinkedHashMap<>(1024, 0.75f, false) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
@@ -69,7 +71,8 @@ final class WriteQueue {
                 done.complete(null);
                 return;
             }
-        } else if (write instanceof ItemWrite.RemoveFromSet remove && remove.then().isEmpty()) {
+        } else if (write instanceof ItemWrite.RemoveFromSet remove
+                && remove.then().isEmpty()) {
             for (String value : remove.values()) {
                 recentlyRemoved.put(removal(item, remove.attribute(), value), Boolean.TRUE);
             }
@@ -90,7 +93,8 @@ final class WriteQueue {
         boolean lastWaits = last != null && !(line.sending && line.writes.size() == 1);
         if (write instanceof ItemWrite.Put || write instanceof ItemWrite.Delete) {
             replaceWaiting(line, write, done);
-        } else if (lastWaits && foldable(last.write, write)
+        } else if (lastWaits
+                && foldable(last.write, write)
                 // A counter change sent before may be applied already: its retry must stay what it was.
                 && !(last.sentBefore && write instanceof ItemWrite.Count)) {
             last.write = fold(last.write, write);
@@ -135,8 +139,10 @@ final class WriteQueue {
         while (it.hasNext() && !remove.values().isEmpty()) {
             Entry entry = it.next();
             // A write sent before (and failed) may have been applied: it is sent again, never cancelled.
-            if (!entry.sentBefore && entry.write instanceof ItemWrite.AddToSet add
-                    && add.attribute().equals(remove.attribute()) && add.then().isEmpty()) {
+            if (!entry.sentBefore
+                    && entry.write instanceof ItemWrite.AddToSet add
+                    && add.attribute().equals(remove.attribute())
+                    && add.then().isEmpty()) {
                 Set<String> cancelled = new java.util.HashSet<>(add.values());
                 cancelled.retainAll(remove.values());
                 add.values().removeAll(cancelled);
@@ -164,11 +170,13 @@ final class WriteQueue {
      * addition without bound (a hot topic while its item waits out a retry) would make an item DynamoDB refuses.
      */
     private static boolean foldable(ItemWrite older, ItemWrite newer) {
-        return older instanceof ItemWrite.AddToSet a && newer instanceof ItemWrite.AddToSet b
-                && a.attribute().equals(b.attribute())
-                && a.values().size() + b.values().size() <= ItemLimits.MSG_ID_SET_ADDITION_MAX
-                || older instanceof ItemWrite.RemoveFromSet c && newer instanceof ItemWrite.RemoveFromSet d
-                && c.attribute().equals(d.attribute())
+        return older instanceof ItemWrite.AddToSet a
+                        && newer instanceof ItemWrite.AddToSet b
+                        && a.attribute().equals(b.attribute())
+                        && a.values().size() + b.values().size() <= ItemLimits.MSG_ID_SET_ADDITION_MAX
+                || older instanceof ItemWrite.RemoveFromSet c
+                        && newer instanceof ItemWrite.RemoveFromSet d
+                        && c.attribute().equals(d.attribute())
                 || older instanceof ItemWrite.Count && newer instanceof ItemWrite.Count;
     }
 
@@ -303,8 +311,7 @@ final class WriteQueue {
     }
 
     /** One request to send: a batch of puts and deletes, or one write alone. */
-    record Outgoing(List<Sent> writes, boolean batch) {
-    }
+    record Outgoing(List<Sent> writes, boolean batch) {}
 
     /** One write in a request, and the item line it belongs to. */
     static final class Sent {
@@ -343,6 +350,7 @@ final class WriteQueue {
         boolean sending;
         /** The first write goes alone, not in a batch. */
         boolean alone;
+
         int attempts;
         long notBefore;
         long readySince;

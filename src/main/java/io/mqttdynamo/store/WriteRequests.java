@@ -20,8 +20,7 @@ import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
 /** The DynamoDB requests that carry item writes: BatchWriteItem for puts and deletes, UpdateItem for the rest. */
 final class WriteRequests {
 
-    private WriteRequests() {
-    }
+    private WriteRequests() {}
 
     /** One BatchWriteItem for puts and deletes of different items. */
     static BatchWriteItemRequest batch(List<ItemWrite> writes) {
@@ -29,17 +28,24 @@ final class WriteRequests {
         for (ItemWrite write : writes) {
             WriteRequest request;
             if (write instanceof ItemWrite.Put put) {
-                request = WriteRequest.builder().putRequest(PutRequest.builder().item(put.item()).build()).build();
+                request = WriteRequest.builder()
+                        .putRequest(PutRequest.builder().item(put.item()).build())
+                        .build();
             } else if (write instanceof ItemWrite.Delete delete) {
-                request = WriteRequest.builder().deleteRequest(DeleteRequest.builder().key(delete.key()).build())
+                request = WriteRequest.builder()
+                        .deleteRequest(DeleteRequest.builder().key(delete.key()).build())
                         .build();
             } else {
-                throw new IllegalArgumentException("not a put or delete: " + write.getClass().getSimpleName());
+                throw new IllegalArgumentException(
+                        "not a put or delete: " + write.getClass().getSimpleName());
             }
-            requests.computeIfAbsent(write.table().tableName(), t -> new ArrayList<>()).add(request);
+            requests.computeIfAbsent(write.table().tableName(), t -> new ArrayList<>())
+                    .add(request);
         }
-        return BatchWriteItemRequest.builder().requestItems(requests)
-                .returnConsumedCapacity(ReturnConsumedCapacity.TOTAL).build();
+        return BatchWriteItemRequest.builder()
+                .requestItems(requests)
+                .returnConsumedCapacity(ReturnConsumedCapacity.TOTAL)
+                .build();
     }
 
     /** The items (as {@link Tables#identity}) that DynamoDB left unprocessed. */
@@ -52,7 +58,8 @@ final class WriteRequests {
             Tables table = Tables.byName(tableName);
             for (WriteRequest r : requests) {
                 Map<String, AttributeValue> key = r.putRequest() != null
-                        ? table.keyOf(r.putRequest().item()) : r.deleteRequest().key();
+                        ? table.keyOf(r.putRequest().item())
+                        : r.deleteRequest().key();
                 items.add(table.identity(key));
             }
         });
@@ -65,14 +72,19 @@ final class WriteRequests {
      */
     static UpdateItemRequest update(ItemWrite write, String writer) {
         if (write instanceof ItemWrite.AddToSet add) {
-            UpdateItemRequest.Builder addition = setUpdate(add.table(), add.key(), "ADD", add.attribute(), add.values());
+            UpdateItemRequest.Builder addition =
+                    setUpdate(add.table(), add.key(), "ADD", add.attribute(), add.values());
             if (add.cap() > 0) {
                 // Only while there is room: a full set fails the condition and is trimmed first. DynamoDB bills an
                 // update by the larger of the item before and after, per started KB, so the set is kept small and
                 // nothing is returned (a returned set would travel with every addition).
                 addition.conditionExpression("attribute_not_exists(#set) OR size(#set) <= :room")
-                        .expressionAttributeValues(Map.of(":values", AttributeValue.fromSs(List.copyOf(add.values())),
-                                ":room", AttributeValue.fromN(Integer.toString(add.cap() - add.values().size()))));
+                        .expressionAttributeValues(Map.of(
+                                ":values",
+                                AttributeValue.fromSs(List.copyOf(add.values())),
+                                ":room",
+                                AttributeValue.fromN(Integer.toString(
+                                        add.cap() - add.values().size()))));
             }
             if (!add.then().isEmpty()) {
                 // What follows is decided from the whole item after the addition (answers cost no capacity).
@@ -81,8 +93,8 @@ final class WriteRequests {
             return addition.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL).build();
         }
         if (write instanceof ItemWrite.RemoveFromSet remove) {
-            UpdateItemRequest.Builder removal = setUpdate(remove.table(), remove.key(), "DELETE", remove.attribute(),
-                    remove.values());
+            UpdateItemRequest.Builder removal =
+                    setUpdate(remove.table(), remove.key(), "DELETE", remove.attribute(), remove.values());
             if (!remove.then().isEmpty()) {
                 // What follows is decided from the whole item as it was before the removal.
                 removal.returnValues(ReturnValue.ALL_OLD);
@@ -98,11 +110,15 @@ final class WriteRequests {
                     .key(count.key())
                     .updateExpression("ADD #known :known, #online :online SET #writer = :token")
                     .conditionExpression("attribute_not_exists(#writer) OR #writer <> :token")
-                    .expressionAttributeNames(Map.of("#known", Tables.Attr.KNOWN, "#online", Tables.Attr.ONLINE,
-                            "#writer", writer))
-                    .expressionAttributeValues(Map.of(":known", AttributeValue.fromN(Long.toString(count.known())),
-                            ":online", AttributeValue.fromN(Long.toString(count.online())),
-                            ":token", AttributeValue.fromS(count.token())))
+                    .expressionAttributeNames(
+                            Map.of("#known", Tables.Attr.KNOWN, "#online", Tables.Attr.ONLINE, "#writer", writer))
+                    .expressionAttributeValues(Map.of(
+                            ":known",
+                            AttributeValue.fromN(Long.toString(count.known())),
+                            ":online",
+                            AttributeValue.fromN(Long.toString(count.online())),
+                            ":token",
+                            AttributeValue.fromS(count.token())))
                     .returnConsumedCapacity(ReturnConsumedCapacity.TOTAL)
                     .build();
         }
@@ -117,7 +133,8 @@ final class WriteRequests {
                 expression = "SET #write_token = :write_token,"
                         + " #previous_shard = if_not_exists(#current_shard, :no_shard),"
                         + " #previous_state = if_not_exists(#current_state, :no_state), " + expression.substring(4);
-                condition = "(" + condition + ") AND (attribute_not_exists(#write_token) OR #write_token <> :write_token)";
+                condition =
+                        "(" + condition + ") AND (attribute_not_exists(#write_token) OR #write_token <> :write_token)";
                 names = new HashMap<>(names);
                 names.put("#write_token", Tables.Attr.WRITE_TOKEN);
                 names.put("#previous_shard", Tables.Attr.PREVIOUS_CLIENT_SHARD);
@@ -125,7 +142,8 @@ final class WriteRequests {
                 names.put("#current_shard", Tables.Attr.CLIENT_SHARD);
                 names.put("#current_state", Tables.Attr.CONNECT_STATE);
                 values = new HashMap<>(values);
-                values.put(":write_token", AttributeValue.fromS(update.presence().token()));
+                values.put(
+                        ":write_token", AttributeValue.fromS(update.presence().token()));
                 values.put(":no_shard", AttributeValue.fromS("-"));
                 values.put(":no_state", AttributeValue.fromN("-1"));
             }
@@ -154,8 +172,8 @@ final class WriteRequests {
         return Tables.Attr.WRITER_TOKEN_PREFIX + Long.toHexString(crc.getValue());
     }
 
-    private static UpdateItemRequest.Builder setUpdate(Tables table, Map<String, AttributeValue> key, String action,
-            String attribute, Set<String> values) {
+    private static UpdateItemRequest.Builder setUpdate(
+            Tables table, Map<String, AttributeValue> key, String action, String attribute, Set<String> values) {
         return UpdateItemRequest.builder()
                 .tableName(table.tableName())
                 .key(key)

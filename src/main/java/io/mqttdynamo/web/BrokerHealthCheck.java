@@ -23,16 +23,19 @@ public class BrokerHealthCheck implements HealthCheck {
 
     @Override
     public HealthCheckResponse call() {
-        HealthCheckResponseBuilder response = HealthCheckResponse.named("mqtt-broker")
-                .withData("broker", sessions.address());
+        HealthCheckResponseBuilder response =
+                HealthCheckResponse.named("mqtt-broker").withData("broker", sessions.address());
         boolean up = !sessions.sessions().isEmpty();
         for (var entry : sessions.sessions().entrySet()) {
             ChannelSession session = entry.getValue();
             boolean connected = session.connected();
             up &= connected;
-            response.withData(entry.getKey(), connected
-                    ? "connected as " + session.clientId() + " (" + session.version() + "), topic " + session.topic()
-                    : "disconnected: " + session.lastProblem());
+            response.withData(
+                    entry.getKey(),
+                    connected
+                            ? "connected as " + session.clientId() + " (" + session.version() + "), topic "
+                                    + session.topic()
+                            : "disconnected: " + session.lastProblem());
         }
         if (sessions.sessions().isEmpty()) {
             response.withData("sessions", "none yet");

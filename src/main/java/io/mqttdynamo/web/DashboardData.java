@@ -38,9 +38,11 @@ public class DashboardData {
 
     /** Rows of one page unless asked otherwise. */
     public static final int PAGE_SIZE = 25;
+
     public static final int MAX_PAGE_SIZE = 200;
     /** Names of the parameters in errors. */
     static final String CLIENT_ID = "client id";
+
     static final String TOPIC = "topic";
     static final String MSGID = "msgid";
 
@@ -59,10 +61,19 @@ public class DashboardData {
     /** Recent messages whose metadata a replica shares with the others. */
     static final int SHARED_RECENT = 50;
 
-    public DashboardData(ClientReads clientReads, SubscriptionReads subscriptionReads, RetainedReads retainedReads,
-            MessageReads messageReads, RecentActivity activity, Throughput throughput,
-            BrokerSessions sessions, TableCreator tables, WritePipeline pipeline,
-            StoreMetrics storeMetrics, ClusterView cluster, MeterRegistry registry) {
+    public DashboardData(
+            ClientReads clientReads,
+            SubscriptionReads subscriptionReads,
+            RetainedReads retainedReads,
+            MessageReads messageReads,
+            RecentActivity activity,
+            Throughput throughput,
+            BrokerSessions sessions,
+            TableCreator tables,
+            WritePipeline pipeline,
+            StoreMetrics storeMetrics,
+            ClusterView cluster,
+            MeterRegistry registry) {
         this.clientReads = clientReads;
         this.subscriptionReads = subscriptionReads;
         this.retainedReads = retainedReads;
@@ -80,8 +91,11 @@ public class DashboardData {
 
     /** Clients known and online from the counters; -1 each while they cannot be read (tables not there yet). */
     Uni<ClientReads.ClientCounts> counts() {
-        return clientReads.clientCounts().invoke(counts -> activity.onlineCounted(counts.online()))
-                .onFailure().recoverWithItem(failure -> {
+        return clientReads
+                .clientCounts()
+                .invoke(counts -> activity.onlineCounted(counts.online()))
+                .onFailure()
+                .recoverWithItem(failure -> {
                     Log.debugf("client counters not read: %s", failure.getMessage());
                     return new ClientReads.ClientCounts(-1, -1);
                 });
@@ -92,23 +106,57 @@ public class DashboardData {
         Throughput.Snapshot snapshot = throughput.snapshot();
         boolean brokerUp = !sessions.sessions().isEmpty()
                 && sessions.sessions().values().stream().allMatch(ChannelSession::connected);
-        String brokerProblem = brokerUp ? null : sessions.sessions().values().stream()
-                .map(ChannelSession::lastProblem).filter(p -> p != null).findFirst().orElse("connecting");
+        String brokerProblem = brokerUp
+                ? null
+                : sessions.sessions().values().stream()
+                        .map(ChannelSession::lastProblem)
+                        .filter(p -> p != null)
+                        .findFirst()
+                        .orElse("connecting");
         // A table problem first; else DynamoDB refusing writes (intake paused, nothing lost) is what to show.
-        String tableProblem = tables.problem() != null ? tables.problem()
+        String tableProblem = tables.problem() != null
+                ? tables.problem()
                 : pipeline.refusal().map(WritePipeline.Refusal::describe).orElse(null);
-        long reconnects = sessions.sessions().values().stream().mapToLong(ChannelSession::reconnects).sum();
-        long unacknowledged = sessions.sessions().values().stream().mapToLong(ChannelSession::unacknowledged).sum();
+        long reconnects = sessions.sessions().values().stream()
+                .mapToLong(ChannelSession::reconnects)
+                .sum();
+        long unacknowledged = sessions.sessions().values().stream()
+                .mapToLong(ChannelSession::unacknowledged)
+                .sum();
         List<ReplicaSnapshot.RecentMessage> recent = activity.recentMessages(topic -> true, SHARED_RECENT).stream()
-                .map(m -> new ReplicaSnapshot.RecentMessage(m.msgId(), m.topic(), m.qos(), m.retain(), m.sender(),
-                        m.payloadSize(), m.binary(), m.leftOut(), m.arrivedMillis()))
+                .map(m -> new ReplicaSnapshot.RecentMessage(
+                        m.msgId(),
+                        m.topic(),
+                        m.qos(),
+                        m.retain(),
+                        m.sender(),
+                        m.payloadSize(),
+                        m.binary(),
+                        m.leftOut(),
+                        m.arrivedMillis()))
                 .toList();
-        return new ReplicaSnapshot(cluster.replica(), System.currentTimeMillis(), brokerUp, brokerProblem,
-                tableProblem == null, tableProblem, pipeline.pending(), unacknowledged, reconnects,
-                storeMetrics.lastError(), storeMetrics.lastErrorAtMillis(), snapshot.recentRate(10),
-                snapshot.recentLatency(10), snapshot.endMillis(), snapshot.messagesPerSecond(),
-                snapshot.writeLatencyMillis(), recent, delivery(), new ReplicaSnapshot.Refusals(storeMetrics.refusedWrites(),
-                        storeMetrics.lastRefusal(), storeMetrics.lastRefusalAtMillis()), throughput.writeUnitsPerSecond());
+        return new ReplicaSnapshot(
+                cluster.replica(),
+                System.currentTimeMillis(),
+                brokerUp,
+                brokerProblem,
+                tableProblem == null,
+                tableProblem,
+                pipeline.pending(),
+                unacknowledged,
+                reconnects,
+                storeMetrics.lastError(),
+                storeMetrics.lastErrorAtMillis(),
+                snapshot.recentRate(10),
+                snapshot.recentLatency(10),
+                snapshot.endMillis(),
+                snapshot.messagesPerSecond(),
+                snapshot.writeLatencyMillis(),
+                recent,
+                delivery(),
+                new ReplicaSnapshot.Refusals(
+                        storeMetrics.refusedWrites(), storeMetrics.lastRefusal(), storeMetrics.lastRefusalAtMillis()),
+                throughput.writeUnitsPerSecond());
     }
 
     /**
@@ -119,19 +167,25 @@ public class DashboardData {
         long failed = count("mqtt_dynamo_subscription_restores", "result", "failed")
                 + count("mqtt_dynamo_subscription_restores", "result", "unauthorized")
                 + count("mqtt_dynamo_subscription_restores", "result", "busy");
-        return new ReplicaSnapshot.Delivery(count("mqtt_dynamo_subscription_restores", "result", "restored"), failed,
+        return new ReplicaSnapshot.Delivery(
+                count("mqtt_dynamo_subscription_restores", "result", "restored"),
+                failed,
                 count("mqtt_dynamo_queued_messages_fetched", "result", "delivered"),
                 count("mqtt_dynamo_retained_synced", "direction", "stored"),
                 count("mqtt_dynamo_retained_synced", "direction", "republished"));
     }
 
     private long count(String name, String tag, String value) {
-        return Math.round(registry.find(name).tag(tag, value).counters().stream().mapToDouble(Counter::count).sum());
+        return Math.round(registry.find(name).tag(tag, value).counters().stream()
+                .mapToDouble(Counter::count)
+                .sum());
     }
 
     /** Messages/s over the last 10 s, summed over the replicas. */
     public double clusterRate() {
-        return cluster.replicas(localSnapshot()).stream().mapToDouble(ReplicaSnapshot::messagesPerSecond).sum();
+        return cluster.replicas(localSnapshot()).stream()
+                .mapToDouble(ReplicaSnapshot::messagesPerSecond)
+                .sum();
     }
 
     /**
@@ -147,8 +201,8 @@ public class DashboardData {
     }
 
     /** Clients: all, or online ones (on {@code node} when given), with ids starting with {@code prefix}. */
-    public Uni<Rows.Page<Rows.Client>> clients(boolean onlineOnly, String prefix, String node, String cursor,
-            String limit) {
+    public Uni<Rows.Page<Rows.Client>> clients(
+            boolean onlineOnly, String prefix, String node, String cursor, String limit) {
         if (prefix != null && !prefix.isEmpty()) {
             // the prefix is matched against the indexes' sort key
             KeyLimits.sortKey(CLIENT_ID + " prefix", prefix);
@@ -189,8 +243,10 @@ public class DashboardData {
      */
     public Uni<Rows.Page<MessageView>> retained(String filter, String cursor, String limit) {
         Predicate<String> keep = topicPredicate(filter);
-        return retainedReads.retained(keep, cursor, pageSize(limit))
-                .map(page -> new Rows.Page<>(page.items().stream().map(MessageView::listed).toList(), page.next()));
+        return retainedReads
+                .retained(keep, cursor, pageSize(limit))
+                .map(page -> new Rows.Page<>(
+                        page.items().stream().map(MessageView::listed).toList(), page.next()));
     }
 
     public Uni<Optional<MessageView>> retainedOf(String topic) {
@@ -204,11 +260,16 @@ public class DashboardData {
 
     /** A topic's pending (unacked) messages, newest first, at most a page, with the start of their payloads. */
     public Uni<List<MessageView>> pending(String topic) {
-        return messageReads.pendingIds(KeyLimits.partitionKey(TOPIC, topic)).flatMap(ids -> {
-            List<String> newest = ids.stream().sorted(EmqxMsgId.OLDEST_FIRST.reversed())
-                    .limit(PAGE_SIZE).toList();
-            return messageReads.messages(newest);
-        }).map(messages -> messages.stream().map(MessageView::listed).toList());
+        return messageReads
+                .pendingIds(KeyLimits.partitionKey(TOPIC, topic))
+                .flatMap(ids -> {
+                    List<String> newest = ids.stream()
+                            .sorted(EmqxMsgId.OLDEST_FIRST.reversed())
+                            .limit(PAGE_SIZE)
+                            .toList();
+                    return messageReads.messages(newest);
+                })
+                .map(messages -> messages.stream().map(MessageView::listed).toList());
     }
 
     /**
@@ -218,13 +279,39 @@ public class DashboardData {
     public List<MessageView> recent(String filter, int limit) {
         Predicate<String> keep = topicPredicate(filter);
         List<MessageView> all = new java.util.ArrayList<>(activity.recentMessages(keep, limit).stream()
-                .map(MessageView::of).toList());
-        List<ReplicaSnapshot> replicas = cluster.replicas(new ReplicaSnapshot(cluster.replica(), 0, true, null, true,
-                null, 0, 0, 0, null, 0, 0, 0, 0, new double[0], new double[0], List.of(), null, null, null));
+                .map(MessageView::of)
+                .toList());
+        List<ReplicaSnapshot> replicas = cluster.replicas(new ReplicaSnapshot(
+                cluster.replica(),
+                0,
+                true,
+                null,
+                true,
+                null,
+                0,
+                0,
+                0,
+                null,
+                0,
+                0,
+                0,
+                0,
+                new double[0],
+                new double[0],
+                List.of(),
+                null,
+                null,
+                null));
         for (ReplicaSnapshot other : replicas.subList(1, replicas.size())) {
             for (ReplicaSnapshot.RecentMessage m : other.recent()) {
                 if (keep.test(m.topic())) {
-                    all.add(new MessageView(m.msgId(), m.topic(), m.qos(), m.sender(), m.retain(), m.arrivedMillis(),
+                    all.add(new MessageView(
+                            m.msgId(),
+                            m.topic(),
+                            m.qos(),
+                            m.sender(),
+                            m.retain(),
+                            m.arrivedMillis(),
                             PayloadView.of(new byte[0], m.payloadSize(), m.binary(), m.leftOut())));
                 }
             }
@@ -248,8 +335,9 @@ public class DashboardData {
             return PAGE_SIZE;
         }
         if (!limit.matches("[0-9]{1,3}") || Integer.parseInt(limit) < 1 || Integer.parseInt(limit) > MAX_PAGE_SIZE) {
-            throw new IllegalArgumentException("'limit' must be a whole number from 1 to " + MAX_PAGE_SIZE + " (default "
-                    + PAGE_SIZE + "), got: " + (limit.length() > 20 ? limit.substring(0, 20) + "…" : limit));
+            throw new IllegalArgumentException(
+                    "'limit' must be a whole number from 1 to " + MAX_PAGE_SIZE + " (default " + PAGE_SIZE + "), got: "
+                            + (limit.length() > 20 ? limit.substring(0, 20) + "…" : limit));
         }
         return Integer.parseInt(limit);
     }
@@ -261,7 +349,9 @@ public class DashboardData {
 
     /** Retained messages of the dashboard's own table. */
     public Uni<Rows.Page<MessageView>> retained(int rows) {
-        return retainedReads.retained(topic -> true, null, rows)
-                .map(page -> new Rows.Page<>(page.items().stream().map(MessageView::listed).toList(), page.next()));
+        return retainedReads
+                .retained(topic -> true, null, rows)
+                .map(page -> new Rows.Page<>(
+                        page.items().stream().map(MessageView::listed).toList(), page.next()));
     }
 }

@@ -34,8 +34,11 @@ public class DashboardResource {
 
     @CheckedTemplate
     static class Templates {
-        static native TemplateInstance index(Overview overview, Rows.Page<Rows.Client> online,
-                Rows.Page<MessageView> retained, List<MessageView> recent);
+        static native TemplateInstance index(
+                Overview overview,
+                Rows.Page<Rows.Client> online,
+                Rows.Page<MessageView> retained,
+                List<MessageView> recent);
 
         static native TemplateInstance index$overview(Overview overview);
 
@@ -47,13 +50,13 @@ public class DashboardResource {
 
         static native TemplateInstance clients(Rows.Page<Rows.Client> page, boolean online, String q, String node);
 
-        static native TemplateInstance client(Rows.Client client, List<Rows.Subscription> subscriptions,
-                Rows.Page<Rows.Ack> acks);
+        static native TemplateInstance client(
+                Rows.Client client, List<Rows.Subscription> subscriptions, Rows.Page<Rows.Ack> acks);
 
         static native TemplateInstance subscriptions(Rows.Page<Rows.Subscription> page, String q);
 
-        static native TemplateInstance retained(Rows.Page<MessageView> page, String filter,
-                RetainedSync.Progress restore);
+        static native TemplateInstance retained(
+                Rows.Page<MessageView> page, String filter, RetainedSync.Progress restore);
 
         static native TemplateInstance retainedMessage(MessageView message);
 
@@ -72,11 +75,11 @@ public class DashboardResource {
 
     @GET
     public Uni<TemplateInstance> index() {
-        return Uni.combine().all()
-                .unis(data.overview(), data.clients(true, OVERVIEW_ROWS),
-                        data.retained(OVERVIEW_ROWS))
-                .with((overview, online, retained) -> Templates.index(overview, online, retained,
-                        data.recent(null, OVERVIEW_ROWS)));
+        return Uni.combine()
+                .all()
+                .unis(data.overview(), data.clients(true, OVERVIEW_ROWS), data.retained(OVERVIEW_ROWS))
+                .with((overview, online, retained) ->
+                        Templates.index(overview, online, retained, data.recent(null, OVERVIEW_ROWS)));
     }
 
     @GET
@@ -105,8 +108,11 @@ public class DashboardResource {
 
     @GET
     @Path("clients")
-    public Uni<TemplateInstance> clients(@QueryParam("online") boolean online, @QueryParam("q") String q,
-            @QueryParam("node") String node, @QueryParam("cursor") String cursor) {
+    public Uni<TemplateInstance> clients(
+            @QueryParam("online") boolean online,
+            @QueryParam("q") String q,
+            @QueryParam("node") String node,
+            @QueryParam("cursor") String cursor) {
         return data.clients(online, q, node, cursor, null).map(page -> Templates.clients(page, online, q, node));
     }
 
@@ -115,7 +121,8 @@ public class DashboardResource {
     public Uni<TemplateInstance> client(@PathParam("id") String clientId, @QueryParam("cursor") String cursor) {
         return data.client(clientId)
                 .map(found -> found.orElseThrow(() -> new NotFoundException("no client " + clientId)))
-                .flatMap(client -> Uni.combine().all()
+                .flatMap(client -> Uni.combine()
+                        .all()
                         .unis(data.subscriptionsOf(clientId), data.acksOf(clientId, cursor))
                         .with((subscriptions, acks) -> Templates.client(client, subscriptions, acks)));
     }
@@ -140,7 +147,9 @@ public class DashboardResource {
             sync.start();
         } catch (RetainedSync.NotNowException e) {
             if (!sync.progress().running()) {
-                return Response.status(409).type(MediaType.TEXT_HTML).entity(Templates.error(409, e.getMessage()))
+                return Response.status(409)
+                        .type(MediaType.TEXT_HTML)
+                        .entity(Templates.error(409, e.getMessage()))
                         .build();
             }
             // A run is going (pressed twice, or another tab): the retained page shows its progress.
@@ -152,8 +161,8 @@ public class DashboardResource {
     @Path("retained/message")
     public Uni<TemplateInstance> retainedMessage(@QueryParam("topic") String topic) {
         return data.retainedOf(topic)
-                .map(found -> Templates.retainedMessage(found.orElseThrow(
-                        () -> new NotFoundException("no retained message on " + topic))));
+                .map(found -> Templates.retainedMessage(
+                        found.orElseThrow(() -> new NotFoundException("no retained message on " + topic))));
     }
 
     @GET
@@ -167,11 +176,17 @@ public class DashboardResource {
 
     @ServerExceptionMapper
     public Response badRequest(IllegalArgumentException e) {
-        return Response.status(400).type(MediaType.TEXT_HTML).entity(Templates.error(400, e.getMessage())).build();
+        return Response.status(400)
+                .type(MediaType.TEXT_HTML)
+                .entity(Templates.error(400, e.getMessage()))
+                .build();
     }
 
     @ServerExceptionMapper
     public Response notFound(NotFoundException e) {
-        return Response.status(404).type(MediaType.TEXT_HTML).entity(Templates.error(404, e.getMessage())).build();
+        return Response.status(404)
+                .type(MediaType.TEXT_HTML)
+                .entity(Templates.error(404, e.getMessage()))
+                .build();
     }
 }

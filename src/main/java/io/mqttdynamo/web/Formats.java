@@ -13,11 +13,10 @@ import io.quarkus.qute.TemplateExtension;
 @TemplateExtension(namespace = "fmt")
 public final class Formats {
 
-    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss'Z'")
-            .withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter TIME =
+            DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss'Z'").withZone(ZoneOffset.UTC);
 
-    private Formats() {
-    }
+    private Formats() {}
 
     /** Epoch milliseconds as a UTC time; "—" for 0 (never). */
     static String time(long millis) {
@@ -56,6 +55,7 @@ public final class Formats {
 
     /** Chart size in SVG user units. */
     static final int CHART_WIDTH = 300;
+
     static final int CHART_HEIGHT = 60;
 
     /**
@@ -102,7 +102,8 @@ public final class Formats {
     }
 
     private static String axisLabel(double value) {
-        return value >= 1 && value == Math.rint(value) ? String.format(Locale.ROOT, "%.0f", value)
+        return value >= 1 && value == Math.rint(value)
+                ? String.format(Locale.ROOT, "%.0f", value)
                 : BigDecimal.valueOf(value).stripTrailingZeros().toPlainString();
     }
 

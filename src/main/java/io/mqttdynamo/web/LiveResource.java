@@ -33,8 +33,7 @@ public class LiveResource {
     static final int RETRY_AFTER_SECONDS = 30;
 
     /** One event: what changed since the previous one (empty on a tick); the rate is the cluster's. */
-    public record LiveUpdate(List<RecentActivity.Change> changes, double messagesPerSecond, int onlineClients) {
-    }
+    public record LiveUpdate(List<RecentActivity.Change> changes, double messagesPerSecond, int onlineClients) {}
 
     private final RecentActivity activity;
     private final DashboardData data;
@@ -58,9 +57,11 @@ public class LiveResource {
             throw new WebApplicationException(Response.status(Response.Status.SERVICE_UNAVAILABLE)
                     .header("Retry-After", Integer.toString(RETRY_AFTER_SECONDS))
                     .type(MediaType.APPLICATION_JSON)
-                    .entity(new ApiResource.ApiError(503, "too many live streams open (" + maxStreams
-                            + ", mqtt-dynamo.dashboard.live.max-streams): try again in " + RETRY_AFTER_SECONDS
-                            + " s"))
+                    .entity(new ApiResource.ApiError(
+                            503,
+                            "too many live streams open (" + maxStreams
+                                    + ", mqtt-dynamo.dashboard.live.max-streams): try again in " + RETRY_AFTER_SECONDS
+                                    + " s"))
                     .build());
         }
         AtomicBoolean released = new AtomicBoolean();
@@ -70,15 +71,21 @@ public class LiveResource {
             }
         };
         Multi<List<RecentActivity.Change>> changes = activity.changes()
-                .group().intoLists().every(Duration.ofMillis(500))
+                .group()
+                .intoLists()
+                .every(Duration.ofMillis(500))
                 .filter(list -> !list.isEmpty())
                 .map(list -> list.stream().distinct().toList());
-        Multi<List<RecentActivity.Change>> ticks = Multi.createFrom().ticks().every(Duration.ofSeconds(2))
-                .map(tick -> List.of());
-        return Multi.createBy().merging().streams(changes, ticks)
+        Multi<List<RecentActivity.Change>> ticks =
+                Multi.createFrom().ticks().every(Duration.ofSeconds(2)).map(tick -> List.of());
+        return Multi.createBy()
+                .merging()
+                .streams(changes, ticks)
                 .map(list -> new LiveUpdate(list, data.clusterRate(), activity.onlineCount()))
-                .select().first(maxAge)
-                .onTermination().invoke(release);
+                .select()
+                .first(maxAge)
+                .onTermination()
+                .invoke(release);
     }
 
     /** Streams open now. */

@@ -6,8 +6,8 @@ import io.mqttdynamo.domain.Payloads;
 import io.mqttdynamo.store.Rows;
 
 /** A stored message as pages and the API show it. */
-public record MessageView(String msgId, String topic, int qos, String sender, boolean retain, long arrivedMillis,
-        PayloadView payload) {
+public record MessageView(
+        String msgId, String topic, int qos, String sender, boolean retain, long arrivedMillis, PayloadView payload) {
 
     /**
      * Bytes of a payload a listing carries (the first ones, cut between characters when it is text): a page of
@@ -17,7 +17,13 @@ public record MessageView(String msgId, String topic, int qos, String sender, bo
 
     /** The message whole, as its own page and endpoint show it. */
     static MessageView of(Rows.Message m) {
-        return new MessageView(m.msgId(), m.topic(), m.qos(), m.sender(), m.retain(), m.arrived(),
+        return new MessageView(
+                m.msgId(),
+                m.topic(),
+                m.qos(),
+                m.sender(),
+                m.retain(),
+                m.arrived(),
                 PayloadView.of(m.payload(), m.payloadSize(), m.binary(), m.truncated()));
     }
 
@@ -28,12 +34,24 @@ public record MessageView(String msgId, String topic, int qos, String sender, bo
             int keep = m.binary() ? LISTED_PAYLOAD_BYTES : Payloads.utf8Prefix(payload, LISTED_PAYLOAD_BYTES);
             payload = Arrays.copyOf(payload, keep);
         }
-        return new MessageView(m.msgId(), m.topic(), m.qos(), m.sender(), m.retain(), m.arrived(),
+        return new MessageView(
+                m.msgId(),
+                m.topic(),
+                m.qos(),
+                m.sender(),
+                m.retain(),
+                m.arrived(),
                 PayloadView.of(payload, m.payloadSize(), m.binary(), m.truncated()));
     }
 
     static MessageView of(RecentActivity.StoredMessage m) {
-        return new MessageView(m.msgId(), m.topic(), m.qos(), m.sender(), m.retain(), m.arrivedMillis(),
+        return new MessageView(
+                m.msgId(),
+                m.topic(),
+                m.qos(),
+                m.sender(),
+                m.retain(),
+                m.arrivedMillis(),
                 PayloadView.of(m.payloadStart(), m.payloadSize(), m.binary(), m.leftOut()));
     }
 }

@@ -25,19 +25,33 @@ import io.mqttdynamo.store.Tables;
  * @param delivery what the delivery functions did, summed over the replicas since each started
  * @param refusals writes DynamoDB refused for good or that failed, summed over the replicas since each started
  */
-public record Overview(long onlineClients, long knownClients, boolean brokerUp, String brokerAddress,
-        String brokerProblem, long reconnects, long unacknowledgedMessages, boolean dynamoUp, String tablesProblem,
-        int pendingWrites, String lastError,
-        long lastErrorAtMillis, double messagesPerSecond, double writeLatencyMillis, Chart chart,
-        int replicaCount, List<Replica> replicas, ReplicaSnapshot.Delivery delivery,
-        ReplicaSnapshot.Refusals refusals, List<TableCost> writeCost) {
+public record Overview(
+        long onlineClients,
+        long knownClients,
+        boolean brokerUp,
+        String brokerAddress,
+        String brokerProblem,
+        long reconnects,
+        long unacknowledgedMessages,
+        boolean dynamoUp,
+        String tablesProblem,
+        int pendingWrites,
+        String lastError,
+        long lastErrorAtMillis,
+        double messagesPerSecond,
+        double writeLatencyMillis,
+        Chart chart,
+        int replicaCount,
+        List<Replica> replicas,
+        ReplicaSnapshot.Delivery delivery,
+        ReplicaSnapshot.Refusals refusals,
+        List<TableCost> writeCost) {
 
     /**
      * What a table's writes cost lately, summed over the replicas: write units per second over the last minute, and
      * per message stored in that time (null while no message came).
      */
-    public record TableCost(String table, double unitsPerSecond, Double unitsPerMessage) {
-    }
+    public record TableCost(String table, double unitsPerSecond, Double unitsPerMessage) {}
 
     /** The tables the service writes: the EMQX backend's six and its own {@code mqtt_dynamo_stats}. */
     public int tableCount() {
@@ -48,14 +62,23 @@ public record Overview(long onlineClients, long knownClients, boolean brokerUp, 
      * Evenly spaced samples, oldest first: {@code messagesPerSecond[i]} and {@code writeLatencyMillis[i]}
      * cover the second that ended {@code (length - 1 - i) * stepSeconds} before {@code endMillis}.
      */
-    public record Chart(int stepSeconds, long endMillis, double[] messagesPerSecond, double[] writeLatencyMillis) {
-    }
+    public record Chart(int stepSeconds, long endMillis, double[] messagesPerSecond, double[] writeLatencyMillis) {}
 
     /** One replica as the dashboard lists it; {@code ageMillis}: how old its figures are. */
-    public record Replica(String name, boolean self, boolean healthy, boolean brokerUp, String brokerProblem,
-            boolean dynamoUp, String tablesProblem, int pendingWrites, long unacknowledgedMessages,
-            double messagesPerSecond, String lastError, long lastErrorAtMillis, long ageMillis) {
-    }
+    public record Replica(
+            String name,
+            boolean self,
+            boolean healthy,
+            boolean brokerUp,
+            String brokerProblem,
+            boolean dynamoUp,
+            String tablesProblem,
+            int pendingWrites,
+            long unacknowledgedMessages,
+            double messagesPerSecond,
+            String lastError,
+            long lastErrorAtMillis,
+            long ageMillis) {}
 
     /** Merges the replicas' snapshots, {@code replicas.get(0)} being this replica's. */
     static Overview of(long onlineClients, long knownClients, String brokerAddress, List<ReplicaSnapshot> replicas) {
@@ -124,9 +147,20 @@ public record Overview(long onlineClients, long knownClients, boolean brokerUp, 
                     latencyPeak[i] = Math.max(latencyPeak[i], theirLatency[(int) j]);
                 }
             }
-            list.add(new Replica(r.replica(), isSelf, r.healthy(), r.brokerUp(), r.brokerProblem(), r.dynamoUp(),
-                    r.tablesProblem(), r.pendingWrites(), r.unacknowledgedMessages(), r.messagesPerSecond(),
-                    r.lastError(), r.lastErrorAtMillis(), isSelf ? 0 : Math.max(0, now - r.atMillis())));
+            list.add(new Replica(
+                    r.replica(),
+                    isSelf,
+                    r.healthy(),
+                    r.brokerUp(),
+                    r.brokerProblem(),
+                    r.dynamoUp(),
+                    r.tablesProblem(),
+                    r.pendingWrites(),
+                    r.unacknowledgedMessages(),
+                    r.messagesPerSecond(),
+                    r.lastError(),
+                    r.lastErrorAtMillis(),
+                    isSelf ? 0 : Math.max(0, now - r.atMillis())));
         }
         double[] latency = new double[seconds];
         for (int i = 0; i < seconds; i++) {
@@ -141,12 +175,28 @@ public record Overview(long onlineClients, long knownClients, boolean brokerUp, 
         }
         double messagesPerSecond = window == 0 ? 0 : lastMinute / window;
         List<TableCost> cost = new ArrayList<>();
-        unitsPerSecond.forEach((table, units) -> cost.add(new TableCost(table, units,
-                messagesPerSecond > 0 ? units / messagesPerSecond : null)));
-        return new Overview(onlineClients, knownClients, brokerUp, brokerAddress, brokerProblem, reconnects,
-                unacknowledged, dynamoUp, tablesProblem, pending, lastError, lastErrorAt, rate,
+        unitsPerSecond.forEach((table, units) ->
+                cost.add(new TableCost(table, units, messagesPerSecond > 0 ? units / messagesPerSecond : null)));
+        return new Overview(
+                onlineClients,
+                knownClients,
+                brokerUp,
+                brokerAddress,
+                brokerProblem,
+                reconnects,
+                unacknowledged,
+                dynamoUp,
+                tablesProblem,
+                pending,
+                lastError,
+                lastErrorAt,
+                rate,
                 rate > 0 ? latencyWeighted / rate : latencyMax,
-                new Chart(1, self.chartEndMillis(), rates, latency), list.size(), List.copyOf(list), delivery,
-                refusals, List.copyOf(cost));
+                new Chart(1, self.chartEndMillis(), rates, latency),
+                list.size(),
+                List.copyOf(list),
+                delivery,
+                refusals,
+                List.copyOf(cost));
     }
 }

@@ -13,8 +13,14 @@ import io.mqttdynamo.domain.Payloads;
  * too large for DynamoDB, {@code payload_truncated}); {@code previewCut}, what is shown here is only the
  * start of a payload (in-memory previews of recent messages keep its first kilobyte).
  */
-public record PayloadView(String text, String hexPreview, String base64, int size, boolean binary,
-        boolean truncated, boolean previewCut) {
+public record PayloadView(
+        String text,
+        String hexPreview,
+        String base64,
+        int size,
+        boolean binary,
+        boolean truncated,
+        boolean previewCut) {
 
     private static final int PREVIEW_CHARS = 120;
     private static final int PREVIEW_BYTES = 32;
@@ -36,9 +42,14 @@ public record PayloadView(String text, String hexPreview, String base64, int siz
             return new PayloadView(text, null, null, size, false, leftOut, cut);
         }
         byte[] head = bytes.length > PREVIEW_BYTES ? java.util.Arrays.copyOf(bytes, PREVIEW_BYTES) : bytes;
-        return new PayloadView(null, HexFormat.ofDelimiter(" ").formatHex(head)
-                + (bytes.length > PREVIEW_BYTES ? " …" : ""), Base64.getEncoder().encodeToString(bytes), size, true,
-                leftOut, cut);
+        return new PayloadView(
+                null,
+                HexFormat.ofDelimiter(" ").formatHex(head) + (bytes.length > PREVIEW_BYTES ? " …" : ""),
+                Base64.getEncoder().encodeToString(bytes),
+                size,
+                true,
+                leftOut,
+                cut);
     }
 
     /** A one-line preview, cut between characters (never inside a surrogate pair). */

@@ -35,11 +35,16 @@ public class RecentActivity {
     public static final int CAPACITY = 200;
     /** Bytes of a payload remembered for previews. */
     public static final int PREVIEW_BYTES = 1024;
+
     private static final String KEPT = "recent-messages";
 
     /** What changed in the tables. */
     public enum Change {
-        CLIENTS, SUBSCRIPTIONS, MESSAGES, RETAINED, ACKS
+        CLIENTS,
+        SUBSCRIPTIONS,
+        MESSAGES,
+        RETAINED,
+        ACKS
     }
 
     /**
@@ -47,13 +52,22 @@ public class RecentActivity {
      * on a character boundary when it is text; {@code binary} tells whether the whole payload is not
      * UTF-8; {@code leftOut} whether the item was stored without its payload (too large).
      */
-    public record StoredMessage(String msgId, String topic, int qos, boolean retain, String sender,
-            byte[] payloadStart, int payloadSize, boolean binary, boolean leftOut, long arrivedMillis) {
-    }
+    public record StoredMessage(
+            String msgId,
+            String topic,
+            int qos,
+            boolean retain,
+            String sender,
+            byte[] payloadStart,
+            int payloadSize,
+            boolean binary,
+            boolean leftOut,
+            long arrivedMillis) {}
 
     private final ArrayDeque<StoredMessage> messages = new ArrayDeque<>(CAPACITY);
     /** Clients online as the counters said when last read (the live stream's figure). */
     private volatile long onlineCounted = -1;
+
     private final BroadcastProcessor<Change> changes = BroadcastProcessor.create();
     private final int maxStoredPayload;
     private final Vertx vertx;
@@ -70,9 +84,16 @@ public class RecentActivity {
                 // Before whatever arrived already: those are newer.
                 for (int i = kept.size() - 1; i >= 0 && messages.size() < CAPACITY; i--) {
                     JsonObject m = kept.getJsonObject(i);
-                    messages.addFirst(new StoredMessage(m.getString("msgId"), m.getString("topic"), m.getInteger("qos"),
-                            m.getBoolean("retain"), m.getString("sender"), m.getBinary("payloadStart"),
-                            m.getInteger("payloadSize"), m.getBoolean("binary"), m.getBoolean("leftOut"),
+                    messages.addFirst(new StoredMessage(
+                            m.getString("msgId"),
+                            m.getString("topic"),
+                            m.getInteger("qos"),
+                            m.getBoolean("retain"),
+                            m.getString("sender"),
+                            m.getBinary("payloadStart"),
+                            m.getInteger("payloadSize"),
+                            m.getBoolean("binary"),
+                            m.getBoolean("leftOut"),
                             m.getLong("arrivedMillis")));
                 }
             }
@@ -87,9 +108,16 @@ public class RecentActivity {
         JsonArray kept = new JsonArray();
         synchronized (messages) {
             for (StoredMessage m : messages) {
-                kept.add(new JsonObject().put("msgId", m.msgId()).put("topic", m.topic()).put("qos", m.qos())
-                        .put("retain", m.retain()).put("sender", m.sender()).put("payloadStart", m.payloadStart())
-                        .put("payloadSize", m.payloadSize()).put("binary", m.binary()).put("leftOut", m.leftOut())
+                kept.add(new JsonObject()
+                        .put("msgId", m.msgId())
+                        .put("topic", m.topic())
+                        .put("qos", m.qos())
+                        .put("retain", m.retain())
+                        .put("sender", m.sender())
+                        .put("payloadStart", m.payloadStart())
+                        .put("payloadSize", m.payloadSize())
+                        .put("binary", m.binary())
+                        .put("leftOut", m.leftOut())
                         .put("arrivedMillis", m.arrivedMillis()));
             }
         }
@@ -106,9 +134,18 @@ public class RecentActivity {
                 }
                 byte[] payload = m.payload();
                 boolean binary = Payloads.utf8(payload).isEmpty();
-                int keep = binary ? Math.min(PREVIEW_BYTES, payload.length) : Payloads.utf8Prefix(payload, PREVIEW_BYTES);
-                messages.addLast(new StoredMessage(m.msgId(), m.topic(), m.qos(), m.retain(), m.sender(),
-                        Arrays.copyOf(payload, keep), payload.length, binary, payload.length > maxStoredPayload,
+                int keep =
+                        binary ? Math.min(PREVIEW_BYTES, payload.length) : Payloads.utf8Prefix(payload, PREVIEW_BYTES);
+                messages.addLast(new StoredMessage(
+                        m.msgId(),
+                        m.topic(),
+                        m.qos(),
+                        m.retain(),
+                        m.sender(),
+                        Arrays.copyOf(payload, keep),
+                        payload.length,
+                        binary,
+                        payload.length > maxStoredPayload,
                         m.arrivedMillis()));
             }
             emit(m.retain() ? Change.RETAINED : Change.MESSAGES);

@@ -34,11 +34,13 @@ public class RetainedRestoreResource {
     public Uni<Response> restore() {
         return sync.sync()
                 .map(report -> Response.ok(report).build())
-                .onFailure().recoverWithItem(failure -> {
+                .onFailure()
+                .recoverWithItem(failure -> {
                     int status = failure instanceof RetainedSync.NotNowException ? 409 : 502;
                     return Response.status(status)
                             .entity(Map.of("status", status, "error", String.valueOf(failure.getMessage())))
-                            .type(MediaType.APPLICATION_JSON).build();
+                            .type(MediaType.APPLICATION_JSON)
+                            .build();
                 });
     }
 

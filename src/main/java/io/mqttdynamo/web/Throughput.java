@@ -43,6 +43,7 @@ public class Throughput {
     private final double[] latencyMillis = new double[SECONDS];
     /** Write units consumed since start by each table, at each second of the last {@link #COST_SECONDS}. */
     private final double[][] unitsAt = new double[COST_SECONDS + 1][Tables.values().length];
+
     private int unitsNewest;
     private int unitsSamples;
     private final StoreMetrics storeMetrics;
@@ -52,7 +53,11 @@ public class Throughput {
     private long lastLatencyCount;
     private double lastLatencyTotal;
 
-    public Throughput(MeterRegistry registry, Vertx vertx, HookRouter router, BrokerSessions sessions,
+    public Throughput(
+            MeterRegistry registry,
+            Vertx vertx,
+            HookRouter router,
+            BrokerSessions sessions,
             StoreMetrics storeMetrics) {
         this.registry = registry;
         this.storeMetrics = storeMetrics;
@@ -70,7 +75,8 @@ public class Throughput {
 
     /** Whether a message is one of the broker's users', not of the service itself. */
     boolean usersMessage(BrokerEvent.MessagePublished m) {
-        return !router.isServiceTopic(m.topic()) && !Republisher.isRepublisher(m.sender())
+        return !router.isServiceTopic(m.topic())
+                && !Republisher.isRepublisher(m.sender())
                 && (m.sender().isEmpty() || !sessions.isOwnClient(m.sender()));
     }
 

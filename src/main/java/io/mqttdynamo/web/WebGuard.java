@@ -32,6 +32,7 @@ public class WebGuard {
     /** No inline script or style, nothing from elsewhere, never inside a frame. */
     public static final String CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; style-src 'self';"
             + " img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
     static final String OPEN_PREFIX = "/q/";
     private static final Pattern IP_LITERAL = Pattern.compile("[0-9A-Fa-f:.]+(%[0-9A-Za-z_.-]+)?");
 
@@ -41,7 +42,8 @@ public class WebGuard {
     public WebGuard(MqttDynamoConfig config) {
         this.loginEnabled = config.dashboard().auth().enabled();
         this.allowedHosts = config.dashboard().allowedHosts().orElse(List.of()).stream()
-                .map(WebGuard::normalHost).collect(Collectors.toUnmodifiableSet());
+                .map(WebGuard::normalHost)
+                .collect(Collectors.toUnmodifiableSet());
     }
 
     void install(@Observes Router router) {
@@ -60,9 +62,13 @@ public class WebGuard {
             headers.set("Content-Security-Policy", CONTENT_SECURITY_POLICY);
             headers.set("X-Frame-Options", "DENY");
         }
-        if (!open && changesState(context.request().method().name())
-                && !sameOrigin(context.request().getHeader("Sec-Fetch-Site"), context.request().getHeader("Origin"),
-                        context.request().getHeader("Host"), context.request().getHeader("X-Forwarded-Host"))) {
+        if (!open
+                && changesState(context.request().method().name())
+                && !sameOrigin(
+                        context.request().getHeader("Sec-Fetch-Site"),
+                        context.request().getHeader("Origin"),
+                        context.request().getHeader("Host"),
+                        context.request().getHeader("X-Forwarded-Host"))) {
             refuseCrossOrigin(context, path);
             return;
         }
@@ -116,7 +122,8 @@ public class WebGuard {
         }
         String literal = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
         // An address only: a name is never looked up (InetAddress would resolve it).
-        if (!IP_LITERAL.matcher(literal).matches() || literal.contains("%")
+        if (!IP_LITERAL.matcher(literal).matches()
+                || literal.contains("%")
                 || !(literal.contains(":") || literal.matches("\\d{1,3}(\\.\\d{1,3}){3}"))) {
             return false;
         }
@@ -165,7 +172,8 @@ public class WebGuard {
         String why = "A request from another site's page does not change anything here.";
         var response = context.response().setStatusCode(403);
         if (path != null && (path.equals("/api") || path.startsWith("/api/"))) {
-            response.putHeader(HttpHeaders.CONTENT_TYPE, "application/json").end("{\"status\":403,\"error\":\"" + why + "\"}");
+            response.putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+                    .end("{\"status\":403,\"error\":\"" + why + "\"}");
         } else {
             response.putHeader(HttpHeaders.CONTENT_TYPE, "text/html;charset=UTF-8")
                     .end("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>mqtt-dynamo: refused"

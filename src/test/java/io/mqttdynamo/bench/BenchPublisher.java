@@ -52,7 +52,9 @@ final class BenchPublisher implements AutoCloseable {
             }
             try {
                 if (!inFlight.tryAcquire(settings.stall().toSeconds(), TimeUnit.SECONDS)) {
-                    BenchSupport.log("publisher: no PUBACK for %d s, stopping at %d of %d", settings.stall().toSeconds(), i, count);
+                    BenchSupport.log(
+                            "publisher: no PUBACK for %d s, stopping at %d of %d",
+                            settings.stall().toSeconds(), i, count);
                     return;
                 }
             } catch (InterruptedException e) {
@@ -67,8 +69,11 @@ final class BenchPublisher implements AutoCloseable {
             if (times != null) {
                 times[i] = System.nanoTime();
             }
-            client.publishWith().topic(mode.equals("envelope") ? BenchSettings.ENVELOPE_TOPIC : topic)
-                    .qos(MqttQos.AT_LEAST_ONCE).payload(body).send()
+            client.publishWith()
+                    .topic(mode.equals("envelope") ? BenchSettings.ENVELOPE_TOPIC : topic)
+                    .qos(MqttQos.AT_LEAST_ONCE)
+                    .payload(body)
+                    .send()
                     .whenComplete((result, failure) -> {
                         if (failure != null || result.getError().isPresent()) {
                             errors.incrementAndGet();
@@ -78,7 +83,9 @@ final class BenchPublisher implements AutoCloseable {
         }
         try {
             if (!inFlight.tryAcquire(MAX_IN_FLIGHT, settings.stall().toSeconds(), TimeUnit.SECONDS)) {
-                BenchSupport.log("publisher: PUBACKs missing after %d s", settings.stall().toSeconds());
+                BenchSupport.log(
+                        "publisher: PUBACKs missing after %d s",
+                        settings.stall().toSeconds());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -109,8 +116,12 @@ final class BenchPublisher implements AutoCloseable {
 
     /** A publisher connected to the broker on {@code port} with a clean session. */
     static BenchPublisher connect(BenchSettings settings, int port, String clientId) throws Exception {
-        Mqtt5AsyncClient client = MqttClient.builder().useMqttVersion5().identifier(clientId)
-                .serverHost("127.0.0.1").serverPort(port).buildAsync();
+        Mqtt5AsyncClient client = MqttClient.builder()
+                .useMqttVersion5()
+                .identifier(clientId)
+                .serverHost("127.0.0.1")
+                .serverPort(port)
+                .buildAsync();
         client.connectWith().cleanStart(true).send().get(30, TimeUnit.SECONDS);
         return new BenchPublisher(settings, client, clientId);
     }

@@ -48,9 +48,8 @@ final class BenchService implements AutoCloseable {
         }
         command.add("-jar");
         command.add(jar.toString());
-        ProcessBuilder builder = new ProcessBuilder(command)
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile());
+        ProcessBuilder builder =
+                new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().putAll(env);
         builder.environment().put("QUARKUS_HTTP_PORT", Integer.toString(httpPort));
         Process process = builder.start();
@@ -62,13 +61,18 @@ final class BenchService implements AutoCloseable {
         try {
             await().atMost(timeout).pollInterval(Duration.ofMillis(250)).until(() -> {
                 if (!process.isAlive()) {
-                    throw new IOException("the service exited with code " + process.exitValue() + "; see "
-                            + log);
+                    throw new IOException("the service exited with code " + process.exitValue() + "; see " + log);
                 }
                 try {
-                    return BenchSupport.HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort
-                                    + "/q/health/ready")).timeout(Duration.ofSeconds(5)).build(),
-                            HttpResponse.BodyHandlers.ofString()).statusCode() == 200;
+                    return BenchSupport.HTTP
+                                    .send(
+                                            HttpRequest.newBuilder(URI.create(
+                                                            "http://127.0.0.1:" + httpPort + "/q/health/ready"))
+                                                    .timeout(Duration.ofSeconds(5))
+                                                    .build(),
+                                            HttpResponse.BodyHandlers.ofString())
+                                    .statusCode()
+                            == 200;
                 } catch (IOException e) {
                     return false; // not listening yet
                 }
@@ -80,8 +84,13 @@ final class BenchService implements AutoCloseable {
 
     Optional<String> get(String path) {
         try {
-            return Optional.of(BenchSupport.HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
-                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()).body());
+            return Optional.of(BenchSupport.HTTP
+                    .send(
+                            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
+                                    .timeout(Duration.ofSeconds(10))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString())
+                    .body());
         } catch (IOException e) {
             return Optional.empty();
         } catch (InterruptedException e) {

@@ -9,8 +9,18 @@ import java.util.List;
  * The benchmark's settings (system properties, see {@link Benchmark}) and what the pieces derive from them: the
  * topics and payloads published.
  */
-record BenchSettings(int messages, int topics, int payloadBytes, int latencyMessages, List<String> modes,
-        boolean naive, int warmupMessages, Duration stall, Duration maxWait, Path dir, String run) {
+record BenchSettings(
+        int messages,
+        int topics,
+        int payloadBytes,
+        int latencyMessages,
+        List<String> modes,
+        boolean naive,
+        int warmupMessages,
+        Duration stall,
+        Duration maxWait,
+        Path dir,
+        String run) {
 
     /** The topic of the broker rule's envelopes in envelope mode. */
     static final String ENVELOPE_TOPIC = "bench-events/message_publish";
@@ -22,7 +32,9 @@ record BenchSettings(int messages, int topics, int payloadBytes, int latencyMess
                 Integer.getInteger("bench.payload", 200),
                 Integer.getInteger("bench.latencyMessages", 5_000),
                 Arrays.stream(System.getProperty("bench.modes", "raw,envelope").split(","))
-                        .map(String::trim).filter(s -> !s.isEmpty()).toList(),
+                        .map(String::trim)
+                        .filter(s -> !s.isEmpty())
+                        .toList(),
                 Boolean.parseBoolean(System.getProperty("bench.naive", "true")),
                 // Messages published and stored before the measured run, so that it measures a warm JVM.
                 Integer.getInteger("bench.warmupMessages", 10_000),

@@ -35,10 +35,10 @@ final class BenchSupport {
 
     static final PrintStream LOG = System.err;
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
-    private BenchSupport() {
-    }
+    private BenchSupport() {}
 
     static void log(String format, Object... args) {
         LOG.println("[bench] " + String.format(format, args));
@@ -89,10 +89,16 @@ final class BenchSupport {
 
     static void createTable(DynamoDbAsyncClient db, String table, String hashKey) {
         db.createTable(b -> b.tableName(table)
-                .keySchema(KeySchemaElement.builder().attributeName(hashKey).keyType(KeyType.HASH).build())
-                .attributeDefinitions(AttributeDefinition.builder().attributeName(hashKey)
-                        .attributeType(ScalarAttributeType.S).build())
-                .billingMode(BillingMode.PAY_PER_REQUEST)).join();
+                        .keySchema(KeySchemaElement.builder()
+                                .attributeName(hashKey)
+                                .keyType(KeyType.HASH)
+                                .build())
+                        .attributeDefinitions(AttributeDefinition.builder()
+                                .attributeName(hashKey)
+                                .attributeType(ScalarAttributeType.S)
+                                .build())
+                        .billingMode(BillingMode.PAY_PER_REQUEST))
+                .join();
         db.waiter().waitUntilTableExists(b -> b.tableName(table)).join();
     }
 

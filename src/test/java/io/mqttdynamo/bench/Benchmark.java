@@ -3,7 +3,6 @@ package io.mqttdynamo.bench;
 import static io.mqttdynamo.bench.BenchSupport.JSON;
 import static io.mqttdynamo.bench.BenchSupport.LOG;
 import static io.mqttdynamo.bench.BenchSupport.log;
-import static io.mqttdynamo.bench.BenchSupport.percentile;
 import static io.mqttdynamo.bench.BenchSupport.poll;
 import static io.mqttdynamo.bench.BenchSupport.round;
 
@@ -30,6 +29,7 @@ import io.mqttdynamo.store.local.DynaliteServer;
 import io.mqttdynamo.support.DynamoDbProxy;
 import io.mqttdynamo.support.LocalDynamoDbResource;
 import io.mqttdynamo.support.PrometheusText;
+
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 
 /**
@@ -104,8 +104,11 @@ public final class Benchmark {
         result.put("date", OffsetDateTime.now(ZoneOffset.UTC).toString());
         result.set("machine", ProcessProbes.machine());
         ObjectNode asked = result.putObject("settings");
-        asked.put("messages", messages).put("topics", topics).put("payload_bytes", payloadBytes)
-                .put("latency_messages", latencyMessages).put("stall_seconds", stall.toSeconds());
+        asked.put("messages", messages)
+                .put("topics", topics)
+                .put("payload_bytes", payloadBytes)
+                .put("latency_messages", latencyMessages)
+                .put("stall_seconds", stall.toSeconds());
         ArrayNode results = result.putArray("modes");
         Double naiveRate = null;
         boolean naiveDone = !settings.naive();
@@ -134,8 +137,8 @@ public final class Benchmark {
         if (clientEvents > 0) {
             ObjectNode storm = result.putObject("client_events");
             try {
-                new ClientEventStorm(settings, clientEvents, this::track).run(storm,
-                        environment("raw", "bench-" + run + "-events", 0, ""));
+                new ClientEventStorm(settings, clientEvents, this::track)
+                        .run(storm, environment("raw", "bench-" + run + "-events", 0, ""));
             } catch (Exception e) {
                 LOG.println("[bench] client-event storm failed: " + e);
                 e.printStackTrace(LOG);
@@ -146,8 +149,10 @@ public final class Benchmark {
         }
         for (JsonNode mode : results) {
             if (naiveRate != null && naiveRate > 0 && mode.hasNonNull("persisted_msgs_per_s")) {
-                ((ObjectNode) mode).put("ratio_to_naive", round(mode.get("persisted_msgs_per_s").asDouble() / naiveRate,
-                        2));
+                ((ObjectNode) mode)
+                        .put(
+                                "ratio_to_naive",
+                                round(mode.get("persisted_msgs_per_s").asDouble() / naiveRate, 2));
             }
         }
         JsonNode first = results.isEmpty() ? null : results.get(0);
@@ -161,8 +166,8 @@ public final class Benchmark {
         log("mode %s: starting Mosquitto and dynalite", mode);
         BenchMosquitto broker = track(BenchMosquitto.start(dir, mode));
         int dynamoPort = LocalDynamoDbResource.freePort();
-        DynaliteServer dynalite = track(DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", dynamoPort,
-                Optional.empty()));
+        DynaliteServer dynalite =
+                track(DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", dynamoPort, Optional.empty()));
         long dynalitePid = ProcessProbes.childPid("--port " + dynamoPort).orElse(-1L);
         DynamoDbAsyncClient db = track(BenchSupport.dynamoClient(dynalite.endpoint()));
 
@@ -181,13 +186,13 @@ public final class Benchmark {
 
         // 2. The service, fed as fast as it takes messages.
         String clientId = "bench-" + run + "-" + mode;
-        BenchService service = track(BenchService.start(dir, mode + "-throughput", environment(mode, clientId,
-                broker.port, dynalite.endpoint())));
+        BenchService service = track(BenchService.start(
+                dir, mode + "-throughput", environment(mode, clientId, broker.port, dynalite.endpoint())));
         service.awaitReady(Duration.ofSeconds(120));
         log("service ready (pid %d)", service.process.pid());
 
-        BenchPublisher publisher = track(BenchPublisher.connect(settings, broker.port,
-                "bench-pub-" + run + "-" + mode));
+        BenchPublisher publisher =
+                track(BenchPublisher.connect(settings, broker.port, "bench-pub-" + run + "-" + mode));
         if (warmupMessages > 0) {
             // The JVM's just-in-time compilation would otherwise be measured as the service's cost per message.
             publisher.publishAll(mode, messages, warmupMessages, 0, null);
@@ -195,14 +200,20 @@ public final class Benchmark {
             log("warm-up: %d messages %s", warmupMessages, warm ? "stored" : "NOT all stored");
         }
         double unitsBefore = ServiceProbes.writeUnits(service);
-        long[] cpuBefore = {ProcessProbes.cpuTicks(service.process.pid()), ProcessProbes.cpuTicks(dynalitePid),
-                ProcessProbes.cpuTicks(broker.process.pid())};
+        long[] cpuBefore = {
+            ProcessProbes.cpuTicks(service.process.pid()),
+            ProcessProbes.cpuTicks(dynalitePid),
+            ProcessProbes.cpuTicks(broker.process.pid())
+        };
         long start = System.nanoTime();
-        CompletableFuture<Void> publishing = CompletableFuture.runAsync(() -> publisher.publishAll(mode, 0,
-                messages, 0, null));
+        CompletableFuture<Void> publishing =
+                CompletableFuture.runAsync(() -> publisher.publishAll(mode, 0, messages, 0, null));
         Persisted persisted = awaitPersisted(db, service, messages, start, publishing);
-        long[] cpuAfter = {ProcessProbes.cpuTicks(service.process.pid()), ProcessProbes.cpuTicks(dynalitePid),
-                ProcessProbes.cpuTicks(broker.process.pid())};
+        long[] cpuAfter = {
+            ProcessProbes.cpuTicks(service.process.pid()),
+            ProcessProbes.cpuTicks(dynalitePid),
+            ProcessProbes.cpuTicks(broker.process.pid())
+        };
         double cpuSeconds = (System.nanoTime() - start) / 1e9;
         BenchSupport.finish(publishing, stall);
         double seconds = (persisted.endNanos - start) / 1e9;
@@ -218,15 +229,20 @@ public final class Benchmark {
         // From the first publish until all were seen persisted (or the wait gave up), per message stored.
         out.put("cpu_window_seconds", round(cpuSeconds, 2));
         out.put("service_cpu_ms_per_10k", round(processes.ticksToMs(cpuAfter[0] - cpuBefore[0]) * per10k, 0));
-        out.put("dynalite_cpu_ms_per_10k", dynalitePid < 0 ? null
-                : round(processes.ticksToMs(cpuAfter[1] - cpuBefore[1]) * per10k, 0));
+        out.put(
+                "dynalite_cpu_ms_per_10k",
+                dynalitePid < 0 ? null : round(processes.ticksToMs(cpuAfter[1] - cpuBefore[1]) * per10k, 0));
         out.put("broker_cpu_ms_per_10k", round(processes.ticksToMs(cpuAfter[2] - cpuBefore[2]) * per10k, 0));
         out.put("service_peak_rss_mb", round(ProcessProbes.peakRssKb(service.process.pid()) / 1024.0, 0));
         // DynamoDB's bill for the burst, from the write units DynamoDB reported for each write (the service's
         // mqtt_dynamo_consumed_write_units_total; dynalite computes them by DynamoDB's rule).
         awaitAcknowledged(service, warmupMessages + messages, System.nanoTime());
-        out.put("wcu_per_msg_burst", round((ServiceProbes.writeUnits(service) - unitsBefore) / Math.max(1, persisted.complete
-                ? messages : persisted.msgItems), 2));
+        out.put(
+                "wcu_per_msg_burst",
+                round(
+                        (ServiceProbes.writeUnits(service) - unitsBefore)
+                                / Math.max(1, persisted.complete ? messages : persisted.msgItems),
+                        2));
         log("persisted %s: %.0f msgs/s over %.2f s", persisted.complete ? "all" : "NOT all", rate, seconds);
 
         // 3. What is really stored.
@@ -252,9 +268,8 @@ public final class Benchmark {
     // ---------------------------------------------------------------- persisted
 
     /** msgItems: mqtt_msg items when complete, distinct messages stored when not. */
-    private record Persisted(boolean complete, long endNanos, long msgItems, long setEntries, long intervalMs,
-            double pollMillisAvg) {
-    }
+    private record Persisted(
+            boolean complete, long endNanos, long msgItems, long setEntries, long intervalMs, double pollMillisAvg) {}
 
     /**
      * Waits until the service has acknowledged (so stored) {@code expected} messages after the warm-up: it
@@ -262,7 +277,11 @@ public final class Benchmark {
      * items are in DynamoDB, so this is "persisted" without loading dynalite with polls; {@link #verify}
      * then checks with a full scan that each message is there once.
      */
-    private Persisted awaitPersisted(DynamoDbAsyncClient db, BenchService service, long expected, long start,
+    private Persisted awaitPersisted(
+            DynamoDbAsyncClient db,
+            BenchService service,
+            long expected,
+            long start,
             CompletableFuture<Void> publishing) {
         long end = awaitAcknowledged(service, warmupMessages + expected, start);
         if (publishing.isCompletedExceptionally()) {
@@ -288,9 +307,10 @@ public final class Benchmark {
         long[] seenAt = {0};
         poll(Duration.ofMillis(POLL_MS), () -> {
             String metrics = service.get("/q/metrics").orElse("");
-            long taken = (long) PrometheusText.value(metrics, "mqtt_dynamo_events_received_total{channel=\"messages\"}");
-            long holding = (long) PrometheusText.value(metrics,
-                    "mqtt_dynamo_unacknowledged_messages{channel=\"messages\"}");
+            long taken =
+                    (long) PrometheusText.value(metrics, "mqtt_dynamo_events_received_total{channel=\"messages\"}");
+            long holding =
+                    (long) PrometheusText.value(metrics, "mqtt_dynamo_unacknowledged_messages{channel=\"messages\"}");
             long now = System.nanoTime();
             if (taken >= received && holding == 0) {
                 seenAt[0] = now;
@@ -325,22 +345,23 @@ public final class Benchmark {
 
     // ---------------------------------------------------------------- latency
 
-    private void latency(String mode, ObjectNode out, BenchMosquitto broker, DynaliteServer dynalite, double rate,
-            String clientId) throws Exception {
+    private void latency(
+            String mode, ObjectNode out, BenchMosquitto broker, DynaliteServer dynalite, double rate, String clientId)
+            throws Exception {
         // At most about a minute of publishing, whatever the rate.
         int count = (int) Math.min(latencyMessages, Math.max(100, rate * 60));
         log("latency: %d messages at %.0f msgs/s", count, rate);
         // Straight to dynalite: the service's own publish-to-persisted histogram (mqtt_dynamo_persist_latency)
         // measures, from the message's arrival (raw) or the broker's publish_received_at (envelope) to the last
         // write it needs. An observing proxy in between could not carry half the rate on two cores.
-        BenchService service = track(BenchService.start(dir, mode + "-latency", environment(mode, clientId + "-lat",
-                broker.port, dynalite.endpoint())));
+        BenchService service = track(BenchService.start(
+                dir, mode + "-latency", environment(mode, clientId + "-lat", broker.port, dynalite.endpoint())));
         service.awaitReady(Duration.ofSeconds(120));
-        BenchPublisher publisher = track(BenchPublisher.connect(settings, broker.port,
-                "bench-lat-pub-" + run + "-" + mode));
+        BenchPublisher publisher =
+                track(BenchPublisher.connect(settings, broker.port, "bench-lat-pub-" + run + "-" + mode));
         double unitsBefore = ServiceProbes.writeUnits(service);
-        CompletableFuture<Void> publishing = CompletableFuture.runAsync(() -> publisher.publishAll(mode,
-                LATENCY_SEQ_BASE, count, rate, null));
+        CompletableFuture<Void> publishing =
+                CompletableFuture.runAsync(() -> publisher.publishAll(mode, LATENCY_SEQ_BASE, count, rate, null));
         boolean all = awaitAcknowledged(service, count, System.nanoTime()) > 0;
         BenchSupport.finish(publishing, stall);
         out.put("latency_rate_msgs_per_s", round(rate, 0));
@@ -353,8 +374,9 @@ public final class Benchmark {
         out.put("service_p99_ms", ServiceProbes.bucketQuantileMillis(metrics, 0.99));
         out.put("wcu_per_msg_half_load", round((ServiceProbes.writeUnits(service) - unitsBefore) / count, 2));
         out.put("latency_reconnects_log_lines", ServiceProbes.disconnectedLines(service));
-        log("latency: p50 %s ms, p99 %s ms (the service's histogram)", out.get("service_p50_ms"),
-                out.get("service_p99_ms"));
+        log(
+                "latency: p50 %s ms, p99 %s ms (the service's histogram)",
+                out.get("service_p50_ms"), out.get("service_p99_ms"));
         service.stop();
         steady(mode, out, broker, dynalite, clientId);
     }
@@ -368,12 +390,13 @@ public final class Benchmark {
             throws Exception {
         DynamoDbProxy proxy = track(DynamoDbProxy.start(dynalite.endpoint()));
         LongAdder responseBytes = new LongAdder();
-        proxy.onExchange(exchange -> responseBytes.add(exchange.responseBody().getBytes(StandardCharsets.UTF_8).length));
-        BenchService service = track(BenchService.start(dir, mode + "-steady", environment(mode, clientId + "-steady",
-                broker.port, proxy.endpoint())));
+        proxy.onExchange(
+                exchange -> responseBytes.add(exchange.responseBody().getBytes(StandardCharsets.UTF_8).length));
+        BenchService service = track(BenchService.start(
+                dir, mode + "-steady", environment(mode, clientId + "-steady", broker.port, proxy.endpoint())));
         service.awaitReady(Duration.ofSeconds(120));
-        BenchPublisher publisher = track(BenchPublisher.connect(settings, broker.port,
-                "bench-steady-pub-" + run + "-" + mode));
+        BenchPublisher publisher =
+                track(BenchPublisher.connect(settings, broker.port, "bench-steady-pub-" + run + "-" + mode));
         int count = Math.max(100, 2 * topics);
         long bytesBefore = responseBytes.sum();
         double unitsBefore = ServiceProbes.writeUnits(service);
@@ -382,8 +405,9 @@ public final class Benchmark {
         out.put("steady_messages", count);
         out.put("wcu_per_msg_steady", round((ServiceProbes.writeUnits(service) - unitsBefore) / count, 2));
         out.put("response_bytes_per_msg", round((double) (responseBytes.sum() - bytesBefore) / count, 0));
-        log("steady state: %s write units and %s answer bytes per message", out.get("wcu_per_msg_steady"),
-                out.get("response_bytes_per_msg"));
+        log(
+                "steady state: %s write units and %s answer bytes per message",
+                out.get("wcu_per_msg_steady"), out.get("response_bytes_per_msg"));
         service.stop();
     }
 

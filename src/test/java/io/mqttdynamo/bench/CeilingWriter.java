@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.mqttdynamo.domain.EmqxMsgId;
+
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.PutRequest;
@@ -56,7 +57,9 @@ final class CeilingWriter {
             item.put("retain", AttributeValue.fromN("0"));
             item.put("arrived", AttributeValue.fromN(Long.toString(arrived)));
             item.put("payload", AttributeValue.fromS(settings.payload(i)));
-            all.add(WriteRequest.builder().putRequest(PutRequest.builder().item(item).build()).build());
+            all.add(WriteRequest.builder()
+                    .putRequest(PutRequest.builder().item(item).build())
+                    .build());
         }
         Semaphore permits = new Semaphore(concurrency);
         AtomicInteger written = new AtomicInteger();
@@ -98,9 +101,10 @@ final class CeilingWriter {
             if (left.isEmpty() || attempt >= 50) {
                 return CompletableFuture.completedFuture(done);
             }
-            return CompletableFuture.supplyAsync(() -> null,
-                    CompletableFuture.delayedExecutor(Math.min(500, 10L << Math.min(attempt, 5)),
-                            TimeUnit.MILLISECONDS))
+            return CompletableFuture.supplyAsync(
+                            () -> null,
+                            CompletableFuture.delayedExecutor(
+                                    Math.min(500, 10L << Math.min(attempt, 5)), TimeUnit.MILLISECONDS))
                     .thenCompose(x -> writeBatch(table, left, attempt + 1))
                     .thenApply(n -> done + n);
         });

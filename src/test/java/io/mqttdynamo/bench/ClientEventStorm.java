@@ -23,6 +23,7 @@ import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
 import io.mqttdynamo.store.local.DynaliteServer;
 import io.mqttdynamo.support.LocalDynamoDbResource;
 import io.mqttdynamo.support.PrometheusText;
+
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.ScanRequest;
@@ -62,8 +63,8 @@ final class ClientEventStorm {
         log("client events: starting Mosquitto and dynalite");
         BenchMosquitto broker = tracked(BenchMosquitto.start(settings.dir(), "client-events"));
         int dynamoPort = LocalDynamoDbResource.freePort();
-        DynaliteServer dynalite = tracked(DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", dynamoPort,
-                Optional.empty()));
+        DynaliteServer dynalite =
+                tracked(DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", dynamoPort, Optional.empty()));
         long dynalitePid = ProcessProbes.childPid("--port " + dynamoPort).orElse(-1L);
         DynamoDbAsyncClient db = tracked(BenchSupport.dynamoClient(dynalite.endpoint()));
         // What this dynalite takes of the one kind of request an event needs, a conditional UpdateItem of one
@@ -80,8 +81,12 @@ final class ClientEventStorm {
         env.put("MQTT_DYNAMO_MESSAGES_TOPIC", "bench-no-messages/#");
         BenchService service = tracked(BenchService.start(settings.dir(), "client-events", env));
         service.awaitReady(Duration.ofSeconds(120));
-        Mqtt5AsyncClient client = MqttClient.builder().useMqttVersion5().identifier("bench-events-" + settings.run())
-                .serverHost("127.0.0.1").serverPort(broker.port).buildAsync();
+        Mqtt5AsyncClient client = MqttClient.builder()
+                .useMqttVersion5()
+                .identifier("bench-events-" + settings.run())
+                .serverHost("127.0.0.1")
+                .serverPort(broker.port)
+                .buildAsync();
         client.connectWith().cleanStart(true).send().get(30, TimeUnit.SECONDS);
         try {
             // Warm-up under other client ids: the JIT's work is not the cost of an event.
@@ -91,8 +96,8 @@ final class ClientEventStorm {
             double unitsBefore = ServiceProbes.writeUnits(service);
             long[] cpuBefore = {ProcessProbes.cpuTicks(service.process.pid()), ProcessProbes.cpuTicks(dynalitePid)};
             long start = System.nanoTime();
-            CompletableFuture<Void> publishing = CompletableFuture.runAsync(() -> publishEvents(client, "dev-",
-                    clients));
+            CompletableFuture<Void> publishing =
+                    CompletableFuture.runAsync(() -> publishEvents(client, "dev-", clients));
             long end = awaitClientEvents(service, 2L * warmup + 2L * clients);
             long[] cpuAfter = {ProcessProbes.cpuTicks(service.process.pid()), ProcessProbes.cpuTicks(dynalitePid)};
             BenchSupport.finish(publishing, settings.stall());
@@ -104,8 +109,9 @@ final class ClientEventStorm {
             out.put("ratio_to_ceiling", ceiling > 0 ? round(rate / ceiling, 2) : null);
             out.put("seconds", round(seconds, 2));
             out.put("service_cpu_ms_per_10k", round(processes.ticksToMs(cpuAfter[0] - cpuBefore[0]) * per10k, 0));
-            out.put("dynalite_cpu_ms_per_10k", dynalitePid < 0 ? null
-                    : round(processes.ticksToMs(cpuAfter[1] - cpuBefore[1]) * per10k, 0));
+            out.put(
+                    "dynalite_cpu_ms_per_10k",
+                    dynalitePid < 0 ? null : round(processes.ticksToMs(cpuAfter[1] - cpuBefore[1]) * per10k, 0));
             out.put("wcu_per_event", round((ServiceProbes.writeUnits(service) - unitsBefore) / (2.0 * clients), 2));
             long[] counted = clientCounters(db);
             out.put("counted_known", counted[0]).put("counted_online", counted[1]);
@@ -126,12 +132,19 @@ final class ClientEventStorm {
             String clientId = "ceiling-" + round + "-" + i;
             window.acquireUninterruptibly();
             db.updateItem(b -> b.tableName("bench_updates")
-                    .key(Map.of("clientid", AttributeValue.fromS(clientId)))
-                    .updateExpression("SET connect_state = :one, online_at = :at, offline_at = :zero, node = :node")
-                    .conditionExpression("attribute_not_exists(online_at) OR online_at <= :at")
-                    .expressionAttributeValues(Map.of(":one", AttributeValue.fromN("1"), ":zero",
-                            AttributeValue.fromN("0"), ":at", AttributeValue.fromN(Long.toString(now)), ":node",
-                            AttributeValue.fromS("bench@127.0.0.1"))))
+                            .key(Map.of("clientid", AttributeValue.fromS(clientId)))
+                            .updateExpression(
+                                    "SET connect_state = :one, online_at = :at, offline_at = :zero, node = :node")
+                            .conditionExpression("attribute_not_exists(online_at) OR online_at <= :at")
+                            .expressionAttributeValues(Map.of(
+                                    ":one",
+                                    AttributeValue.fromN("1"),
+                                    ":zero",
+                                    AttributeValue.fromN("0"),
+                                    ":at",
+                                    AttributeValue.fromN(Long.toString(now)),
+                                    ":node",
+                                    AttributeValue.fromS("bench@127.0.0.1"))))
                     .whenComplete((ok, failure) -> window.release());
         }
         window.acquireUninterruptibly(concurrency);
@@ -146,13 +159,16 @@ final class ClientEventStorm {
                 String clientId = prefix + settings.run() + "-" + i;
                 long now = System.currentTimeMillis();
                 String payload = kind.equals("connected")
-                        ? "{\"clientid\":\"" + clientId + "\",\"username\":\"u\",\"ts\":" + now
-                                + ",\"connected_at\":" + now + ",\"proto_ver\":5,\"keepalive\":60}"
-                        : "{\"clientid\":\"" + clientId + "\",\"username\":\"u\",\"reason\":\"normal\",\"ts\":"
-                                + now + ",\"disconnected_at\":" + now + "}";
+                        ? "{\"clientid\":\"" + clientId + "\",\"username\":\"u\",\"ts\":" + now + ",\"connected_at\":"
+                                + now + ",\"proto_ver\":5,\"keepalive\":60}"
+                        : "{\"clientid\":\"" + clientId + "\",\"username\":\"u\",\"reason\":\"normal\",\"ts\":" + now
+                                + ",\"disconnected_at\":" + now + "}";
                 window.acquireUninterruptibly();
-                client.publishWith().topic(EVENTS + clientId + "/" + kind).qos(MqttQos.AT_LEAST_ONCE)
-                        .payload(payload.getBytes(StandardCharsets.UTF_8)).send()
+                client.publishWith()
+                        .topic(EVENTS + clientId + "/" + kind)
+                        .qos(MqttQos.AT_LEAST_ONCE)
+                        .payload(payload.getBytes(StandardCharsets.UTF_8))
+                        .send()
                         .whenComplete((ack, failure) -> window.release());
             }
         }
@@ -166,10 +182,10 @@ final class ClientEventStorm {
         long[] seenAt = {0};
         poll(Duration.ofMillis(POLL_MS), () -> {
             String metrics = service.get("/q/metrics").orElse("");
-            long taken = (long) PrometheusText.value(metrics,
-                    "mqtt_dynamo_events_received_total{channel=\"client-events\"}");
-            long holding = (long) PrometheusText.value(metrics,
-                    "mqtt_dynamo_unacknowledged_messages{channel=\"client-events\"}");
+            long taken = (long)
+                    PrometheusText.value(metrics, "mqtt_dynamo_events_received_total{channel=\"client-events\"}");
+            long holding = (long)
+                    PrometheusText.value(metrics, "mqtt_dynamo_unacknowledged_messages{channel=\"client-events\"}");
             long now = System.nanoTime();
             if (taken >= received && holding == 0) {
                 seenAt[0] = now;
@@ -189,12 +205,19 @@ final class ClientEventStorm {
         long[] sums = new long[2];
         Map<String, AttributeValue> start = null;
         do {
-            ScanResponse page = db.scan(ScanRequest.builder().tableName("mqtt_dynamo_stats").exclusiveStartKey(start)
-                    .build()).join();
+            ScanResponse page = db.scan(ScanRequest.builder()
+                            .tableName("mqtt_dynamo_stats")
+                            .exclusiveStartKey(start)
+                            .build())
+                    .join();
             for (Map<String, AttributeValue> item : page.items()) {
                 if (item.get("name").s().startsWith("clients#")) {
-                    sums[0] += item.containsKey("known") ? Long.parseLong(item.get("known").n()) : 0;
-                    sums[1] += item.containsKey("online") ? Long.parseLong(item.get("online").n()) : 0;
+                    sums[0] += item.containsKey("known")
+                            ? Long.parseLong(item.get("known").n())
+                            : 0;
+                    sums[1] += item.containsKey("online")
+                            ? Long.parseLong(item.get("online").n())
+                            : 0;
                 }
             }
             start = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;

@@ -18,6 +18,7 @@ import com.hivemq.client.mqtt.datatypes.MqttQos;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
 
 import io.mqttdynamo.domain.EmqxMsgId;
+
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
@@ -53,38 +54,58 @@ final class NaiveBridge implements AutoCloseable {
         AtomicInteger written = new AtomicInteger();
         AtomicInteger failures = new AtomicInteger();
         EmqxMsgId ids = new EmqxMsgId();
-        subscriber = MqttClient.builder().useMqttVersion5().identifier("bench-naive-" + settings.run())
-                .serverHost("127.0.0.1").serverPort(brokerPort).buildAsync();
-        subscriber.publishes(MqttGlobalPublishFilter.SUBSCRIBED, publish -> {
-            String msgId = ids.next();
-            String topic = publish.getTopic().toString();
-            try {
-                db.putItem(b -> b.tableName("naive_msg").item(Map.of(
-                        "msgid", AttributeValue.fromS(msgId),
-                        "topic", AttributeValue.fromS(topic),
-                        "qos", AttributeValue.fromN("1"),
-                        "sender", AttributeValue.fromS(""),
-                        "retain", AttributeValue.fromN("0"),
-                        "arrived", AttributeValue.fromN(Long.toString(System.currentTimeMillis() / 1000)),
-                        "payload", AttributeValue.fromS(new String(publish.getPayloadAsBytes(),
-                                StandardCharsets.UTF_8))))).join();
-                db.updateItem(b -> b.tableName("naive_topic_msg_map")
-                        .key(Map.of("topic", AttributeValue.fromS(topic)))
-                        .updateExpression("ADD MsgId :id")
-                        .expressionAttributeValues(Map.of(":id", AttributeValue.fromSs(List.of(msgId))))).join();
-                written.incrementAndGet();
-                publish.acknowledge();
-            } catch (RuntimeException e) {
-                failures.incrementAndGet();
-                publish.acknowledge();
-            }
-        }, worker, true);
+        subscriber = MqttClient.builder()
+                .useMqttVersion5()
+                .identifier("bench-naive-" + settings.run())
+                .serverHost("127.0.0.1")
+                .serverPort(brokerPort)
+                .buildAsync();
+        subscriber.publishes(
+                MqttGlobalPublishFilter.SUBSCRIBED,
+                publish -> {
+                    String msgId = ids.next();
+                    String topic = publish.getTopic().toString();
+                    try {
+                        db.putItem(b -> b.tableName("naive_msg")
+                                        .item(Map.of(
+                                                "msgid", AttributeValue.fromS(msgId),
+                                                "topic", AttributeValue.fromS(topic),
+                                                "qos", AttributeValue.fromN("1"),
+                                                "sender", AttributeValue.fromS(""),
+                                                "retain", AttributeValue.fromN("0"),
+                                                "arrived",
+                                                        AttributeValue.fromN(
+                                                                Long.toString(System.currentTimeMillis() / 1000)),
+                                                "payload",
+                                                        AttributeValue.fromS(new String(
+                                                                publish.getPayloadAsBytes(), StandardCharsets.UTF_8)))))
+                                .join();
+                        db.updateItem(b -> b.tableName("naive_topic_msg_map")
+                                        .key(Map.of("topic", AttributeValue.fromS(topic)))
+                                        .updateExpression("ADD MsgId :id")
+                                        .expressionAttributeValues(
+                                                Map.of(":id", AttributeValue.fromSs(List.of(msgId)))))
+                                .join();
+                        written.incrementAndGet();
+                        publish.acknowledge();
+                    } catch (RuntimeException e) {
+                        failures.incrementAndGet();
+                        publish.acknowledge();
+                    }
+                },
+                worker,
+                true);
         subscriber.connectWith().cleanStart(true).send().get(30, TimeUnit.SECONDS);
-        subscriber.subscribeWith().topicFilter("bench/#").qos(MqttQos.AT_LEAST_ONCE).send().get(30, TimeUnit.SECONDS);
+        subscriber
+                .subscribeWith()
+                .topicFilter("bench/#")
+                .qos(MqttQos.AT_LEAST_ONCE)
+                .send()
+                .get(30, TimeUnit.SECONDS);
         publisher = BenchPublisher.connect(settings, brokerPort, "bench-naive-pub-" + settings.run());
         long start = System.nanoTime();
-        CompletableFuture<Void> publishing = CompletableFuture.runAsync(() -> publisher.publishAll("raw", 0,
-                messages, 0, null));
+        CompletableFuture<Void> publishing =
+                CompletableFuture.runAsync(() -> publisher.publishAll("raw", 0, messages, 0, null));
         long[] lastProgress = {start};
         int[] last = {-1};
         long[] end = {0};

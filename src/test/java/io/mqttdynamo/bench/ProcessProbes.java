@@ -16,9 +16,12 @@ final class ProcessProbes {
 
     /** The child process of this JVM whose command line contains {@code argsContain}. */
     static Optional<Long> childPid(String argsContain) {
-        return ProcessHandle.current().children()
-                .filter(p -> p.info().commandLine().map(c -> c.contains(argsContain)).orElse(false))
-                .map(ProcessHandle::pid).findFirst();
+        return ProcessHandle.current()
+                .children()
+                .filter(p ->
+                        p.info().commandLine().map(c -> c.contains(argsContain)).orElse(false))
+                .map(ProcessHandle::pid)
+                .findFirst();
     }
 
     /** utime + stime of a process in clock ticks, 0 when it cannot be read. */
@@ -41,7 +44,8 @@ final class ProcessProbes {
             return Files.readAllLines(Path.of("/proc", Long.toString(pid), "status")).stream()
                     .filter(l -> l.startsWith("VmHWM:"))
                     .map(l -> Long.parseLong(l.replaceAll("[^0-9]", "")))
-                    .findFirst().orElse(0L);
+                    .findFirst()
+                    .orElse(0L);
         } catch (IOException e) {
             return 0;
         }
@@ -53,7 +57,9 @@ final class ProcessProbes {
 
     private static long clockTicks() {
         try {
-            Process getconf = new ProcessBuilder("getconf", "CLK_TCK").redirectErrorStream(true).start();
+            Process getconf = new ProcessBuilder("getconf", "CLK_TCK")
+                    .redirectErrorStream(true)
+                    .start();
             String out = new String(getconf.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim();
             getconf.waitFor(5, TimeUnit.SECONDS);
             return Long.parseLong(out);
@@ -68,12 +74,20 @@ final class ProcessProbes {
     static ObjectNode machine() throws IOException {
         ObjectNode machine = BenchSupport.JSON.createObjectNode();
         machine.put("nproc", Runtime.getRuntime().availableProcessors());
-        machine.put("cpu", Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
-                .filter(l -> l.startsWith("model name")).map(l -> l.substring(l.indexOf(':') + 1).trim())
-                .findFirst().orElse("unknown"));
-        machine.put("memory_mb", Files.readAllLines(Path.of("/proc/meminfo")).stream()
-                .filter(l -> l.startsWith("MemTotal:")).map(l -> Long.parseLong(l.replaceAll("[^0-9]", "")) / 1024)
-                .findFirst().orElse(0L));
+        machine.put(
+                "cpu",
+                Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
+                        .filter(l -> l.startsWith("model name"))
+                        .map(l -> l.substring(l.indexOf(':') + 1).trim())
+                        .findFirst()
+                        .orElse("unknown"));
+        machine.put(
+                "memory_mb",
+                Files.readAllLines(Path.of("/proc/meminfo")).stream()
+                        .filter(l -> l.startsWith("MemTotal:"))
+                        .map(l -> Long.parseLong(l.replaceAll("[^0-9]", "")) / 1024)
+                        .findFirst()
+                        .orElse(0L));
         machine.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
         machine.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
         return machine;

@@ -23,6 +23,7 @@ import io.mqttdynamo.store.ItemWrite;
 import io.mqttdynamo.store.Tables;
 import io.mqttdynamo.support.LocalDynamoDbResource;
 import io.mqttdynamo.support.PrometheusText;
+
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
@@ -43,11 +44,11 @@ import software.amazon.awssdk.services.dynamodb.model.WriteRequest;
  */
 public final class ScaleBenchmark {
 
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private static final int RUNS = 20;
 
-    private ScaleBenchmark() {
-    }
+    private ScaleBenchmark() {}
 
     public static void main(String[] args) throws Exception {
         int clients = Integer.getInteger("scale.clients", 1_000_000);
@@ -95,16 +96,19 @@ public final class ScaleBenchmark {
                     firstStats = stats;
                     result.put("firstStatsMillis", (System.nanoTime() - asked) / 1_000_000);
                 }
-                if (stats.contains("\"onlineClients\":" + online + ",") && stats.contains("\"knownClients\":" + clients + ",")) {
+                if (stats.contains("\"onlineClients\":" + online + ",")
+                        && stats.contains("\"knownClients\":" + clients + ",")) {
                     countsRight = (System.nanoTime() - ready) / 1_000_000;
                     break;
                 }
                 java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
             }
             result.put("readyToCorrectCountsMillis", countsRight);
-            result.put("firstStatsCorrect", firstStats != null
-                    && firstStats.contains("\"onlineClients\":" + online + ",")
-                    && firstStats.contains("\"knownClients\":" + clients + ","));
+            result.put(
+                    "firstStatsCorrect",
+                    firstStats != null
+                            && firstStats.contains("\"onlineClients\":" + online + ",")
+                            && firstStats.contains("\"knownClients\":" + clients + ","));
 
             String someClient = clientId(onlineEvery * 7 + 3);
             String prefix = clientId(123_456 % clients).substring(0, 11);
@@ -171,14 +175,17 @@ public final class ScaleBenchmark {
                 onlineTotal++;
             }
             known[Integer.parseInt(shard)]++;
-            batch.add(WriteRequest.builder().putRequest(PutRequest.builder().item(item).build()).build());
+            batch.add(WriteRequest.builder()
+                    .putRequest(PutRequest.builder().item(item).build())
+                    .build());
             if (batch.size() == 25 || i == clients - 1) {
                 List<WriteRequest> requests = batch;
                 batch = new ArrayList<>(25);
                 inFlight.acquire();
                 pending.add(write(dynamo, Map.of("mqtt_client", requests)).whenComplete((r, e) -> inFlight.release()));
                 if (pending.size() > 1000) {
-                    CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new)).get();
+                    CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new))
+                            .get();
                     pending.clear();
                 }
             }
@@ -194,16 +201,19 @@ public final class ScaleBenchmark {
             dynamo.putItem(b -> b.tableName("mqtt_dynamo_stats").item(counter)).get(30, TimeUnit.SECONDS);
         }
         // the service keeps this table since it created it: nothing to bring into the indexes
-        dynamo.putItem(b -> b.tableName("mqtt_dynamo_stats").item(Map.of("name",
-                AttributeValue.fromS(io.mqttdynamo.store.ClientBackfill.MARKER)))).get(30, TimeUnit.SECONDS);
+        dynamo.putItem(b -> b.tableName("mqtt_dynamo_stats")
+                        .item(Map.of("name", AttributeValue.fromS(io.mqttdynamo.store.ClientBackfill.MARKER))))
+                .get(30, TimeUnit.SECONDS);
         return onlineTotal;
     }
 
     /** One BatchWriteItem, its unprocessed items sent again until none are left. */
     private static CompletableFuture<Void> write(DynamoDbAsyncClient dynamo, Map<String, List<WriteRequest>> items) {
-        return dynamo.batchWriteItem(b -> b.requestItems(items)).thenCompose((BatchWriteItemResponse response) ->
-                response.hasUnprocessedItems() && !response.unprocessedItems().isEmpty()
-                        ? write(dynamo, response.unprocessedItems()) : CompletableFuture.completedFuture(null));
+        return dynamo.batchWriteItem(b -> b.requestItems(items))
+                .thenCompose((BatchWriteItemResponse response) -> response.hasUnprocessedItems()
+                                && !response.unprocessedItems().isEmpty()
+                        ? write(dynamo, response.unprocessedItems())
+                        : CompletableFuture.completedFuture(null));
     }
 
     /** Latency (ms, p50 and max of {@value #RUNS} runs after 3 warm-ups) and what one request read. */
@@ -244,7 +254,10 @@ public final class ScaleBenchmark {
     }
 
     private static HttpResponse<String> get(String url) throws IOException, InterruptedException {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).build(),
+        return HTTP.send(
+                HttpRequest.newBuilder(URI.create(url))
+                        .timeout(Duration.ofSeconds(30))
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 
@@ -265,10 +278,21 @@ public final class ScaleBenchmark {
 
     /** dynalite in memory, with a heap for a million items. */
     private static Process startDynalite(int port) throws Exception {
-        ProcessBuilder builder = new ProcessBuilder("node", "local-dynamodb/node_modules/dynalite/cli.js",
-                "--host", "127.0.0.1", "--port", Integer.toString(port),
-                "--createTableMs", "20", "--deleteTableMs", "20", "--updateTableMs", "20")
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        ProcessBuilder builder = new ProcessBuilder(
+                        "node",
+                        "local-dynamodb/node_modules/dynalite/cli.js",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        Integer.toString(port),
+                        "--createTableMs",
+                        "20",
+                        "--deleteTableMs",
+                        "20",
+                        "--updateTableMs",
+                        "20")
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD);
         builder.environment().put("NODE_OPTIONS", "--max-old-space-size=6144");
         Process process = builder.start();
         Runtime.getRuntime().addShutdownHook(new Thread(process::destroyForcibly));
@@ -290,9 +314,10 @@ public final class ScaleBenchmark {
         if (!Files.exists(jar)) {
             throw new IllegalStateException(jar + " is missing: package the service first (./mvnw package)");
         }
-        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", jar.toString())
-                .redirectErrorStream(true).redirectOutput(Path.of("target", "scale-benchmark-service.log").toFile());
+        ProcessBuilder builder = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar.toString())
+                .redirectErrorStream(true)
+                .redirectOutput(Path.of("target", "scale-benchmark-service.log").toFile());
         Map<String, String> env = builder.environment();
         env.put("QUARKUS_HTTP_PORT", Integer.toString(httpPort));
         // the broker at scale.broker-port (Mosquitto on 1883 by default), with sessions of the benchmark's own
@@ -339,7 +364,10 @@ public final class ScaleBenchmark {
     private static String toJson(Object value) {
         if (value instanceof Map<?, ?> map) {
             StringBuilder json = new StringBuilder("{");
-            map.forEach((k, v) -> json.append(json.length() > 1 ? ", " : "").append('"').append(k).append("\": ")
+            map.forEach((k, v) -> json.append(json.length() > 1 ? ", " : "")
+                    .append('"')
+                    .append(k)
+                    .append("\": ")
                     .append(toJson(v)));
             return json.append('}').toString();
         }

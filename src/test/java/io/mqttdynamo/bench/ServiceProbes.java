@@ -13,8 +13,7 @@ final class ServiceProbes {
     /** A log line of a channel that lost its connection. */
     static final Pattern DISCONNECTED = Pattern.compile("MQTT channel .* disconnected");
 
-    private ServiceProbes() {
-    }
+    private ServiceProbes() {}
 
     /** The write units DynamoDB reported for the service's writes so far, over all tables. */
     static double writeUnits(BenchService service) {

@@ -11,8 +11,7 @@ import software.amazon.awssdk.services.dynamodb.model.ScanResponse;
 /** What the tables hold after a run, read with full scans: the run's messages, the MsgId sets' entries. */
 final class TableProbes {
 
-    private TableProbes() {
-    }
+    private TableProbes() {}
 
     /** Members of the {@code MsgId} sets of {@code table}, all items together. */
     static long setEntries(DynamoDbAsyncClient db, String table) {
@@ -28,8 +27,8 @@ final class TableProbes {
                 AttributeValue set = item.get("MsgId");
                 entries += set != null && set.hasSs() ? set.ss().size() : 0;
             }
-            startKey = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey()
-                    : null;
+            startKey =
+                    page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;
         } while (startKey != null);
         return entries;
     }
@@ -44,8 +43,10 @@ final class TableProbes {
         long foreign = 0;
         Map<String, AttributeValue> startKey = null;
         do {
-            ScanRequest.Builder request = ScanRequest.builder().tableName("mqtt_msg")
-                    .projectionExpression("#p").expressionAttributeNames(Map.of("#p", "payload"));
+            ScanRequest.Builder request = ScanRequest.builder()
+                    .tableName("mqtt_msg")
+                    .projectionExpression("#p")
+                    .expressionAttributeNames(Map.of("#p", "payload"));
             if (startKey != null) {
                 request.exclusiveStartKey(startKey);
             }
@@ -59,8 +60,8 @@ final class TableProbes {
                     foreign++;
                 }
             }
-            startKey = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey()
-                    : null;
+            startKey =
+                    page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;
         } while (startKey != null);
         return new long[] {Arrays.stream(seen).filter(n -> n > 0).count(), items, foreign};
     }

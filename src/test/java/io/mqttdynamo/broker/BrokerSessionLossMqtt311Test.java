@@ -7,5 +7,4 @@ import io.quarkus.test.junit.TestProfile;
 /** {@link BrokerSessionLossTest} with the service speaking MQTT 3.1.1. */
 @QuarkusTest
 @TestProfile(BrokerFaultsProfile.Mqtt311.class)
-class BrokerSessionLossMqtt311Test extends BrokerSessionLossTest {
-}
+class BrokerSessionLossMqtt311Test extends BrokerSessionLossTest {}

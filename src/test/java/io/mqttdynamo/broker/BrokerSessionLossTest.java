@@ -37,6 +37,7 @@ import io.mqttdynamo.support.StoreFaults;
 import io.quarkus.logging.Log;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
+
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 /** A broker that lost the service's session while the service held a backlog costs no message (MQTT 5). */
@@ -53,6 +54,7 @@ class BrokerSessionLossTest extends ServiceTest {
     private static final int RESTARTS = 2;
     /** Messages received and not yet stored when the broker is killed. */
     private static final int BACKLOG = 300;
+
     private static final Duration TIMEOUT = Duration.ofSeconds(90);
     /** How long nothing may have arrived before the broker is killed. */
     private static final Duration QUIET = Duration.ofMillis(300);
@@ -81,7 +83,9 @@ class BrokerSessionLossTest extends ServiceTest {
                 await("a backlog of " + BACKLOG).atMost(TIMEOUT).until(() -> channel.unacknowledged() >= BACKLOG);
                 // Whatever the broker sent has reached the service before it is killed.
                 publisher.pause();
-                await("nothing more arriving").atMost(TIMEOUT).pollInterval(Duration.ofMillis(50))
+                await("nothing more arriving")
+                        .atMost(TIMEOUT)
+                        .pollInterval(Duration.ofMillis(50))
                         .until(() -> channel.quietNanos() > QUIET.toNanos());
                 Log.infof("killing the broker with %d messages unacknowledged", channel.unacknowledged());
                 killedBrokerLogs.add(KillableMosquitto.log());
@@ -89,7 +93,9 @@ class BrokerSessionLossTest extends ServiceTest {
                 KillableMosquitto.start();
                 publisher.resume();
                 Path log = KillableMosquitto.log();
-                await("the new broker's SUBACK to the service").atMost(TIMEOUT).pollInterval(Duration.ofMillis(50))
+                await("the new broker's SUBACK to the service")
+                        .atMost(TIMEOUT)
+                        .pollInterval(Duration.ofMillis(50))
                         .until(() -> subAckLine(lines(log), serviceClient) >= 0);
                 // Publishing on through the time the service still stores what it received before.
                 int mark = publisher.sent();
@@ -108,14 +114,24 @@ class BrokerSessionLossTest extends ServiceTest {
         expected.addAll(taken);
         StoreFaults.clear();
 
-        await("stored, or nothing more to store").atMost(TIMEOUT).pollInterval(Duration.ofMillis(500))
-                .until(() -> missing(expected, prefix).isEmpty() || (channel.unacknowledged() == 0
-                        && pipeline.pending() == 0 && channel.quietNanos() > Duration.ofSeconds(2).toNanos()));
+        await("stored, or nothing more to store")
+                .atMost(TIMEOUT)
+                .pollInterval(Duration.ofMillis(500))
+                .until(() -> missing(expected, prefix).isEmpty()
+                        || (channel.unacknowledged() == 0
+                                && pipeline.pending() == 0
+                                && channel.quietNanos() > Duration.ofSeconds(2).toNanos()));
         Set<Integer> missing = missing(expected, prefix);
-        Log.infof("%d messages sent to the service by the killed brokers, %d taken by the last broker after its SUBACK;"
-                + " %d not stored", beforeLast, taken.size(), missing.size());
-        assertThat(missing).as("%d of the %d messages sent to the service by a killed broker or taken by the last"
-                + " broker after its SUBACK are not stored", missing.size(), expected.size()).isEmpty();
+        Log.infof(
+                "%d messages sent to the service by the killed brokers, %d taken by the last broker after its SUBACK;"
+                        + " %d not stored",
+                beforeLast, taken.size(), missing.size());
+        assertThat(missing)
+                .as(
+                        "%d of the %d messages sent to the service by a killed broker or taken by the last"
+                                + " broker after its SUBACK are not stored",
+                        missing.size(), expected.size())
+                .isEmpty();
     }
 
     private Set<Integer> missing(Set<Integer> expected, String prefix) {
@@ -131,8 +147,10 @@ class BrokerSessionLossTest extends ServiceTest {
         try {
             do {
                 Map<String, AttributeValue> from = start;
-                var page = dynamo.scan(b -> b.tableName("mqtt_msg").projectionExpression("#t")
-                        .expressionAttributeNames(Map.of("#t", "topic")).exclusiveStartKey(from))
+                var page = dynamo.scan(b -> b.tableName("mqtt_msg")
+                                .projectionExpression("#t")
+                                .expressionAttributeNames(Map.of("#t", "topic"))
+                                .exclusiveStartKey(from))
                         .get(30, TimeUnit.SECONDS);
                 for (Map<String, AttributeValue> item : page.items()) {
                     String topic = item.get("topic").s();
@@ -140,7 +158,8 @@ class BrokerSessionLossTest extends ServiceTest {
                         stored.add(Integer.parseInt(topic.substring(prefix.length())));
                     }
                 }
-                start = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey()
+                start = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty()
+                        ? page.lastEvaluatedKey()
                         : null;
             } while (start != null);
         } catch (Exception e) {
@@ -182,8 +201,8 @@ class BrokerSessionLossTest extends ServiceTest {
      * SUBSCRIBE: from then on the service's session was subscribed, and each of them was for it. Mosquitto
      * handles one packet at a time, so its log is in the order it did things.
      */
-    private static Set<Integer> takenAfterSubAck(List<String> lines, String serviceClient, String publisherId,
-            String prefix) {
+    private static Set<Integer> takenAfterSubAck(
+            List<String> lines, String serviceClient, String publisherId, String prefix) {
         Set<Integer> taken = new TreeSet<>();
         String received = "Received PUBLISH from " + publisherId + " (";
         int subAck = subAckLine(lines, serviceClient);
@@ -227,25 +246,37 @@ class BrokerSessionLossTest extends ServiceTest {
         }
 
         static SequencePublisher start(String clientId, String prefix, int perSecond) {
-            Mqtt5AsyncClient client = MqttClient.builder().useMqttVersion5().identifier(clientId)
-                    .serverHost("127.0.0.1").serverPort(KillableMosquitto.port())
-                    .automaticReconnect().initialDelay(20, TimeUnit.MILLISECONDS).maxDelay(200, TimeUnit.MILLISECONDS)
+            Mqtt5AsyncClient client = MqttClient.builder()
+                    .useMqttVersion5()
+                    .identifier(clientId)
+                    .serverHost("127.0.0.1")
+                    .serverPort(KillableMosquitto.port())
+                    .automaticReconnect()
+                    .initialDelay(20, TimeUnit.MILLISECONDS)
+                    .maxDelay(200, TimeUnit.MILLISECONDS)
                     .applyAutomaticReconnect()
                     .buildAsync();
             client.connect().join();
             SequencePublisher publisher = new SequencePublisher(client);
             int perTick = Math.max(1, perSecond * TICK_MILLIS / 1000);
-            publisher.timer.scheduleAtFixedRate(() -> {
-                // Nothing piles up in the client while the broker is away.
-                if (publisher.paused || !client.getState().isConnected()) {
-                    return;
-                }
-                for (int i = 0; i < perTick; i++) {
-                    int seq = publisher.next.getAndIncrement();
-                    client.publishWith().topic(prefix + seq).qos(MqttQos.AT_LEAST_ONCE)
-                            .payload(Integer.toString(seq).getBytes(StandardCharsets.UTF_8)).send();
-                }
-            }, 0, TICK_MILLIS, TimeUnit.MILLISECONDS);
+            publisher.timer.scheduleAtFixedRate(
+                    () -> {
+                        // Nothing piles up in the client while the broker is away.
+                        if (publisher.paused || !client.getState().isConnected()) {
+                            return;
+                        }
+                        for (int i = 0; i < perTick; i++) {
+                            int seq = publisher.next.getAndIncrement();
+                            client.publishWith()
+                                    .topic(prefix + seq)
+                                    .qos(MqttQos.AT_LEAST_ONCE)
+                                    .payload(Integer.toString(seq).getBytes(StandardCharsets.UTF_8))
+                                    .send();
+                        }
+                    },
+                    0,
+                    TICK_MILLIS,
+                    TimeUnit.MILLISECONDS);
             return publisher;
         }
 

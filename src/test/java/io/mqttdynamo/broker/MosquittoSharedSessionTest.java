@@ -62,11 +62,23 @@ class MosquittoSharedSessionTest {
         final List<Mqtt5Publish> held = new CopyOnWriteArrayList<>();
 
         HoldingMember(String clientId, String filter) throws Exception {
-            client = MqttClient.builder().useMqttVersion5().identifier(clientId).serverHost("127.0.0.1")
-                    .serverPort(port).buildAsync();
+            client = MqttClient.builder()
+                    .useMqttVersion5()
+                    .identifier(clientId)
+                    .serverHost("127.0.0.1")
+                    .serverPort(port)
+                    .buildAsync();
             client.publishes(MqttGlobalPublishFilter.ALL, held::add, true);
-            client.connectWith().cleanStart(false).sessionExpiryInterval(300).send().get();
-            client.subscribeWith().topicFilter(filter).qos(MqttQos.AT_LEAST_ONCE).send().get();
+            client.connectWith()
+                    .cleanStart(false)
+                    .sessionExpiryInterval(300)
+                    .send()
+                    .get();
+            client.subscribeWith()
+                    .topicFilter(filter)
+                    .qos(MqttQos.AT_LEAST_ONCE)
+                    .send()
+                    .get();
         }
 
         Set<Integer> payloads() {
@@ -75,7 +87,8 @@ class MosquittoSharedSessionTest {
     }
 
     private static Set<Integer> numbers(List<Mqtt5Publish> publishes) {
-        return publishes.stream().map(p -> Integer.parseInt(new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8)))
+        return publishes.stream()
+                .map(p -> Integer.parseInt(new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8)))
                 .collect(Collectors.toCollection(TreeSet::new));
     }
 
@@ -96,18 +109,26 @@ class MosquittoSharedSessionTest {
         try (TestMqttClient b = TestMqttClient.connect("share-b-" + run, port)) {
             b.subscribe(filter, 1);
             publish(topic, 0, MESSAGES);
-            await().atMost(Duration.ofSeconds(10)).until(() -> numbers(b.received()).size() + a.held.size() >= MESSAGES / 2
-                    && !a.held.isEmpty() && numbers(b.received()).size() >= MESSAGES / 2 - 5);
-            Set<Integer> lostWithA = new TreeSet<>(IntStream.range(0, MESSAGES).boxed().toList());
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> numbers(b.received()).size() + a.held.size() >= MESSAGES / 2
+                            && !a.held.isEmpty()
+                            && numbers(b.received()).size() >= MESSAGES / 2 - 5);
+            Set<Integer> lostWithA =
+                    new TreeSet<>(IntStream.range(0, MESSAGES).boxed().toList());
             lostWithA.removeAll(numbers(b.received()));
             assertThat(lostWithA).containsAll(a.payloads());
 
             a.client.disconnectWith().sessionExpiryInterval(0).send().get();
             publish(topic, MESSAGES, MESSAGES + 10);
             // New messages all go to B; A's held and queued ones never do.
-            await().atMost(Duration.ofSeconds(10)).until(() -> numbers(b.received())
-                    .containsAll(IntStream.range(MESSAGES, MESSAGES + 10).boxed().toList()));
-            await("A's messages stay lost").during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(4))
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> numbers(b.received())
+                            .containsAll(IntStream.range(MESSAGES, MESSAGES + 10)
+                                    .boxed()
+                                    .toList()));
+            await("A's messages stay lost")
+                    .during(Duration.ofSeconds(2))
+                    .atMost(Duration.ofSeconds(4))
                     .until(() -> lostWithA.stream().noneMatch(numbers(b.received())::contains));
         }
     }
@@ -122,8 +143,11 @@ class MosquittoSharedSessionTest {
             b.subscribe(filter, 1);
             a.client.disconnect().get();
             publish(topic, 0, 20);
-            await().atMost(Duration.ofSeconds(10)).until(() -> numbers(b.received()).size() >= 10);
-            await("B gets only its share").during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3))
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> numbers(b.received()).size() >= 10);
+            await("B gets only its share")
+                    .during(Duration.ofSeconds(1))
+                    .atMost(Duration.ofSeconds(3))
                     .until(() -> numbers(b.received()).size() < 20);
             // The rest waited in A's session: the same client id gets them when it comes back.
             HoldingMember back = new HoldingMember("share-a-" + run, filter);
@@ -146,13 +170,16 @@ class MosquittoSharedSessionTest {
         try (TestMqttClient b = TestMqttClient.connect("share-b-" + run, port)) {
             b.subscribe(filter, 1);
             publish(topic, 0, MESSAGES);
-            await().atMost(Duration.ofSeconds(10)).until(() -> !a.held.isEmpty()
-                    && numbers(b.received()).size() >= MESSAGES / 2 - 5);
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> !a.held.isEmpty() && numbers(b.received()).size() >= MESSAGES / 2 - 5);
 
             a.client.unsubscribeWith().topicFilter(filter).send().get();
             publish(topic, MESSAGES, MESSAGES + 10);
-            await().atMost(Duration.ofSeconds(10)).until(() -> numbers(b.received())
-                    .containsAll(IntStream.range(MESSAGES, MESSAGES + 10).boxed().toList()));
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> numbers(b.received())
+                            .containsAll(IntStream.range(MESSAGES, MESSAGES + 10)
+                                    .boxed()
+                                    .toList()));
             // A acknowledges what it holds, and gets what was queued for it, until it has everything else.
             Set<Integer> acknowledged = new TreeSet<>();
             await().atMost(Duration.ofSeconds(10)).until(() -> {
@@ -165,7 +192,9 @@ class MosquittoSharedSessionTest {
                 all.addAll(acknowledged);
                 return all.size() == MESSAGES + 10;
             });
-            assertThat(a.payloads()).doesNotContainAnyElementsOf(IntStream.range(MESSAGES, MESSAGES + 10).boxed().toList());
+            assertThat(a.payloads())
+                    .doesNotContainAnyElementsOf(
+                            IntStream.range(MESSAGES, MESSAGES + 10).boxed().toList());
             a.client.disconnectWith().sessionExpiryInterval(0).send().get();
         }
     }

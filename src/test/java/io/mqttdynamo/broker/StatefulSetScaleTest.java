@@ -33,7 +33,8 @@ class StatefulSetScaleTest {
     void start() throws IOException {
         api = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         api.createContext("/", exchange -> {
-            requests.add(exchange.getRequestURI().getPath() + " " + exchange.getRequestHeaders().getFirst("Authorization"));
+            requests.add(exchange.getRequestURI().getPath() + " "
+                    + exchange.getRequestHeaders().getFirst("Authorization"));
             byte[] answer = body.getBytes(StandardCharsets.UTF_8);
             exchange.sendResponseHeaders(status, answer.length);
             exchange.getResponseBody().write(answer);
@@ -50,30 +51,42 @@ class StatefulSetScaleTest {
     private StatefulSetScale.Verdict check(String pod, int status, String body) {
         this.status = status;
         this.body = body;
-        return new StatefulSetScale(URI.create("http://127.0.0.1:" + api.getAddress().getPort()),
-                HttpClient.newHttpClient(), "sa-token", "iot", pod).check();
+        return new StatefulSetScale(
+                        URI.create("http://127.0.0.1:" + api.getAddress().getPort()),
+                        HttpClient.newHttpClient(),
+                        "sa-token",
+                        "iot",
+                        pod)
+                .check();
     }
 
     @Test
     void aPodPastTheReplicaCountLeavesForGood() {
-        assertThat(check("mqtt-dynamo-1", 200, "{\"spec\": {\"replicas\": 1}}").decision()).isEqualTo(Decision.LEAVING);
-        assertThat(check("mqtt-dynamo-2", 200, "{\"spec\": {\"replicas\": 0}}").decision()).isEqualTo(Decision.LEAVING);
+        assertThat(check("mqtt-dynamo-1", 200, "{\"spec\": {\"replicas\": 1}}").decision())
+                .isEqualTo(Decision.LEAVING);
+        assertThat(check("mqtt-dynamo-2", 200, "{\"spec\": {\"replicas\": 0}}").decision())
+                .isEqualTo(Decision.LEAVING);
         assertThat(requests).contains("/apis/apps/v1/namespaces/iot/statefulsets/mqtt-dynamo Bearer sa-token");
     }
 
     @Test
     void aPodWithinTheReplicaCountComesBack() {
-        assertThat(check("mqtt-dynamo-1", 200, "{\"spec\": {\"replicas\": 2}}").decision()).isEqualTo(Decision.STAYING);
-        assertThat(check("mqtt-dynamo-0", 200, "{\"spec\": {}}").decision()).as("replicas defaults to 1")
+        assertThat(check("mqtt-dynamo-1", 200, "{\"spec\": {\"replicas\": 2}}").decision())
                 .isEqualTo(Decision.STAYING);
-        assertThat(check("my-ingest-set-10", 200, "{\"spec\": {\"replicas\": 11}}").decision())
+        assertThat(check("mqtt-dynamo-0", 200, "{\"spec\": {}}").decision())
+                .as("replicas defaults to 1")
                 .isEqualTo(Decision.STAYING);
-        assertThat(requests.get(requests.size() - 1)).startsWith("/apis/apps/v1/namespaces/iot/statefulsets/my-ingest-set ");
+        assertThat(check("my-ingest-set-10", 200, "{\"spec\": {\"replicas\": 11}}")
+                        .decision())
+                .isEqualTo(Decision.STAYING);
+        assertThat(requests.get(requests.size() - 1))
+                .startsWith("/apis/apps/v1/namespaces/iot/statefulsets/my-ingest-set ");
     }
 
     @Test
     void aDeletedStatefulSetMeansLeaving() {
-        assertThat(check("mqtt-dynamo-0", 404, "{\"kind\": \"Status\", \"code\": 404}").decision())
+        assertThat(check("mqtt-dynamo-0", 404, "{\"kind\": \"Status\", \"code\": 404}")
+                        .decision())
                 .isEqualTo(Decision.LEAVING);
     }
 
@@ -83,9 +96,11 @@ class StatefulSetScaleTest {
         assertThat(forbidden.decision()).isEqualTo(Decision.UNKNOWN);
         assertThat(forbidden.reason()).contains("403").contains("role.yaml");
         assertThat(check("mqtt-dynamo-0", 200, "not json").decision()).isEqualTo(Decision.UNKNOWN);
-        assertThat(check("mqtt-dynamo-0", 200, "{\"spec\": {\"replicas\": \"two\"}}").decision())
+        assertThat(check("mqtt-dynamo-0", 200, "{\"spec\": {\"replicas\": \"two\"}}")
+                        .decision())
                 .isEqualTo(Decision.UNKNOWN);
-        assertThat(check("mqtt-dynamo-7d9f8c-x2x4z", 200, "{}").decision()).as("a Deployment's pod name")
+        assertThat(check("mqtt-dynamo-7d9f8c-x2x4z", 200, "{}").decision())
+                .as("a Deployment's pod name")
                 .isEqualTo(Decision.UNKNOWN);
         api.stop(0);
         assertThat(check("mqtt-dynamo-0", 200, "{}").decision()).as("API down").isEqualTo(Decision.UNKNOWN);

@@ -29,20 +29,44 @@ class ClusterViewLimitsTest {
     private final ClusterView view = view(Map.of("mqtt-dynamo.broker.client-id", "self"));
 
     private ClusterView view(Map<String, String> properties) {
-        MqttDynamoConfig config = new SmallRyeConfigBuilder().withMapping(MqttDynamoConfig.class)
-                .withSources(new PropertiesConfigSource(new HashMap<>(properties), "test", 100)).build()
+        MqttDynamoConfig config = new SmallRyeConfigBuilder()
+                .withMapping(MqttDynamoConfig.class)
+                .withSources(new PropertiesConfigSource(new HashMap<>(properties), "test", 100))
+                .build()
                 .getConfigMapping(MqttDynamoConfig.class);
-        return new ClusterView(new BrokerSessions(config, new SimpleMeterRegistry()), JSON, config,
-                new SimpleMeterRegistry());
+        return new ClusterView(
+                new BrokerSessions(config, new SimpleMeterRegistry()), JSON, config, new SimpleMeterRegistry());
     }
 
     static ReplicaSnapshot snapshot(String replica, String lastError) {
-        return new ReplicaSnapshot(replica, 1L, true, null, true, null, 0, 0, 0, lastError, 0, 0, 0, 0,
-                new double[0], new double[0], List.of(), null, null, null);
+        return new ReplicaSnapshot(
+                replica,
+                1L,
+                true,
+                null,
+                true,
+                null,
+                0,
+                0,
+                0,
+                lastError,
+                0,
+                0,
+                0,
+                0,
+                new double[0],
+                new double[0],
+                List.of(),
+                null,
+                null,
+                null);
     }
 
     static Mqtt5Publish publish(String replica, byte[] payload) {
-        return Mqtt5Publish.builder().topic(EventTopics.CLUSTER_PREFIX + replica).payload(payload).build();
+        return Mqtt5Publish.builder()
+                .topic(EventTopics.CLUSTER_PREFIX + replica)
+                .payload(payload)
+                .build();
     }
 
     static Mqtt5Publish publish(ReplicaSnapshot snapshot) throws Exception {
@@ -50,7 +74,9 @@ class ClusterViewLimitsTest {
     }
 
     private List<String> names() {
-        return view.replicas(snapshot("self", null)).stream().map(ReplicaSnapshot::replica).toList();
+        return view.replicas(snapshot("self", null)).stream()
+                .map(ReplicaSnapshot::replica)
+                .toList();
     }
 
     @Test
@@ -59,7 +85,11 @@ class ClusterViewLimitsTest {
             view.onSnapshot(publish(snapshot("r" + i, null)));
         }
         List<String> names = names();
-        assertThat(names).hasSize(1 + 64).startsWith("self").contains("r999", "r936").doesNotContain("r935", "r0");
+        assertThat(names)
+                .hasSize(1 + 64)
+                .startsWith("self")
+                .contains("r999", "r936")
+                .doesNotContain("r935", "r0");
     }
 
     @Test

@@ -54,19 +54,29 @@ class BrokerTlsFilesTest {
                 .startsWith("-----BEGIN RSA PRIVATE KEY-----");
         assertThat(Files.readString(dir.resolve(TestCertificates.CLIENT_KEY_PKCS8)))
                 .startsWith("-----BEGIN PRIVATE KEY-----");
-        assertThat(PemFiles.matches(key(TestCertificates.CLIENT_KEY_RSA), rsa)).as("PKCS#1").isTrue();
-        assertThat(PemFiles.matches(key(TestCertificates.CLIENT_KEY_PKCS8), rsa)).as("PKCS#8").isTrue();
+        assertThat(PemFiles.matches(key(TestCertificates.CLIENT_KEY_RSA), rsa))
+                .as("PKCS#1")
+                .isTrue();
+        assertThat(PemFiles.matches(key(TestCertificates.CLIENT_KEY_PKCS8), rsa))
+                .as("PKCS#8")
+                .isTrue();
         assertThat(key(TestCertificates.CLIENT_KEY_RSA).getEncoded())
                 .isEqualTo(key(TestCertificates.CLIENT_KEY_PKCS8).getEncoded());
 
         X509Certificate ec = certificate(TestCertificates.EC_CERT);
         assertThat(Files.readString(dir.resolve(TestCertificates.EC_KEY_SEC1)))
-                .startsWith("-----BEGIN EC PARAMETERS-----").contains("-----BEGIN EC PRIVATE KEY-----");
-        assertThat(PemFiles.matches(key(TestCertificates.EC_KEY_SEC1), ec)).as("SEC1").isTrue();
-        assertThat(PemFiles.matches(key(TestCertificates.EC_KEY_PKCS8), ec)).as("EC PKCS#8").isTrue();
+                .startsWith("-----BEGIN EC PARAMETERS-----")
+                .contains("-----BEGIN EC PRIVATE KEY-----");
+        assertThat(PemFiles.matches(key(TestCertificates.EC_KEY_SEC1), ec))
+                .as("SEC1")
+                .isTrue();
+        assertThat(PemFiles.matches(key(TestCertificates.EC_KEY_PKCS8), ec))
+                .as("EC PKCS#8")
+                .isTrue();
 
         assertThat(PemFiles.matches(key(TestCertificates.ED25519_KEY), certificate(TestCertificates.ED25519_CERT)))
-                .as("Ed25519").isTrue();
+                .as("Ed25519")
+                .isTrue();
     }
 
     @Test
@@ -82,10 +92,13 @@ class BrokerTlsFilesTest {
 
     @Test
     void encryptedKeysAreRefusedWithTheCommandThatDecryptsThem() {
-        for (String encrypted : List.of(TestCertificates.CLIENT_KEY_ENCRYPTED_PKCS8,
-                TestCertificates.CLIENT_KEY_ENCRYPTED_RSA)) {
-            assertThatThrownBy(() -> key(encrypted)).as(encrypted).isInstanceOf(PemFiles.PemException.class)
-                    .hasMessageContaining("encrypted").hasMessageContaining("openssl pkcs8 -topk8 -nocrypt");
+        for (String encrypted :
+                List.of(TestCertificates.CLIENT_KEY_ENCRYPTED_PKCS8, TestCertificates.CLIENT_KEY_ENCRYPTED_RSA)) {
+            assertThatThrownBy(() -> key(encrypted))
+                    .as(encrypted)
+                    .isInstanceOf(PemFiles.PemException.class)
+                    .hasMessageContaining("encrypted")
+                    .hasMessageContaining("openssl pkcs8 -topk8 -nocrypt");
         }
     }
 
@@ -120,8 +133,8 @@ class BrokerTlsFilesTest {
 
     @Test
     void aCertificateWithItsKeyPassesAndTurnsTlsOn() {
-        Map<String, String> aws = tls(file(TestCertificates.CA), file(TestCertificates.CLIENT_CERT),
-                file(TestCertificates.CLIENT_KEY_RSA));
+        Map<String, String> aws = tls(
+                file(TestCertificates.CA), file(TestCertificates.CLIENT_CERT), file(TestCertificates.CLIENT_KEY_RSA));
         assertThat(ConfigCheckTest.problems(aws)).isEmpty();
         assertThat(ConfigCheckTest.warnings(aws)).isEmpty();
         MqttDynamoConfig config = ConfigCheckTest.config(aws);
@@ -135,51 +148,72 @@ class BrokerTlsFilesTest {
 
         assertThat(ConfigCheckTest.config(Map.of()).broker().tlsEnabled()).isFalse();
         BrokerTls jvmTrust = BrokerTls.load(ConfigCheckTest.config(Map.of("mqtt-dynamo.broker.ssl", "true"))
-                .broker().tls());
+                .broker()
+                .tls());
         assertThat(jvmTrust.trustManagers()).isEmpty();
         assertThat(jvmTrust.keyManagers()).isEmpty();
-        assertThat(ConfigCheckTest.config(tls(file(TestCertificates.CA), null, null)).broker().tlsEnabled()).isTrue();
+        assertThat(ConfigCheckTest.config(tls(file(TestCertificates.CA), null, null))
+                        .broker()
+                        .tlsEnabled())
+                .isTrue();
     }
 
     @Test
     void aMissingFileIsRefusedNamingTheProperty() {
         String absent = dir.resolve("absent.pem").toString();
-        assertThat(ConfigCheckTest.problems(tls(absent, null, null))).singleElement().asString()
+        assertThat(ConfigCheckTest.problems(tls(absent, null, null)))
+                .singleElement()
+                .asString()
                 .startsWith(BrokerTls.CA_FILE + " = " + absent + ": no such file. Set it to the PEM file of the CA")
                 .contains("AmazonRootCA1.pem");
         assertThat(ConfigCheckTest.problems(tls(null, absent, file(TestCertificates.CLIENT_KEY_RSA))))
-                .singleElement().asString().startsWith(BrokerTls.CERT_FILE + " = " + absent + ": no such file");
+                .singleElement()
+                .asString()
+                .startsWith(BrokerTls.CERT_FILE + " = " + absent + ": no such file");
         assertThat(ConfigCheckTest.problems(tls(null, file(TestCertificates.CLIENT_CERT), absent)))
-                .singleElement().asString().startsWith(BrokerTls.KEY_FILE + " = " + absent + ": no such file")
+                .singleElement()
+                .asString()
+                .startsWith(BrokerTls.KEY_FILE + " = " + absent + ": no such file")
                 .contains("private.pem.key");
-        assertThatThrownBy(() -> BrokerTls.load(ConfigCheckTest.config(tls(absent, null, null)).broker().tls()))
+        assertThatThrownBy(() -> BrokerTls.load(
+                        ConfigCheckTest.config(tls(absent, null, null)).broker().tls()))
                 .hasMessageContaining(BrokerTls.CA_FILE);
     }
 
     @Test
     void aKeyThatIsNotTheCertificatesIsRefused() {
-        assertThat(ConfigCheckTest.problems(tls(null, file(TestCertificates.CLIENT_CERT),
-                file(TestCertificates.STRANGER_KEY)))).singleElement().asString()
+        assertThat(ConfigCheckTest.problems(
+                        tls(null, file(TestCertificates.CLIENT_CERT), file(TestCertificates.STRANGER_KEY))))
+                .singleElement()
+                .asString()
                 .startsWith(BrokerTls.KEY_FILE + " = " + file(TestCertificates.STRANGER_KEY)
                         + ": not the private key of the certificate in " + BrokerTls.CERT_FILE)
                 .contains("CN=mqtt-dynamo-test-client");
-        assertThat(ConfigCheckTest.problems(tls(null, file(TestCertificates.CLIENT_CERT),
-                file(TestCertificates.EC_KEY_SEC1)))).singleElement().asString()
+        assertThat(ConfigCheckTest.problems(
+                        tls(null, file(TestCertificates.CLIENT_CERT), file(TestCertificates.EC_KEY_SEC1))))
+                .singleElement()
+                .asString()
                 .contains("its key is RSA, this one EC");
     }
 
     @Test
     void aCertificateWithoutKeyAndAKeyWithoutCertificateAreRefused() {
         assertThat(ConfigCheckTest.problems(tls(null, file(TestCertificates.CLIENT_CERT), null)))
-                .singleElement().asString().startsWith(BrokerTls.CERT_FILE + " is set without " + BrokerTls.KEY_FILE);
+                .singleElement()
+                .asString()
+                .startsWith(BrokerTls.CERT_FILE + " is set without " + BrokerTls.KEY_FILE);
         assertThat(ConfigCheckTest.problems(tls(null, null, file(TestCertificates.CLIENT_KEY_RSA))))
-                .singleElement().asString().startsWith(BrokerTls.KEY_FILE + " is set without " + BrokerTls.CERT_FILE);
+                .singleElement()
+                .asString()
+                .startsWith(BrokerTls.KEY_FILE + " is set without " + BrokerTls.CERT_FILE);
     }
 
     @Test
     void everyProblemIsListedAtOnce() {
-        assertThat(ConfigCheckTest.problems(tls(file("absent.pem"), file(TestCertificates.CLIENT_KEY_RSA),
-                file(TestCertificates.CLIENT_KEY_ENCRYPTED_RSA))))
+        assertThat(ConfigCheckTest.problems(tls(
+                        file("absent.pem"),
+                        file(TestCertificates.CLIENT_KEY_RSA),
+                        file(TestCertificates.CLIENT_KEY_ENCRYPTED_RSA))))
                 .hasSize(3)
                 .anySatisfy(p -> assertThat(p).startsWith(BrokerTls.CA_FILE))
                 .anySatisfy(p -> assertThat(p).startsWith(BrokerTls.CERT_FILE).contains("swapped"))
@@ -188,21 +222,27 @@ class BrokerTlsFilesTest {
 
     @Test
     void expiredCertificatesAndNoHostNameCheckAreWarnedAbout() {
-        Map<String, String> aws = tls(file(TestCertificates.CA), file(TestCertificates.CLIENT_CERT),
-                file(TestCertificates.CLIENT_KEY_PKCS8));
-        BrokerTls.Reading later = BrokerTls.read(ConfigCheckTest.config(aws).broker().tls(),
-                Instant.now().plus(30, ChronoUnit.DAYS));
+        Map<String, String> aws = tls(
+                file(TestCertificates.CA), file(TestCertificates.CLIENT_CERT), file(TestCertificates.CLIENT_KEY_PKCS8));
+        BrokerTls.Reading later = BrokerTls.read(
+                ConfigCheckTest.config(aws).broker().tls(), Instant.now().plus(30, ChronoUnit.DAYS));
         assertThat(later.problems()).isEmpty();
-        assertThat(later.warnings()).hasSize(2)
+        assertThat(later.warnings())
+                .hasSize(2)
                 .anySatisfy(w -> assertThat(w).startsWith(BrokerTls.CA_FILE).contains("expired on"))
-                .anySatisfy(w -> assertThat(w).startsWith(BrokerTls.CERT_FILE).contains("CN=mqtt-dynamo-test-client")
+                .anySatisfy(w -> assertThat(w)
+                        .startsWith(BrokerTls.CERT_FILE)
+                        .contains("CN=mqtt-dynamo-test-client")
                         .contains("expired on"));
 
         Map<String, String> unchecked = new HashMap<>(aws);
         unchecked.put(BrokerTls.HOSTNAME_VERIFICATION, "false");
-        assertThat(ConfigCheckTest.warnings(unchecked)).singleElement().asString()
+        assertThat(ConfigCheckTest.warnings(unchecked))
+                .singleElement()
+                .asString()
                 .startsWith(BrokerTls.HOSTNAME_VERIFICATION + " = false");
         assertThat(ConfigCheckTest.warnings(Map.of(BrokerTls.HOSTNAME_VERIFICATION, "false")))
-                .as("no TLS, nothing to verify").isEmpty();
+                .as("no TLS, nothing to verify")
+                .isEmpty();
     }
 }

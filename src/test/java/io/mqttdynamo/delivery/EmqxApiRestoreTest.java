@@ -53,8 +53,11 @@ abstract class EmqxApiRestoreTest extends ServiceTest {
 
     /** EMQX's {@code $SYS} client event {@code kind} of {@code clientId}. */
     void event(String clientId, String kind, String json) {
-        broker.publish(EmqxApiProfile.prefix() + "/sys/brokers/emqx@127.0.0.1/clients/" + clientId
-                + "/" + kind, json, 1, false);
+        broker.publish(
+                EmqxApiProfile.prefix() + "/sys/brokers/emqx@127.0.0.1/clients/" + clientId + "/" + kind,
+                json,
+                1,
+                false);
     }
 
     /** A client event of EMQX 5's rule engine, as a rule's republish action sends it (QoS 1). */
@@ -63,7 +66,8 @@ abstract class EmqxApiRestoreTest extends ServiceTest {
     }
 
     static double restores(String result) {
-        return PrometheusText.value(given().get("/q/metrics").asString(),
+        return PrometheusText.value(
+                given().get("/q/metrics").asString(),
                 "mqtt_dynamo_subscription_restores_total{result=\"" + result + "\"}");
     }
 }

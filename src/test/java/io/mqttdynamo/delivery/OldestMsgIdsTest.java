@@ -21,8 +21,10 @@ class OldestMsgIdsTest {
         long micros = 1_700_000_000_000_000L;
         for (int i = 0; i < count; i++) {
             // Close timestamps with shuffled node and sequence parts, as replicas and brokers make them.
-            ids.add(EmqxMsgId.encode(ByteBuffer.allocate(16).putLong(micros + random.nextInt(5_000))
-                    .putLong(random.nextLong()).array()));
+            ids.add(EmqxMsgId.encode(ByteBuffer.allocate(16)
+                    .putLong(micros + random.nextInt(5_000))
+                    .putLong(random.nextLong())
+                    .array()));
         }
         ids.add("not-an-emqx-id");
         ids.add("9Z");

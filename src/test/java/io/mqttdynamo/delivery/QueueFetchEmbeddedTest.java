@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
-
 import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.domain.EmqxMsgId;
@@ -31,12 +30,18 @@ class QueueFetchEmbeddedTest extends EmbeddedBrokerTest {
                 publisher.publish(topic, payload, 1, false);
             }
         }
-        return await().atMost(TIMEOUT).until(() -> tables.topicMsgIds(topic), ids -> ids.size() == payloads.length)
-                .stream().sorted(EmqxMsgId.OLDEST_FIRST).toList();
+        return await()
+                .atMost(TIMEOUT)
+                .until(() -> tables.topicMsgIds(topic), ids -> ids.size() == payloads.length)
+                .stream()
+                .sorted(EmqxMsgId.OLDEST_FIRST)
+                .toList();
     }
 
     private static List<String> payloads(TestMqttClient client) {
-        return client.received().stream().map(p -> new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8)).toList();
+        return client.received().stream()
+                .map(p -> new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8))
+                .toList();
     }
 
     @Test
@@ -49,8 +54,12 @@ class QueueFetchEmbeddedTest extends EmbeddedBrokerTest {
             await().atMost(TIMEOUT).until(() -> worker.received().size() == 2);
             assertThat(payloads(worker)).containsExactly("job 1", "job 2");
             await().atMost(TIMEOUT).until(() -> tables.topicMsgIds(topic).isEmpty());
-            await().atMost(TIMEOUT).until(() -> tables.item("mqtt_acked", "topic", topic, "clientid", workerId)
-                    .map(i -> i.get("msgid").s()).orElse(""), ids.get(1)::equals);
+            await().atMost(TIMEOUT)
+                    .until(
+                            () -> tables.item("mqtt_acked", "topic", topic, "clientid", workerId)
+                                    .map(i -> i.get("msgid").s())
+                                    .orElse(""),
+                            ids.get(1)::equals);
         }
     }
 
@@ -70,7 +79,8 @@ class QueueFetchEmbeddedTest extends EmbeddedBrokerTest {
     }
 
     private static double renewedSkips() {
-        return io.mqttdynamo.support.PrometheusText.value(io.restassured.RestAssured.get("/q/metrics").asString(),
+        return io.mqttdynamo.support.PrometheusText.value(
+                io.restassured.RestAssured.get("/q/metrics").asString(),
                 "mqtt_dynamo_queued_messages_fetches_skipped_total{reason=\"renewed\"}");
     }
 
@@ -84,8 +94,9 @@ class QueueFetchEmbeddedTest extends EmbeddedBrokerTest {
             worker.subscribe("fleet/" + run + "/+", 1);
             await().atMost(TIMEOUT).until(() -> worker.received().size() == 2);
             assertThat(payloads(worker)).containsExactlyInAnyOrder("a 1", "b 1");
-            await().atMost(TIMEOUT).until(() -> tables.topicMsgIds("fleet/" + run + "/a").isEmpty()
-                    && tables.topicMsgIds("fleet/" + run + "/b").isEmpty());
+            await().atMost(TIMEOUT)
+                    .until(() -> tables.topicMsgIds("fleet/" + run + "/a").isEmpty()
+                            && tables.topicMsgIds("fleet/" + run + "/b").isEmpty());
             try (TestMqttClient publisher = TestMqttClient.connect("fleet_pub_" + run, PORT)) {
                 publisher.publish("fleet/" + run + "/c", "live", 1, false);
             }

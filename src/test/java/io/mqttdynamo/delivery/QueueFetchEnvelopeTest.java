@@ -1,7 +1,7 @@
 package io.mqttdynamo.delivery;
 
-import static org.assertj.core.api.Assertions.assertThat;
 import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.util.List;
@@ -62,7 +62,9 @@ class QueueFetchEnvelopeTest extends QueueFetchOnMosquitto {
     private static String mark(Mqtt5Publish publish) {
         return publish.getUserProperties().asList().stream()
                 .filter(p -> p.getName().toString().equals(Republisher.MARKER))
-                .map(p -> p.getValue().toString()).findFirst().orElseThrow();
+                .map(p -> p.getValue().toString())
+                .findFirst()
+                .orElseThrow();
     }
 
     @Test
@@ -74,15 +76,26 @@ class QueueFetchEnvelopeTest extends QueueFetchOnMosquitto {
                 TestMqttClient subscriber = TestMqttClient.connect(worker, PORT)) {
             String firstHex = newHexId();
             String secondHex = newHexId();
-            emqx.publish(QueueFetchMosquittoProfile.Envelopes.publishTopic(),
-                    publishEnvelope(firstHex, "sensor-" + run, topic, "first"), 1, false);
-            emqx.publish(QueueFetchMosquittoProfile.Envelopes.publishTopic(),
-                    publishEnvelope(secondHex, "sensor-" + run, topic, "second"), 1, false);
+            emqx.publish(
+                    QueueFetchMosquittoProfile.Envelopes.publishTopic(),
+                    publishEnvelope(firstHex, "sensor-" + run, topic, "first"),
+                    1,
+                    false);
+            emqx.publish(
+                    QueueFetchMosquittoProfile.Envelopes.publishTopic(),
+                    publishEnvelope(secondHex, "sensor-" + run, topic, "second"),
+                    1,
+                    false);
             // Older than queue-fetch.max-age (2 h by default): stays pending, is not published again.
-            String staleHex = String.format("%016X%016X", (System.currentTimeMillis() - 3 * 3600_000L) * 1000,
+            String staleHex = String.format(
+                    "%016X%016X",
+                    (System.currentTimeMillis() - 3 * 3600_000L) * 1000,
                     ThreadLocalRandom.current().nextLong());
-            emqx.publish(QueueFetchMosquittoProfile.Envelopes.publishTopic(),
-                    publishEnvelope(staleHex, "sensor-" + run, topic, "stale"), 1, false);
+            emqx.publish(
+                    QueueFetchMosquittoProfile.Envelopes.publishTopic(),
+                    publishEnvelope(staleHex, "sensor-" + run, topic, "stale"),
+                    1,
+                    false);
             List<String> all = pendingIds(topic, 3);
             List<String> originals = List.of(EmqxMsgId.fromHex(firstHex), EmqxMsgId.fromHex(secondHex));
             assertThat(all).containsExactly(EmqxMsgId.fromHex(staleHex), originals.get(0), originals.get(1));
@@ -95,26 +108,47 @@ class QueueFetchEnvelopeTest extends QueueFetchOnMosquitto {
             // Rule 1 reports the first copy under the broker's new id; rule 2 its ack without pub_props.
             String copyHex = newHexId();
             double taken = messagesTaken();
-            emqx.publish(QueueFetchMosquittoProfile.Envelopes.publishTopic(),
-                    publishEnvelope(copyHex, republisher, topic, "first"), 1, false);
+            emqx.publish(
+                    QueueFetchMosquittoProfile.Envelopes.publishTopic(),
+                    publishEnvelope(copyHex, republisher, topic, "first"),
+                    1,
+                    false);
             // EMQX sends the copy's envelope long before the ack's; here the test waits for it to be taken.
             await().atMost(TIMEOUT).until(() -> messagesTaken() > taken);
-            emqx.publish(MosquittoProfile.prefix() + "/acks", ackEnvelope(copyHex, worker, republisher, topic, null),
-                    1, false);
-            await().atMost(TIMEOUT).until(() -> tables.topicMsgIds(topic),
-                    ids -> ids.size() == 2 && !ids.contains(originals.get(0)));
-            assertThat(tables.item("mqtt_acked", "topic", topic, "clientid", worker).orElseThrow().get("msgid").s())
+            emqx.publish(
+                    MosquittoProfile.prefix() + "/acks",
+                    ackEnvelope(copyHex, worker, republisher, topic, null),
+                    1,
+                    false);
+            await().atMost(TIMEOUT)
+                    .until(() -> tables.topicMsgIds(topic), ids -> ids.size() == 2 && !ids.contains(originals.get(0)));
+            assertThat(tables.item("mqtt_acked", "topic", topic, "clientid", worker)
+                            .orElseThrow()
+                            .get("msgid")
+                            .s())
                     .isEqualTo(originals.get(0));
-            assertThat(tables.item("mqtt_msg", "msgid", EmqxMsgId.fromHex(copyHex))).as("the copy is not stored")
+            assertThat(tables.item("mqtt_msg", "msgid", EmqxMsgId.fromHex(copyHex)))
+                    .as("the copy is not stored")
                     .isEmpty();
 
             // The second copy's ack names its original in the copy's user property (EMQX's pub_props).
             String secondMark = mark(subscriber.received().get(1));
-            emqx.publish(MosquittoProfile.prefix() + "/acks", ackEnvelope(newHexId(), worker, republisher, topic,
-                    "{\"User-Property\":{\"" + Republisher.MARKER + "\":\"" + secondMark + "\"}}"), 1, false);
-            await().atMost(TIMEOUT).until(() -> tables.topicMsgIds(topic),
-                    ids -> ids.equals(List.of(EmqxMsgId.fromHex(staleHex))));
-            assertThat(tables.item("mqtt_acked", "topic", topic, "clientid", worker).orElseThrow().get("msgid").s())
+            emqx.publish(
+                    MosquittoProfile.prefix() + "/acks",
+                    ackEnvelope(
+                            newHexId(),
+                            worker,
+                            republisher,
+                            topic,
+                            "{\"User-Property\":{\"" + Republisher.MARKER + "\":\"" + secondMark + "\"}}"),
+                    1,
+                    false);
+            await().atMost(TIMEOUT)
+                    .until(() -> tables.topicMsgIds(topic), ids -> ids.equals(List.of(EmqxMsgId.fromHex(staleHex))));
+            assertThat(tables.item("mqtt_acked", "topic", topic, "clientid", worker)
+                            .orElseThrow()
+                            .get("msgid")
+                            .s())
                     .isEqualTo(originals.get(1));
         }
     }
@@ -131,8 +165,11 @@ class QueueFetchEnvelopeTest extends QueueFetchOnMosquitto {
         try (TestMqttClient emqx = TestMqttClient.connect("env-early-rules-" + run, PORT);
                 TestMqttClient subscriber = TestMqttClient.connect(worker, PORT)) {
             String originalHex = newHexId();
-            emqx.publish(QueueFetchMosquittoProfile.Envelopes.publishTopic(),
-                    publishEnvelope(originalHex, "sensor-" + run, topic, "early"), 1, false);
+            emqx.publish(
+                    QueueFetchMosquittoProfile.Envelopes.publishTopic(),
+                    publishEnvelope(originalHex, "sensor-" + run, topic, "early"),
+                    1,
+                    false);
             String original = pendingIds(topic, 1).get(0);
 
             subscriber.subscribe(topic, 1);
@@ -140,12 +177,21 @@ class QueueFetchEnvelopeTest extends QueueFetchOnMosquitto {
             await().atMost(TIMEOUT).until(() -> payloads(subscriber, topic).size() >= 1);
 
             String copyHex = newHexId();
-            emqx.publish(MosquittoProfile.prefix() + "/acks", ackEnvelope(copyHex, worker, republisher, topic, null),
-                    1, false);
-            emqx.publish(QueueFetchMosquittoProfile.Envelopes.publishTopic(),
-                    publishEnvelope(copyHex, republisher, topic, "early"), 1, false);
+            emqx.publish(
+                    MosquittoProfile.prefix() + "/acks",
+                    ackEnvelope(copyHex, worker, republisher, topic, null),
+                    1,
+                    false);
+            emqx.publish(
+                    QueueFetchMosquittoProfile.Envelopes.publishTopic(),
+                    publishEnvelope(copyHex, republisher, topic, "early"),
+                    1,
+                    false);
             await().atMost(TIMEOUT).until(() -> tables.topicMsgIds(topic), List::isEmpty);
-            assertThat(tables.item("mqtt_acked", "topic", topic, "clientid", worker).orElseThrow().get("msgid").s())
+            assertThat(tables.item("mqtt_acked", "topic", topic, "clientid", worker)
+                            .orElseThrow()
+                            .get("msgid")
+                            .s())
                     .isEqualTo(original);
         }
     }

@@ -29,14 +29,17 @@ class QueueFetchMosquitto311Test extends QueueFetchOnMosquitto {
         List<String> originals = stored(topic, "same job", "same job", "job C");
         try (TestMqttClient worker = subscriberWith(2, "v3-worker-" + run, topic);
                 TestMqttClient publisher = TestMqttClient.connect("v3-pub2-" + run, PORT)) {
-            assertThat(payloads(worker, topic)).as("the oldest two (queue-fetch.max-count)")
+            assertThat(payloads(worker, topic))
+                    .as("the oldest two (queue-fetch.max-count)")
                     .containsExactly("same job", "same job");
 
             // The same payload again, from a client, once the copies were taken: a new message, stored.
             publisher.publish(topic, "same job", 1, false);
             publisher.publish(topic, "job D", 1, false);
             List<String> after = idsOnceStored(topic, "job D");
-            assertThat(after).as("3 originals, the new alike one and job D; no copy").hasSize(5)
+            assertThat(after)
+                    .as("3 originals, the new alike one and job D; no copy")
+                    .hasSize(5)
                     .containsAll(originals);
         }
     }

@@ -34,13 +34,17 @@ class QueueFetchMosquittoTest extends QueueFetchOnMosquitto {
         try (TestMqttClient worker = subscriberWith(2, "queue-worker-" + run, topic);
                 TestMqttClient publisher = TestMqttClient.connect("queue-pub2-" + run, PORT)) {
             assertThat(payloads(worker, topic)).containsExactly("job 1", "job 2");
-            assertThat(worker.received()).extracting(QueueFetchMosquittoTest::mark)
-                    .as("each copy names its stored original").containsExactlyElementsOf(originals);
+            assertThat(worker.received())
+                    .extracting(QueueFetchMosquittoTest::mark)
+                    .as("each copy names its stored original")
+                    .containsExactlyElementsOf(originals);
 
             // A later message of the topic is stored after the copies would have been: once it is there, the
             // copies' absence is final.
             publisher.publish(topic, "job 3", 1, false);
-            assertThat(idsOnceStored(topic, "job 3")).as("the originals and job 3, no copy").hasSize(3)
+            assertThat(idsOnceStored(topic, "job 3"))
+                    .as("the originals and job 3, no copy")
+                    .hasSize(3)
                     .containsAll(originals);
         }
     }
@@ -63,7 +67,8 @@ class QueueFetchMosquittoTest extends QueueFetchOnMosquitto {
     }
 
     private static double renewedSkips() {
-        return PrometheusText.value(given().get("/q/metrics").asString(),
+        return PrometheusText.value(
+                given().get("/q/metrics").asString(),
                 "mqtt_dynamo_queued_messages_fetches_skipped_total{reason=\"renewed\"}");
     }
 
@@ -75,9 +80,12 @@ class QueueFetchMosquittoTest extends QueueFetchOnMosquitto {
         double before = clientEventsTaken();
         try (TestMqttClient broker = TestMqttClient.connect("fake-emqx-conn-" + run, PORT)) {
             for (String clientId : List.of(republisher, person)) {
-                broker.publish(MosquittoProfile.prefix() + "/sys/brokers/emqx@node1/clients/" + clientId
-                        + "/connected", "{\"clientid\":\"" + clientId + "\",\"username\":\"u\",\"ts\":"
-                        + System.currentTimeMillis() + "}", 1, false);
+                broker.publish(
+                        MosquittoProfile.prefix() + "/sys/brokers/emqx@node1/clients/" + clientId + "/connected",
+                        "{\"clientid\":\"" + clientId + "\",\"username\":\"u\",\"ts\":" + System.currentTimeMillis()
+                                + "}",
+                        1,
+                        false);
             }
         }
         // Acknowledged once stored: both events taken and none open means every write is done.
@@ -90,13 +98,16 @@ class QueueFetchMosquittoTest extends QueueFetchOnMosquitto {
     private static double clientEventsTaken() {
         String page = given().get("/q/metrics").asString();
         double open = PrometheusText.value(page, "mqtt_dynamo_unacknowledged_messages{channel=\"client-events\"}");
-        return open == 0 ? PrometheusText.value(page, "mqtt_dynamo_events_received_total{channel=\"client-events\"}")
+        return open == 0
+                ? PrometheusText.value(page, "mqtt_dynamo_events_received_total{channel=\"client-events\"}")
                 : -1;
     }
 
     private static String mark(Mqtt5Publish publish) {
         return publish.getUserProperties().asList().stream()
                 .filter(p -> p.getName().toString().equals(Republisher.MARKER))
-                .map(p -> p.getValue().toString()).findFirst().orElse("(no mark)");
+                .map(p -> p.getValue().toString())
+                .findFirst()
+                .orElse("(no mark)");
     }
 }

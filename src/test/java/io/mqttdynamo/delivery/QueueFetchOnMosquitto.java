@@ -42,8 +42,9 @@ abstract class QueueFetchOnMosquitto extends ServiceTest {
 
     /** The msgids of the topic's unconsumed messages once {@code count} are there, oldest first. */
     List<String> pendingIds(String topic, int count) {
-        return await().atMost(TIMEOUT).until(() -> tables.topicMsgIds(topic), ids -> ids.size() == count)
-                .stream().sorted(EmqxMsgId.OLDEST_FIRST).toList();
+        return await().atMost(TIMEOUT).until(() -> tables.topicMsgIds(topic), ids -> ids.size() == count).stream()
+                .sorted(EmqxMsgId.OLDEST_FIRST)
+                .toList();
     }
 
     /**
@@ -52,9 +53,14 @@ abstract class QueueFetchOnMosquitto extends ServiceTest {
      * in order, so any earlier message's id would be there too.
      */
     List<String> idsOnceStored(String topic, String payload) {
-        return await().atMost(TIMEOUT).until(() -> tables.topicMsgIds(topic), ids -> ids.stream()
-                .anyMatch(id -> tables.item("mqtt_msg", "msgid", id).map(i -> payload.equals(i.get("payload").s()))
-                        .orElse(false)));
+        return await().atMost(TIMEOUT)
+                .until(
+                        () -> tables.topicMsgIds(topic),
+                        ids -> ids.stream()
+                                .anyMatch(id -> tables.item("mqtt_msg", "msgid", id)
+                                        .map(i ->
+                                                payload.equals(i.get("payload").s()))
+                                        .orElse(false)));
     }
 
     /** Tells the service, as EMQX's {@code $SYS} client event would, that {@code clientId} subscribed. */
@@ -68,7 +74,9 @@ abstract class QueueFetchOnMosquitto extends ServiceTest {
     }
 
     static List<String> payloads(TestMqttClient client, String topic) {
-        return client.received().stream().filter(p -> p.getTopic().toString().equals(topic))
-                .map(p -> new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8)).toList();
+        return client.received().stream()
+                .filter(p -> p.getTopic().toString().equals(topic))
+                .map(p -> new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8))
+                .toList();
     }
 }

@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-
 import jakarta.inject.Inject;
 
 import org.junit.jupiter.api.Test;
@@ -29,6 +28,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.RestAssured;
 import io.restassured.path.json.JsonPath;
+
 import software.amazon.awssdk.core.SdkBytes;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
@@ -44,12 +44,24 @@ class RetainedSyncEmbeddedTest extends EmbeddedBrokerTest {
     /** Longer than the base's: these flows take several rounds through the broker and the tables. */
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
 
-
     private void storedRow(String topic, AttributeValue payload, String msgId) throws Exception {
-        dynamo.putItem(b -> b.tableName("mqtt_retain").item(Map.of("topic", AttributeValue.fromS(topic),
-                "msgid", AttributeValue.fromS(msgId), "qos", AttributeValue.fromN("1"),
-                "sender", AttributeValue.fromS("earlier"), "retain", AttributeValue.fromN("1"),
-                "arrived", AttributeValue.fromN("1700000000"), "payload", payload))).get(10, TimeUnit.SECONDS);
+        dynamo.putItem(b -> b.tableName("mqtt_retain")
+                        .item(Map.of(
+                                "topic",
+                                AttributeValue.fromS(topic),
+                                "msgid",
+                                AttributeValue.fromS(msgId),
+                                "qos",
+                                AttributeValue.fromN("1"),
+                                "sender",
+                                AttributeValue.fromS("earlier"),
+                                "retain",
+                                AttributeValue.fromN("1"),
+                                "arrived",
+                                AttributeValue.fromN("1700000000"),
+                                "payload",
+                                payload)))
+                .get(10, TimeUnit.SECONDS);
     }
 
     /** Clears retained topics on the broker (and so in mqtt_retain), so that other tests' pages stay small. */
@@ -60,19 +72,33 @@ class RetainedSyncEmbeddedTest extends EmbeddedBrokerTest {
             }
         }
         for (String topic : topics) {
-            await().atMost(TIMEOUT).until(() -> tables.item("mqtt_retain", "topic", topic).isEmpty());
+            await().atMost(TIMEOUT)
+                    .until(() -> tables.item("mqtt_retain", "topic", topic).isEmpty());
         }
     }
 
     /** One run, once the one at start-up (the embedded broker is new, so it compares) has ended. */
     private static JsonPath restore() {
-        await().atMost(TIMEOUT).until(() -> !given().get("/api/retained/restore").then().statusCode(200).extract()
-                .jsonPath().getBoolean("running"));
-        return given().post("/api/retained/restore").then().statusCode(200).extract().jsonPath();
+        await().atMost(TIMEOUT)
+                .until(() -> !given().get("/api/retained/restore")
+                        .then()
+                        .statusCode(200)
+                        .extract()
+                        .jsonPath()
+                        .getBoolean("running"));
+        return given().post("/api/retained/restore")
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath();
     }
 
     private static JsonPath progress() {
-        return given().get("/api/retained/restore").then().statusCode(200).extract().jsonPath();
+        return given().get("/api/retained/restore")
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath();
     }
 
     @Inject
@@ -89,14 +115,31 @@ class RetainedSyncEmbeddedTest extends EmbeddedBrokerTest {
         storedRow(stored, AttributeValue.fromS("newer, from ingest"), new EmqxMsgId().next());
         EmqxMsgId ids = new EmqxMsgId();
         pipeline.store(List.of(
-                items.retainedIfAbsent(new BrokerEvent.MessagePublished(ids.next(), stored, 1, true, "",
-                        "older, from the broker's collection".getBytes(StandardCharsets.UTF_8), 1)),
-                items.retainedIfAbsent(new BrokerEvent.MessagePublished(ids.next(), missing, 2, true, "",
-                        "from the broker's collection".getBytes(StandardCharsets.UTF_8), 1))))
-                .await().atMost(Duration.ofSeconds(10));
-        assertThat(tables.item("mqtt_retain", "topic", stored).orElseThrow().get("payload").s())
+                        items.retainedIfAbsent(new BrokerEvent.MessagePublished(
+                                ids.next(),
+                                stored,
+                                1,
+                                true,
+                                "",
+                                "older, from the broker's collection".getBytes(StandardCharsets.UTF_8),
+                                1)),
+                        items.retainedIfAbsent(new BrokerEvent.MessagePublished(
+                                ids.next(),
+                                missing,
+                                2,
+                                true,
+                                "",
+                                "from the broker's collection".getBytes(StandardCharsets.UTF_8),
+                                1))))
+                .await()
+                .atMost(Duration.ofSeconds(10));
+        assertThat(tables.item("mqtt_retain", "topic", stored)
+                        .orElseThrow()
+                        .get("payload")
+                        .s())
                 .isEqualTo("newer, from ingest");
-        Map<String, AttributeValue> written = tables.item("mqtt_retain", "topic", missing).orElseThrow();
+        Map<String, AttributeValue> written =
+                tables.item("mqtt_retain", "topic", missing).orElseThrow();
         assertThat(written.get("payload").s()).isEqualTo("from the broker's collection");
         assertThat(written.get("qos").n()).isEqualTo("2");
         dynamo.deleteItem(b -> b.tableName("mqtt_retain").key(Map.of("topic", AttributeValue.fromS(stored))))
@@ -111,13 +154,14 @@ class RetainedSyncEmbeddedTest extends EmbeddedBrokerTest {
         await().atMost(TIMEOUT).until(() -> !progress().getBoolean("running"));
         long before = progress().getLong("startedAt");
         try (Socket caller = new Socket("localhost", RestAssured.port)) {
-            caller.getOutputStream().write(("POST /api/retained/restore HTTP/1.1\r\nHost: localhost\r\n"
-                    + "Content-Length: 0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            caller.getOutputStream()
+                    .write(("POST /api/retained/restore HTTP/1.1\r\nHost: localhost\r\n" + "Content-Length: 0\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
             caller.getOutputStream().flush();
             await().atMost(TIMEOUT).until(() -> progress().getLong("startedAt") > before);
         }
-        JsonPath ended = await().atMost(TIMEOUT).until(RetainedSyncEmbeddedTest::progress,
-                p -> !p.getBoolean("running"));
+        JsonPath ended =
+                await().atMost(TIMEOUT).until(RetainedSyncEmbeddedTest::progress, p -> !p.getBoolean("running"));
         assertThat(ended.getString("phase")).isEqualTo("done");
         assertThat(ended.getString("error")).isNull();
     }
@@ -132,7 +176,11 @@ class RetainedSyncEmbeddedTest extends EmbeddedBrokerTest {
 
         JsonPath report = restore();
         assertThat(report.getInt("republished")).isGreaterThanOrEqualTo(2);
-        JsonPath progress = given().get("/api/retained/restore").then().statusCode(200).extract().jsonPath();
+        JsonPath progress = given().get("/api/retained/restore")
+                .then()
+                .statusCode(200)
+                .extract()
+                .jsonPath();
         assertThat(progress.getString("phase")).isEqualTo("done");
         assertThat(progress.getBoolean("running")).isFalse();
         assertThat(progress.getInt("republished")).isEqualTo(report.getInt("republished"));
@@ -147,14 +195,20 @@ class RetainedSyncEmbeddedTest extends EmbeddedBrokerTest {
             assertThat(byTopic.get("sync/" + run + "/text").isRetain()).isTrue();
             assertThat(new String(byTopic.get("sync/" + run + "/text").getPayloadAsBytes(), StandardCharsets.UTF_8))
                     .isEqualTo("from the table");
-            assertThat(byTopic.get("sync/" + run + "/binary").getPayloadAsBytes()).isEqualTo(binary);
+            assertThat(byTopic.get("sync/" + run + "/binary").getPayloadAsBytes())
+                    .isEqualTo(binary);
             assertThat(byTopic.get("sync/" + run + "/text").getQos().getCode()).isEqualTo(1);
 
             // A message published after the republished ones is stored; the republished ones were not stored again.
             subscriber.publish("sync/" + run + "/marker", "marker", 1, true);
-            await().atMost(TIMEOUT).until(() -> tables.item("mqtt_retain", "topic", "sync/" + run + "/marker").isPresent());
+            await().atMost(TIMEOUT)
+                    .until(() -> tables.item("mqtt_retain", "topic", "sync/" + run + "/marker")
+                            .isPresent());
         }
-        assertThat(tables.item("mqtt_retain", "topic", "sync/" + run + "/text").orElseThrow().get("msgid").s())
+        assertThat(tables.item("mqtt_retain", "topic", "sync/" + run + "/text")
+                        .orElseThrow()
+                        .get("msgid")
+                        .s())
                 .isEqualTo(textId);
         assertThat(tables.topicMsgIds("sync/" + run + "/text")).isEmpty();
 
@@ -171,7 +225,8 @@ class RetainedSyncEmbeddedTest extends EmbeddedBrokerTest {
         try (TestMqttClient publisher = TestMqttClient.connect("lost_pub_" + run, PORT)) {
             publisher.publish(topic, "kept by the broker", 1, true);
         }
-        await().atMost(TIMEOUT).until(() -> tables.item("mqtt_retain", "topic", topic).isPresent());
+        await().atMost(TIMEOUT)
+                .until(() -> tables.item("mqtt_retain", "topic", topic).isPresent());
         dynamo.deleteItem(b -> b.tableName("mqtt_retain").key(Map.of("topic", AttributeValue.fromS(topic))))
                 .get(10, TimeUnit.SECONDS);
 
@@ -195,13 +250,14 @@ class RetainedSyncEmbeddedTest extends EmbeddedBrokerTest {
             publisher.publish(tooLong, "no key can hold its topic", 1, true);
             publisher.publish(topic, "kept by the broker", 1, true);
         }
-        await().atMost(TIMEOUT).until(() -> tables.item("mqtt_retain", "topic", topic).isPresent());
+        await().atMost(TIMEOUT)
+                .until(() -> tables.item("mqtt_retain", "topic", topic).isPresent());
         dynamo.deleteItem(b -> b.tableName("mqtt_retain").key(Map.of("topic", AttributeValue.fromS(topic))))
                 .get(10, TimeUnit.SECONDS);
         try {
             restore();
-            JsonPath ended = await().atMost(TIMEOUT).until(RetainedSyncEmbeddedTest::progress,
-                    p -> !p.getBoolean("running"));
+            JsonPath ended =
+                    await().atMost(TIMEOUT).until(RetainedSyncEmbeddedTest::progress, p -> !p.getBoolean("running"));
             assertThat(ended.getString("phase")).isEqualTo("done");
             assertThat(tables.item("mqtt_retain", "topic", topic)).isPresent();
         } finally {

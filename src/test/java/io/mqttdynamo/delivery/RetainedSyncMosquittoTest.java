@@ -40,6 +40,7 @@ import io.quarkus.test.junit.TestProfile;
 import io.restassured.path.json.JsonPath;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
+
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
@@ -132,11 +133,21 @@ class RetainedSyncMosquittoTest {
         }
 
         private static Map<String, AttributeValue> tableRow(int i) {
-            return Map.of("topic", AttributeValue.fromS(TABLE_ONLY + i),
-                    "msgid", AttributeValue.fromS("row" + i), "qos", AttributeValue.fromN("1"),
-                    "sender", AttributeValue.fromS("earlier"), "retain", AttributeValue.fromN("1"),
-                    "arrived", AttributeValue.fromN("1700000000"),
-                    "payload", AttributeValue.fromS("kept by the table " + i));
+            return Map.of(
+                    "topic",
+                    AttributeValue.fromS(TABLE_ONLY + i),
+                    "msgid",
+                    AttributeValue.fromS("row" + i),
+                    "qos",
+                    AttributeValue.fromN("1"),
+                    "sender",
+                    AttributeValue.fromS("earlier"),
+                    "retain",
+                    AttributeValue.fromN("1"),
+                    "arrived",
+                    AttributeValue.fromN("1700000000"),
+                    "payload",
+                    AttributeValue.fromS("kept by the table " + i));
         }
 
         @Override
@@ -167,36 +178,65 @@ class RetainedSyncMosquittoTest {
     void aRowIsNotRepublishedOverWhatTheBrokerRetains() {
         Readiness.await();
         // After the start-up run, whose counts the other test checks.
-        await().atMost(TIMEOUT).until(() -> given().get("/api/retained/restore").then().extract().jsonPath()
-                .getString("phase"), phase -> phase.equals("done") || phase.equals("failed"));
+        await().atMost(TIMEOUT)
+                .until(
+                        () -> given().get("/api/retained/restore")
+                                .then()
+                                .extract()
+                                .jsonPath()
+                                .getString("phase"),
+                        phase -> phase.equals("done") || phase.equals("failed"));
         List<Retained> rows = new ArrayList<>();
         try (TestMqttClient publisher = TestMqttClient.connect("verify-seed", brokerPort)) {
             for (int i = 0; i < 10; i++) {
                 if (i % 3 == 0) {
                     publisher.publish("drift/verify/" + i, "the broker's newer value", 1, true);
                 }
-                rows.add(new Retained("drift/verify/" + i, "the table's value".getBytes(StandardCharsets.UTF_8), 1,
-                        "row" + i));
+                rows.add(new Retained(
+                        "drift/verify/" + i, "the table's value".getBytes(StandardCharsets.UTF_8), 1, "row" + i));
             }
         }
         rows.add(5, new Retained("$share/group/drift/verify/x", "v".getBytes(StandardCharsets.UTF_8), 1, "rowX"));
         List<Retained> sent = new CopyOnWriteArrayList<>();
         List<Retained> kept = new CopyOnWriteArrayList<>();
         // Groups of 4 (retained.check-batch in the profile): held topics in the first, second and third.
-        int republished = retainedClient.republish(Multi.createFrom().iterable(rows), 1000, 4,
-                        group -> Uni.createFrom().item(group), sent::add, kept::add)
-                .await().atMost(TIMEOUT);
-        assertThat(sent).extracting(Retained::topic).containsExactly("drift/verify/1", "drift/verify/2",
-                "drift/verify/4", "drift/verify/5", "drift/verify/7", "drift/verify/8");
-        assertThat(kept).extracting(Retained::topic).containsExactlyInAnyOrder("drift/verify/0", "drift/verify/3",
-                "$share/group/drift/verify/x", "drift/verify/6", "drift/verify/9");
+        int republished = retainedClient
+                .republish(
+                        Multi.createFrom().iterable(rows),
+                        1000,
+                        4,
+                        group -> Uni.createFrom().item(group),
+                        sent::add,
+                        kept::add)
+                .await()
+                .atMost(TIMEOUT);
+        assertThat(sent)
+                .extracting(Retained::topic)
+                .containsExactly(
+                        "drift/verify/1",
+                        "drift/verify/2",
+                        "drift/verify/4",
+                        "drift/verify/5",
+                        "drift/verify/7",
+                        "drift/verify/8");
+        assertThat(kept)
+                .extracting(Retained::topic)
+                .containsExactlyInAnyOrder(
+                        "drift/verify/0",
+                        "drift/verify/3",
+                        "$share/group/drift/verify/x",
+                        "drift/verify/6",
+                        "drift/verify/9");
         assertThat(republished).isEqualTo(6);
         try (TestMqttClient subscriber = TestMqttClient.connect("verify-fresh", brokerPort)) {
             subscriber.subscribe("drift/verify/#", 1);
             await().atMost(TIMEOUT).until(() -> subscriber.received().size() == 10);
-            assertThat(subscriber.received()).allSatisfy(p -> assertThat(new String(p.getPayloadAsBytes(),
-                    StandardCharsets.UTF_8)).isEqualTo(Integer.parseInt(p.getTopic().getLevels().get(2)) % 3 == 0
-                            ? "the broker's newer value" : "the table's value"));
+            assertThat(subscriber.received())
+                    .allSatisfy(p -> assertThat(new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8))
+                            .isEqualTo(
+                                    Integer.parseInt(p.getTopic().getLevels().get(2)) % 3 == 0
+                                            ? "the broker's newer value"
+                                            : "the table's value"));
         }
     }
 
@@ -206,9 +246,16 @@ class RetainedSyncMosquittoTest {
         Readiness.await();
         TableReader tables = new TableReader(dynamo);
 
-        JsonPath progress = await("the start-up run").atMost(TIMEOUT)
-                .until(() -> given().get("/api/retained/restore").then().statusCode(200).extract().jsonPath(),
-                        p -> p.getString("phase").equals("done") || p.getString("phase").equals("failed"));
+        JsonPath progress = await("the start-up run")
+                .atMost(TIMEOUT)
+                .until(
+                        () -> given().get("/api/retained/restore")
+                                .then()
+                                .statusCode(200)
+                                .extract()
+                                .jsonPath(),
+                        p -> p.getString("phase").equals("done")
+                                || p.getString("phase").equals("failed"));
         assertThat(progress.getString("error")).isNull();
         assertThat(progress.getInt("brokerRetained")).isEqualTo(ON_BROKER);
         assertThat(progress.getInt("stored")).isEqualTo(ON_BROKER);
@@ -224,7 +271,8 @@ class RetainedSyncMosquittoTest {
 
         try (TestMqttClient subscriber = TestMqttClient.connect("drift-fresh", brokerPort)) {
             subscriber.subscribe(TABLE_ONLY + "#", 1);
-            await("the table's rows retained by the broker").atMost(TIMEOUT)
+            await("the table's rows retained by the broker")
+                    .atMost(TIMEOUT)
                     .until(() -> subscriber.received().size() == IN_TABLE);
             for (Mqtt5Publish publish : subscriber.received()) {
                 assertThat(publish.isRetain()).isTrue();
@@ -237,9 +285,11 @@ class RetainedSyncMosquittoTest {
                 });
             }
         }
-        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
-        assertThat(io.mqttdynamo.support.PrometheusText.value(metrics,
-                "mqtt_dynamo_retained_synced_total{direction=\"republished\"}")).isEqualTo(IN_TABLE);
+        String metrics =
+                given().get("/q/metrics").then().statusCode(200).extract().asString();
+        assertThat(io.mqttdynamo.support.PrometheusText.value(
+                        metrics, "mqtt_dynamo_retained_synced_total{direction=\"republished\"}"))
+                .isEqualTo(IN_TABLE);
     }
 
     /**
@@ -250,20 +300,29 @@ class RetainedSyncMosquittoTest {
     @Order(3)
     void aBrokerThatCameBackWithoutItsRetainedMessagesGetsThemBackWhileTheServiceRuns() throws IOException {
         Readiness.await();
-        await().atMost(TIMEOUT).until(() -> given().get("/api/retained/restore").then().extract().jsonPath()
-                .getString("phase"), phase -> phase.equals("done") || phase.equals("failed"));
+        await().atMost(TIMEOUT)
+                .until(
+                        () -> given().get("/api/retained/restore")
+                                .then()
+                                .extract()
+                                .jsonPath()
+                                .getString("phase"),
+                        phase -> phase.equals("done") || phase.equals("failed"));
         ProcessHandle.of(Long.parseLong(System.getProperty(MOSQUITTO_PID))).ifPresent(ProcessHandle::destroyForcibly);
         Process restarted = OwnMosquitto.start(brokerPort);
         try {
-            await("the table's rows retained again").atMost(Duration.ofSeconds(60)).until(() -> {
-                try (TestMqttClient subscriber = TestMqttClient.connect("restarted-check", brokerPort)) {
-                    subscriber.subscribe(TABLE_ONLY + "#", 1);
-                    await().atMost(Duration.ofSeconds(2)).until(() -> subscriber.received().size() == IN_TABLE);
-                    return true;
-                } catch (org.awaitility.core.ConditionTimeoutException e) {
-                    return false;
-                }
-            });
+            await("the table's rows retained again")
+                    .atMost(Duration.ofSeconds(60))
+                    .until(() -> {
+                        try (TestMqttClient subscriber = TestMqttClient.connect("restarted-check", brokerPort)) {
+                            subscriber.subscribe(TABLE_ONLY + "#", 1);
+                            await().atMost(Duration.ofSeconds(2))
+                                    .until(() -> subscriber.received().size() == IN_TABLE);
+                            return true;
+                        } catch (org.awaitility.core.ConditionTimeoutException e) {
+                            return false;
+                        }
+                    });
         } finally {
             restarted.destroyForcibly();
         }

@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 
 import java.nio.charset.StandardCharsets;
 
-
 import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.support.EmbeddedBrokerProfile;
@@ -25,7 +24,8 @@ import io.quarkus.test.junit.TestProfile;
 class SubscriptionRestoreEmbeddedTest extends EmbeddedBrokerTest {
 
     private static double restores(String result) {
-        return PrometheusText.value(given().get("/q/metrics").asString(),
+        return PrometheusText.value(
+                given().get("/q/metrics").asString(),
                 "mqtt_dynamo_subscription_restores_total{result=\"" + result + "\"}");
     }
 
@@ -36,12 +36,15 @@ class SubscriptionRestoreEmbeddedTest extends EmbeddedBrokerTest {
         try (TestMqttClient first = TestMqttClient.connect(clientId, PORT)) {
             first.subscribe(filter, 1);
             await().atMost(TIMEOUT)
-                    .until(() -> tables.item("mqtt_sub", "clientid", clientId, "topic", filter).isPresent());
+                    .until(() -> tables.item("mqtt_sub", "clientid", clientId, "topic", filter)
+                            .isPresent());
         }
         try (TestMqttClient publisher = TestMqttClient.connect("restore_pub_" + run, PORT)) {
             publisher.publish("restore/" + run + "/kept", "retained while away", 1, true);
         }
-        await().atMost(TIMEOUT).until(() -> tables.item("mqtt_retain", "topic", "restore/" + run + "/kept").isPresent());
+        await().atMost(TIMEOUT)
+                .until(() -> tables.item("mqtt_retain", "topic", "restore/" + run + "/kept")
+                        .isPresent());
 
         double before = restores("restored");
         try (TestMqttClient again = TestMqttClient.connect(clientId, PORT);
@@ -51,11 +54,13 @@ class SubscriptionRestoreEmbeddedTest extends EmbeddedBrokerTest {
             await().atMost(TIMEOUT).until(() -> again.received().size() == 1);
             publisher.publish("restore/" + run + "/live", "after the restore", 1, false);
             await().atMost(TIMEOUT).until(() -> again.received().size() == 2);
-            assertThat(again.received()).extracting(p -> new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8))
+            assertThat(again.received())
+                    .extracting(p -> new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8))
                     .containsExactly("retained while away", "after the restore");
             publisher.publish("restore/" + run + "/kept", new byte[0], 1, true);
             await().atMost(TIMEOUT)
-                    .until(() -> tables.item("mqtt_retain", "topic", "restore/" + run + "/kept").isEmpty());
+                    .until(() -> tables.item("mqtt_retain", "topic", "restore/" + run + "/kept")
+                            .isEmpty());
         }
     }
 

@@ -13,6 +13,7 @@ import io.mqttdynamo.support.EmqxApiProfile;
 import io.mqttdynamo.support.FakeEmqxApi;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
+
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 /**
@@ -24,14 +25,23 @@ import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 class SubscriptionRestoreEmqx4Test extends EmqxApiRestoreTest {
 
     private void storedSubscription(String clientId, String filter, int qos) throws Exception {
-        dynamo.putItem(b -> b.tableName("mqtt_sub").item(Map.of("clientid", AttributeValue.fromS(clientId),
-                "topic", AttributeValue.fromS(filter), "qos", AttributeValue.fromN(Integer.toString(qos)))))
+        dynamo.putItem(b -> b.tableName("mqtt_sub")
+                        .item(Map.of(
+                                "clientid",
+                                AttributeValue.fromS(clientId),
+                                "topic",
+                                AttributeValue.fromS(filter),
+                                "qos",
+                                AttributeValue.fromN(Integer.toString(qos)))))
                 .get(10, TimeUnit.SECONDS);
     }
 
     private void connected(String clientId) {
-        event(clientId, "connected", "{\"clientid\":\"" + clientId + "\",\"username\":\"u\",\"connected_at\":"
-                + System.currentTimeMillis() / 1000 + ",\"proto_ver\":4,\"clean_start\":false}");
+        event(
+                clientId,
+                "connected",
+                "{\"clientid\":\"" + clientId + "\",\"username\":\"u\",\"connected_at\":"
+                        + System.currentTimeMillis() / 1000 + ",\"proto_ver\":4,\"clean_start\":false}");
     }
 
     @Test
@@ -48,9 +58,10 @@ class SubscriptionRestoreEmqx4Test extends EmqxApiRestoreTest {
         assertThat(requests.get(0).rawPath()).isEqualTo("/api/v4/mqtt/subscribe_batch");
         assertThat(requests.get(0).authorization())
                 .isEqualTo(FakeEmqxApi.basic(EmqxApiProfile.KEY, EmqxApiProfile.SECRET));
-        assertThat(requests.get(0).body()).containsExactlyInAnyOrder(
-                JSON.readTree("{\"topic\":\"a/" + run + "/#\",\"qos\":1,\"clientid\":\"" + clientId + "\"}"),
-                JSON.readTree("{\"topic\":\"b/" + run + "\",\"qos\":0,\"clientid\":\"" + clientId + "\"}"));
+        assertThat(requests.get(0).body())
+                .containsExactlyInAnyOrder(
+                        JSON.readTree("{\"topic\":\"a/" + run + "/#\",\"qos\":1,\"clientid\":\"" + clientId + "\"}"),
+                        JSON.readTree("{\"topic\":\"b/" + run + "\",\"qos\":0,\"clientid\":\"" + clientId + "\"}"));
     }
 
     @Test

@@ -36,12 +36,10 @@ class SubscriptionRestoreEmqx5Test extends EmqxApiRestoreTest {
         }
 
         @Override
-        public void flush() {
-        }
+        public void flush() {}
 
         @Override
-        public void close() {
-        }
+        public void close() {}
     };
 
     @BeforeEach
@@ -55,15 +53,23 @@ class SubscriptionRestoreEmqx5Test extends EmqxApiRestoreTest {
     }
 
     private void subscribed(String clientId, String filter, int qos) {
-        event(clientId, "subscribed", "{\"clientid\":\"" + clientId + "\",\"topic\":\"" + filter
-                + "\",\"subopts\":{\"qos\":" + qos + ",\"nl\":0,\"rap\":0,\"rh\":0},\"ts\":" + System.currentTimeMillis() + "}");
-        await().atMost(TIMEOUT).until(() -> tables.item("mqtt_sub", "clientid", clientId, "topic", filter).isPresent());
+        event(
+                clientId,
+                "subscribed",
+                "{\"clientid\":\"" + clientId + "\",\"topic\":\"" + filter + "\",\"subopts\":{\"qos\":" + qos
+                        + ",\"nl\":0,\"rap\":0,\"rh\":0},\"ts\":" + System.currentTimeMillis() + "}");
+        await().atMost(TIMEOUT)
+                .until(() -> tables.item("mqtt_sub", "clientid", clientId, "topic", filter)
+                        .isPresent());
     }
 
     private void connected(String clientId) {
         long now = System.currentTimeMillis();
-        event(clientId, "connected", "{\"clientid\":\"" + clientId + "\",\"username\":\"u\",\"ts\":" + now
-                + ",\"connected_at\":" + now + ",\"proto_ver\":5,\"clean_start\":true,\"keepalive\":60}");
+        event(
+                clientId,
+                "connected",
+                "{\"clientid\":\"" + clientId + "\",\"username\":\"u\",\"ts\":" + now + ",\"connected_at\":" + now
+                        + ",\"proto_ver\":5,\"clean_start\":true,\"keepalive\":60}");
     }
 
     @Test
@@ -82,9 +88,11 @@ class SubscriptionRestoreEmqx5Test extends EmqxApiRestoreTest {
         assertThat(request.method()).isEqualTo("POST");
         assertThat(request.rawPath()).isEqualTo("/api/v5/clients/dev%2F" + run + "%201/subscribe/bulk");
         assertThat(request.authorization()).isEqualTo(FakeEmqxApi.basic(EmqxApiProfile.KEY, EmqxApiProfile.SECRET));
-        assertThat(request.body()).containsExactlyInAnyOrder(
-                JSON.readTree("{\"topic\":\"sensors/" + run + "/+/temp\",\"qos\":1,\"nl\":0,\"rap\":0,\"rh\":1}"),
-                JSON.readTree("{\"topic\":\"alerts/" + run + "\",\"qos\":2,\"nl\":0,\"rap\":0,\"rh\":1}"));
+        assertThat(request.body())
+                .containsExactlyInAnyOrder(
+                        JSON.readTree(
+                                "{\"topic\":\"sensors/" + run + "/+/temp\",\"qos\":1,\"nl\":0,\"rap\":0,\"rh\":1}"),
+                        JSON.readTree("{\"topic\":\"alerts/" + run + "\",\"qos\":2,\"nl\":0,\"rap\":0,\"rh\":1}"));
     }
 
     @Test
@@ -93,8 +101,9 @@ class SubscriptionRestoreEmqx5Test extends EmqxApiRestoreTest {
         long now = System.currentTimeMillis();
         ruleEvent("{\"event\":\"session.subscribed\",\"clientid\":\"" + clientId + "\",\"topic\":\"r/" + run
                 + "/#\",\"qos\":1,\"sub_props\":{},\"timestamp\":" + now + ",\"node\":\"emqx@10.0.0.1\"}");
-        await().atMost(TIMEOUT).until(() -> tables.item("mqtt_sub", "clientid", clientId, "topic", "r/" + run + "/#")
-                .isPresent());
+        await().atMost(TIMEOUT)
+                .until(() -> tables.item("mqtt_sub", "clientid", clientId, "topic", "r/" + run + "/#")
+                        .isPresent());
         emqx.connect(clientId);
         double before = restores("restored");
 
@@ -153,7 +162,8 @@ class SubscriptionRestoreEmqx5Test extends EmqxApiRestoreTest {
         }
         assertThat(emqx.requestsFor(clientId)).hasSize(1);
         assertThat(logLines).anyMatch(line -> line.contains("refused"));
-        String basic = FakeEmqxApi.basic(EmqxApiProfile.KEY, EmqxApiProfile.SECRET).substring("Basic ".length());
+        String basic =
+                FakeEmqxApi.basic(EmqxApiProfile.KEY, EmqxApiProfile.SECRET).substring("Basic ".length());
         assertThat(logLines).noneMatch(line -> line.contains(EmqxApiProfile.SECRET) || line.contains(basic));
     }
 

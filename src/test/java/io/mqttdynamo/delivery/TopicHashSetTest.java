@@ -55,7 +55,8 @@ class TopicHashSetTest {
         set.add("b");
         set.add("c");
         assertThat(set.add("a")).isFalse();
-        assertThatThrownBy(() -> set.add("d")).isInstanceOf(IllegalStateException.class)
+        assertThatThrownBy(() -> set.add("d"))
+                .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("more than 3");
     }
 }

@@ -24,6 +24,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 
 import io.mqttdynamo.store.Tables;
+
 import software.amazon.awssdk.services.dynamodb.model.CreateTableRequest;
 
 /**
@@ -40,7 +41,8 @@ class CloudFormationTemplateTest {
     @BeforeAll
     static void read() throws IOException {
         String text = Files.readString(TEMPLATE);
-        assertThat(text).as("long-form intrinsic functions only (Ref:, Fn::Sub:), readable by any YAML reader")
+        assertThat(text)
+                .as("long-form intrinsic functions only (Ref:, Fn::Sub:), readable by any YAML reader")
                 .doesNotContainPattern("(?m)(^|[\\s\\[,])!(Ref|Sub|GetAtt|If|Equals|Not|Join|Select)\\b");
         JsonNode template = new ObjectMapper(new YAMLFactory()).readTree(text);
         assertThat(template.path("AWSTemplateFormatVersion").asText()).isEqualTo("2010-09-09");
@@ -55,34 +57,54 @@ class CloudFormationTemplateTest {
                 tables.put(r.path("Properties").path("TableName").asText(), r);
             }
         });
-        assertThat(tables.keySet()).containsExactlyInAnyOrderElementsOf(
-                Stream.of(Tables.values()).map(Tables::tableName).toList());
+        assertThat(tables.keySet())
+                .containsExactlyInAnyOrderElementsOf(
+                        Stream.of(Tables.values()).map(Tables::tableName).toList());
         for (Tables table : Tables.values()) {
             JsonNode resource = tables.get(table.tableName());
             JsonNode properties = resource.path("Properties");
             CreateTableRequest created = table.createRequest();
             List<String> keys = new ArrayList<>();
-            properties.path("KeySchema").forEach(k -> keys.add(k.path("AttributeName").asText() + " "
-                    + k.path("KeyType").asText()));
-            assertThat(keys).as(table.tableName() + " key schema").containsExactlyElementsOf(created.keySchema()
-                    .stream().map(k -> k.attributeName() + " " + k.keyTypeAsString()).toList());
+            properties
+                    .path("KeySchema")
+                    .forEach(k -> keys.add(k.path("AttributeName").asText() + " "
+                            + k.path("KeyType").asText()));
+            assertThat(keys)
+                    .as(table.tableName() + " key schema")
+                    .containsExactlyElementsOf(created.keySchema().stream()
+                            .map(k -> k.attributeName() + " " + k.keyTypeAsString())
+                            .toList());
             Map<String, String> definitions = new HashMap<>();
-            properties.path("AttributeDefinitions").forEach(d -> definitions.put(d.path("AttributeName").asText(),
-                    d.path("AttributeType").asText()));
-            created.attributeDefinitions().forEach(d -> assertThat(definitions)
-                    .as(table.tableName() + " attribute definitions")
-                    .containsEntry(d.attributeName(), d.attributeTypeAsString()));
-            assertThat(properties.path("BillingMode").asText()).as(table.tableName())
-                    .isEqualTo(created.billingModeAsString()).isEqualTo("PAY_PER_REQUEST");
-            assertThat(properties.path("PointInTimeRecoverySpecification").path("PointInTimeRecoveryEnabled")
-                    .asBoolean()).as(table.tableName() + " point-in-time recovery").isTrue();
-            assertThat(resource.path("DeletionPolicy").asText()).as(table.tableName()).isEqualTo("Retain");
+            properties
+                    .path("AttributeDefinitions")
+                    .forEach(d -> definitions.put(
+                            d.path("AttributeName").asText(),
+                            d.path("AttributeType").asText()));
+            created.attributeDefinitions()
+                    .forEach(d -> assertThat(definitions)
+                            .as(table.tableName() + " attribute definitions")
+                            .containsEntry(d.attributeName(), d.attributeTypeAsString()));
+            assertThat(properties.path("BillingMode").asText())
+                    .as(table.tableName())
+                    .isEqualTo(created.billingModeAsString())
+                    .isEqualTo("PAY_PER_REQUEST");
+            assertThat(properties
+                            .path("PointInTimeRecoverySpecification")
+                            .path("PointInTimeRecoveryEnabled")
+                            .asBoolean())
+                    .as(table.tableName() + " point-in-time recovery")
+                    .isTrue();
+            assertThat(resource.path("DeletionPolicy").asText())
+                    .as(table.tableName())
+                    .isEqualTo("Retain");
             JsonNode ttl = properties.path("TimeToLiveSpecification");
             if (table == Tables.MSG) {
                 assertThat(ttl.path("AttributeName").asText()).isEqualTo(Tables.Attr.EXPIRES_AT);
                 assertThat(ttl.path("Enabled").asBoolean()).isTrue();
             } else {
-                assertThat(ttl.isMissingNode()).as(table.tableName() + ": only mqtt_msg items expire").isTrue();
+                assertThat(ttl.isMissingNode())
+                        .as(table.tableName() + ": only mqtt_msg items expire")
+                        .isTrue();
             }
         }
     }
@@ -92,17 +114,20 @@ class CloudFormationTemplateTest {
         Set<String> calls = new TreeSet<>();
         Pattern call = Pattern.compile("\\bdynamo\\.([a-z][A-Za-z]+)\\(");
         try (Stream<Path> sources = Files.walk(Path.of("src/main/java"))) {
-            for (Path source : sources.filter(p -> p.toString().endsWith(".java")).toList()) {
+            for (Path source :
+                    sources.filter(p -> p.toString().endsWith(".java")).toList()) {
                 Matcher m = call.matcher(Files.readString(source));
                 while (m.find()) {
                     // a paginator makes the calls of its operation (queryPaginator: Query)
                     String operation = m.group(1).replaceFirst("Paginator$", "");
-                    calls.add("dynamodb:" + operation.substring(0, 1).toUpperCase(Locale.ROOT) + operation.substring(1));
+                    calls.add(
+                            "dynamodb:" + operation.substring(0, 1).toUpperCase(Locale.ROOT) + operation.substring(1));
                 }
             }
         }
-        assertThat(calls).as("DynamoDB calls found in the code").contains("dynamodb:BatchWriteItem",
-                "dynamodb:CreateTable", "dynamodb:DescribeTable");
+        assertThat(calls)
+                .as("DynamoDB calls found in the code")
+                .contains("dynamodb:BatchWriteItem", "dynamodb:CreateTable", "dynamodb:DescribeTable");
 
         Set<String> access = actions("AccessPolicy");
         Set<String> creation = actions("CreateTablesPolicy");
@@ -111,11 +136,16 @@ class CloudFormationTemplateTest {
         all.addAll(creation);
         assertThat(all).as("least privilege: every call granted, nothing else").isEqualTo(calls);
         assertThat(access).doesNotContain("dynamodb:CreateTable", "dynamodb:DeleteTable", "dynamodb:*");
-        assertThat(resources.path("CreateTablesPolicy").path("Condition").asText()).isEqualTo("CreateTables");
+        assertThat(resources.path("CreateTablesPolicy").path("Condition").asText())
+                .isEqualTo("CreateTables");
 
         // Table actions name the six tables (and their indexes), never every table of the account.
-        JsonNode tableStatement = resources.path("AccessPolicy").path("Properties").path("PolicyDocument")
-                .path("Statement").get(0);
+        JsonNode tableStatement = resources
+                .path("AccessPolicy")
+                .path("Properties")
+                .path("PolicyDocument")
+                .path("Statement")
+                .get(0);
         List<String> arns = new ArrayList<>();
         tableStatement.path("Resource").forEach(r -> arns.add(r.path("Fn::Sub").asText()));
         for (Tables table : Tables.values()) {
@@ -127,19 +157,28 @@ class CloudFormationTemplateTest {
     @Test
     void theRoleIsForTheServiceAccountOfTheManifests() throws IOException {
         JsonNode role = resources.path("ServiceRole");
-        String trust = role.path("Properties").path("AssumeRolePolicyDocument").path("Fn::Sub").asText();
-        assertThat(trust).contains("sts:AssumeRoleWithWebIdentity")
+        String trust = role.path("Properties")
+                .path("AssumeRolePolicyDocument")
+                .path("Fn::Sub")
+                .asText();
+        assertThat(trust)
+                .contains("sts:AssumeRoleWithWebIdentity")
                 .contains("system:serviceaccount:${Namespace}:${ServiceAccount}");
-        JsonNode serviceAccount = new ObjectMapper(new YAMLFactory()).readTree(Path.of("k8s", "base", "serviceaccount.yaml")
-                .toFile());
-        JsonNode parameters = new ObjectMapper(new YAMLFactory()).readTree(TEMPLATE.toFile()).path("Parameters");
+        JsonNode serviceAccount = new ObjectMapper(new YAMLFactory())
+                .readTree(Path.of("k8s", "base", "serviceaccount.yaml").toFile());
+        JsonNode parameters =
+                new ObjectMapper(new YAMLFactory()).readTree(TEMPLATE.toFile()).path("Parameters");
         assertThat(parameters.path("ServiceAccount").path("Default").asText())
                 .isEqualTo(serviceAccount.path("metadata").path("name").asText());
     }
 
     private static Set<String> actions(String policy) {
         Set<String> actions = new TreeSet<>();
-        resources.path(policy).path("Properties").path("PolicyDocument").path("Statement")
+        resources
+                .path(policy)
+                .path("Properties")
+                .path("PolicyDocument")
+                .path("Statement")
                 .forEach(s -> s.path("Action").forEach(a -> actions.add(a.asText())));
         return actions;
     }

@@ -27,7 +27,9 @@ import org.junit.jupiter.api.Test;
 class DocsLinksTest {
 
     /** {@code [text](target)} and {@code ![alt](target)}; the target up to the first space or closing parenthesis. */
-    private static final Pattern LINK = Pattern.compile("!?\\[[^\\]]*\\]\\(\\s*<?([^)\\s>]+)>?(?:\\s+\"[^\"]*\")?\\s*\\)");
+    private static final Pattern LINK =
+            Pattern.compile("!?\\[[^\\]]*\\]\\(\\s*<?([^)\\s>]+)>?(?:\\s+\"[^\"]*\")?\\s*\\)");
+
     private static final Pattern HEADING = Pattern.compile("^ {0,3}(#{1,6})\\s+(.*?)\\s*#*\\s*$");
     private static final Pattern HTML_ANCHOR = Pattern.compile("<a\\s+(?:name|id)=\"([^\"]+)\"");
 
@@ -50,7 +52,8 @@ class DocsLinksTest {
                 int hash = target.indexOf('#');
                 String file = hash < 0 ? target : target.substring(0, hash);
                 String anchor = hash < 0 ? null : target.substring(hash + 1);
-                Path resolved = file.isEmpty() ? page
+                Path resolved = file.isEmpty()
+                        ? page
                         : page.toAbsolutePath().getParent().resolve(file).normalize();
                 if (!Files.exists(resolved)) {
                     broken.add(page + ": " + target + " (no such file)");
@@ -63,13 +66,14 @@ class DocsLinksTest {
                     broken.add(page + ": " + target + " (an anchor into a file that is not Markdown)");
                     continue;
                 }
-                Set<String> anchors = anchorsByPage.computeIfAbsent(resolved.toAbsolutePath().normalize(), p -> {
-                    try {
-                        return anchors(Files.readString(p));
-                    } catch (IOException e) {
-                        throw new IllegalStateException(e);
-                    }
-                });
+                Set<String> anchors =
+                        anchorsByPage.computeIfAbsent(resolved.toAbsolutePath().normalize(), p -> {
+                            try {
+                                return anchors(Files.readString(p));
+                            } catch (IOException e) {
+                                throw new IllegalStateException(e);
+                            }
+                        });
                 if (!anchors.contains(anchor)) {
                     broken.add(page + ": " + target + " (no heading with that anchor)");
                 }
@@ -87,8 +91,14 @@ class DocsLinksTest {
                 ## EMQX 5
                 ## EMQX 5
                 ## Dashboard and API (JSON)
-                """)).contains("what-is-guaranteed", "2b-replicas", "on_retain_lookup-retained-messages-in-step",
-                "emqx-5", "emqx-5-1", "dashboard-and-api-json");
+                """))
+                .contains(
+                        "what-is-guaranteed",
+                        "2b-replicas",
+                        "on_retain_lookup-retained-messages-in-step",
+                        "emqx-5",
+                        "emqx-5-1",
+                        "dashboard-and-api-json");
         assertThat(links("""
                 [a](x.md#y) `[b](not-a-link.md)`
                 ```
@@ -132,7 +142,9 @@ class DocsLinksTest {
     /** GitHub's heading slug: the text as shown, lower case, punctuation dropped, spaces as hyphens. */
     static String slug(String heading) {
         String text = heading.replaceAll("!?\\[([^\\]]*)\\]\\([^)]*\\)", "$1").replaceAll("<[^>]+>", "");
-        return text.toLowerCase(Locale.ROOT).replaceAll("[^\\p{L}\\p{N}\\p{M}\\p{Pc}\\- ]", "").replace(' ', '-');
+        return text.toLowerCase(Locale.ROOT)
+                .replaceAll("[^\\p{L}\\p{N}\\p{M}\\p{Pc}\\- ]", "")
+                .replace(' ', '-');
     }
 
     /** The lines outside fenced code blocks. */

@@ -52,8 +52,20 @@ class MonitoringKitTest extends EmbeddedBrokerTest {
     /** Series Prometheus makes itself, not the service. */
     private static final Set<String> PROMETHEUS_OWN = Set.of("up");
     /** PromQL words that look like metric names. */
-    private static final Set<String> KEYWORDS = Set.of("and", "or", "unless", "by", "without", "on", "ignoring",
-            "group_left", "group_right", "bool", "offset", "inf", "nan");
+    private static final Set<String> KEYWORDS = Set.of(
+            "and",
+            "or",
+            "unless",
+            "by",
+            "without",
+            "on",
+            "ignoring",
+            "group_left",
+            "group_right",
+            "bool",
+            "offset",
+            "inf",
+            "nan");
 
     @Inject
     Optional<ExemplarSampler> exemplarSampler;
@@ -67,8 +79,11 @@ class MonitoringKitTest extends EmbeddedBrokerTest {
         }
         given().get("/api/clients").then().statusCode(200);
         given().get("/api/messages?topic=monitoring/" + run).then().statusCode(200);
-        await().atMost(TIMEOUT).until(() -> PrometheusText.value(given().get("/q/metrics").asString(),
-                "mqtt_dynamo_persist_latency_seconds_count{channel=\"messages\"}") >= 1);
+        await().atMost(TIMEOUT)
+                .until(() -> PrometheusText.value(
+                                given().get("/q/metrics").asString(),
+                                "mqtt_dynamo_persist_latency_seconds_count{channel=\"messages\"}")
+                        >= 1);
 
         Set<String> exported = exportedNames(given().get("/q/metrics").asString());
         Set<String> used = new TreeSet<>();
@@ -77,9 +92,14 @@ class MonitoringKitTest extends EmbeddedBrokerTest {
         for (String expression : expressions) {
             used.addAll(metricNames(expression));
         }
-        assertThat(used).as("names found in the rules and the dashboard").hasSizeGreaterThan(30)
-                .contains("mqtt_dynamo_broker_connected", "mqtt_dynamo_persist_latency_seconds_bucket",
-                        "mqtt_dynamo_write_errors_total", "http_server_requests_seconds_count");
+        assertThat(used)
+                .as("names found in the rules and the dashboard")
+                .hasSizeGreaterThan(30)
+                .contains(
+                        "mqtt_dynamo_broker_connected",
+                        "mqtt_dynamo_persist_latency_seconds_bucket",
+                        "mqtt_dynamo_write_errors_total",
+                        "http_server_requests_seconds_count");
         used.removeAll(PROMETHEUS_OWN);
         assertThat(exported).as("what /q/metrics exports").containsAll(used);
     }
@@ -87,7 +107,7 @@ class MonitoringKitTest extends EmbeddedBrokerTest {
     @Test
     void metricNamesAreReadOutOfPromqlWithoutLabelsFunctionsOrKeywords() {
         assertThat(metricNames("sum by (namespace, le) (rate(a_total{x=\"y_z\", b=~\"$v\"}[$__rate_interval]))"
-                + " / on (namespace) group_left () b_count > 3 and bool c_seconds offset 5m"))
+                        + " / on (namespace) group_left () b_count > 3 and bool c_seconds offset 5m"))
                 .containsExactlyInAnyOrder("a_total", "b_count", "c_seconds");
         assertThat(metricNames("histogram_quantile(0.99, sum by (le) (rate(x_bucket[5m]))) > 1e3"))
                 .containsExactly("x_bucket");
@@ -107,7 +127,10 @@ class MonitoringKitTest extends EmbeddedBrokerTest {
         Set<String> anchors = new TreeSet<>();
         Matcher heading = Pattern.compile("(?m)^#{2,4} (.+)$").matcher(operations);
         while (heading.find()) {
-            anchors.add(heading.group(1).trim().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9 _-]", "")
+            anchors.add(heading.group(1)
+                    .trim()
+                    .toLowerCase(Locale.ROOT)
+                    .replaceAll("[^a-z0-9 _-]", "")
                     .replace(' ', '-'));
         }
         List<String> alerts = new ArrayList<>();
@@ -120,14 +143,22 @@ class MonitoringKitTest extends EmbeddedBrokerTest {
             assertThat(rule.path("labels").path("severity").asText()).as(alert).isIn("critical", "warning");
             String runbook = annotations.path("runbook_url").asText();
             assertThat(runbook).as(alert).isEqualTo("docs/operations.md#" + alert.toLowerCase(Locale.ROOT));
-            assertThat(anchors).as("a section of docs/operations.md for " + alert)
+            assertThat(anchors)
+                    .as("a section of docs/operations.md for " + alert)
                     .contains(runbook.substring(runbook.indexOf('#') + 1));
             assertThat(operations).as("the alert table names " + alert).contains("| [" + alert + "]");
         }
-        assertThat(alerts).contains("MqttDynamoBrokerDisconnected", "MqttDynamoWritesRefused",
-                "MqttDynamoBacklogGrowing", "MqttDynamoPersistLatencyHigh", "MqttDynamoThrottled",
-                "MqttDynamoItemsRefused", "MqttDynamoWriteUnitsPerMessageHigh", "MqttDynamoReplicaMissing",
-                "MqttDynamoRetainedComparisonFailed");
+        assertThat(alerts)
+                .contains(
+                        "MqttDynamoBrokerDisconnected",
+                        "MqttDynamoWritesRefused",
+                        "MqttDynamoBacklogGrowing",
+                        "MqttDynamoPersistLatencyHigh",
+                        "MqttDynamoThrottled",
+                        "MqttDynamoItemsRefused",
+                        "MqttDynamoWriteUnitsPerMessageHigh",
+                        "MqttDynamoReplicaMissing",
+                        "MqttDynamoRetainedComparisonFailed");
         // The promtool tests cover every alert.
         String tests = Files.readString(KIT.resolve("mqtt-dynamo.rules.test.yaml"));
         alerts.forEach(alert -> assertThat(tests).contains("alertname: " + alert));
@@ -135,30 +166,56 @@ class MonitoringKitTest extends EmbeddedBrokerTest {
 
     @Test
     void thePodMonitorScrapesTheMetricsPortAndPathOfThePods() throws IOException {
-        JsonNode statefulSet = YAML.readTree(Path.of("k8s", "base", "statefulset.yaml").toFile());
+        JsonNode statefulSet =
+                YAML.readTree(Path.of("k8s", "base", "statefulset.yaml").toFile());
         JsonNode pod = statefulSet.path("spec").path("template");
         JsonNode monitor = YAML.readTree(KIT.resolve("podmonitor.yaml").toFile());
         assertThat(monitor.path("kind").asText()).isEqualTo("PodMonitor");
-        monitor.path("spec").path("selector").path("matchLabels").fields().forEachRemaining(label ->
-                assertThat(pod.path("metadata").path("labels").path(label.getKey()).asText())
+        monitor.path("spec")
+                .path("selector")
+                .path("matchLabels")
+                .fields()
+                .forEachRemaining(label -> assertThat(pod.path("metadata")
+                                .path("labels")
+                                .path(label.getKey())
+                                .asText())
                         .isEqualTo(label.getValue().asText()));
         JsonNode endpoint = monitor.path("spec").path("podMetricsEndpoints").get(0);
-        List<String> ports = pod.path("spec").path("containers").get(0).path("ports").findValuesAsText("name");
+        List<String> ports =
+                pod.path("spec").path("containers").get(0).path("ports").findValuesAsText("name");
         assertThat(ports).contains(endpoint.path("port").asText());
         String path = endpoint.path("path").asText();
-        assertThat(path).isEqualTo(pod.path("metadata").path("annotations").path("prometheus.io/path").asText());
+        assertThat(path)
+                .isEqualTo(pod.path("metadata")
+                        .path("annotations")
+                        .path("prometheus.io/path")
+                        .asText());
         given().get(path).then().statusCode(200);
         // job is the pods' label the PodMonitor names, which MqttDynamoDown selects.
-        String job = pod.path("metadata").path("labels").path(monitor.path("spec").path("jobLabel").asText()).asText();
+        String job = pod.path("metadata")
+                .path("labels")
+                .path(monitor.path("spec").path("jobLabel").asText())
+                .asText();
         assertThat(job).isEqualTo("mqtt-dynamo").matches(".*mqtt-dynamo.*");
         assertThat(Files.readString(RULES)).contains("up{job=~\".*mqtt-dynamo.*\"}");
         JsonNode component = YAML.readTree(KIT.resolve("kustomization.yaml").toFile());
         assertThat(component.path("kind").asText()).isEqualTo("Component");
-        assertThat(component.path("resources").toString()).contains("podmonitor.yaml").contains("prometheusrule.yaml");
-        assertThat(component.path("configMapGenerator").get(0).path("files").get(0).asText())
+        assertThat(component.path("resources").toString())
+                .contains("podmonitor.yaml")
+                .contains("prometheusrule.yaml");
+        assertThat(component
+                        .path("configMapGenerator")
+                        .get(0)
+                        .path("files")
+                        .get(0)
+                        .asText())
                 .isEqualTo(DASHBOARD.getFileName().toString());
-        assertThat(YAML.readTree(Path.of("k8s", "overlays", "monitoring", "kustomization.yaml").toFile())
-                .path("components").get(0).asText()).isEqualTo("../../components/monitoring");
+        assertThat(YAML.readTree(Path.of("k8s", "overlays", "monitoring", "kustomization.yaml")
+                                .toFile())
+                        .path("components")
+                        .get(0)
+                        .asText())
+                .isEqualTo("../../components/monitoring");
     }
 
     @Test
@@ -174,18 +231,25 @@ class MonitoringKitTest extends EmbeddedBrokerTest {
                 rows.add(panel.path("title").asText());
                 continue;
             }
-            assertThat(panel.path("datasource").path("uid").asText()).as(panel.path("title").asText())
+            assertThat(panel.path("datasource").path("uid").asText())
+                    .as(panel.path("title").asText())
                     .isEqualTo("${datasource}");
-            assertThat(panel.path("description").asText()).as(panel.path("title").asText()).isNotBlank();
-            assertThat(panel.path("targets").size()).as(panel.path("title").asText()).isPositive();
+            assertThat(panel.path("description").asText())
+                    .as(panel.path("title").asText())
+                    .isNotBlank();
+            assertThat(panel.path("targets").size())
+                    .as(panel.path("title").asText())
+                    .isPositive();
         }
-        assertThat(rows).containsExactly("Ingest", "DynamoDB writes and cost", "Latency", "Broker sessions",
-                "Replicas", "Read side");
+        assertThat(rows)
+                .containsExactly(
+                        "Ingest", "DynamoDB writes and cost", "Latency", "Broker sessions", "Replicas", "Read side");
         String operations = Files.readString(Path.of("docs", "operations.md"));
         for (JsonNode panel : dashboard.path("panels")) {
             if (!panel.path("type").asText().equals("row")) {
-                assertThat(operations).as("docs/operations.md describes the panel").contains(
-                        "**" + panel.path("title").asText() + "**");
+                assertThat(operations)
+                        .as("docs/operations.md describes the panel")
+                        .contains("**" + panel.path("title").asText() + "**");
             }
         }
     }
@@ -194,14 +258,16 @@ class MonitoringKitTest extends EmbeddedBrokerTest {
     @Test
     void withTracesOffNothingOfThemRuns() {
         assertThat(dynamo.serviceClientConfiguration().overrideConfiguration().executionInterceptors())
-                .isNotEmpty().noneMatch(DynamoDbSpans.class::isInstance);
+                .isNotEmpty()
+                .noneMatch(DynamoDbSpans.class::isInstance);
         assertThat(exemplarSampler).isEmpty();
     }
 
     /** The sample names of a Prometheus text page: a counter's {@code _total}, a histogram's {@code _bucket}. */
     static Set<String> exportedNames(String page) {
         Set<String> names = new TreeSet<>();
-        page.lines().filter(line -> !line.isBlank() && !line.startsWith("#"))
+        page.lines()
+                .filter(line -> !line.isBlank() && !line.startsWith("#"))
                 .forEach(line -> names.add(line.split("[{ ]", 2)[0]));
         return names;
     }
@@ -218,7 +284,8 @@ class MonitoringKitTest extends EmbeddedBrokerTest {
                 .replaceAll("\\b(?:by|without|on|ignoring|group_left|group_right)\\s*\\([^)]*\\)", " ")
                 .replaceAll("\\boffset\\s+\\w+", " ");
         Set<String> names = new TreeSet<>();
-        Matcher identifier = Pattern.compile("(?<![\\w.$])([a-zA-Z_:][a-zA-Z0-9_:]*)(\\s*\\()?").matcher(bare);
+        Matcher identifier = Pattern.compile("(?<![\\w.$])([a-zA-Z_:][a-zA-Z0-9_:]*)(\\s*\\()?")
+                .matcher(bare);
         while (identifier.find()) {
             String name = identifier.group(1);
             if (identifier.group(2) == null && !KEYWORDS.contains(name.toLowerCase(Locale.ROOT))) {
@@ -231,7 +298,8 @@ class MonitoringKitTest extends EmbeddedBrokerTest {
     private static List<String> ruleExpressions() throws IOException {
         List<String> expressions = new ArrayList<>();
         for (JsonNode group : YAML.readTree(RULES.toFile()).path("groups")) {
-            group.path("rules").forEach(rule -> expressions.add(rule.path("expr").asText()));
+            group.path("rules")
+                    .forEach(rule -> expressions.add(rule.path("expr").asText()));
         }
         return expressions;
     }

@@ -60,16 +60,20 @@ class NativeSubstitutionTargetsIT {
     private static final String PLATFORMS = "Lorg/graalvm/nativeimage/Platforms;";
     /** The image's platform, Linux AMD64, and its supertypes: a substitution for another platform is skipped. */
     private static final Set<String> LINUX_AMD64 = Set.of(
-            "org/graalvm/nativeimage/Platform$LINUX_AMD64", "org/graalvm/nativeimage/Platform$LINUX_AMD64_BASE",
-            "org/graalvm/nativeimage/Platform$LINUX", "org/graalvm/nativeimage/Platform$AMD64",
-            "org/graalvm/nativeimage/Platform", "org/graalvm/nativeimage/impl/InternalPlatform$NATIVE_ONLY",
+            "org/graalvm/nativeimage/Platform$LINUX_AMD64",
+            "org/graalvm/nativeimage/Platform$LINUX_AMD64_BASE",
+            "org/graalvm/nativeimage/Platform$LINUX",
+            "org/graalvm/nativeimage/Platform$AMD64",
+            "org/graalvm/nativeimage/Platform",
+            "org/graalvm/nativeimage/impl/InternalPlatform$NATIVE_ONLY",
             "org/graalvm/nativeimage/impl/InternalPlatform$PLATFORM_JNI");
 
     @Test
     void everySubstitutionTargetExists() throws IOException {
         List<Path> jars = applicationJars();
-        assertThat(jars).as("jars of the packaged application in %s or %s (run after package)", JVM_APP,
-                NATIVE_SOURCES).isNotEmpty();
+        assertThat(jars)
+                .as("jars of the packaged application in %s or %s (run after package)", JVM_APP, NATIVE_SOURCES)
+                .isNotEmpty();
 
         Set<String> classes = new HashSet<>();
         List<Substitution> substitutions = new ArrayList<>();
@@ -86,9 +90,14 @@ class NativeSubstitutionTargetsIT {
                     .sorted()
                     .toList();
         }
-        assertThat(substitutions).as("GraalVM substitutions in the jars (Quarkus has dozens)").isNotEmpty();
-        assertThat(problems).as("of %d GraalVM substitutions in %d jars, those whose target is missing",
-                substitutions.size(), jars.size()).isEmpty();
+        assertThat(substitutions)
+                .as("GraalVM substitutions in the jars (Quarkus has dozens)")
+                .isNotEmpty();
+        assertThat(problems)
+                .as(
+                        "of %d GraalVM substitutions in %d jars, those whose target is missing",
+                        substitutions.size(), jars.size())
+                .isEmpty();
     }
 
     /** The JVM build's jars, or the native build's when only that was packaged ({@code -Dnative}). */
@@ -114,7 +123,8 @@ class NativeSubstitutionTargetsIT {
                 }
                 classes.add(name.substring(0, name.length() - ".class".length()));
                 try (InputStream in = file.getInputStream(entry)) {
-                    Substitution s = Substitution.of(in.readAllBytes(), jar.getFileName().toString());
+                    Substitution s =
+                            Substitution.of(in.readAllBytes(), jar.getFileName().toString());
                     if (s != null) {
                         substitutions.add(s);
                     }
@@ -140,13 +150,15 @@ class NativeSubstitutionTargetsIT {
     }
 
     private static URL[] urls(List<Path> jars) {
-        return jars.stream().map(j -> {
-            try {
-                return j.toUri().toURL();
-            } catch (MalformedURLException e) {
-                throw new UncheckedIOException(e);
-            }
-        }).toArray(URL[]::new);
+        return jars.stream()
+                .map(j -> {
+                    try {
+                        return j.toUri().toURL();
+                    } catch (MalformedURLException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                })
+                .toArray(URL[]::new);
     }
 
     /** One {@code @TargetClass} annotated class, as its class file says. */
@@ -174,7 +186,8 @@ class NativeSubstitutionTargetsIT {
         }
 
         @Override
-        public void visit(int version, int access, String name, String signature, String superName, String[] interfaces) {
+        public void visit(
+                int version, int access, String name, String signature, String superName, String[] interfaces) {
             this.name = name;
         }
 
@@ -205,8 +218,7 @@ class NativeSubstitutionTargetsIT {
                         case "value" -> value = ((Type) v).getInternalName();
                         case "className" -> className = (String) v;
                         case "classNameProvider" -> nameProvider = ((Type) v).getInternalName();
-                        default -> {
-                        }
+                        default -> {}
                     }
                 }
 
@@ -267,7 +279,8 @@ class NativeSubstitutionTargetsIT {
 
         /** Null when some onlyWith condition is false; else why the substitution still applies. */
         private String condition(ClassLoader loader) {
-            List<String> conditions = onlyWith.stream().filter(p -> !p.equals(DEFAULT_PREDICATE)).toList();
+            List<String> conditions =
+                    onlyWith.stream().filter(p -> !p.equals(DEFAULT_PREDICATE)).toList();
             if (conditions.isEmpty()) {
                 return "";
             }
@@ -294,7 +307,10 @@ class NativeSubstitutionTargetsIT {
                     }
                     results.put(name, "true");
                 } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
-                    results.put(name, "cannot be evaluated outside the image builder: " + e.getClass().getSimpleName());
+                    results.put(
+                            name,
+                            "cannot be evaluated outside the image builder: "
+                                    + e.getClass().getSimpleName());
                 }
             }
             return " (onlyWith " + results + ")";

@@ -10,18 +10,19 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
 
 class EmqxMsgIdTest {
 
     /** The msgids of the EMQX documentation's sample items, with the GUIDs they stand for. */
     @ParameterizedTest
     @CsvSource({
-            "00058E3CA4B23FBBF44300000D140001, 28846391117174914025578208175587329, Mjg4NDYzOTExMTcxNzQ5MTQwMjU1NzgyMDgxNzU1ODczMjJ",
-            "00058E3CCBBD7363F442000008BE0003, 28846403200632420817146069424930819, Mjg4NDY0MDMyMDA2MzI0MjA4MTcxNDYwNjk0MjQ5MzA4MTJ",
-            "00058E3E862C90F8F440000012000001, 28846540127337225021197536806830081, Mjg4NDY1NDAxMjczMzcyMjUwMjExOTc1MzY4MDY4MzAwODB"})
+        "00058E3CA4B23FBBF44300000D140001, 28846391117174914025578208175587329, Mjg4NDYzOTExMTcxNzQ5MTQwMjU1NzgyMDgxNzU1ODczMjJ",
+        "00058E3CCBBD7363F442000008BE0003, 28846403200632420817146069424930819, Mjg4NDY0MDMyMDA2MzI0MjA4MTcxNDYwNjk0MjQ5MzA4MTJ",
+        "00058E3E862C90F8F440000012000001, 28846540127337225021197536806830081, Mjg4NDY1NDAxMjczMzcyMjUwMjExOTc1MzY4MDY4MzAwODB"
+    })
     void encodesAndDecodesTheDocumentedIds(String hex, String decimal, String msgId) {
         assertThat(new BigInteger(hex, 16)).isEqualTo(new BigInteger(decimal));
         assertThat(EmqxMsgId.fromHex(hex)).isEqualTo(msgId);
@@ -48,7 +49,8 @@ class EmqxMsgIdTest {
         }
         // Every GUID of 39 decimal digits, from 10^38 up, has the longest form; one digit less, one index less.
         assertThat(EmqxMsgId.encode(BigInteger.TEN.pow(38).toByteArray())).hasSize(EmqxMsgId.MAX_LENGTH);
-        assertThat(EmqxMsgId.encode(BigInteger.TEN.pow(38).subtract(BigInteger.ONE).toByteArray()))
+        assertThat(EmqxMsgId.encode(
+                        BigInteger.TEN.pow(38).subtract(BigInteger.ONE).toByteArray()))
                 .hasSize(EmqxMsgId.MAX_LENGTH - 1);
     }
 
@@ -61,7 +63,8 @@ class EmqxMsgIdTest {
             assertThat(EmqxMsgId.unbase62(EmqxMsgId.base62(data))).isEqualTo(data);
         }
         // Indexes 61, 62, 63 are written with the escape '9'.
-        assertThat(EmqxMsgId.base62(new byte[] {(byte) 0xF7, (byte) 0xEF, (byte) 0xFF})).isEqualTo("9A9B9C9C");
+        assertThat(EmqxMsgId.base62(new byte[] {(byte) 0xF7, (byte) 0xEF, (byte) 0xFF}))
+                .isEqualTo("9A9B9C9C");
         assertThat(EmqxMsgId.base62("1".getBytes(StandardCharsets.US_ASCII))).isEqualTo("MB");
     }
 

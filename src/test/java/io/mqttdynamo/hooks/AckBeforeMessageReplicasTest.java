@@ -34,10 +34,11 @@ import io.mqttdynamo.store.WritePipeline;
 import io.mqttdynamo.store.local.DynaliteServer;
 import io.mqttdynamo.support.DynamoDbProxy;
 import io.mqttdynamo.support.LocalDynamoDbResource;
-import io.mqttdynamo.support.TestTables;
 import io.mqttdynamo.support.TableReader;
+import io.mqttdynamo.support.TestTables;
 import io.smallrye.config.SmallRyeConfig;
 import io.smallrye.config.SmallRyeConfigBuilder;
+
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 
 /**
@@ -56,8 +57,8 @@ class AckBeforeMessageReplicasTest {
 
     @BeforeAll
     static void start() throws Exception {
-        dynalite = DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(),
-                Optional.empty());
+        dynalite = DynaliteServer.start(
+                Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(), Optional.empty());
         direct = TestTables.client(dynalite.endpoint());
         TestTables.create(direct);
         tables = new TableReader(direct);
@@ -76,7 +77,6 @@ class AckBeforeMessageReplicasTest {
         }
     }
 
-
     /** One replica of the service: its hook functions and its pipeline, to DynamoDB through its own proxy. */
     private final class Replica {
         final DynamoDbProxy proxy;
@@ -88,17 +88,29 @@ class AckBeforeMessageReplicasTest {
             DynamoDbAsyncClient dynamo = TestTables.client(proxy.endpoint());
             opened.add(dynamo);
             opened.add(proxy);
-            Map<String, String> values = new HashMap<>(Map.of("mqtt-dynamo.broker.client-id", clientId,
-                    "mqtt-dynamo.messages.mode", "envelope",
-                    "mqtt-dynamo.acks.delete-message", Boolean.toString(deleteMessage),
-                    "mqtt-dynamo.store.max-retry-delay", "PT0.2S"));
-            SmallRyeConfig raw = new SmallRyeConfigBuilder().withMapping(MqttDynamoConfig.class)
-                    .withDefaultValues(values).build();
+            Map<String, String> values = new HashMap<>(Map.of(
+                    "mqtt-dynamo.broker.client-id",
+                    clientId,
+                    "mqtt-dynamo.messages.mode",
+                    "envelope",
+                    "mqtt-dynamo.acks.delete-message",
+                    Boolean.toString(deleteMessage),
+                    "mqtt-dynamo.store.max-retry-delay",
+                    "PT0.2S"));
+            SmallRyeConfig raw = new SmallRyeConfigBuilder()
+                    .withMapping(MqttDynamoConfig.class)
+                    .withDefaultValues(values)
+                    .build();
             MqttDynamoConfig config = raw.getConfigMapping(MqttDynamoConfig.class);
             SimpleMeterRegistry registry = new SimpleMeterRegistry();
             pipeline = new WritePipeline(dynamo, new StoreMetrics(registry), config);
-            router = new HookRouter(new HookRules(config, raw), new ItemMapper(config, registry), config,
-                    new BrokerSessions(config, registry), new Republications(), registry);
+            router = new HookRouter(
+                    new HookRules(config, raw),
+                    new ItemMapper(config, registry),
+                    config,
+                    new BrokerSessions(config, registry),
+                    new Republications(),
+                    registry);
         }
 
         /** Takes the event as ingest does; completes when its writes are stored (when its MQTT ack would go). */
@@ -112,8 +124,14 @@ class AckBeforeMessageReplicasTest {
     }
 
     private static BrokerEvent.MessagePublished message(String msgId, String topic) {
-        return new BrokerEvent.MessagePublished(msgId, topic, 1, false, "sensor-1",
-                "21.5".getBytes(StandardCharsets.UTF_8), System.currentTimeMillis());
+        return new BrokerEvent.MessagePublished(
+                msgId,
+                topic,
+                1,
+                false,
+                "sensor-1",
+                "21.5".getBytes(StandardCharsets.UTF_8),
+                System.currentTimeMillis());
     }
 
     private static BrokerEvent.MessageAcked ack(String msgId, String topic) {
@@ -122,7 +140,9 @@ class AckBeforeMessageReplicasTest {
 
     private static List<String> marks(String topic) {
         return tables.item("mqtt_topic_msg_map", "topic", topic)
-                .map(item -> item.get("acked_first") == null ? List.<String>of() : item.get("acked_first").ss())
+                .map(item -> item.get("acked_first") == null
+                        ? List.<String>of()
+                        : item.get("acked_first").ss())
                 .orElse(List.of());
     }
 
@@ -139,8 +159,11 @@ class AckBeforeMessageReplicasTest {
         a.stored(message(later, topic));
 
         assertThat(tables.topicMsgIds(topic)).containsExactly(later);
-        assertThat(tables.item("mqtt_acked", "topic", topic, "clientid", "dashboard-1").orElseThrow()
-                .get("msgid").s()).isEqualTo(early);
+        assertThat(tables.item("mqtt_acked", "topic", topic, "clientid", "dashboard-1")
+                        .orElseThrow()
+                        .get("msgid")
+                        .s())
+                .isEqualTo(early);
         assertThat(tables.item("mqtt_msg", "msgid", early)).isPresent();
         assertThat(marks(topic)).isEmpty();
     }
@@ -170,7 +193,8 @@ class AckBeforeMessageReplicasTest {
         CountDownLatch markSent = new CountDownLatch(1);
         CountDownLatch messageStored = new CountDownLatch(1);
         b.proxy.fault(request -> {
-            if (request.operation().equals("UpdateItem") && request.body().contains("acked_first")
+            if (request.operation().equals("UpdateItem")
+                    && request.body().contains("acked_first")
                     && request.body().contains("ADD")) {
                 markSent.countDown();
                 try {
@@ -285,7 +309,8 @@ class AckBeforeMessageReplicasTest {
                 go.countDown();
                 message.get().get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
                 ack.get().get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-                if (tables.item("mqtt_msg", "msgid", msgId).isPresent() || !tables.topicMsgIds(topic).isEmpty()
+                if (tables.item("mqtt_msg", "msgid", msgId).isPresent()
+                        || !tables.topicMsgIds(topic).isEmpty()
                         || !marks(topic).isEmpty()) {
                     left.add(msgId);
                 }

@@ -16,21 +16,31 @@ class RepublicationsTest {
     void aCopyIsRecognisedByContentOnceAndOnlyOnItsTopic() {
         Republications republications = new Republications();
         republications.expect("jobs", bytes("job 1"), "orig-1", 0);
-        assertThat(republications.takeCopy("other", bytes("job 1"), null, true, 1)).isNull();
-        assertThat(republications.takeCopy("jobs", bytes("job 2"), null, true, 1)).isNull();
-        assertThat(republications.takeCopy("jobs", bytes("job 1"), null, true, 1)).isEqualTo("orig-1");
-        assertThat(republications.takeCopy("jobs", bytes("job 1"), null, true, 1)).as("taken once").isNull();
+        assertThat(republications.takeCopy("other", bytes("job 1"), null, true, 1))
+                .isNull();
+        assertThat(republications.takeCopy("jobs", bytes("job 2"), null, true, 1))
+                .isNull();
+        assertThat(republications.takeCopy("jobs", bytes("job 1"), null, true, 1))
+                .isEqualTo("orig-1");
+        assertThat(republications.takeCopy("jobs", bytes("job 1"), null, true, 1))
+                .as("taken once")
+                .isNull();
     }
 
     @Test
     void withoutContentMatchingOnlyTheMarkCounts() {
         Republications republications = new Republications();
         republications.expect("jobs", bytes("job 1"), "orig-1", 0);
-        assertThat(republications.takeCopy("jobs", bytes("job 1"), null, false, 1)).isNull();
-        assertThat(republications.takeCopy("jobs", bytes("job 1"), "orig-1", false, 1)).isEqualTo("orig-1");
-        assertThat(republications.expected()).as("the marked copy's expectation is gone").isZero();
+        assertThat(republications.takeCopy("jobs", bytes("job 1"), null, false, 1))
+                .isNull();
+        assertThat(republications.takeCopy("jobs", bytes("job 1"), "orig-1", false, 1))
+                .isEqualTo("orig-1");
+        assertThat(republications.expected())
+                .as("the marked copy's expectation is gone")
+                .isZero();
         assertThat(republications.takeCopy("retained/x", bytes("v"), "retained", false, 1))
-                .as("marked without expectation: still the service's own").isEqualTo("retained");
+                .as("marked without expectation: still the service's own")
+                .isEqualTo("retained");
     }
 
     @Test
@@ -38,16 +48,19 @@ class RepublicationsTest {
         Republications republications = new Republications();
         republications.expect("jobs", bytes("same"), "orig-1", 0);
         republications.expect("jobs", bytes("same"), "orig-2", 0);
-        assertThat(republications.takeCopy("jobs", bytes("same"), null, true, 1)).isEqualTo("orig-1");
-        assertThat(republications.takeCopy("jobs", bytes("same"), null, true, 1)).isEqualTo("orig-2");
+        assertThat(republications.takeCopy("jobs", bytes("same"), null, true, 1))
+                .isEqualTo("orig-1");
+        assertThat(republications.takeCopy("jobs", bytes("same"), null, true, 1))
+                .isEqualTo("orig-2");
     }
 
     @Test
     void anExpectationEndsAfterItsTimeSoThatALateCopyIsStoredRatherThanAMessageDropped() {
         Republications republications = new Republications();
         republications.expect("jobs", bytes("job 1"), "orig-1", 1_000);
-        assertThat(republications.takeCopy("jobs", bytes("job 1"), null, true,
-                1_000 + Republications.EXPECT_FOR_MILLIS + 1)).isNull();
+        assertThat(republications.takeCopy(
+                        "jobs", bytes("job 1"), null, true, 1_000 + Republications.EXPECT_FOR_MILLIS + 1))
+                .isNull();
         assertThat(republications.expected()).isZero();
     }
 
@@ -76,7 +89,9 @@ class RepublicationsTest {
     @Test
     void anAckOfACopyWaitsForTheCopysEnvelopeOnlyWhileACopyIsExpectedOnItsTopic() {
         Republications republications = new Republications();
-        assertThat(republications.copyReported("copy-1", "jobs", 0)).as("nothing expected on the topic").isNull();
+        assertThat(republications.copyReported("copy-1", "jobs", 0))
+                .as("nothing expected on the topic")
+                .isNull();
         republications.expect("jobs", bytes("job 1"), "orig-1", 0);
         var held = republications.copyReported("copy-1", "jobs", 1).subscribeAsCompletionStage();
         assertThat(held).isNotDone();
@@ -84,7 +99,9 @@ class RepublicationsTest {
         republications.copyPublished("copy-1", "jobs", bytes("job 1"), 2);
         assertThat(held).isCompleted();
         assertThat(republications.originalOf("copy-1")).isEqualTo("orig-1");
-        assertThat(republications.copyReported("copy-1", "jobs", 3)).as("mapped already").isNull();
+        assertThat(republications.copyReported("copy-1", "jobs", 3))
+                .as("mapped already")
+                .isNull();
     }
 
     @Test
@@ -92,7 +109,9 @@ class RepublicationsTest {
         Republications republications = new Republications();
         republications.expect("jobs", bytes("job 1"), "orig-1", 0);
         var held = republications.copyReported("elsewhere", "jobs", 1).subscribeAsCompletionStage();
-        org.awaitility.Awaitility.await().atMost(Republications.HOLD.plusSeconds(5)).until(held::isDone);
+        org.awaitility.Awaitility.await()
+                .atMost(Republications.HOLD.plusSeconds(5))
+                .until(held::isDone);
         assertThat(held).isCompletedWithValue(null);
         assertThat(republications.originalOf("elsewhere")).isNull();
     }

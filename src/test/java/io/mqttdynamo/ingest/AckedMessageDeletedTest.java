@@ -2,8 +2,6 @@ package io.mqttdynamo.ingest;
 
 import static org.awaitility.Awaitility.await;
 
-
-
 import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.support.EmbeddedBrokerTest;
@@ -19,6 +17,7 @@ class AckedMessageDeletedTest extends EmbeddedBrokerTest {
     @Test
     void theFirstAckDeletesTheMessageItem() {
         String msgId = AckedMessageKeptTest.AckFlow.publishAndAck(tables, "queue-deleted/" + run, run, TIMEOUT);
-        await().atMost(TIMEOUT).until(() -> tables.item("mqtt_msg", "msgid", msgId).isEmpty());
+        await().atMost(TIMEOUT)
+                .until(() -> tables.item("mqtt_msg", "msgid", msgId).isEmpty());
     }
 }

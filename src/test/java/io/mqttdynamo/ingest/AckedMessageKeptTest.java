@@ -5,11 +5,10 @@ import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
 
-
 import org.junit.jupiter.api.Test;
 
-import io.mqttdynamo.support.EmbeddedBrokerTest;
 import io.mqttdynamo.support.EmbeddedBrokerProfile;
+import io.mqttdynamo.support.EmbeddedBrokerTest;
 import io.mqttdynamo.support.TableReader;
 import io.mqttdynamo.support.TestMqttClient;
 import io.quarkus.test.junit.QuarkusTest;
@@ -23,14 +22,15 @@ class AckedMessageKeptTest extends EmbeddedBrokerTest {
     @Test
     void anAckedMessageIsConsumedButItsItemStays() {
         String msgId = AckFlow.publishAndAck(tables, "kept/" + run, run, TIMEOUT);
-        assertThat(tables.item("mqtt_msg", "msgid", msgId)).as("the message item after its ack is stored").isPresent();
+        assertThat(tables.item("mqtt_msg", "msgid", msgId))
+                .as("the message item after its ack is stored")
+                .isPresent();
     }
 
     /** One message published, received and acknowledged by a subscriber on the embedded broker. */
     static final class AckFlow {
 
-        private AckFlow() {
-        }
+        private AckFlow() {}
 
         /** The acked message's id, once the ack's writes are stored (ack row and pending set). */
         static String publishAndAck(TableReader tables, String topic, String run, Duration timeout) {
@@ -41,9 +41,12 @@ class AckedMessageKeptTest extends EmbeddedBrokerTest {
                 subscriber.subscribe(topic, 1);
                 publisher.publish(topic, "a job", 1, false);
                 await().atMost(timeout).until(() -> subscriber.received().size() == 1);
-                String msgId = await().atMost(timeout).until(
-                        () -> tables.item("mqtt_acked", "topic", topic, "clientid", subscriberId)
-                                .map(i -> i.get("msgid").s()).orElse(null), id -> id != null);
+                String msgId = await().atMost(timeout)
+                        .until(
+                                () -> tables.item("mqtt_acked", "topic", topic, "clientid", subscriberId)
+                                        .map(i -> i.get("msgid").s())
+                                        .orElse(null),
+                                id -> id != null);
                 await().atMost(timeout).until(() -> !tables.topicMsgIds(topic).contains(msgId));
                 return msgId;
             }

@@ -10,7 +10,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 
-
 import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.domain.EmqxMsgId;
@@ -21,6 +20,7 @@ import io.mqttdynamo.support.PrometheusText;
 import io.mqttdynamo.support.TestMqttClient;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
+
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 /**
@@ -38,12 +38,24 @@ class EmbeddedBrokerFlowTest extends EmbeddedBrokerTest {
         long before = System.currentTimeMillis() / 1000;
         try (TestMqttClient client = TestMqttClient.connect(clientId, PORT)) {
             Map<String, AttributeValue> online = await().atMost(TIMEOUT)
-                    .until(() -> tables.item("mqtt_client", "clientid", clientId).orElse(null), i -> i != null);
+                    .until(
+                            () -> tables.item("mqtt_client", "clientid", clientId)
+                                    .orElse(null),
+                            i -> i != null);
             // the seed's attributes, the shard of the indexes of online clients and of client ids, and the last
             // update's token with what it replaced (exact counting under retries)
-            assertThat(online.keySet()).containsExactlyInAnyOrder("clientid", "node", "connect_state", "online_at",
-                    "offline_at", "online_shard", "client_shard", "write_token", "previous_client_shard",
-                    "previous_connect_state");
+            assertThat(online.keySet())
+                    .containsExactlyInAnyOrder(
+                            "clientid",
+                            "node",
+                            "connect_state",
+                            "online_at",
+                            "offline_at",
+                            "online_shard",
+                            "client_shard",
+                            "write_token",
+                            "previous_client_shard",
+                            "previous_connect_state");
             assertThat(online.get("node").s()).isEqualTo("mqtt-dynamo@127.0.0.1");
             assertThat(online.get("connect_state").n()).isEqualTo("1");
             assertThat(online.get("offline_at").n()).isEqualTo("0");
@@ -51,14 +63,24 @@ class EmbeddedBrokerFlowTest extends EmbeddedBrokerTest {
                     .isBetween(before, System.currentTimeMillis() / 1000);
         }
         Map<String, AttributeValue> offline = await().atMost(TIMEOUT)
-                .until(() -> tables.item("mqtt_client", "clientid", clientId).orElseThrow(),
+                .until(
+                        () -> tables.item("mqtt_client", "clientid", clientId).orElseThrow(),
                         i -> i.get("connect_state").n().equals("0"));
         assertThat(Long.parseLong(offline.get("offline_at").n()))
                 .isGreaterThanOrEqualTo(Long.parseLong(offline.get("online_at").n()))
                 .isLessThanOrEqualTo(System.currentTimeMillis() / 1000);
         // offline: out of the online index, still in the client id index
-        assertThat(offline.keySet()).containsExactlyInAnyOrder("clientid", "node", "connect_state", "online_at",
-                "offline_at", "client_shard", "write_token", "previous_client_shard", "previous_connect_state");
+        assertThat(offline.keySet())
+                .containsExactlyInAnyOrder(
+                        "clientid",
+                        "node",
+                        "connect_state",
+                        "online_at",
+                        "offline_at",
+                        "client_shard",
+                        "write_token",
+                        "previous_client_shard",
+                        "previous_connect_state");
         assertThat(offline.get("previous_connect_state").n()).isEqualTo("1");
     }
 
@@ -68,13 +90,20 @@ class EmbeddedBrokerFlowTest extends EmbeddedBrokerTest {
         String filter = "sensors/" + run + "/+/temp";
         try (TestMqttClient client = TestMqttClient.connect(clientId, PORT)) {
             client.subscribe(filter, 1);
-            Map<String, AttributeValue> row = await().atMost(TIMEOUT).until(
-                    () -> tables.item("mqtt_sub", "clientid", clientId, "topic", filter).orElse(null), i -> i != null);
-            assertThat(row).containsOnly(Map.entry("clientid", AttributeValue.fromS(clientId)),
-                    Map.entry("topic", AttributeValue.fromS(filter)), Map.entry("qos", AttributeValue.fromN("1")));
+            Map<String, AttributeValue> row = await().atMost(TIMEOUT)
+                    .until(
+                            () -> tables.item("mqtt_sub", "clientid", clientId, "topic", filter)
+                                    .orElse(null),
+                            i -> i != null);
+            assertThat(row)
+                    .containsOnly(
+                            Map.entry("clientid", AttributeValue.fromS(clientId)),
+                            Map.entry("topic", AttributeValue.fromS(filter)),
+                            Map.entry("qos", AttributeValue.fromN("1")));
             client.unsubscribe(filter);
             await().atMost(TIMEOUT)
-                    .until(() -> tables.item("mqtt_sub", "clientid", clientId, "topic", filter).isEmpty());
+                    .until(() -> tables.item("mqtt_sub", "clientid", clientId, "topic", filter)
+                            .isEmpty());
         }
     }
 
@@ -86,11 +115,13 @@ class EmbeddedBrokerFlowTest extends EmbeddedBrokerTest {
             publisher.publish(topic, "not stored: QoS 0", 0, false);
             publisher.publish(topic, "{ \"msg\": \"Hello, World!\" }", 1, false);
         }
-        String msgId = await().atMost(TIMEOUT).until(() -> tables.topicMsgIds(topic), ids -> !ids.isEmpty()).get(0);
+        String msgId = await().atMost(TIMEOUT)
+                .until(() -> tables.topicMsgIds(topic), ids -> !ids.isEmpty())
+                .get(0);
         Map<String, AttributeValue> message = await().atMost(TIMEOUT)
                 .until(() -> tables.item("mqtt_msg", "msgid", msgId).orElse(null), i -> i != null);
-        assertThat(message.keySet()).containsExactlyInAnyOrder("msgid", "topic", "qos", "sender", "retain", "arrived",
-                "payload");
+        assertThat(message.keySet())
+                .containsExactlyInAnyOrder("msgid", "topic", "qos", "sender", "retain", "arrived", "payload");
         assertThat(message.get("topic").s()).isEqualTo(topic);
         assertThat(message.get("qos").n()).isEqualTo("1");
         assertThat(message.get("sender").s()).isEqualTo("pub_" + run);
@@ -109,8 +140,8 @@ class EmbeddedBrokerFlowTest extends EmbeddedBrokerTest {
             publisher.publish(topic, "{ \"msg\": \"Hello, World!\" }", 0, true);
             Map<String, AttributeValue> retained = await().atMost(TIMEOUT)
                     .until(() -> tables.item("mqtt_retain", "topic", topic).orElse(null), i -> i != null);
-            assertThat(retained.keySet()).containsExactlyInAnyOrder("topic", "msgid", "qos", "sender", "retain",
-                    "arrived", "payload");
+            assertThat(retained.keySet())
+                    .containsExactlyInAnyOrder("topic", "msgid", "qos", "sender", "retain", "arrived", "payload");
             assertThat(retained.get("retain").n()).isEqualTo("1");
             assertThat(retained.get("qos").n()).isEqualTo("0");
             assertThat(retained.get("sender").s()).isEqualTo("mqttjs_r" + run);
@@ -118,7 +149,8 @@ class EmbeddedBrokerFlowTest extends EmbeddedBrokerTest {
             EmqxMsgId.decode(retained.get("msgid").s());
 
             publisher.publish(topic, new byte[0], 1, true);
-            await().atMost(TIMEOUT).until(() -> tables.item("mqtt_retain", "topic", topic).isEmpty());
+            await().atMost(TIMEOUT)
+                    .until(() -> tables.item("mqtt_retain", "topic", topic).isEmpty());
         }
     }
 
@@ -133,7 +165,9 @@ class EmbeddedBrokerFlowTest extends EmbeddedBrokerTest {
             await().atMost(TIMEOUT).until(() -> subscriber.received().size() == 1);
 
             Map<String, AttributeValue> acked = await().atMost(TIMEOUT)
-                    .until(() -> tables.item("mqtt_acked", "topic", topic, "clientid", subscriberId).orElse(null),
+                    .until(
+                            () -> tables.item("mqtt_acked", "topic", topic, "clientid", subscriberId)
+                                    .orElse(null),
                             i -> i != null);
             assertThat(acked.keySet()).containsExactlyInAnyOrder("topic", "clientid", "msgid");
             String msgId = acked.get("msgid").s();
@@ -146,7 +180,8 @@ class EmbeddedBrokerFlowTest extends EmbeddedBrokerTest {
             // on_acked_delete: unsubscribing removes the client's ack row of that topic.
             subscriber.unsubscribe(topic);
             await().atMost(TIMEOUT)
-                    .until(() -> tables.item("mqtt_acked", "topic", topic, "clientid", subscriberId).isEmpty());
+                    .until(() -> tables.item("mqtt_acked", "topic", topic, "clientid", subscriberId)
+                            .isEmpty());
         }
     }
 
@@ -160,17 +195,21 @@ class EmbeddedBrokerFlowTest extends EmbeddedBrokerTest {
             publisher.publish(topic, binary, 1, false);
             publisher.publish(topic + "/large", large, 1, false);
         }
-        String binaryId = await().atMost(TIMEOUT).until(() -> tables.topicMsgIds(topic), ids -> !ids.isEmpty()).get(0);
+        String binaryId = await().atMost(TIMEOUT)
+                .until(() -> tables.topicMsgIds(topic), ids -> !ids.isEmpty())
+                .get(0);
         Map<String, AttributeValue> stored = await().atMost(TIMEOUT)
                 .until(() -> tables.item("mqtt_msg", "msgid", binaryId).orElse(null), i -> i != null);
         assertThat(stored.get("payload").b().asByteArray()).isEqualTo(binary);
         assertThat(stored.get("payload").s()).isNull();
 
-        String largeId = await().atMost(TIMEOUT).until(() -> tables.topicMsgIds(topic + "/large"), ids -> !ids.isEmpty())
+        String largeId = await().atMost(TIMEOUT)
+                .until(() -> tables.topicMsgIds(topic + "/large"), ids -> !ids.isEmpty())
                 .get(0);
         Map<String, AttributeValue> storedLarge = await().atMost(TIMEOUT)
                 .until(() -> tables.item("mqtt_msg", "msgid", largeId).orElse(null), i -> i != null);
-        assertThat(storedLarge.get("payload").s()).hasSize(large.length)
+        assertThat(storedLarge.get("payload").s())
+                .hasSize(large.length)
                 .isEqualTo(new String(large, StandardCharsets.US_ASCII));
     }
 
@@ -182,14 +221,17 @@ class EmbeddedBrokerFlowTest extends EmbeddedBrokerTest {
         try (TestMqttClient publisher = TestMqttClient.connect("huge_" + run, PORT)) {
             publisher.publish(topic, huge, 1, true);
         }
-        String msgId = await().atMost(TIMEOUT).until(() -> tables.topicMsgIds(topic), ids -> !ids.isEmpty()).get(0);
+        String msgId = await().atMost(TIMEOUT)
+                .until(() -> tables.topicMsgIds(topic), ids -> !ids.isEmpty())
+                .get(0);
         Map<String, AttributeValue> message = await().atMost(TIMEOUT)
                 .until(() -> tables.item("mqtt_msg", "msgid", msgId).orElse(null), i -> i != null);
         assertThat(message).doesNotContainKey("payload");
         assertThat(message.get("payload_truncated").n()).isEqualTo("1");
         assertThat(message.get("payload_size").n()).isEqualTo(Integer.toString(huge.length));
-        assertThat(tables.item("mqtt_retain", "topic", topic)).hasValueSatisfying(
-                r -> assertThat(r.get("payload_truncated").n()).isEqualTo("1"));
+        assertThat(tables.item("mqtt_retain", "topic", topic))
+                .hasValueSatisfying(
+                        r -> assertThat(r.get("payload_truncated").n()).isEqualTo("1"));
     }
 
     @Test
@@ -197,21 +239,26 @@ class EmbeddedBrokerFlowTest extends EmbeddedBrokerTest {
         String topic = "after-bad/" + run;
         try (TestMqttClient client = TestMqttClient.connect("bad_" + run, PORT)) {
             client.publish(EventTopics.MESSAGE_PUBLISH, "{not json", 1, false);
-            client.publish(EventTopics.MESSAGE_PUBLISH,
+            client.publish(
+                    EventTopics.MESSAGE_PUBLISH,
                     new byte[] {'{', '"', 't', 'o', 'p', 'i', 'c', '"', ':', '"', (byte) 0xc3, (byte) 0x28, '"', '}'},
-                    1, false);
+                    1,
+                    false);
             client.publish(EventTopics.MESSAGE_PUBLISH, "{\"qos\": 1}", 1, false);
-            client.publish(EventTopics.MESSAGE_ACKED, "{\"id\": \"xyz\", \"topic\": \"t\", \"clientid\": \"c\"}",
-                    1, false);
+            client.publish(
+                    EventTopics.MESSAGE_ACKED, "{\"id\": \"xyz\", \"topic\": \"t\", \"clientid\": \"c\"}", 1, false);
             client.publish(topic, "still flowing", 1, false);
         }
         await().atMost(TIMEOUT).until(() -> !tables.topicMsgIds(topic).isEmpty());
         String metrics = given().get("/q/metrics").asString();
-        assertThat(PrometheusText.value(metrics, "mqtt_dynamo_events_rejected_total{channel=\"messages\",reason=\"invalid_json\"}"))
+        assertThat(PrometheusText.value(
+                        metrics, "mqtt_dynamo_events_rejected_total{channel=\"messages\",reason=\"invalid_json\"}"))
                 .isGreaterThanOrEqualTo(2);
-        assertThat(PrometheusText.value(metrics, "mqtt_dynamo_events_rejected_total{channel=\"messages\",reason=\"missing_field\"}"))
+        assertThat(PrometheusText.value(
+                        metrics, "mqtt_dynamo_events_rejected_total{channel=\"messages\",reason=\"missing_field\"}"))
                 .isGreaterThanOrEqualTo(1);
-        assertThat(PrometheusText.value(metrics, "mqtt_dynamo_events_rejected_total{channel=\"acks\",reason=\"invalid_id\"}"))
+        assertThat(PrometheusText.value(
+                        metrics, "mqtt_dynamo_events_rejected_total{channel=\"acks\",reason=\"invalid_id\"}"))
                 .isGreaterThanOrEqualTo(1);
     }
 
@@ -225,8 +272,11 @@ class EmbeddedBrokerFlowTest extends EmbeddedBrokerTest {
                 publisher.publish(topic, "message " + i, 1, false);
             }
         }
-        await().atMost(TIMEOUT).until(() -> tables.scan("mqtt_msg").stream()
-                .filter(m -> m.get("topic").s().equals(topic)).count() == published);
+        await().atMost(TIMEOUT)
+                .until(() -> tables.scan("mqtt_msg").stream()
+                                .filter(m -> m.get("topic").s().equals(topic))
+                                .count()
+                        == published);
         List<String> newestFirst = tables.scan("mqtt_msg").stream()
                 .filter(m -> m.get("topic").s().equals(topic))
                 .map(m -> m.get("msgid").s())
@@ -253,17 +303,18 @@ class EmbeddedBrokerFlowTest extends EmbeddedBrokerTest {
                 publisher.publish(topic, "m" + i, 1, false);
             }
         }
-        await().atMost(TIMEOUT).until(() -> PrometheusText.value(given().get("/q/metrics").asString(), count)
-                >= before + 3);
+        await().atMost(TIMEOUT)
+                .until(() -> PrometheusText.value(given().get("/q/metrics").asString(), count) >= before + 3);
         String metrics = given().get("/q/metrics").asString();
-        double p99 = PrometheusText.value(metrics,
-                "mqtt_dynamo_persist_latency_seconds{channel=\"messages\",quantile=\"0.99\"}");
+        double p99 = PrometheusText.value(
+                metrics, "mqtt_dynamo_persist_latency_seconds{channel=\"messages\",quantile=\"0.99\"}");
         assertThat(p99).isPositive().isLessThan(TIMEOUT.toSeconds());
         assertThat(metrics).contains("mqtt_dynamo_persist_latency_seconds_bucket{channel=\"messages\"");
     }
 
     private static double trimmed() {
-        return PrometheusText.value(given().get("/q/metrics").then().statusCode(200).extract().asString(),
+        return PrometheusText.value(
+                given().get("/q/metrics").then().statusCode(200).extract().asString(),
                 "mqtt_dynamo_set_members_trimmed_total{table=\"mqtt_topic_msg_map\"}");
     }
 
@@ -278,7 +329,8 @@ class EmbeddedBrokerFlowTest extends EmbeddedBrokerTest {
             for (int i = 0; i < 6; i++) {
                 publisher.publish("jobs/" + run + "/" + i, "job " + i, 1, false);
             }
-            await().atMost(TIMEOUT).until(() -> first.received().size() + second.received().size() == 6);
+            await().atMost(TIMEOUT)
+                    .until(() -> first.received().size() + second.received().size() == 6);
             assertThat(first.received()).isNotEmpty();
             assertThat(second.received()).isNotEmpty();
         }
@@ -289,8 +341,10 @@ class EmbeddedBrokerFlowTest extends EmbeddedBrokerTest {
         var health = given().get("/q/health/ready").then().extract().jsonPath();
         assertThat(health.getString("status")).isEqualTo("UP");
         assertThat(health.getList("checks.name", String.class)).contains("mqtt-broker", "dynamodb");
-        assertThat(health.getString("checks.find { it.name == 'dynamodb' }.data.tables")).isEqualTo("active");
-        assertThat(health.getString("checks.find { it.name == 'mqtt-broker' }.status")).isEqualTo("UP");
+        assertThat(health.getString("checks.find { it.name == 'dynamodb' }.data.tables"))
+                .isEqualTo("active");
+        assertThat(health.getString("checks.find { it.name == 'mqtt-broker' }.status"))
+                .isEqualTo("UP");
         assertThat(given().get("/q/health/ready").asString()).contains("connected as mqtt-dynamo-test-messages");
     }
 }

@@ -29,6 +29,7 @@ import io.mqttdynamo.support.TableReader;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
+
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 
 /**
@@ -56,7 +57,8 @@ class MosquittoBurstTest {
 
         @Override
         public List<TestResourceEntry> testResources() {
-            return List.of(new TestResourceEntry(LocalDynamoDbResource.class),
+            return List.of(
+                    new TestResourceEntry(LocalDynamoDbResource.class),
                     new TestResourceEntry(OwnMosquittoResource.class));
         }
     }
@@ -70,28 +72,42 @@ class MosquittoBurstTest {
     @Test
     void aBurstIsStoredOnceWithoutReconnecting() throws Exception {
         Readiness.await();
-        Mqtt5AsyncClient publisher = MqttClient.builder().useMqttVersion5().identifier("burst-publisher")
-                .serverHost("127.0.0.1").serverPort(brokerPort).buildAsync();
+        Mqtt5AsyncClient publisher = MqttClient.builder()
+                .useMqttVersion5()
+                .identifier("burst-publisher")
+                .serverHost("127.0.0.1")
+                .serverPort(brokerPort)
+                .buildAsync();
         publisher.connect().get(10, TimeUnit.SECONDS);
         Semaphore inFlight = new Semaphore(500);
         CompletableFuture<?>[] sent = new CompletableFuture<?>[MESSAGES];
         for (int i = 0; i < MESSAGES; i++) {
             inFlight.acquire();
-            byte[] payload = ("{\"seq\":" + i + ",\"value\":\"" + "x".repeat(150) + "\"}")
-                    .getBytes(StandardCharsets.UTF_8);
-            sent[i] = publisher.publishWith().topic("burst/sensor/" + (i % TOPICS)).qos(MqttQos.AT_LEAST_ONCE)
-                    .payload(payload).send().whenComplete((ack, failure) -> inFlight.release());
+            byte[] payload =
+                    ("{\"seq\":" + i + ",\"value\":\"" + "x".repeat(150) + "\"}").getBytes(StandardCharsets.UTF_8);
+            sent[i] = publisher
+                    .publishWith()
+                    .topic("burst/sensor/" + (i % TOPICS))
+                    .qos(MqttQos.AT_LEAST_ONCE)
+                    .payload(payload)
+                    .send()
+                    .whenComplete((ack, failure) -> inFlight.release());
         }
         CompletableFuture.allOf(sent).get(60, TimeUnit.SECONDS);
         publisher.disconnect();
 
         TableReader tables = new TableReader(dynamo);
-        await("all stored").atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500))
+        await("all stored")
+                .atMost(Duration.ofSeconds(90))
+                .pollInterval(Duration.ofMillis(500))
                 .until(() -> tables.count("mqtt_msg") >= MESSAGES);
         // Raw mode gives a redelivered message a new msgid: duplicates would show as extra items.
-        await("no more arrive").during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(10))
+        await("no more arrive")
+                .during(Duration.ofSeconds(2))
+                .atMost(Duration.ofSeconds(10))
                 .until(() -> tables.count("mqtt_msg") == MESSAGES);
-        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        String metrics =
+                given().get("/q/metrics").then().statusCode(200).extract().asString();
         assertThat(PrometheusText.value(metrics, "mqtt_dynamo_broker_reconnects_total{channel=\"messages\"}"))
                 .isZero();
         assertThat(PrometheusText.value(metrics, "mqtt_dynamo_unacknowledged_messages{channel=\"messages\"}"))

@@ -22,6 +22,7 @@ import io.mqttdynamo.support.TableReader;
 import io.mqttdynamo.support.TestMqttClient;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
+
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
@@ -62,15 +63,20 @@ class MosquittoRawModeTest {
         try (TestMqttClient publisher = TestMqttClient.connect("raw-pub-" + run, MosquittoProfile.PORT)) {
             publisher.publish(topic, "raw payload", 1, false);
         }
-        String msgId = await().atMost(TIMEOUT).until(() -> tables.topicMsgIds(topic), ids -> !ids.isEmpty()).get(0);
+        String msgId = await().atMost(TIMEOUT)
+                .until(() -> tables.topicMsgIds(topic), ids -> !ids.isEmpty())
+                .get(0);
         Map<String, AttributeValue> message = await().atMost(TIMEOUT)
                 .until(() -> tables.item("mqtt_msg", "msgid", msgId).orElse(null), i -> i != null);
-        assertThat(message.keySet()).containsExactlyInAnyOrder("msgid", "topic", "qos", "sender", "retain", "arrived",
-                "payload");
+        assertThat(message.keySet())
+                .containsExactlyInAnyOrder("msgid", "topic", "qos", "sender", "retain", "arrived", "payload");
         assertThat(message.get("payload").s()).isEqualTo("raw payload");
-        assertThat(message.get("sender").s()).as("a raw subscription cannot know the sender").isEmpty();
+        assertThat(message.get("sender").s())
+                .as("a raw subscription cannot know the sender")
+                .isEmpty();
         assertThat(message.get("retain").n()).isEqualTo("0");
-        assertThat(Long.parseLong(message.get("arrived").n())).as("milliseconds")
+        assertThat(Long.parseLong(message.get("arrived").n()))
+                .as("milliseconds")
                 .isBetween(before, System.currentTimeMillis());
     }
 
@@ -96,7 +102,8 @@ class MosquittoRawModeTest {
             assertThat(retained.get("retain").n()).isEqualTo("1");
             assertThat(retained.get("payload").s()).isEqualTo("last value");
             publisher.publish(topic, new byte[0], 1, true);
-            await().atMost(TIMEOUT).until(() -> tables.item("mqtt_retain", "topic", topic).isEmpty());
+            await().atMost(TIMEOUT)
+                    .until(() -> tables.item("mqtt_retain", "topic", topic).isEmpty());
         }
     }
 
@@ -114,7 +121,8 @@ class MosquittoRawModeTest {
             double staleBefore = staleUpdates();
             broker.publish(events + "connected", clientEvent(clientId, t0 + 1000), 1, false);
             await().atMost(TIMEOUT).until(() -> staleUpdates() > staleBefore);
-            Map<String, AttributeValue> row = tables.item("mqtt_client", "clientid", clientId).orElseThrow();
+            Map<String, AttributeValue> row =
+                    tables.item("mqtt_client", "clientid", clientId).orElseThrow();
             assertThat(row.get("connect_state").n()).isEqualTo("0");
             assertThat(row.get("online_at").n()).isEqualTo(Long.toString(t0));
             assertThat(row.get("offline_at").n()).isEqualTo(Long.toString(t0 + 2000));
@@ -122,7 +130,10 @@ class MosquittoRawModeTest {
 
             broker.publish(events + "connected", clientEvent(clientId, t0 + 3000), 1, false);
             await().atMost(TIMEOUT).until(() -> state(clientId), s -> "1".equals(s));
-            assertThat(tables.item("mqtt_client", "clientid", clientId).orElseThrow().get("offline_at").n())
+            assertThat(tables.item("mqtt_client", "clientid", clientId)
+                            .orElseThrow()
+                            .get("offline_at")
+                            .n())
                     .isEqualTo("0");
         }
     }
@@ -130,16 +141,20 @@ class MosquittoRawModeTest {
     @Test
     void theSeedsConnectionSettingsConfigureTheDynamoDbClient() {
         assertThat(config.getValue("quarkus.dynamodb.aws.region", String.class)).isEqualTo("eu-west-1");
-        assertThat(config.getValue("quarkus.dynamodb.aws.credentials.type", String.class)).isEqualTo("static");
+        assertThat(config.getValue("quarkus.dynamodb.aws.credentials.type", String.class))
+                .isEqualTo("static");
         assertThat(config.getValue("quarkus.dynamodb.aws.credentials.static-provider.access-key-id", String.class))
                 .isEqualTo("seed-key-id");
-        assertThat(config.getValue("quarkus.dynamodb.async-client.max-concurrency", Integer.class)).isEqualTo(8);
+        assertThat(config.getValue("quarkus.dynamodb.async-client.max-concurrency", Integer.class))
+                .isEqualTo(8);
         assertThat(config.getValue("quarkus.dynamodb.endpoint-override", String.class))
                 .isEqualTo(config.getValue("backend.dynamo.pool1.server", String.class));
     }
 
     private String state(String clientId) {
-        return tables.item("mqtt_client", "clientid", clientId).map(i -> i.get("connect_state").n()).orElse(null);
+        return tables.item("mqtt_client", "clientid", clientId)
+                .map(i -> i.get("connect_state").n())
+                .orElse(null);
     }
 
     private static String clientEvent(String clientId, long ts) {
@@ -147,7 +162,6 @@ class MosquittoRawModeTest {
     }
 
     private static double staleUpdates() {
-        return PrometheusText.value(given().get("/q/metrics").asString(),
-                "mqtt_dynamo_stale_updates_total");
+        return PrometheusText.value(given().get("/q/metrics").asString(), "mqtt_dynamo_stale_updates_total");
     }
 }

@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 
+import jakarta.inject.Inject;
+
 import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.support.EmbeddedBrokerProfile;
@@ -19,7 +21,7 @@ import io.mqttdynamo.support.TableReader;
 import io.mqttdynamo.support.TestMqttClient;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
-import jakarta.inject.Inject;
+
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 
 /**
@@ -55,18 +57,29 @@ class SharedClientEventsTest {
             }
             Set<String> takenByOther = new HashSet<>();
             await("every connected event stored by the service or taken by the other member")
-                    .atMost(Duration.ofSeconds(30)).until(() -> {
+                    .atMost(Duration.ofSeconds(30))
+                    .until(() -> {
                         takenByOther.clear();
-                        otherMember.received().stream().map(p -> p.getTopic().toString())
+                        otherMember.received().stream()
+                                .map(p -> p.getTopic().toString())
                                 .filter(t -> t.endsWith("/connected"))
-                                .map(t -> t.split("/")[4]).filter(clients::contains).forEach(takenByOther::add);
-                        return clients.stream().allMatch(c -> takenByOther.contains(c)
-                                || tables.item("mqtt_client", "clientid", c).isPresent());
+                                .map(t -> t.split("/")[4])
+                                .filter(clients::contains)
+                                .forEach(takenByOther::add);
+                        return clients.stream()
+                                .allMatch(c -> takenByOther.contains(c)
+                                        || tables.item("mqtt_client", "clientid", c)
+                                                .isPresent());
                     });
-            assertThat(takenByOther).as("the group splits the events").isNotEmpty().hasSizeLessThan(clients.size());
+            assertThat(takenByOther)
+                    .as("the group splits the events")
+                    .isNotEmpty()
+                    .hasSizeLessThan(clients.size());
             for (String clientId : takenByOther) {
                 // The other member took the only connected event: the service never wrote this client.
-                assertThat(tables.item("mqtt_client", "clientid", clientId)).as(clientId).isEmpty();
+                assertThat(tables.item("mqtt_client", "clientid", clientId))
+                        .as(clientId)
+                        .isEmpty();
             }
             connected.forEach(TestMqttClient::close);
         }

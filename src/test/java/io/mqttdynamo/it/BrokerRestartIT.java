@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import io.mqttdynamo.ingest.IngestChannels;
 import io.mqttdynamo.support.TableReader;
 import io.mqttdynamo.support.TestMqttClient;
+
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 
 /**
@@ -36,24 +37,28 @@ class BrokerRestartIT {
         bed = TestBed.start();
         int brokerPort = bed.brokerPort;
         String clientId = "restart-it-" + run;
-        PackagedService service = bed.service(bed.environment(clientId, "restart/#"),
-                "restart-it");
+        PackagedService service = bed.service(bed.environment(clientId, "restart/#"), "restart-it");
         await("subscribed").atMost(TIMEOUT).until(() -> service.channelConnected(IngestChannels.MESSAGES, clientId));
 
         try (DynamoDbAsyncClient client = CrashRecoveryIT.dynamoClient(bed.dynamo())) {
             TableReader tables = new TableReader(client);
             publish(brokerPort, "restart/before", "before");
-            await("stored before the restart").atMost(TIMEOUT).ignoreExceptions()
+            await("stored before the restart")
+                    .atMost(TIMEOUT)
+                    .ignoreExceptions()
                     .until(() -> !tables.topicMsgIds("restart/before").isEmpty());
 
             bed.killBroker();
             await("noticed").atMost(TIMEOUT).until(() -> !service.channelConnected(IngestChannels.MESSAGES, clientId));
             bed.startBroker();
-            await("reconnected and subscribed").atMost(TIMEOUT)
+            await("reconnected and subscribed")
+                    .atMost(TIMEOUT)
                     .until(() -> service.channelConnected(IngestChannels.MESSAGES, clientId));
 
             publish(brokerPort, "restart/after", "after");
-            await("stored after the restart").atMost(TIMEOUT).ignoreExceptions()
+            await("stored after the restart")
+                    .atMost(TIMEOUT)
+                    .ignoreExceptions()
                     .until(() -> !tables.topicMsgIds("restart/after").isEmpty());
         }
         assertThat(service.log()).contains("session new");

@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mqttdynamo.ingest.IngestChannels;
 import io.mqttdynamo.support.TableReader;
 import io.mqttdynamo.support.TestMqttClient;
+
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 
 /**
@@ -51,8 +52,10 @@ class ClusterDashboardIT {
         PackagedService replicaB = start(b);
         await("B subscribed").atMost(TIMEOUT).until(() -> replicaB.channelConnected(IngestChannels.MESSAGES, b));
 
-        await("each sees both").atMost(TIMEOUT).until(() -> replicaNames(replicaA).equals(Set.of(a, b))
-                && replicaNames(replicaB).equals(Set.of(a, b)));
+        await("each sees both")
+                .atMost(TIMEOUT)
+                .until(() -> replicaNames(replicaA).equals(Set.of(a, b))
+                        && replicaNames(replicaB).equals(Set.of(a, b)));
 
         String topic = "cluster-" + run + "/data";
         int messages = 40;
@@ -61,31 +64,41 @@ class ClusterDashboardIT {
                 publisher.publish(topic, "m" + i, 1, false);
             }
         }
-        await("each lists every message, whichever replica stored it").atMost(TIMEOUT).until(() ->
-                recentPayloadsOrIds(replicaA, topic).size() == messages
+        await("each lists every message, whichever replica stored it")
+                .atMost(TIMEOUT)
+                .until(() -> recentPayloadsOrIds(replicaA, topic).size() == messages
                         && recentPayloadsOrIds(replicaB, topic).size() == messages);
         // Each chart adds both replicas' rates: its total is the users' messages both took, the test's, once the
         // other's snapshot has come (every 2 s). The snapshots themselves, which both receive through '#', are the
         // service's own traffic and not counted. Each replica alone took about half.
-        await("each chart adds both replicas' messages").atMost(Duration.ofSeconds(15)).until(() ->
-                sum(stats(replicaA).path("chart").path("messagesPerSecond")) == messages
+        await("each chart adds both replicas' messages")
+                .atMost(Duration.ofSeconds(15))
+                .until(() -> sum(stats(replicaA).path("chart").path("messagesPerSecond")) == messages
                         && sum(stats(replicaB).path("chart").path("messagesPerSecond")) == messages);
         JsonNode statsA = stats(replicaA);
         JsonNode statsB = stats(replicaB);
         assertThat(statsA.path("replicaCount").asInt()).isEqualTo(2);
         assertThat(statsB.path("replicaCount").asInt()).isEqualTo(2);
         for (JsonNode replica : statsA.path("replicas")) {
-            assertThat(replica.path("healthy").asBoolean()).as(replica.toString()).isTrue();
-            assertThat(replica.path("self").asBoolean()).isEqualTo(replica.path("name").asText().equals(a));
+            assertThat(replica.path("healthy").asBoolean())
+                    .as(replica.toString())
+                    .isTrue();
+            assertThat(replica.path("self").asBoolean())
+                    .isEqualTo(replica.path("name").asText().equals(a));
         }
         String page = replicaA.get("/").orElseThrow();
-        assertThat(page).contains("id=\"replica-count\">2<").contains("data-replica=\"" + b + "\"")
+        assertThat(page)
+                .contains("id=\"replica-count\">2<")
+                .contains("data-replica=\"" + b + "\"")
                 .contains(a + " (this one)");
         // Both stored some: the stream was shared.
-        assertThat(replicaA.metric("mqtt_dynamo_events_received_total{channel=\"messages\"}")).isPositive();
-        assertThat(replicaB.metric("mqtt_dynamo_events_received_total{channel=\"messages\"}")).isPositive();
+        assertThat(replicaA.metric("mqtt_dynamo_events_received_total{channel=\"messages\"}"))
+                .isPositive();
+        assertThat(replicaB.metric("mqtt_dynamo_events_received_total{channel=\"messages\"}"))
+                .isPositive();
         try (DynamoDbAsyncClient client = CrashRecoveryIT.dynamoClient(bed.dynamo())) {
-            assertThat(new TableReader(client).scan("mqtt_retain")).as("snapshots are not retained messages")
+            assertThat(new TableReader(client).scan("mqtt_retain"))
+                    .as("snapshots are not retained messages")
                     .noneMatch(item -> item.get("topic").s().startsWith("mqtt-dynamo/cluster/"));
             assertThat(new TableReader(client).scan("mqtt_msg"))
                     .noneMatch(item -> item.get("topic").s().startsWith("mqtt-dynamo/cluster/"));
@@ -93,12 +106,15 @@ class ClusterDashboardIT {
 
         // B dies: its will clears its snapshot, and A's view shrinks to itself.
         replicaB.kill();
-        await("B gone from A's view").atMost(Duration.ofSeconds(15)).until(() -> replicaNames(replicaA).equals(Set.of(a)));
+        await("B gone from A's view")
+                .atMost(Duration.ofSeconds(15))
+                .until(() -> replicaNames(replicaA).equals(Set.of(a)));
         assertThat(stats(replicaA).path("replicaCount").asInt()).isEqualTo(1);
     }
 
     private PackagedService start(String clientId) throws Exception {
-        return bed.service(bed.environment(clientId, "$share/mqtt-dynamo/#"),
+        return bed.service(
+                bed.environment(clientId, "$share/mqtt-dynamo/#"),
                 "cluster-it-" + clientId.substring(clientId.lastIndexOf('-') + 1));
     }
 
@@ -113,7 +129,9 @@ class ClusterDashboardIT {
                 return Set.of();
             }
             Set<String> names = new HashSet<>();
-            JSON.readTree(body.get()).path("replicas").forEach(r -> names.add(r.path("name").asText()));
+            JSON.readTree(body.get())
+                    .path("replicas")
+                    .forEach(r -> names.add(r.path("name").asText()));
             return names;
         } catch (Exception e) {
             return Set.of();
@@ -122,13 +140,15 @@ class ClusterDashboardIT {
 
     private static Set<String> recentPayloadsOrIds(PackagedService service, String topic) {
         try {
-            Optional<String> body = service.get("/api/messages?topic=" + java.net.URLEncoder.encode(topic,
-                    java.nio.charset.StandardCharsets.UTF_8));
+            Optional<String> body = service.get("/api/messages?topic="
+                    + java.net.URLEncoder.encode(topic, java.nio.charset.StandardCharsets.UTF_8));
             if (body.isEmpty() || !body.get().startsWith("{")) {
                 return Set.of();
             }
             Set<String> ids = new HashSet<>();
-            JSON.readTree(body.get()).path("recent").forEach(m -> ids.add(m.path("msgId").asText()));
+            JSON.readTree(body.get())
+                    .path("recent")
+                    .forEach(m -> ids.add(m.path("msgId").asText()));
             return ids;
         } catch (Exception e) {
             return Set.of();

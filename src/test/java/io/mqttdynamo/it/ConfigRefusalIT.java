@@ -54,17 +54,28 @@ class ConfigRefusalIT {
 
     @Test
     void aMisspelledHookFunctionStopsTheStart() throws Exception {
-        String log = refusedWith(Map.of("BACKEND_DYNAMO_HOOK_MESSAGE_PUBLISH_1",
-                "{\"topic\": \"#\", \"action\": {\"function\": \"on_mesage_publish\"}}"), "config-refusal-hook");
-        assertThat(log).contains("backend.dynamo.hook.message.publish.1").contains("on_mesage_publish")
+        String log = refusedWith(
+                Map.of(
+                        "BACKEND_DYNAMO_HOOK_MESSAGE_PUBLISH_1",
+                        "{\"topic\": \"#\", \"action\": {\"function\": \"on_mesage_publish\"}}"),
+                "config-refusal-hook");
+        assertThat(log)
+                .contains("backend.dynamo.hook.message.publish.1")
+                .contains("on_mesage_publish")
                 .contains("on_message_publish");
     }
 
     @Test
     void aBrokerApiWithoutKeyOrOnADialectWithoutApiStopsTheStartWithoutShowingTheSecret() throws Exception {
-        String log = refusedWith(Map.of("MQTT_DYNAMO_BROKER_API_URL", "http://127.0.0.1:9",
-                "MQTT_DYNAMO_BROKER_API_SECRET", "api-secret-in-env-31d7"), "config-refusal-api");
-        assertThat(log).contains("mqtt-dynamo.broker.api.key and mqtt-dynamo.broker.api.secret must be set")
+        String log = refusedWith(
+                Map.of(
+                        "MQTT_DYNAMO_BROKER_API_URL",
+                        "http://127.0.0.1:9",
+                        "MQTT_DYNAMO_BROKER_API_SECRET",
+                        "api-secret-in-env-31d7"),
+                "config-refusal-api");
+        assertThat(log)
+                .contains("mqtt-dynamo.broker.api.key and mqtt-dynamo.broker.api.secret must be set")
                 .contains("mqtt-dynamo.broker.api.url needs mqtt-dynamo.events.dialect emqx5 or emqx4")
                 .doesNotContain("api-secret-in-env-31d7");
     }
@@ -77,9 +88,11 @@ class ConfigRefusalIT {
 
     @Test
     void outOfRangeValuesStopTheStartInsteadOfBeingClamped() throws Exception {
-        String log = refusedWith(Map.of("MQTT_DYNAMO_STORE_BATCH_SIZE", "30",
-                "MQTT_DYNAMO_BROKER_RECEIVE_MAXIMUM", "70000"), "config-refusal-range");
-        assertThat(log).contains("mqtt-dynamo.store.batch-size = 30: must be from 1 to 25")
+        String log = refusedWith(
+                Map.of("MQTT_DYNAMO_STORE_BATCH_SIZE", "30", "MQTT_DYNAMO_BROKER_RECEIVE_MAXIMUM", "70000"),
+                "config-refusal-range");
+        assertThat(log)
+                .contains("mqtt-dynamo.store.batch-size = 30: must be from 1 to 25")
                 .contains("mqtt-dynamo.broker.receive-maximum = 70000: must be from 1 to 65535");
     }
 

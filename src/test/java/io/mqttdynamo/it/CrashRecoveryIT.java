@@ -19,6 +19,7 @@ import io.mqttdynamo.store.local.DynaliteServer;
 import io.mqttdynamo.support.LocalDynamoDbResource;
 import io.mqttdynamo.support.TableReader;
 import io.mqttdynamo.support.TestMqttClient;
+
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.http.nio.netty.NettyNioAsyncHttpClient;
@@ -62,8 +63,9 @@ class CrashRecoveryIT {
         try (TestMqttClient publisher = TestMqttClient.connect("crash-pub-" + run, 1883)) {
             publisher.publish(topic, "survives a crash", 1, false);
         }
-        await("received, not stored").atMost(TIMEOUT).until(() ->
-                first.metric("mqtt_dynamo_events_received_total{channel=\"messages\"}") >= 1
+        await("received, not stored")
+                .atMost(TIMEOUT)
+                .until(() -> first.metric("mqtt_dynamo_events_received_total{channel=\"messages\"}") >= 1
                         && first.metric("mqtt_dynamo_pending_writes") >= 2);
 
         // 2. Killed before the write: no chance to acknowledge or to drain.
@@ -74,11 +76,16 @@ class CrashRecoveryIT {
         PackagedService second = started(PackagedService.start(env, "crash-it-second"));
         try (DynamoDbAsyncClient client = dynamoClient(dynamo)) {
             TableReader tables = new TableReader(client);
-            String msgId = await("stored after restart").atMost(TIMEOUT).ignoreExceptions()
-                    .until(() -> tables.topicMsgIds(topic), ids -> !ids.isEmpty()).get(0);
+            String msgId = await("stored after restart")
+                    .atMost(TIMEOUT)
+                    .ignoreExceptions()
+                    .until(() -> tables.topicMsgIds(topic), ids -> !ids.isEmpty())
+                    .get(0);
             // The message item and the topic's id set are separate writes: wait for both.
-            var message = await("message item").atMost(TIMEOUT)
-                    .until(() -> tables.item("mqtt_msg", "msgid", msgId), Optional::isPresent).orElseThrow();
+            var message = await("message item")
+                    .atMost(TIMEOUT)
+                    .until(() -> tables.item("mqtt_msg", "msgid", msgId), Optional::isPresent)
+                    .orElseThrow();
             assertThat(message.get("payload").s()).isEqualTo("survives a crash");
         }
 

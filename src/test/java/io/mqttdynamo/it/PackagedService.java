@@ -35,8 +35,10 @@ final class PackagedService implements AutoCloseable {
     static PackagedService start(Map<String, String> env, String name) throws IOException {
         int httpPort = LocalDynamoDbResource.freePort();
         Path log = Path.of("target", name + ".log");
-        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", Path.of("target", "quarkus-app", "quarkus-run.jar").toString())
+        ProcessBuilder builder = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-jar",
+                        Path.of("target", "quarkus-app", "quarkus-run.jar").toString())
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile());
         builder.environment().putAll(env);
@@ -47,8 +49,10 @@ final class PackagedService implements AutoCloseable {
     /** The body of a GET, empty while the service does not answer. */
     Optional<String> get(String path) {
         try {
-            HttpResponse<String> response = HTTP.send(HttpRequest.newBuilder(
-                    URI.create("http://127.0.0.1:" + httpPort + path)).timeout(Duration.ofSeconds(5)).build(),
+            HttpResponse<String> response = HTTP.send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
+                            .timeout(Duration.ofSeconds(5))
+                            .build(),
                     HttpResponse.BodyHandlers.ofString());
             return Optional.of(response.body());
         } catch (IOException e) {
@@ -62,10 +66,18 @@ final class PackagedService implements AutoCloseable {
     /** The status of a GET with HTTP basic credentials {@code user:password}, -1 while the service does not answer. */
     int status(String path, String credentials) {
         try {
-            return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
-                    .header("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString(
-                            credentials.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
-                    .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+            return HTTP.send(
+                            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
+                                    .header(
+                                            "Authorization",
+                                            "Basic "
+                                                    + java.util.Base64.getEncoder()
+                                                            .encodeToString(credentials.getBytes(
+                                                                    java.nio.charset.StandardCharsets.UTF_8)))
+                                    .timeout(Duration.ofSeconds(5))
+                                    .build(),
+                            HttpResponse.BodyHandlers.discarding())
+                    .statusCode();
         } catch (IOException e) {
             return -1;
         } catch (InterruptedException e) {
@@ -81,14 +93,16 @@ final class PackagedService implements AutoCloseable {
 
     /** True once the channel's session is connected and subscribed (readiness data). */
     boolean channelConnected(String channel, String clientIdBase) {
-        return get("/q/health/ready").filter(body -> body.contains("\"" + channel + "\": \"connected as "
-                + clientIdBase + "-" + channel)).isPresent();
+        return get("/q/health/ready")
+                .filter(body -> body.contains("\"" + channel + "\": \"connected as " + clientIdBase + "-" + channel))
+                .isPresent();
     }
 
     /** The exit code once the process ended within {@code timeout}, empty while it runs. */
     Optional<Integer> exitCode(Duration timeout) throws InterruptedException {
         return process.waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
-                ? Optional.of(process.exitValue()) : Optional.empty();
+                ? Optional.of(process.exitValue())
+                : Optional.empty();
     }
 
     String log() throws IOException {

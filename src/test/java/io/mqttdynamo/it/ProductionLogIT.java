@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mqttdynamo.ingest.IngestChannels;
 import io.mqttdynamo.support.TableReader;
 import io.mqttdynamo.support.TestMqttClient;
+
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 
 /**
@@ -67,10 +68,14 @@ class ProductionLogIT {
                 DynamoDbAsyncClient client = CrashRecoveryIT.dynamoClient(bed.dynamo())) {
             publisher.publish(topic, "logged", 1, false);
             TableReader tables = new TableReader(client);
-            await("stored").atMost(TIMEOUT).ignoreExceptions().until(() -> !tables.topicMsgIds(topic).isEmpty());
+            await("stored")
+                    .atMost(TIMEOUT)
+                    .ignoreExceptions()
+                    .until(() -> !tables.topicMsgIds(topic).isEmpty());
         }
         assertThat(service.status("/api/clients", "admin:wrong-" + run)).isEqualTo(401);
-        assertThat(service.status("/api/clients", "admin:dashboard-secret-" + run)).isEqualTo(200);
+        assertThat(service.status("/api/clients", "admin:dashboard-secret-" + run))
+                .isEqualTo(200);
         assertThat(service.stop()).isTrue();
 
         String log = service.log();
@@ -84,21 +89,30 @@ class ProductionLogIT {
             assertThat(record.has("message")).as(line).isTrue();
             lines.add(record);
         }
-        assertThat(lines).anySatisfy(record -> assertThat(record.path("message").asText())
-                .startsWith("Profile prod activated"));
-        JsonNode connected = lines.stream().filter(record -> record.path("message").asText()
-                .startsWith("MQTT channel messages connected as")).findFirst().orElseThrow();
+        assertThat(lines)
+                .anySatisfy(
+                        record -> assertThat(record.path("message").asText()).startsWith("Profile prod activated"));
+        JsonNode connected = lines.stream()
+                .filter(record -> record.path("message").asText().startsWith("MQTT channel messages connected as"))
+                .findFirst()
+                .orElseThrow();
         assertThat(connected.path("loggerName").asText()).isEqualTo("io.mqttdynamo.broker.ChannelSession");
         assertThat(connected.path("mdc").path("channel").asText()).isEqualTo(IngestChannels.MESSAGES);
         assertThat(connected.path("mdc").path("clientId").asText()).isEqualTo(clientId + "-messages");
         // The fields are the line's own: the next lines of the same thread do not inherit them.
-        assertThat(lines).anySatisfy(record -> assertThat(record.path("loggerName").asText())
-                .startsWith("io.mqttdynamo").isNotEqualTo("io.mqttdynamo.broker.ChannelSession"));
-        lines.stream().filter(record -> !record.path("loggerName").asText().startsWith("io.mqttdynamo.broker.Channel")
+        assertThat(lines)
+                .anySatisfy(record -> assertThat(record.path("loggerName").asText())
+                        .startsWith("io.mqttdynamo")
+                        .isNotEqualTo("io.mqttdynamo.broker.ChannelSession"));
+        lines.stream()
+                .filter(record -> !record.path("loggerName").asText().startsWith("io.mqttdynamo.broker.Channel")
                         && !record.path("loggerName").asText().startsWith("io.mqttdynamo.ingest"))
                 .forEach(record -> assertThat(record.path("mdc").path("channel").isMissingNode())
-                        .as(record.toString()).isTrue());
-        assertThat(lines.stream().filter(record -> record.path("level").asText().equals("DEBUG"))).isNotEmpty();
-        secrets.values().forEach(secret -> assertThat(log).as("the log holds no secret").doesNotContain(secret));
+                        .as(record.toString())
+                        .isTrue());
+        assertThat(lines.stream().filter(record -> record.path("level").asText().equals("DEBUG")))
+                .isNotEmpty();
+        secrets.values()
+                .forEach(secret -> assertThat(log).as("the log holds no secret").doesNotContain(secret));
     }
 }

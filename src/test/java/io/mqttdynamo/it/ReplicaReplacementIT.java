@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.ingest.IngestChannels;
 import io.mqttdynamo.support.TestMqttClient;
+
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
@@ -60,16 +61,21 @@ class ReplicaReplacementIT {
         String pod1 = "mqtt-dynamo-" + run + "-1";
 
         PackagedService replica0 = start(pod0, group, "never");
-        await("replica 0 subscribed").atMost(TIMEOUT).until(() -> replica0.channelConnected(IngestChannels.MESSAGES, pod0));
+        await("replica 0 subscribed")
+                .atMost(TIMEOUT)
+                .until(() -> replica0.channelConnected(IngestChannels.MESSAGES, pod0));
         PackagedService replica1 = start(pod1, group, "never");
-        await("replica 1 subscribed").atMost(TIMEOUT).until(() -> replica1.channelConnected(IngestChannels.MESSAGES, pod1));
+        await("replica 1 subscribed")
+                .atMost(TIMEOUT)
+                .until(() -> replica1.channelConnected(IngestChannels.MESSAGES, pod1));
 
         PackagedService replacement;
         try (TestMqttClient publisher = TestMqttClient.connect("replicas-pub-" + run, brokerPort)) {
             for (int i = 0; i < MESSAGES; i++) {
                 if (i == MESSAGES / 2) {
                     assertThat(replica1.metric("mqtt_dynamo_events_received_total{channel=\"messages\"}"))
-                            .as("replica 1 took its share before it is killed").isPositive();
+                            .as("replica 1 took its share before it is killed")
+                            .isPositive();
                     replica1.kill();
                 }
                 publisher.publish(topic, Integer.toString(i), 1, false);
@@ -77,12 +83,16 @@ class ReplicaReplacementIT {
             // The replacement pod: the same name, so the same client id, resumes the session.
             replacement = start(pod1, group, "always");
             try (DynamoDbAsyncClient client = CrashRecoveryIT.dynamoClient(bed.dynamo())) {
-                await("every message stored").atMost(TIMEOUT).pollInterval(Duration.ofSeconds(2))
+                await("every message stored")
+                        .atMost(TIMEOUT)
+                        .pollInterval(Duration.ofSeconds(2))
                         .until(() -> storedSequenceNumbers(client, topic).size() == MESSAGES);
-                assertThat(storedSequenceNumbers(client, topic)).containsAll(IntStream.range(0, MESSAGES).boxed().toList());
+                assertThat(storedSequenceNumbers(client, topic))
+                        .containsAll(IntStream.range(0, MESSAGES).boxed().toList());
                 assertThat(replacement.log()).contains("session resumed");
                 assertThat(replacement.metric("mqtt_dynamo_events_received_total{channel=\"messages\"}"))
-                        .as("the replacement got what waited in the session").isPositive();
+                        .as("the replacement got what waited in the session")
+                        .isPositive();
 
                 // Scale-down: the replacement leaves for good while messages keep coming.
                 for (int i = MESSAGES; i < MESSAGES + AFTER_SCALE_DOWN; i++) {
@@ -91,8 +101,11 @@ class ReplicaReplacementIT {
                     }
                     publisher.publish(topic, Integer.toString(i), 1, false);
                 }
-                assertThat(replacement.exitCode(Duration.ofSeconds(30))).as("stopped").isPresent();
-                await("every message stored, none left in the ended session").atMost(TIMEOUT)
+                assertThat(replacement.exitCode(Duration.ofSeconds(30)))
+                        .as("stopped")
+                        .isPresent();
+                await("every message stored, none left in the ended session")
+                        .atMost(TIMEOUT)
                         .pollInterval(Duration.ofSeconds(2))
                         .until(() -> storedSequenceNumbers(client, topic).size() == MESSAGES + AFTER_SCALE_DOWN);
                 assertThat(replacement.log()).contains("MQTT session " + pod1 + "-messages ended");
@@ -113,8 +126,10 @@ class ReplicaReplacementIT {
         Map<String, AttributeValue> start = null;
         do {
             Map<String, AttributeValue> from = start;
-            var page = client.scan(b -> b.tableName("mqtt_msg").projectionExpression("topic, payload")
-                    .exclusiveStartKey(from)).get(30, TimeUnit.SECONDS);
+            var page = client.scan(b -> b.tableName("mqtt_msg")
+                            .projectionExpression("topic, payload")
+                            .exclusiveStartKey(from))
+                    .get(30, TimeUnit.SECONDS);
             for (Map<String, AttributeValue> item : page.items()) {
                 if (topic.equals(item.get("topic").s())) {
                     numbers.add(Integer.parseInt(item.get("payload").s()));

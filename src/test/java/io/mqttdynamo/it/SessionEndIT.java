@@ -50,9 +50,13 @@ class SessionEndIT {
     @Test
     void aStopForGoodEndsTheSessionsWithMqtt5AndMqtt311() throws Exception {
         String v5 = stopped("always", "5");
-        assertThat(sessionPresent5(v5 + "-" + IngestChannels.MESSAGES)).as("MQTT 5: DISCONNECT with expiry 0").isFalse();
+        assertThat(sessionPresent5(v5 + "-" + IngestChannels.MESSAGES))
+                .as("MQTT 5: DISCONNECT with expiry 0")
+                .isFalse();
         String v3 = stopped("always", "3.1.1");
-        assertThat(sessionPresent311(v3 + "-" + IngestChannels.MESSAGES)).as("3.1.1: a clean-session connect").isFalse();
+        assertThat(sessionPresent311(v3 + "-" + IngestChannels.MESSAGES))
+                .as("3.1.1: a clean-session connect")
+                .isFalse();
     }
 
     @Test
@@ -65,8 +69,8 @@ class SessionEndIT {
     @Test
     void aResumedSessionTakesUpAChangedTopic() throws Exception {
         String clientId = "topic-change-" + UUID.randomUUID().toString().substring(0, 8);
-        Map<String, String> env = CrashRecoveryIT.environment(clientId, brokerPort, "topic-change/" + clientId
-                + "/before/#", LocalDynamoDbResource.freePort());
+        Map<String, String> env = CrashRecoveryIT.environment(
+                clientId, brokerPort, "topic-change/" + clientId + "/before/#", LocalDynamoDbResource.freePort());
         env.put("MQTT_DYNAMO_STORE_DRAIN_TIMEOUT", "PT2S");
         PackagedService first = PackagedService.start(env, "session-end-it-before");
         services.add(first);
@@ -77,12 +81,14 @@ class SessionEndIT {
         env.put("MQTT_DYNAMO_MESSAGES_TOPIC", after);
         PackagedService second = PackagedService.start(env, "session-end-it-after");
         services.add(second);
-        await("subscribed to the changed topic").atMost(TIMEOUT)
+        await("subscribed to the changed topic")
+                .atMost(TIMEOUT)
                 .until(() -> second.log().contains("MQTT channel messages subscribed to " + after));
         try (TestMqttClient publisher = TestMqttClient.connect("topic-change-pub", brokerPort)) {
             publisher.publish("topic-change/" + clientId + "/after/x", "on the new topic", 1, false);
         }
-        await("received on the changed topic").atMost(TIMEOUT)
+        await("received on the changed topic")
+                .atMost(TIMEOUT)
                 .until(() -> second.metric("mqtt_dynamo_events_received_total{channel=\"messages\"}") >= 1);
     }
 
@@ -90,8 +96,8 @@ class SessionEndIT {
     private String stopped(String endSessions, String protocol) throws Exception {
         String clientId = "session-end-" + UUID.randomUUID().toString().substring(0, 8);
         // DynamoDB is not there: nothing needs storing, the sessions only have to be subscribed.
-        Map<String, String> env = CrashRecoveryIT.environment(clientId, brokerPort, "session-end/" + clientId + "/#",
-                LocalDynamoDbResource.freePort());
+        Map<String, String> env = CrashRecoveryIT.environment(
+                clientId, brokerPort, "session-end/" + clientId + "/#", LocalDynamoDbResource.freePort());
         env.put("MQTT_DYNAMO_BROKER_END_SESSIONS_ON_STOP", endSessions);
         env.put("MQTT_DYNAMO_BROKER_PROTOCOL_VERSION", protocol);
         env.put("MQTT_DYNAMO_STORE_DRAIN_TIMEOUT", "PT2S");
@@ -103,16 +109,28 @@ class SessionEndIT {
     }
 
     private boolean sessionPresent5(String clientId) {
-        Mqtt5BlockingClient client = MqttClient.builder().useMqttVersion5().identifier(clientId)
-                .serverHost("127.0.0.1").serverPort(brokerPort).buildBlocking();
-        boolean present = client.connectWith().cleanStart(false).sessionExpiryInterval(60).send().isSessionPresent();
+        Mqtt5BlockingClient client = MqttClient.builder()
+                .useMqttVersion5()
+                .identifier(clientId)
+                .serverHost("127.0.0.1")
+                .serverPort(brokerPort)
+                .buildBlocking();
+        boolean present = client.connectWith()
+                .cleanStart(false)
+                .sessionExpiryInterval(60)
+                .send()
+                .isSessionPresent();
         client.disconnect();
         return present;
     }
 
     private boolean sessionPresent311(String clientId) {
-        Mqtt3BlockingClient client = MqttClient.builder().useMqttVersion3().identifier(clientId)
-                .serverHost("127.0.0.1").serverPort(brokerPort).buildBlocking();
+        Mqtt3BlockingClient client = MqttClient.builder()
+                .useMqttVersion3()
+                .identifier(clientId)
+                .serverHost("127.0.0.1")
+                .serverPort(brokerPort)
+                .buildBlocking();
         boolean present = client.connectWith().cleanSession(false).send().isSessionPresent();
         client.disconnect();
         return present;

@@ -24,8 +24,8 @@ final class TestBed implements AutoCloseable {
 
     private TestBed() throws IOException, InterruptedException {
         mosquitto = OwnMosquitto.start(brokerPort);
-        dynamo = DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(),
-                Optional.empty());
+        dynamo = DynaliteServer.start(
+                Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(), Optional.empty());
     }
 
     static TestBed start() throws IOException, InterruptedException {
@@ -39,8 +39,8 @@ final class TestBed implements AutoCloseable {
     /** The environment of a service on this bed (see {@link CrashRecoveryIT#environment}). */
     Map<String, String> environment(String clientId, String topic) {
         String endpoint = dynamo.endpoint();
-        return CrashRecoveryIT.environment(clientId, brokerPort, topic,
-                Integer.parseInt(endpoint.substring(endpoint.lastIndexOf(':') + 1)));
+        return CrashRecoveryIT.environment(
+                clientId, brokerPort, topic, Integer.parseInt(endpoint.substring(endpoint.lastIndexOf(':') + 1)));
     }
 
     /** Starts the packaged service; it is stopped with the bed. */

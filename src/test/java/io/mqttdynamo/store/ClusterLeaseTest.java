@@ -18,6 +18,7 @@ import io.mqttdynamo.store.local.DynaliteServer;
 import io.mqttdynamo.support.DynamoDbProxy;
 import io.mqttdynamo.support.LocalDynamoDbResource;
 import io.mqttdynamo.support.TestTables;
+
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
@@ -30,8 +31,8 @@ class ClusterLeaseTest {
 
     @BeforeAll
     static void start() throws Exception {
-        dynalite = DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(),
-                Optional.empty());
+        dynalite = DynaliteServer.start(
+                Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(), Optional.empty());
         dynamo = TestTables.client(dynalite.endpoint());
         TestTables.create(dynamo, Tables.STATS);
     }
@@ -42,17 +43,18 @@ class ClusterLeaseTest {
         dynalite.close();
     }
 
-
     private static String job() {
         return "job-" + System.nanoTime();
     }
 
     /** The lease item as another replica that died or took it over left it. */
     private static void leftBy(String job, String owner, long untilMillis) throws Exception {
-        dynamo.putItem(b -> b.tableName(Tables.STATS.tableName()).item(Map.of(
-                Tables.Attr.NAME, AttributeValue.fromS("lease#" + job),
-                ClusterLease.OWNER, AttributeValue.fromS(owner),
-                ClusterLease.UNTIL, AttributeValue.fromN(Long.toString(untilMillis))))).get(10, TimeUnit.SECONDS);
+        dynamo.putItem(b -> b.tableName(Tables.STATS.tableName())
+                        .item(Map.of(
+                                Tables.Attr.NAME, AttributeValue.fromS("lease#" + job),
+                                ClusterLease.OWNER, AttributeValue.fromS(owner),
+                                ClusterLease.UNTIL, AttributeValue.fromN(Long.toString(untilMillis)))))
+                .get(10, TimeUnit.SECONDS);
     }
 
     private static boolean refused(ClusterLease lease) {
@@ -108,7 +110,8 @@ class ClusterLeaseTest {
         await().atMost(TIMEOUT).until(held::lost);
         // Giving it up leaves the other's lease alone.
         held.release().await().atMost(TIMEOUT);
-        assertThat(refused(new ClusterLease(dynamo, job, "replica-c", Duration.ofSeconds(30)))).isTrue();
+        assertThat(refused(new ClusterLease(dynamo, job, "replica-c", Duration.ofSeconds(30))))
+                .isTrue();
     }
 
     @Test
@@ -116,8 +119,10 @@ class ClusterLeaseTest {
         String job = job();
         try (DynamoDbProxy proxy = DynamoDbProxy.start(dynalite.endpoint())) {
             DynamoDbAsyncClient viaProxy = TestTables.client(proxy.endpoint());
-            ClusterLease.Held held = new ClusterLease(viaProxy, job, "replica-a", Duration.ofMillis(900)).take()
-                    .await().atMost(TIMEOUT);
+            ClusterLease.Held held = new ClusterLease(viaProxy, job, "replica-a", Duration.ofMillis(900))
+                    .take()
+                    .await()
+                    .atMost(TIMEOUT);
             proxy.fault(request -> DynamoDbProxy.Fault.error(500, "InternalServerError", "unreachable"));
             await().atMost(TIMEOUT).until(held::lost);
             viaProxy.close();

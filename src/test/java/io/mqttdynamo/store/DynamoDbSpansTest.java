@@ -28,6 +28,7 @@ import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
 import io.opentelemetry.sdk.trace.SdkTracerProvider;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
+
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.retry.RetryMode;
@@ -51,8 +52,8 @@ class DynamoDbSpansTest {
 
     @BeforeAll
     static void startDynamo() throws Exception {
-        dynalite = DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(),
-                Optional.empty());
+        dynalite = DynaliteServer.start(
+                Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(), Optional.empty());
         plain = TestTables.client(dynalite.endpoint());
         TestTables.create(plain, Tables.MSG, Tables.RETAIN);
     }
@@ -65,13 +66,17 @@ class DynamoDbSpansTest {
 
     @BeforeEach
     void tracedClient() {
-        otel = OpenTelemetrySdk.builder().setTracerProvider(SdkTracerProvider.builder()
-                .addSpanProcessor(SimpleSpanProcessor.create(exported)).build()).build();
+        otel = OpenTelemetrySdk.builder()
+                .setTracerProvider(SdkTracerProvider.builder()
+                        .addSpanProcessor(SimpleSpanProcessor.create(exported))
+                        .build())
+                .build();
         traced = DynamoDbAsyncClient.builder()
                 .endpointOverride(URI.create(dynalite.endpoint()))
                 .region(Region.US_WEST_2)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test")))
-                .overrideConfiguration(o -> o.retryStrategy(RetryMode.STANDARD).retryStrategy(b -> b.maxAttempts(1))
+                .overrideConfiguration(o -> o.retryStrategy(RetryMode.STANDARD)
+                        .retryStrategy(b -> b.maxAttempts(1))
                         .addExecutionInterceptor(new DynamoDbSpans(otel.getTracer("test"))))
                 .build();
     }
@@ -88,8 +93,11 @@ class DynamoDbSpansTest {
         for (int i = 0; i < messages.length; i++) {
             messages[i] = put("msgid", "m" + i);
         }
-        traced.batchWriteItem(b -> b.requestItems(Map.of(Tables.MSG.tableName(), List.of(messages),
-                Tables.RETAIN.tableName(), List.of(put("topic", "t/1"), put("topic", "t/2")))))
+        traced.batchWriteItem(b -> b.requestItems(Map.of(
+                        Tables.MSG.tableName(),
+                        List.of(messages),
+                        Tables.RETAIN.tableName(),
+                        List.of(put("topic", "t/1"), put("topic", "t/2")))))
                 .get(10, TimeUnit.SECONDS);
 
         SpanData span = single();
@@ -105,18 +113,22 @@ class DynamoDbSpansTest {
 
     @Test
     void aQueryIsAChildOfTheCurrentSpanAndCountsWhatItReturned() throws Exception {
-        traced.putItem(b -> b.tableName("mqtt_msg").item(Map.of("msgid", s("q1"), "topic", s("a/b")))).get(10,
-                TimeUnit.SECONDS);
+        traced.putItem(b -> b.tableName("mqtt_msg").item(Map.of("msgid", s("q1"), "topic", s("a/b"))))
+                .get(10, TimeUnit.SECONDS);
         exported.reset();
         Span parent = otel.getTracer("test").spanBuilder("GET /api/messages").startSpan();
         try (Scope scope = parent.makeCurrent()) {
-            traced.query(b -> b.tableName("mqtt_msg").keyConditionExpression("msgid = :id")
-                    .expressionAttributeValues(Map.of(":id", s("q1")))).get(10, TimeUnit.SECONDS);
+            traced.query(b -> b.tableName("mqtt_msg")
+                            .keyConditionExpression("msgid = :id")
+                            .expressionAttributeValues(Map.of(":id", s("q1"))))
+                    .get(10, TimeUnit.SECONDS);
         } finally {
             parent.end();
         }
         SpanData query = exported.getFinishedSpanItems().stream()
-                .filter(span -> span.getName().equals("DynamoDB.Query")).findFirst().orElseThrow();
+                .filter(span -> span.getName().equals("DynamoDB.Query"))
+                .findFirst()
+                .orElseThrow();
         assertThat(query.getParentSpanId()).isEqualTo(parent.getSpanContext().getSpanId());
         assertThat(query.getTraceId()).isEqualTo(parent.getSpanContext().getTraceId());
         assertThat(query.getAttributes().get(DynamoDbSpans.TABLE_NAMES)).containsExactly("mqtt_msg");
@@ -126,15 +138,18 @@ class DynamoDbSpansTest {
 
     @Test
     void aSingleItemRequestCountsOneAndAFailureCarriesItsErrorCode() {
-        assertThatThrownBy(() -> traced.putItem(b -> b.tableName("no_such_table").item(Map.of("msgid", s("x"))))
-                .get(10, TimeUnit.SECONDS)).hasMessageContaining("ResourceNotFoundException");
+        assertThatThrownBy(() -> traced.putItem(
+                                b -> b.tableName("no_such_table").item(Map.of("msgid", s("x"))))
+                        .get(10, TimeUnit.SECONDS))
+                .hasMessageContaining("ResourceNotFoundException");
         SpanData span = single();
         assertThat(span.getName()).isEqualTo("DynamoDB.PutItem");
         assertThat(span.getAttributes().get(DynamoDbSpans.TABLE_NAMES)).containsExactly("no_such_table");
         assertThat(span.getAttributes().get(DynamoDbSpans.ITEMS)).isEqualTo(1);
         assertThat(span.getStatus().getStatusCode()).isEqualTo(StatusCode.ERROR);
         assertThat(span.getStatus().getDescription()).isEqualTo("ResourceNotFoundException");
-        assertThat(span.getEvents()).anySatisfy(event -> assertThat(event.getName()).isEqualTo("exception"));
+        assertThat(span.getEvents())
+                .anySatisfy(event -> assertThat(event.getName()).isEqualTo("exception"));
     }
 
     /** Off, the service's DynamoDB client gets no interceptor at all (quarkus-amazon-services drops a null one). */
@@ -150,7 +165,9 @@ class DynamoDbSpansTest {
     }
 
     private static WriteRequest put(String key, String value) {
-        return WriteRequest.builder().putRequest(PutRequest.builder().item(Map.of(key, s(value))).build()).build();
+        return WriteRequest.builder()
+                .putRequest(PutRequest.builder().item(Map.of(key, s(value))).build())
+                .build();
     }
 
     private static AttributeValue s(String value) {

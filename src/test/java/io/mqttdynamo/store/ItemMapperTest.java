@@ -11,18 +11,28 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.smallrye.config.SmallRyeConfigBuilder;
+
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
 class ItemMapperTest {
 
-    private final ItemMapper items = new ItemMapper(new SmallRyeConfigBuilder()
-            .withMapping(MqttDynamoConfig.class).build().getConfigMapping(MqttDynamoConfig.class),
+    private final ItemMapper items = new ItemMapper(
+            new SmallRyeConfigBuilder()
+                    .withMapping(MqttDynamoConfig.class)
+                    .build()
+                    .getConfigMapping(MqttDynamoConfig.class),
             new SimpleMeterRegistry());
 
     private static BrokerEvent.MessagePublished message(String topic, int payloadBytes) {
         byte[] payload = "p".repeat(payloadBytes).getBytes(StandardCharsets.UTF_8);
-        return new BrokerEvent.MessagePublished("Mjg4NDYzOTExMTcxNzQ5MTQwMjU1NzgyMDgxNzU1ODczMjJ", topic, 1, true,
-                "sender", payload, 1_563_765_995_000L);
+        return new BrokerEvent.MessagePublished(
+                "Mjg4NDYzOTExMTcxNzQ5MTQwMjU1NzgyMDgxNzU1ODczMjJ",
+                topic,
+                1,
+                true,
+                "sender",
+                payload,
+                1_563_765_995_000L);
     }
 
     private static Map<String, AttributeValue> item(ItemWrite write) {

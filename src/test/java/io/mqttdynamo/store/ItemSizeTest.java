@@ -19,9 +19,12 @@ class ItemSizeTest {
     void stringsCountInUtf8BytesAndNamesCountToo() {
         assertThat(ItemSize.of(Map.of("ab", AttributeValue.fromS("xyz")))).isEqualTo(5);
         assertThat(ItemSize.of(Map.of("t", AttributeValue.fromS("€")))).isEqualTo(1 + 3);
-        assertThat(ItemSize.of(Map.of("t", AttributeValue.fromS("\uD83D\uDE00")))).isEqualTo(1 + 4);
-        assertThat(ItemSize.of(Map.of("b", AttributeValue.fromB(SdkBytes.fromByteArray(new byte[10]))))).isEqualTo(11);
-        assertThat(ItemSize.of(Map.of("s", AttributeValue.fromSs(List.of("ab", "€"))))).isEqualTo(1 + 2 + 3);
+        assertThat(ItemSize.of(Map.of("t", AttributeValue.fromS("\uD83D\uDE00"))))
+                .isEqualTo(1 + 4);
+        assertThat(ItemSize.of(Map.of("b", AttributeValue.fromB(SdkBytes.fromByteArray(new byte[10])))))
+                .isEqualTo(11);
+        assertThat(ItemSize.of(Map.of("s", AttributeValue.fromSs(List.of("ab", "€")))))
+                .isEqualTo(1 + 2 + 3);
     }
 
     @Test
@@ -41,19 +44,25 @@ class ItemSizeTest {
         int members = ItemLimits.MAX_TOPIC_MSG_IDS_CAP + ItemLimits.MSG_ID_SET_ADDITION_MAX;
         List<String> ids = new java.util.ArrayList<>();
         for (int i = 0; i < members + 1; i++) {
-            String id = EmqxMsgId.encode(java.nio.ByteBuffer.allocate(16).putLong(-1L).putLong(-1L - i).array());
+            String id = EmqxMsgId.encode(java.nio.ByteBuffer.allocate(16)
+                    .putLong(-1L)
+                    .putLong(-1L - i)
+                    .array());
             assertThat(id).hasSize(EmqxMsgId.MAX_LENGTH);
             ids.add(id);
         }
         String topic = "t/" + "€".repeat((KeyLimits.PARTITION_KEY_MAX_BYTES - 2) / 3);
         assertThat(KeyLimits.utf8Length(topic)).isEqualTo(KeyLimits.PARTITION_KEY_MAX_BYTES);
 
-        Map<String, AttributeValue> item = Map.of(Tables.Attr.TOPIC, AttributeValue.fromS(topic),
-                Tables.Attr.MSG_ID_SET, AttributeValue.fromSs(ids.subList(0, members)));
+        Map<String, AttributeValue> item = Map.of(
+                Tables.Attr.TOPIC,
+                AttributeValue.fromS(topic),
+                Tables.Attr.MSG_ID_SET,
+                AttributeValue.fromSs(ids.subList(0, members)));
         assertThat(ItemSize.of(item) + 3 + members).isLessThanOrEqualTo(ItemSize.MAX_ITEM_BYTES);
 
-        Map<String, AttributeValue> oneMore = Map.of(Tables.Attr.TOPIC, AttributeValue.fromS(topic),
-                Tables.Attr.MSG_ID_SET, AttributeValue.fromSs(ids));
+        Map<String, AttributeValue> oneMore = Map.of(
+                Tables.Attr.TOPIC, AttributeValue.fromS(topic), Tables.Attr.MSG_ID_SET, AttributeValue.fromSs(ids));
         assertThat(ItemSize.of(oneMore) + 3 + members + 1).isGreaterThan(ItemSize.MAX_ITEM_BYTES);
     }
 }

@@ -25,6 +25,7 @@ import io.mqttdynamo.store.local.DynaliteServer;
 import io.mqttdynamo.support.DynamoDbProxy;
 import io.mqttdynamo.support.LocalDynamoDbResource;
 import io.mqttdynamo.support.TestTables;
+
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
@@ -44,8 +45,8 @@ class ReadsBatchGetTest {
 
     @BeforeAll
     static void start() throws Exception {
-        dynalite = DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(),
-                Optional.empty());
+        dynalite = DynaliteServer.start(
+                Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(), Optional.empty());
         direct = TestTables.client(dynalite.endpoint());
         TestTables.create(direct, Tables.RETAIN);
     }
@@ -78,8 +79,12 @@ class ReadsBatchGetTest {
         List<Map<String, AttributeValue>> keys = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             String topic = prefix + "/" + i;
-            direct.putItem(b -> b.tableName(Tables.RETAIN.tableName()).item(Map.of(Attr.TOPIC,
-                    AttributeValue.fromS(topic), Attr.MSGID, AttributeValue.fromS("m" + topic))))
+            direct.putItem(b -> b.tableName(Tables.RETAIN.tableName())
+                            .item(Map.of(
+                                    Attr.TOPIC,
+                                    AttributeValue.fromS(topic),
+                                    Attr.MSGID,
+                                    AttributeValue.fromS("m" + topic))))
                     .get(10, TimeUnit.SECONDS);
             keys.add(Map.of(Attr.TOPIC, AttributeValue.fromS(topic)));
         }
@@ -92,13 +97,19 @@ class ReadsBatchGetTest {
         AtomicInteger requests = new AtomicInteger();
         // The first three requests leave their last two keys unprocessed, as a throttled table does.
         proxy.fault(request -> request.operation().equals("BatchGetItem") && requests.incrementAndGet() <= 3
-                ? DynamoDbProxy.Fault.unprocessed(2) : null);
+                ? DynamoDbProxy.Fault.unprocessed(2)
+                : null);
 
-        List<Map<String, AttributeValue>> found = Reads.unmetered(viaProxy, new ReadCost(new io.micrometer.core.instrument.simple.SimpleMeterRegistry()))
-                .batchGet(Tables.RETAIN, keys, true, Attr.TOPIC).await().atMost(TIMEOUT);
+        List<Map<String, AttributeValue>> found = Reads.unmetered(
+                        viaProxy, new ReadCost(new io.micrometer.core.instrument.simple.SimpleMeterRegistry()))
+                .batchGet(Tables.RETAIN, keys, true, Attr.TOPIC)
+                .await()
+                .atMost(TIMEOUT);
 
-        assertThat(found).extracting(item -> item.get(Attr.TOPIC))
-                .containsExactlyInAnyOrderElementsOf(keys.stream().map(key -> key.get(Attr.TOPIC)).toList());
+        assertThat(found)
+                .extracting(item -> item.get(Attr.TOPIC))
+                .containsExactlyInAnyOrderElementsOf(
+                        keys.stream().map(key -> key.get(Attr.TOPIC)).toList());
         // the projection holds for the keys asked again too
         assertThat(found).allMatch(item -> item.keySet().equals(Set.of(Attr.TOPIC)));
         assertThat(answeredAt).hasSize(4);
@@ -114,8 +125,11 @@ class ReadsBatchGetTest {
         List<Map<String, AttributeValue>> keys = rows("never-" + System.nanoTime(), 3);
         proxy.fault(request -> request.operation().equals("BatchGetItem") ? DynamoDbProxy.Fault.unprocessed(1) : null);
 
-        assertThatThrownBy(() -> Reads.unmetered(viaProxy, new ReadCost(new io.micrometer.core.instrument.simple.SimpleMeterRegistry())).batchGet(Tables.RETAIN, keys, false)
-                .await().atMost(TIMEOUT))
+        assertThatThrownBy(() -> Reads.unmetered(
+                                viaProxy, new ReadCost(new io.micrometer.core.instrument.simple.SimpleMeterRegistry()))
+                        .batchGet(Tables.RETAIN, keys, false)
+                        .await()
+                        .atMost(TIMEOUT))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("unprocessed " + Reads.BATCH_GET_ROUNDS + " times");
         assertThat(answeredAt).hasSize(Reads.BATCH_GET_ROUNDS);

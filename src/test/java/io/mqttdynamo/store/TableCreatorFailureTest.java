@@ -43,7 +43,8 @@ class TableCreatorFailureTest {
         server.createContext("/", this::answer);
         server.start();
         dynamo = DynamoDbAsyncClient.builder()
-                .endpointOverride(URI.create("http://127.0.0.1:" + server.getAddress().getPort()))
+                .endpointOverride(
+                        URI.create("http://127.0.0.1:" + server.getAddress().getPort()))
                 .region(Region.US_WEST_2)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test")))
                 .httpClientBuilder(NettyNioAsyncHttpClient.builder())
@@ -85,14 +86,16 @@ class TableCreatorFailureTest {
     void aRefusedCreateTableIsReportedAndRetriedNotTakenForCreating() {
         creator = new TableCreator(dynamo, true);
         creator.start();
-        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(creator.problem())
-                .isNotNull()
-                .contains("AccessDenied")
-                .contains("create-tables=false"));
+        await().atMost(Duration.ofSeconds(20))
+                .untilAsserted(() -> assertThat(creator.problem())
+                        .isNotNull()
+                        .contains("AccessDenied")
+                        .contains("create-tables=false"));
         assertThat(creator.problem()).doesNotContain("CREATING").matches("mqtt_[a-z_]+: cannot create it: .*");
         // retried with back-off, not given up
-        await().atMost(Duration.ofSeconds(20)).until(() -> calls.getOrDefault("CreateTable", new AtomicInteger()).get()
-                > 2 * Tables.values().length);
+        await().atMost(Duration.ofSeconds(20))
+                .until(() ->
+                        calls.getOrDefault("CreateTable", new AtomicInteger()).get() > 2 * Tables.values().length);
         assertThat(creator.problem()).contains("AccessDenied");
     }
 }

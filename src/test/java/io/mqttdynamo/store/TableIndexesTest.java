@@ -16,6 +16,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import io.mqttdynamo.store.local.DynaliteServer;
 import io.mqttdynamo.support.LocalDynamoDbResource;
+
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
@@ -35,20 +36,24 @@ class TableIndexesTest {
 
     @BeforeEach
     void start() throws Exception {
-        server = DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(),
-                Optional.empty());
-        dynamo = DynamoDbAsyncClient.builder().endpointOverride(URI.create(server.endpoint()))
+        server = DynaliteServer.start(
+                Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(), Optional.empty());
+        dynamo = DynamoDbAsyncClient.builder()
+                .endpointOverride(URI.create(server.endpoint()))
                 .region(Region.US_WEST_2)
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test")))
                 .build();
         for (Tables table : Tables.values()) {
             CreateTableRequest withIndexes = table.createRequest();
             // the seed's key schema only
-            CreateTableRequest plain = withIndexes.toBuilder().globalSecondaryIndexes((java.util.Collection<
-                    software.amazon.awssdk.services.dynamodb.model.GlobalSecondaryIndex>) null)
+            CreateTableRequest plain = withIndexes.toBuilder()
+                    .globalSecondaryIndexes(
+                            (java.util.Collection<software.amazon.awssdk.services.dynamodb.model.GlobalSecondaryIndex>)
+                                    null)
                     .attributeDefinitions(withIndexes.attributeDefinitions().stream()
                             .filter(d -> withIndexes.keySchema().stream()
-                                    .anyMatch(k -> k.attributeName().equals(d.attributeName()))).toList())
+                                    .anyMatch(k -> k.attributeName().equals(d.attributeName())))
+                            .toList())
                     .build();
             dynamo.createTable(plain).get(10, TimeUnit.SECONDS);
         }
@@ -68,11 +73,12 @@ class TableIndexesTest {
     void aTableWithoutTheIndexesIsNotReadyAndTheProblemSaysWhatToRun(boolean createTables) {
         creator = new TableCreator(dynamo, createTables);
         creator.start();
-        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(creator.problem())
-                .isNotNull()
-                .contains(" has no index ")
-                .contains("add it with aws dynamodb update-table --table-name mqtt_")
-                .contains("--global-secondary-index-updates"));
+        await().atMost(Duration.ofSeconds(20))
+                .untilAsserted(() -> assertThat(creator.problem())
+                        .isNotNull()
+                        .contains(" has no index ")
+                        .contains("add it with aws dynamodb update-table --table-name mqtt_")
+                        .contains("--global-secondary-index-updates"));
         assertThat(creator.problem().contains("did not add it when asked")).isEqualTo(createTables);
         assertThat(creator.active().toCompletableFuture()).isNotDone();
     }

@@ -22,6 +22,7 @@ import io.mqttdynamo.support.DynamoDbProxy;
 import io.mqttdynamo.support.LocalDynamoDbResource;
 import io.mqttdynamo.support.TableReader;
 import io.smallrye.config.SmallRyeConfigBuilder;
+
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
@@ -35,6 +36,7 @@ class WriteCostTest {
 
     /** The goal for a 200-byte QoS 1 message with the default functions: at most 3 write units. */
     private static final double MAX_WRITE_UNITS_PER_MESSAGE = 3.0;
+
     private static final double MAX_RESPONSE_BYTES_PER_MESSAGE = 200;
 
     private static DynaliteServer dynalite;
@@ -43,8 +45,8 @@ class WriteCostTest {
 
     @BeforeAll
     static void start() throws Exception {
-        dynalite = DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(),
-                Optional.empty());
+        dynalite = DynaliteServer.start(
+                Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(), Optional.empty());
         proxy = DynamoDbProxy.start(dynalite.endpoint());
         client = DynamoDbAsyncClient.builder()
                 .endpointOverride(URI.create(proxy.endpoint()))
@@ -66,7 +68,9 @@ class WriteCostTest {
     @Test
     void aMessageOnABusyTopicCostsAtMostThreeWriteUnitsOnceItsSetIsFull() throws Exception {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        MqttDynamoConfig config = new SmallRyeConfigBuilder().withMapping(MqttDynamoConfig.class).build()
+        MqttDynamoConfig config = new SmallRyeConfigBuilder()
+                .withMapping(MqttDynamoConfig.class)
+                .build()
                 .getConfigMapping(MqttDynamoConfig.class);
         StoreMetrics metrics = new StoreMetrics(registry);
         WritePipeline pipeline = new WritePipeline(client, metrics, config);
@@ -75,28 +79,39 @@ class WriteCostTest {
         String topic = "sensors/" + System.nanoTime() + "/temperature";
         byte[] payload = "x".repeat(200).getBytes(StandardCharsets.UTF_8);
         LongAdder responseBytes = new LongAdder();
-        proxy.onExchange(exchange -> responseBytes.add(exchange.responseBody().getBytes(StandardCharsets.UTF_8).length));
+        proxy.onExchange(
+                exchange -> responseBytes.add(exchange.responseBody().getBytes(StandardCharsets.UTF_8).length));
 
         // Fill the topic's set well past its cap, one message at a time (a trickle, nothing folds).
         for (int i = 0; i < 2 * config.store().topicMsgIdsCap(); i++) {
-            store(pipeline, items, new BrokerEvent.MessagePublished(ids.next(), topic, 1, false, "", payload,
-                    System.currentTimeMillis()));
+            store(
+                    pipeline,
+                    items,
+                    new BrokerEvent.MessagePublished(
+                            ids.next(), topic, 1, false, "", payload, System.currentTimeMillis()));
         }
         double unitsBefore = metrics.consumedWriteUnits();
         long bytesBefore = responseBytes.sum();
         int measured = 4 * config.store().topicMsgIdsCap();
         for (int i = 0; i < measured; i++) {
-            store(pipeline, items, new BrokerEvent.MessagePublished(ids.next(), topic, 1, false, "", payload,
-                    System.currentTimeMillis()));
+            store(
+                    pipeline,
+                    items,
+                    new BrokerEvent.MessagePublished(
+                            ids.next(), topic, 1, false, "", payload, System.currentTimeMillis()));
         }
         double unitsPerMessage = (metrics.consumedWriteUnits() - unitsBefore) / measured;
         double bytesPerMessage = (double) (responseBytes.sum() - bytesBefore) / measured;
 
-        io.quarkus.logging.Log.infof("steady state on a full set: %.2f write units and %.0f response bytes per message",
+        io.quarkus.logging.Log.infof(
+                "steady state on a full set: %.2f write units and %.0f response bytes per message",
                 unitsPerMessage, bytesPerMessage);
         assertThat(unitsPerMessage).as("write units per message").isLessThanOrEqualTo(MAX_WRITE_UNITS_PER_MESSAGE);
-        assertThat(bytesPerMessage).as("response bytes per message").isLessThanOrEqualTo(MAX_RESPONSE_BYTES_PER_MESSAGE);
-        assertThat(new TableReader(client).topicMsgIds(topic)).hasSizeLessThanOrEqualTo(config.store().topicMsgIdsCap());
+        assertThat(bytesPerMessage)
+                .as("response bytes per message")
+                .isLessThanOrEqualTo(MAX_RESPONSE_BYTES_PER_MESSAGE);
+        assertThat(new TableReader(client).topicMsgIds(topic))
+                .hasSizeLessThanOrEqualTo(config.store().topicMsgIdsCap());
     }
 
     private static void store(WritePipeline pipeline, ItemMapper items, BrokerEvent.MessagePublished message)

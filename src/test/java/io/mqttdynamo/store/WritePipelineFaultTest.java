@@ -32,9 +32,10 @@ import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.store.local.DynaliteServer;
 import io.mqttdynamo.support.DynamoDbProxy;
 import io.mqttdynamo.support.LocalDynamoDbResource;
-import io.mqttdynamo.support.TestTables;
 import io.mqttdynamo.support.TableReader;
+import io.mqttdynamo.support.TestTables;
 import io.smallrye.config.SmallRyeConfigBuilder;
+
 import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 
@@ -54,8 +55,8 @@ class WritePipelineFaultTest {
 
     @BeforeAll
     static void startDynamoDb() throws Exception {
-        dynalite = DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(),
-                Optional.empty());
+        dynalite = DynaliteServer.start(
+                Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(), Optional.empty());
         direct = TestTables.client(dynalite.endpoint());
         for (Tables table : Tables.values()) {
             direct.createTable(table.createRequest()).get(10, TimeUnit.SECONDS);
@@ -88,18 +89,24 @@ class WritePipelineFaultTest {
         proxy.close();
     }
 
-
     private static Map<String, AttributeValue> topicKey(String topic) {
         return Map.of(Tables.Attr.TOPIC, AttributeValue.fromS(topic));
     }
 
     private static ItemWrite retained(String topic, String payload) {
-        return new ItemWrite.Put(Tables.RETAIN, Map.of(Tables.Attr.TOPIC, AttributeValue.fromS(topic),
-                Tables.Attr.PAYLOAD, AttributeValue.fromS(payload)));
+        return new ItemWrite.Put(
+                Tables.RETAIN,
+                Map.of(
+                        Tables.Attr.TOPIC,
+                        AttributeValue.fromS(topic),
+                        Tables.Attr.PAYLOAD,
+                        AttributeValue.fromS(payload)));
     }
 
     private double counter(String name) {
-        return registry.find(name).counters().stream().mapToDouble(c -> c.count()).sum();
+        return registry.find(name).counters().stream()
+                .mapToDouble(c -> c.count())
+                .sum();
     }
 
     @Test
@@ -115,8 +122,10 @@ class WritePipelineFaultTest {
             }
         });
         proxy.fault(request -> {
-            if (request.operation().equals("UpdateItem") && request.body().contains(topic)
-                    && request.body().contains("ADD") && additions.getAndIncrement() == 0) {
+            if (request.operation().equals("UpdateItem")
+                    && request.body().contains(topic)
+                    && request.body().contains("ADD")
+                    && additions.getAndIncrement() == 0) {
                 additionArrived.countDown();
                 try {
                     // The removal is queued while the addition is in flight; then the addition fails.
@@ -132,9 +141,8 @@ class WritePipelineFaultTest {
         CompletableFuture<Void> addition = pipeline.submitAll(List.of(
                 new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, topicKey(topic), Tables.Attr.MSG_ID_SET, Set.of("m1"))));
         assertThat(additionArrived.await(10, TimeUnit.SECONDS)).isTrue();
-        CompletableFuture<Void> removal = pipeline.submitAll(List.of(
-                new ItemWrite.RemoveFromSet(Tables.TOPIC_MSG_MAP, topicKey(topic), Tables.Attr.MSG_ID_SET,
-                        Set.of("m1"))));
+        CompletableFuture<Void> removal = pipeline.submitAll(List.of(new ItemWrite.RemoveFromSet(
+                Tables.TOPIC_MSG_MAP, topicKey(topic), Tables.Attr.MSG_ID_SET, Set.of("m1"))));
         removalQueued.countDown();
         CompletableFuture.allOf(addition, removal).get(20, TimeUnit.SECONDS);
 
@@ -158,13 +166,15 @@ class WritePipelineFaultTest {
         for (int i = 0; i < 60; i++) {
             writes.add(retained(prefix + i, "v" + i));
         }
-        writes.add(new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, topicKey(prefix), Tables.Attr.MSG_ID_SET,
-                Set.of("a", "b")));
+        writes.add(new ItemWrite.AddToSet(
+                Tables.TOPIC_MSG_MAP, topicKey(prefix), Tables.Attr.MSG_ID_SET, Set.of("a", "b")));
         pipeline.submitAll(writes).get(30, TimeUnit.SECONDS);
 
         for (int i = 0; i < 60; i++) {
-            assertThat(tables.item("mqtt_retain", "topic", prefix + i)).as("item %d", i)
-                    .hasValueSatisfying(item -> assertThat(item.get("payload").s()).startsWith("v"));
+            assertThat(tables.item("mqtt_retain", "topic", prefix + i))
+                    .as("item %d", i)
+                    .hasValueSatisfying(
+                            item -> assertThat(item.get("payload").s()).startsWith("v"));
         }
         assertThat(tables.topicMsgIds(prefix)).containsExactlyInAnyOrder("a", "b");
         assertThat(counter("mqtt_dynamo_write_retries")).isGreaterThanOrEqualTo(4);
@@ -183,7 +193,8 @@ class WritePipelineFaultTest {
         for (int i = 0; i < 10; i++) {
             CompletableFuture<Void> result = results.get(i);
             if (i == 4) {
-                assertThatThrownBy(() -> result.get(20, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                assertThatThrownBy(() -> result.get(20, TimeUnit.SECONDS))
+                        .isInstanceOf(ExecutionException.class)
                         .hasCauseInstanceOf(RejectedWriteException.class);
                 assertThat(tables.item("mqtt_retain", "topic", prefix + i)).isEmpty();
             } else {
@@ -218,14 +229,17 @@ class WritePipelineFaultTest {
      * no write fails and no new work is admitted; once it takes writes again, everything is stored.
      */
     @ParameterizedTest(name = "{0}")
-    @CsvSource(delimiter = '|', value = {
-        "AccessDeniedException|User: arn:aws:sts::123456789012:assumed-role/mqtt-dynamo/x is not authorized to perform: dynamodb:BatchWriteItem",
-        "UnrecognizedClientException|The security token included in the request is invalid.",
-        "ExpiredTokenException|The security token included in the request is expired",
-        "MissingAuthenticationTokenException|Request is missing Authentication Token",
-        "KMSAccessDeniedException|The ciphertext refers to a customer master key that does not exist or that you do not have access to",
-        "ResourceNotFoundException|Requested resource not found",
-        "ValidationException|1 validation error detected: Value null at 'requestItems' failed to satisfy constraint"})
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "AccessDeniedException|User: arn:aws:sts::123456789012:assumed-role/mqtt-dynamo/x is not authorized to perform: dynamodb:BatchWriteItem",
+                "UnrecognizedClientException|The security token included in the request is invalid.",
+                "ExpiredTokenException|The security token included in the request is expired",
+                "MissingAuthenticationTokenException|Request is missing Authentication Token",
+                "KMSAccessDeniedException|The ciphertext refers to a customer master key that does not exist or that you do not have access to",
+                "ResourceNotFoundException|Requested resource not found",
+                "ValidationException|1 validation error detected: Value null at 'requestItems' failed to satisfy constraint"
+            })
     void aRefusalOutsideTheItemsDropsNothingAndTakesNoNewWorkUntilWritesGoThrough(String code, String message)
             throws Exception {
         AtomicBoolean refusing = new AtomicBoolean(true);
@@ -235,11 +249,11 @@ class WritePipelineFaultTest {
         for (int i = 0; i < 30; i++) {
             results.add(pipeline.submitAll(List.of(retained(prefix + i, "v" + i))));
         }
-        results.add(pipeline.submitAll(List.of(new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, topicKey(prefix),
-                Tables.Attr.MSG_ID_SET, Set.of("m1")))));
+        results.add(pipeline.submitAll(List.of(
+                new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, topicKey(prefix), Tables.Attr.MSG_ID_SET, Set.of("m1")))));
 
-        await().atMost(Duration.ofSeconds(10)).until(() -> pipeline.refusal().isPresent()
-                && counter("mqtt_dynamo_write_errors") >= 10);
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> pipeline.refusal().isPresent() && counter("mqtt_dynamo_write_errors") >= 10);
         assertThat(pipeline.refusal().get().code()).isEqualTo(code);
         assertThat(results).noneMatch(CompletableFuture::isDone);
         CompletableFuture<Void> admission = pipeline.admitted().toCompletableFuture();
@@ -250,11 +264,16 @@ class WritePipelineFaultTest {
         CompletableFuture.allOf(results.toArray(CompletableFuture[]::new)).get(20, TimeUnit.SECONDS);
         admission.get(10, TimeUnit.SECONDS);
         for (int i = 0; i < 30; i++) {
-            assertThat(tables.item("mqtt_retain", "topic", prefix + i)).as("item %d", i).isPresent();
+            assertThat(tables.item("mqtt_retain", "topic", prefix + i))
+                    .as("item %d", i)
+                    .isPresent();
         }
         assertThat(tables.topicMsgIds(prefix)).containsExactly("m1");
         // What DynamoDB bills: one write unit per item under 1 KB, refused requests cost nothing.
-        assertThat(registry.get("mqtt_dynamo_consumed_write_units").tag("table", "mqtt_retain").counter().count())
+        assertThat(registry.get("mqtt_dynamo_consumed_write_units")
+                        .tag("table", "mqtt_retain")
+                        .counter()
+                        .count())
                 .isEqualTo(30);
         assertThat(pipeline.refusal()).isEmpty();
         assertThat(registry.get("mqtt_dynamo_writes_refused").gauge().value()).isZero();
@@ -280,15 +299,20 @@ class WritePipelineFaultTest {
         String shard = Indexes.shardOf(clientId);
         long knownBefore = counterValue(shard, Tables.Attr.KNOWN);
         long onlineBefore = counterValue(shard, Tables.Attr.ONLINE);
-        ItemMapper items = new ItemMapper(new SmallRyeConfigBuilder()
-                .withMapping(MqttDynamoConfig.class).build().getConfigMapping(MqttDynamoConfig.class), registry);
+        ItemMapper items = new ItemMapper(
+                new SmallRyeConfigBuilder()
+                        .withMapping(MqttDynamoConfig.class)
+                        .build()
+                        .getConfigMapping(MqttDynamoConfig.class),
+                registry);
         AtomicBoolean clientAnswerLost = new AtomicBoolean();
         AtomicBoolean counterAnswerLost = new AtomicBoolean();
         proxy.fault(request -> {
             if (!request.operation().equals("UpdateItem")) {
                 return null;
             }
-            boolean client = request.body().contains("\"mqtt_client\"") && request.body().contains(clientId);
+            boolean client =
+                    request.body().contains("\"mqtt_client\"") && request.body().contains(clientId);
             boolean counter = request.body().contains("\"mqtt_dynamo_stats\"");
             if (client && clientAnswerLost.compareAndSet(false, true)
                     || counter && counterAnswerLost.compareAndSet(false, true)) {
@@ -299,7 +323,7 @@ class WritePipelineFaultTest {
 
         long at = System.currentTimeMillis();
         pipeline.submitAll(List.of(items.connected(
-                new io.mqttdynamo.domain.BrokerEvent.ClientConnected(clientId, "node1", "user", at))))
+                        new io.mqttdynamo.domain.BrokerEvent.ClientConnected(clientId, "node1", "user", at))))
                 .get(20, TimeUnit.SECONDS);
         assertThat(clientAnswerLost).isTrue();
         assertThat(counterAnswerLost).isTrue();
@@ -308,13 +332,16 @@ class WritePipelineFaultTest {
 
         clientAnswerLost.set(false);
         counterAnswerLost.set(false);
-        pipeline.submitAll(List.of(items.disconnected(
-                new io.mqttdynamo.domain.BrokerEvent.ClientDisconnected(clientId, "node1", "normal", at + 1000))))
+        pipeline.submitAll(List.of(items.disconnected(new io.mqttdynamo.domain.BrokerEvent.ClientDisconnected(
+                        clientId, "node1", "normal", at + 1000))))
                 .get(20, TimeUnit.SECONDS);
         assertThat(clientAnswerLost).isTrue();
         assertThat(counterValue(shard, Tables.Attr.KNOWN)).isEqualTo(knownBefore + 1);
         assertThat(counterValue(shard, Tables.Attr.ONLINE)).isEqualTo(onlineBefore);
-        assertThat(tables.item("mqtt_client", "clientid", clientId).orElseThrow().get("connect_state").n())
+        assertThat(tables.item("mqtt_client", "clientid", clientId)
+                        .orElseThrow()
+                        .get("connect_state")
+                        .n())
                 .isEqualTo("0");
     }
 
@@ -330,9 +357,11 @@ class WritePipelineFaultTest {
     void anAdditionOlderThanAFullSetKeepsIsTrimmedAwayWithoutStallingTheStore() throws Exception {
         String topic = "older/" + System.nanoTime();
         for (String id : List.of("m5", "m6", "m7", "m8")) {
-            pipeline.submitAll(List.of(capped(topic, Tables.Attr.MSG_ID_SET, id, 4))).get(10, TimeUnit.SECONDS);
+            pipeline.submitAll(List.of(capped(topic, Tables.Attr.MSG_ID_SET, id, 4)))
+                    .get(10, TimeUnit.SECONDS);
         }
-        pipeline.submitAll(List.of(capped(topic, Tables.Attr.MSG_ID_SET, "m1", 4))).get(10, TimeUnit.SECONDS);
+        pipeline.submitAll(List.of(capped(topic, Tables.Attr.MSG_ID_SET, "m1", 4)))
+                .get(10, TimeUnit.SECONDS);
 
         assertThat(tables.topicMsgIds(topic)).containsExactlyInAnyOrder("m7", "m8");
         assertThat(pipeline.refusal()).isEmpty();
@@ -344,25 +373,30 @@ class WritePipelineFaultTest {
     void twoCappedSetsOfOneItemAreTrimmedEachByItsOwnMembers() throws Exception {
         String topic = "two-sets/" + System.nanoTime();
         for (String id : List.of("a1", "a2", "a3", "a4")) {
-            pipeline.submitAll(List.of(capped(topic, Tables.Attr.MSG_ID_SET, id, 4))).get(10, TimeUnit.SECONDS);
+            pipeline.submitAll(List.of(capped(topic, Tables.Attr.MSG_ID_SET, id, 4)))
+                    .get(10, TimeUnit.SECONDS);
         }
         // Found full once: read, and known from then on.
-        pipeline.submitAll(List.of(capped(topic, Tables.Attr.MSG_ID_SET, "a5", 4))).get(10, TimeUnit.SECONDS);
+        pipeline.submitAll(List.of(capped(topic, Tables.Attr.MSG_ID_SET, "a5", 4)))
+                .get(10, TimeUnit.SECONDS);
         for (String id : List.of("z1", "z2", "z3", "z4")) {
-            pipeline.submitAll(List.of(capped(topic, Tables.Attr.ACKED_FIRST, id, 4))).get(10, TimeUnit.SECONDS);
+            pipeline.submitAll(List.of(capped(topic, Tables.Attr.ACKED_FIRST, id, 4)))
+                    .get(10, TimeUnit.SECONDS);
         }
         for (String id : List.of("a6", "a7", "a8")) {
-            pipeline.submitAll(List.of(capped(topic, Tables.Attr.MSG_ID_SET, id, 4))).get(10, TimeUnit.SECONDS);
+            pipeline.submitAll(List.of(capped(topic, Tables.Attr.MSG_ID_SET, id, 4)))
+                    .get(10, TimeUnit.SECONDS);
         }
 
-        Map<String, AttributeValue> item = tables.item("mqtt_topic_msg_map", "topic", topic).orElseThrow();
+        Map<String, AttributeValue> item =
+                tables.item("mqtt_topic_msg_map", "topic", topic).orElseThrow();
         // a5 found the set full: a4, a5 kept; a8 found it full again: a7, a8 kept (trimmed by half each time).
         assertThat(item.get(Tables.Attr.MSG_ID_SET).ss()).containsExactlyInAnyOrder("a7", "a8");
         assertThat(item.get(Tables.Attr.ACKED_FIRST).ss()).containsExactlyInAnyOrder("z1", "z2", "z3", "z4");
     }
 
     private static ItemWrite capped(String topic, String attribute, String id, int cap) {
-        return new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, topicKey(topic), attribute, Set.of(id), cap,
-                java.util.Comparator.naturalOrder());
+        return new ItemWrite.AddToSet(
+                Tables.TOPIC_MSG_MAP, topicKey(topic), attribute, Set.of(id), cap, java.util.Comparator.naturalOrder());
     }
 }

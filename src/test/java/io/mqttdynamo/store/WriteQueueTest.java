@@ -20,18 +20,18 @@ class WriteQueueTest {
     private final WriteQueue queue = new WriteQueue(25);
 
     private static ItemWrite add(String topic, String... ids) {
-        return new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, Map.of("topic", AttributeValue.fromS(topic)), "MsgId",
-                Set.of(ids));
+        return new ItemWrite.AddToSet(
+                Tables.TOPIC_MSG_MAP, Map.of("topic", AttributeValue.fromS(topic)), "MsgId", Set.of(ids));
     }
 
     private static ItemWrite remove(String topic, String... ids) {
-        return new ItemWrite.RemoveFromSet(Tables.TOPIC_MSG_MAP, Map.of("topic", AttributeValue.fromS(topic)),
-                "MsgId", Set.of(ids));
+        return new ItemWrite.RemoveFromSet(
+                Tables.TOPIC_MSG_MAP, Map.of("topic", AttributeValue.fromS(topic)), "MsgId", Set.of(ids));
     }
 
     private static ItemWrite put(String topic, String payload) {
-        return new ItemWrite.Put(Tables.RETAIN,
-                Map.of("topic", AttributeValue.fromS(topic), "payload", AttributeValue.fromS(payload)));
+        return new ItemWrite.Put(
+                Tables.RETAIN, Map.of("topic", AttributeValue.fromS(topic), "payload", AttributeValue.fromS(payload)));
     }
 
     private CompletableFuture<Void> queue(ItemWrite write) {
@@ -101,7 +101,9 @@ class WriteQueueTest {
         for (List<WriteQueue.Sent> next = takeAll(NOW); !next.isEmpty(); next = takeAll(NOW)) {
             WriteQueue.Sent addition = only(next);
             Set<String> values = ((ItemWrite.AddToSet) addition.write()).values();
-            assertThat(values).as("one addition's members").hasSizeLessThanOrEqualTo(ItemLimits.MSG_ID_SET_ADDITION_MAX);
+            assertThat(values)
+                    .as("one addition's members")
+                    .hasSizeLessThanOrEqualTo(ItemLimits.MSG_ID_SET_ADDITION_MAX);
             sent.addAll(values);
             requests++;
             queue.stored(addition);
@@ -220,7 +222,9 @@ class WriteQueueTest {
         assertThat(first).extracting(r -> r.writes().size()).containsExactlyInAnyOrder(25, 1);
         assertThat(queue.batchWaiting()).isTrue();
         assertThat(queue.take(NOW, 16, true)).isEmpty();
-        assertThat(queue.take(NOW, 16, false)).extracting(r -> r.writes().size()).containsExactly(5);
+        assertThat(queue.take(NOW, 16, false))
+                .extracting(r -> r.writes().size())
+                .containsExactly(5);
     }
 
     /**
@@ -231,11 +235,11 @@ class WriteQueueTest {
     void setChangesThatReadTheAnswerAreNeverCancelledHere() {
         ItemWrite.Then then = (sent, answer) -> List.of();
         Map<String, AttributeValue> key = Map.of("topic", AttributeValue.fromS("t"));
-        queue(new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, key, "MsgId", Set.of("m1"), 0, String::compareTo,
-                List.of(then)));
+        queue(new ItemWrite.AddToSet(
+                Tables.TOPIC_MSG_MAP, key, "MsgId", Set.of("m1"), 0, String::compareTo, List.of(then)));
         queue(new ItemWrite.RemoveFromSet(Tables.TOPIC_MSG_MAP, key, "MsgId", Set.of("m1"), List.of(then)));
-        queue(new ItemWrite.AddToSet(Tables.TOPIC_MSG_MAP, key, "MsgId", Set.of("m1"), 0, String::compareTo,
-                List.of(then)));
+        queue(new ItemWrite.AddToSet(
+                Tables.TOPIC_MSG_MAP, key, "MsgId", Set.of("m1"), 0, String::compareTo, List.of(then)));
         assertThat(queue.size()).isEqualTo(3);
         List<String> order = new ArrayList<>();
         for (int i = 0; i < 3; i++) {

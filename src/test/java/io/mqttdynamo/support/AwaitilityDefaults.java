@@ -18,7 +18,9 @@ public class AwaitilityDefaults implements BeforeAllCallback {
     @Override
     public void beforeAll(ExtensionContext context) throws Exception {
         // A @QuarkusTest class runs in its application's class loader, which may hold its own Awaitility.
-        Class<?> awaitility = Class.forName("org.awaitility.Awaitility", true,
+        Class<?> awaitility = Class.forName(
+                "org.awaitility.Awaitility",
+                true,
                 context.getRequiredTestClass().getClassLoader());
         awaitility.getMethod("setDefaultPollDelay", Duration.class).invoke(null, Duration.ZERO);
         awaitility.getMethod("setDefaultPollInterval", Duration.class).invoke(null, POLL_INTERVAL);

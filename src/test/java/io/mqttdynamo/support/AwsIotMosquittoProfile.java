@@ -19,17 +19,27 @@ public class AwsIotMosquittoProfile implements QuarkusTestProfile {
         String run = TestRun.id();
         String prefix = "mqttdynamo-aws/" + run;
         return Map.of(
-                "mqtt-dynamo.broker.host", "127.0.0.1",
-                "mqtt-dynamo.broker.port", Integer.toString(MosquittoProfile.PORT),
-                "mqtt-dynamo.broker.client-id", "mqttdynamo-aws-" + run,
-                "mqtt-dynamo.broker.session-expiry", "PT2M",
-                "mqtt-dynamo.events.dialect", "aws-iot",
-                "mqtt-dynamo.events.node", NODE,
-                "mqtt-dynamo.messages.topic", prefix + "/data/#",
-                "mqtt-dynamo.acks.topic", prefix + "/acks",
-                "mqtt-dynamo.time-unit", "milliseconds",
+                "mqtt-dynamo.broker.host",
+                "127.0.0.1",
+                "mqtt-dynamo.broker.port",
+                Integer.toString(MosquittoProfile.PORT),
+                "mqtt-dynamo.broker.client-id",
+                "mqttdynamo-aws-" + run,
+                "mqtt-dynamo.broker.session-expiry",
+                "PT2M",
+                "mqtt-dynamo.events.dialect",
+                "aws-iot",
+                "mqtt-dynamo.events.node",
+                NODE,
+                "mqtt-dynamo.messages.topic",
+                prefix + "/data/#",
+                "mqtt-dynamo.acks.topic",
+                prefix + "/acks",
+                "mqtt-dynamo.time-unit",
+                "milliseconds",
                 // Mosquitto is shared: its retained messages are other runs', not for this table.
-                "mqtt-dynamo.retained.restore", "false");
+                "mqtt-dynamo.retained.restore",
+                "false");
     }
 
     @Override

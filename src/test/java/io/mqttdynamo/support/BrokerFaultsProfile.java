@@ -27,8 +27,8 @@ public class BrokerFaultsProfile implements QuarkusTestProfile {
     @Override
     public Map<String, String> getConfigOverrides() {
         Map<String, String> config = new HashMap<>();
-        config.put("mqtt-dynamo.broker.client-id",
-                "faults-v" + protocolVersion().replace(".", "") + "-" + TestRun.id());
+        config.put(
+                "mqtt-dynamo.broker.client-id", "faults-v" + protocolVersion().replace(".", "") + "-" + TestRun.id());
         config.put("mqtt-dynamo.broker.protocol-version", protocolVersion());
         config.put("mqtt-dynamo.events.dialect", "none");
         config.put("mqtt-dynamo.acks.topic", "none");

@@ -55,15 +55,13 @@ import com.sun.net.httpserver.HttpServer;
 public final class DynamoDbProxy implements AutoCloseable {
 
     /** A request as the fault function sees it. */
-    public record Request(String operation, String body) {
-    }
+    public record Request(String operation, String body) {}
 
     /**
      * One answer given to the client: the request's operation and body, the status and body returned, and
      * {@link System#nanoTime()} when the server's response was received (or the fault answered).
      */
-    public record Exchange(String operation, String requestBody, int status, String responseBody, long receivedNanos) {
-    }
+    public record Exchange(String operation, String requestBody, int status, String responseBody, long receivedNanos) {}
 
     /** What to do with a request instead of just forwarding it. */
     public sealed interface Fault {
@@ -100,29 +98,43 @@ public final class DynamoDbProxy implements AutoCloseable {
             return new AppliedThenError(status, awsErrorType, message);
         }
 
-        record Error(int status, String awsErrorType, String message) implements Fault {
-        }
+        record Error(int status, String awsErrorType, String message) implements Fault {}
 
-        record AppliedThenError(int status, String awsErrorType, String message) implements Fault {
-        }
+        record AppliedThenError(int status, String awsErrorType, String message) implements Fault {}
 
-        record Delay(Duration delay) implements Fault {
-        }
+        record Delay(Duration delay) implements Fault {}
 
-        record Unprocessed(int n) implements Fault {
-        }
+        record Unprocessed(int n) implements Fault {}
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#";
     private static final String JSON_CONTENT_TYPE = "application/x-amz-json-1.0";
     /** Not forwarded: hop-by-hop, and what the JDK client sets itself. */
-    private static final Set<String> REQUEST_SKIPPED = Set.of("connection", "keep-alive", "proxy-authenticate",
-            "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length",
+    private static final Set<String> REQUEST_SKIPPED = Set.of(
+            "connection",
+            "keep-alive",
+            "proxy-authenticate",
+            "proxy-authorization",
+            "te",
+            "trailer",
+            "transfer-encoding",
+            "upgrade",
+            "host",
+            "content-length",
             "expect");
     /** Not returned: hop-by-hop, and what the JDK server sets itself. */
-    private static final Set<String> RESPONSE_SKIPPED = Set.of("connection", "keep-alive", "proxy-authenticate",
-            "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "content-length", "date");
+    private static final Set<String> RESPONSE_SKIPPED = Set.of(
+            "connection",
+            "keep-alive",
+            "proxy-authenticate",
+            "proxy-authorization",
+            "te",
+            "trailer",
+            "transfer-encoding",
+            "upgrade",
+            "content-length",
+            "date");
 
     private final HttpServer server;
     private final ExecutorService executor;
@@ -151,7 +163,8 @@ public final class DynamoDbProxy implements AutoCloseable {
                 .version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(5))
                 .build();
-        String base = targetEndpoint.endsWith("/") ? targetEndpoint.substring(0, targetEndpoint.length() - 1)
+        String base = targetEndpoint.endsWith("/")
+                ? targetEndpoint.substring(0, targetEndpoint.length() - 1)
                 : targetEndpoint;
         DynamoDbProxy proxy = new DynamoDbProxy(server, executor, client, URI.create(base));
         server.createContext("/", proxy::handle);
@@ -205,7 +218,8 @@ public final class DynamoDbProxy implements AutoCloseable {
             }
             if (fault instanceof Fault.Error error) {
                 byte[] errorBody = JSON.writeValueAsBytes(JSON.createObjectNode()
-                        .put("__type", ERROR_PREFIX + error.awsErrorType()).put("message", error.message()));
+                        .put("__type", ERROR_PREFIX + error.awsErrorType())
+                        .put("message", error.message()));
                 Headers headers = exchange.getResponseHeaders();
                 headers.set("Content-Type", JSON_CONTENT_TYPE);
                 headers.set("x-amzn-RequestId", "proxy-fault");
@@ -216,8 +230,11 @@ public final class DynamoDbProxy implements AutoCloseable {
             if (fault instanceof Fault.Delay delay) {
                 // The injected slowness itself: this request is held as a slow server would hold it.
                 try {
-                    CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(
-                            delay.delay().toNanos(), TimeUnit.NANOSECONDS)).get();
+                    CompletableFuture.runAsync(
+                                    () -> {},
+                                    CompletableFuture.delayedExecutor(
+                                            delay.delay().toNanos(), TimeUnit.NANOSECONDS))
+                            .get();
                 } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
                     Thread.currentThread().interrupt();
                     exchange.sendResponseHeaders(503, -1);
@@ -250,8 +267,8 @@ public final class DynamoDbProxy implements AutoCloseable {
                 heldTables = unprocessedItems;
                 if (request.get("RequestItems").isEmpty()) {
                     // Nothing left to forward: answer that nothing was processed.
-                    byte[] answer = JSON.writeValueAsBytes(JSON.createObjectNode().set("UnprocessedItems",
-                            unprocessedItems));
+                    byte[] answer =
+                            JSON.writeValueAsBytes(JSON.createObjectNode().set("UnprocessedItems", unprocessedItems));
                     Headers headers = exchange.getResponseHeaders();
                     headers.set("Content-Type", JSON_CONTENT_TYPE);
                     headers.set("x-amz-crc32", crc32(answer));
@@ -265,10 +282,13 @@ public final class DynamoDbProxy implements AutoCloseable {
             boolean changed = false;
             if (heldTables != null && response.statusCode() == 200) {
                 ObjectNode answer = (ObjectNode) JSON.readTree(responseBody);
-                ObjectNode merged = answer.has("UnprocessedItems") && answer.get("UnprocessedItems").isObject()
-                        ? (ObjectNode) answer.get("UnprocessedItems") : answer.putObject("UnprocessedItems");
+                ObjectNode merged = answer.has("UnprocessedItems")
+                                && answer.get("UnprocessedItems").isObject()
+                        ? (ObjectNode) answer.get("UnprocessedItems")
+                        : answer.putObject("UnprocessedItems");
                 heldTables.fields().forEachRemaining(table -> {
-                    ArrayNode list = merged.has(table.getKey()) ? (ArrayNode) merged.get(table.getKey())
+                    ArrayNode list = merged.has(table.getKey())
+                            ? (ArrayNode) merged.get(table.getKey())
                             : merged.putArray(table.getKey());
                     list.addAll((ArrayNode) table.getValue());
                 });
@@ -277,12 +297,14 @@ public final class DynamoDbProxy implements AutoCloseable {
             }
             if (heldKeys != null && response.statusCode() == 200) {
                 ObjectNode answer = (ObjectNode) JSON.readTree(responseBody);
-                ObjectNode merged = answer.has("UnprocessedKeys") && answer.get("UnprocessedKeys").isObject()
-                        ? (ObjectNode) answer.get("UnprocessedKeys") : answer.putObject("UnprocessedKeys");
+                ObjectNode merged = answer.has("UnprocessedKeys")
+                                && answer.get("UnprocessedKeys").isObject()
+                        ? (ObjectNode) answer.get("UnprocessedKeys")
+                        : answer.putObject("UnprocessedKeys");
                 heldKeys.fields().forEachRemaining(table -> {
                     if (merged.has(table.getKey())) {
-                        ((ArrayNode) merged.get(table.getKey()).get("Keys")).addAll((ArrayNode) table.getValue()
-                                .get("Keys"));
+                        ((ArrayNode) merged.get(table.getKey()).get("Keys"))
+                                .addAll((ArrayNode) table.getValue().get("Keys"));
                     } else {
                         merged.set(table.getKey(), table.getValue());
                     }
@@ -309,7 +331,8 @@ public final class DynamoDbProxy implements AutoCloseable {
     }
 
     private HttpResponse<byte[]> forward(HttpExchange exchange, byte[] body, String operation) throws IOException {
-        HttpRequest.Builder builder = HttpRequest.newBuilder(target.resolve(exchange.getRequestURI().toString()))
+        HttpRequest.Builder builder = HttpRequest.newBuilder(
+                        target.resolve(exchange.getRequestURI().toString()))
                 .timeout(Duration.ofSeconds(60))
                 .method(exchange.getRequestMethod(), HttpRequest.BodyPublishers.ofByteArray(body));
         exchange.getRequestHeaders().forEach((name, values) -> {
@@ -330,8 +353,8 @@ public final class DynamoDbProxy implements AutoCloseable {
             throws IOException {
         long received = System.nanoTime();
         if (!observers.isEmpty()) {
-            Exchange seen = new Exchange(operation, requestBody, status, new String(body, StandardCharsets.UTF_8),
-                    received);
+            Exchange seen =
+                    new Exchange(operation, requestBody, status, new String(body, StandardCharsets.UTF_8), received);
             for (Consumer<Exchange> observer : observers) {
                 observer.accept(seen);
             }

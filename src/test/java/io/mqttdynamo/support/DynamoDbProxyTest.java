@@ -20,6 +20,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.store.local.DynaliteServer;
+
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
@@ -48,26 +49,40 @@ class DynamoDbProxyTest {
     private static DynamoDbProxy proxy;
     /** Through the proxy, one for the class: closing an SDK client's Netty event loops takes seconds. */
     private static DynamoDbAsyncClient withoutRetries;
+
     private static DynamoDbAsyncClient withRetries;
 
     @BeforeAll
     static void start() throws Exception {
-        dynalite = DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(),
-                Optional.empty());
+        dynalite = DynaliteServer.start(
+                Path.of("local-dynamodb"), "127.0.0.1", LocalDynamoDbResource.freePort(), Optional.empty());
         proxy = DynamoDbProxy.start(dynalite.endpoint());
         try (DynamoDbAsyncClient direct = client(dynalite.endpoint(), AwsRetryStrategy.doNotRetry())) {
             direct.createTable(b -> b.tableName(TABLE)
-                    .keySchema(KeySchemaElement.builder().attributeName("msgid").keyType(KeyType.HASH).build())
-                    .attributeDefinitions(AttributeDefinition.builder().attributeName("msgid")
-                            .attributeType(ScalarAttributeType.S).build())
-                    .billingMode(BillingMode.PAY_PER_REQUEST)).join();
+                            .keySchema(KeySchemaElement.builder()
+                                    .attributeName("msgid")
+                                    .keyType(KeyType.HASH)
+                                    .build())
+                            .attributeDefinitions(AttributeDefinition.builder()
+                                    .attributeName("msgid")
+                                    .attributeType(ScalarAttributeType.S)
+                                    .build())
+                            .billingMode(BillingMode.PAY_PER_REQUEST))
+                    .join();
             // The SDK's waiter polls every 20 s; dynalite makes a table active within a second.
-            await().atMost(Duration.ofSeconds(20)).until(() -> direct.describeTable(b -> b.tableName(TABLE))
-                    .join().table().tableStatus() == TableStatus.ACTIVE);
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> direct.describeTable(b -> b.tableName(TABLE))
+                                    .join()
+                                    .table()
+                                    .tableStatus()
+                            == TableStatus.ACTIVE);
         }
         withoutRetries = client(proxy.endpoint(), AwsRetryStrategy.doNotRetry());
-        withRetries = client(proxy.endpoint(),
-                AwsRetryStrategy.standardRetryStrategy().toBuilder().maxAttempts(3).build());
+        withRetries = client(
+                proxy.endpoint(),
+                AwsRetryStrategy.standardRetryStrategy().toBuilder()
+                        .maxAttempts(3)
+                        .build());
     }
 
     @AfterAll
@@ -89,8 +104,13 @@ class DynamoDbProxyTest {
         List<DynamoDbProxy.Exchange> seen = new CopyOnWriteArrayList<>();
         proxy.fault(null).onExchange(seen::add);
         long before = proxy.count("PutItem");
-        withoutRetries.putItem(b -> b.tableName(TABLE).item(Map.of("msgid", s("plain"), "payload", s("hello")))).join();
-        var item = withoutRetries.getItem(b -> b.tableName(TABLE).key(Map.of("msgid", s("plain")))).join().item();
+        withoutRetries
+                .putItem(b -> b.tableName(TABLE).item(Map.of("msgid", s("plain"), "payload", s("hello"))))
+                .join();
+        var item = withoutRetries
+                .getItem(b -> b.tableName(TABLE).key(Map.of("msgid", s("plain"))))
+                .join()
+                .item();
         assertThat(item.get("payload").s()).isEqualTo("hello");
         assertThat(proxy.count("PutItem")).isEqualTo(before + 1);
         assertThat(seen).anySatisfy(exchange -> {
@@ -99,7 +119,8 @@ class DynamoDbProxyTest {
             assertThat(exchange.requestBody()).contains("hello");
             assertThat(exchange.receivedNanos()).isPositive();
         });
-        assertThat(seen).anySatisfy(exchange -> assertThat(exchange.responseBody()).contains("hello"));
+        assertThat(seen)
+                .anySatisfy(exchange -> assertThat(exchange.responseBody()).contains("hello"));
     }
 
     @Test
@@ -108,8 +129,9 @@ class DynamoDbProxyTest {
                 ? DynamoDbProxy.Fault.error(400, "ProvisionedThroughputExceededException", "slow down")
                 : null);
         long forwarded = proxy.count("BatchWriteItem");
-        assertThatThrownBy(() -> withoutRetries.batchWriteItem(b -> b.requestItems(Map.of(TABLE, puts("throttled", 3))))
-                .join())
+        assertThatThrownBy(() -> withoutRetries
+                        .batchWriteItem(b -> b.requestItems(Map.of(TABLE, puts("throttled", 3))))
+                        .join())
                 .isInstanceOf(CompletionException.class)
                 .cause()
                 .isInstanceOfSatisfying(ProvisionedThroughputExceededException.class, e -> {
@@ -124,8 +146,9 @@ class DynamoDbProxyTest {
         proxy.fault(request -> request.operation().equals("BatchWriteItem") && faults.getAndIncrement() == 0
                 ? DynamoDbProxy.Fault.error(400, "ProvisionedThroughputExceededException", "slow down")
                 : null);
-        BatchWriteItemResponse response = withRetries.batchWriteItem(b -> b.requestItems(Map.of(TABLE,
-                puts("retried", 2)))).join();
+        BatchWriteItemResponse response = withRetries
+                .batchWriteItem(b -> b.requestItems(Map.of(TABLE, puts("retried", 2))))
+                .join();
         assertThat(response.unprocessedItems()).isEmpty();
         assertThat(faults.get()).isEqualTo(2);
         assertThat(proxy.count("BatchWriteItem")).isEqualTo(forwarded + 1);
@@ -136,7 +159,9 @@ class DynamoDbProxyTest {
         proxy.fault(request -> request.operation().equals("PutItem")
                 ? DynamoDbProxy.Fault.error(500, "InternalServerError", "broken")
                 : null);
-        assertThatThrownBy(() -> withoutRetries.putItem(b -> b.tableName(TABLE).item(Map.of("msgid", s("x")))).join())
+        assertThatThrownBy(() -> withoutRetries
+                        .putItem(b -> b.tableName(TABLE).item(Map.of("msgid", s("x"))))
+                        .join())
                 .cause()
                 .isInstanceOfSatisfying(DynamoDbException.class, e -> {
                     assertThat(e.statusCode()).isEqualTo(500);
@@ -146,17 +171,21 @@ class DynamoDbProxyTest {
 
     @Test
     void unprocessedLeavesTheLastItemsOutAndReturnsThem() {
-        proxy.fault(request -> request.operation().equals("BatchWriteItem") ? DynamoDbProxy.Fault.unprocessed(2)
-                : null);
-        BatchWriteItemResponse response = withoutRetries.batchWriteItem(b -> b.requestItems(Map.of(TABLE,
-                puts("partial", 5)))).join();
+        proxy.fault(
+                request -> request.operation().equals("BatchWriteItem") ? DynamoDbProxy.Fault.unprocessed(2) : null);
+        BatchWriteItemResponse response = withoutRetries
+                .batchWriteItem(b -> b.requestItems(Map.of(TABLE, puts("partial", 5))))
+                .join();
         List<WriteRequest> unprocessed = response.unprocessedItems().get(TABLE);
-        assertThat(unprocessed).extracting(w -> w.putRequest().item().get("msgid").s())
+        assertThat(unprocessed)
+                .extracting(w -> w.putRequest().item().get("msgid").s())
                 .containsExactly("partial-3", "partial-4");
         proxy.fault(null);
         for (int i = 0; i < 5; i++) {
             String id = "partial-" + i;
-            boolean stored = withoutRetries.getItem(b -> b.tableName(TABLE).key(Map.of("msgid", s(id)))).join()
+            boolean stored = withoutRetries
+                    .getItem(b -> b.tableName(TABLE).key(Map.of("msgid", s(id))))
+                    .join()
                     .hasItem();
             assertThat(stored).as(id).isEqualTo(i < 3);
         }
@@ -164,22 +193,29 @@ class DynamoDbProxyTest {
 
     @Test
     void aDelayedRequestIsForwarded() {
-        proxy.fault(request -> request.operation().equals("PutItem")
-                ? DynamoDbProxy.Fault.delay(Duration.ofMillis(300))
-                : null);
+        proxy.fault(request ->
+                request.operation().equals("PutItem") ? DynamoDbProxy.Fault.delay(Duration.ofMillis(300)) : null);
         long start = System.nanoTime();
-        withoutRetries.putItem(b -> b.tableName(TABLE).item(Map.of("msgid", s("late")))).join();
+        withoutRetries
+                .putItem(b -> b.tableName(TABLE).item(Map.of("msgid", s("late"))))
+                .join();
         assertThat(System.nanoTime() - start).isGreaterThanOrEqualTo(300_000_000L);
         proxy.fault(null);
-        assertThat(withoutRetries.getItem(b -> b.tableName(TABLE).key(Map.of("msgid", s("late")))).join().hasItem())
+        assertThat(withoutRetries
+                        .getItem(b -> b.tableName(TABLE).key(Map.of("msgid", s("late"))))
+                        .join()
+                        .hasItem())
                 .isTrue();
     }
 
     private static List<WriteRequest> puts(String prefix, int n) {
         List<WriteRequest> writes = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            writes.add(WriteRequest.builder().putRequest(PutRequest.builder()
-                    .item(Map.of("msgid", s(prefix + "-" + i), "payload", s("p" + i))).build()).build());
+            writes.add(WriteRequest.builder()
+                    .putRequest(PutRequest.builder()
+                            .item(Map.of("msgid", s(prefix + "-" + i), "payload", s("p" + i)))
+                            .build())
+                    .build());
         }
         return writes;
     }

@@ -33,8 +33,7 @@ import com.sun.net.httpserver.HttpServer;
 public final class FakeEmqxApi implements AutoCloseable {
 
     /** A request as received. */
-    public record Request(String method, String rawPath, String authorization, JsonNode body) {
-    }
+    public record Request(String method, String rawPath, String authorization, JsonNode body) {}
 
     /** Instead of answering: this status, or {@code 0} for no answer (the connection stays open). */
     public static final int NO_ANSWER = 0;
@@ -101,10 +100,15 @@ public final class FakeEmqxApi implements AutoCloseable {
 
     /** Requests whose path names the client (v5) or whose body does (v4). */
     public List<Request> requestsFor(String clientId) {
-        return requests.stream().filter(r -> r.rawPath().contains("/clients/")
-                ? r.rawPath().equals("/api/v5/clients/" + java.net.URLEncoder.encode(clientId, StandardCharsets.UTF_8)
-                        .replace("+", "%20") + "/subscribe/bulk")
-                : r.body().findValuesAsText("clientid").contains(clientId)).toList();
+        return requests.stream()
+                .filter(r -> r.rawPath().contains("/clients/")
+                        ? r.rawPath()
+                                .equals("/api/v5/clients/"
+                                        + java.net.URLEncoder.encode(clientId, StandardCharsets.UTF_8)
+                                                .replace("+", "%20")
+                                        + "/subscribe/bulk")
+                        : r.body().findValuesAsText("clientid").contains(clientId))
+                .toList();
     }
 
     private void handle(HttpExchange exchange) throws IOException {
@@ -114,8 +118,8 @@ public final class FakeEmqxApi implements AutoCloseable {
             body = bytes.length == 0 ? JSON.nullNode() : JSON.readTree(bytes);
         }
         String path = exchange.getRequestURI().getRawPath();
-        Request request = new Request(exchange.getRequestMethod(), path,
-                exchange.getRequestHeaders().getFirst("Authorization"), body);
+        Request request = new Request(
+                exchange.getRequestMethod(), path, exchange.getRequestHeaders().getFirst("Authorization"), body);
         requests.add(request);
         if (!acceptedAuthorization.equals(request.authorization())) {
             answer(exchange, 401, "{\"code\":\"BAD_API_KEY_OR_SECRET\",\"message\":\"Check api_key/api_secret\"}");
@@ -124,11 +128,17 @@ public final class FakeEmqxApi implements AutoCloseable {
         boolean v5 = path.startsWith("/api/v5/clients/") && path.endsWith("/subscribe/bulk");
         boolean v4 = path.equals("/api/v4/mqtt/subscribe_batch");
         if ("GET".equals(request.method()) && path.startsWith("/api/v5/clients/") && !v5) {
-            String clientId = java.net.URLDecoder.decode(path.substring("/api/v5/clients/".length()),
-                    StandardCharsets.UTF_8);
+            String clientId =
+                    java.net.URLDecoder.decode(path.substring("/api/v5/clients/".length()), StandardCharsets.UTF_8);
             if (connected.contains(clientId)) {
-                answer(exchange, 200, JSON.createObjectNode().put("clientid", clientId).put("connected", true)
-                        .put("node", "emqx@127.0.0.1").toString());
+                answer(
+                        exchange,
+                        200,
+                        JSON.createObjectNode()
+                                .put("clientid", clientId)
+                                .put("connected", true)
+                                .put("node", "emqx@127.0.0.1")
+                                .toString());
             } else {
                 answer(exchange, 404, "{\"code\":\"CLIENTID_NOT_FOUND\",\"message\":\"Client ID not found\"}");
             }
@@ -139,8 +149,9 @@ public final class FakeEmqxApi implements AutoCloseable {
             return;
         }
         String clientId = v5
-                ? java.net.URLDecoder.decode(path.substring("/api/v5/clients/".length(),
-                        path.length() - "/subscribe/bulk".length()), StandardCharsets.UTF_8)
+                ? java.net.URLDecoder.decode(
+                        path.substring("/api/v5/clients/".length(), path.length() - "/subscribe/bulk".length()),
+                        StandardCharsets.UTF_8)
                 : body.path(0).path("clientid").asText();
         Deque<Integer> planned = failures.get(clientId);
         Integer failure = planned == null ? null : planned.poll();
@@ -163,12 +174,15 @@ public final class FakeEmqxApi implements AutoCloseable {
             for (JsonNode subscription : body) {
                 if (refused.contains(subscription.path("topic").asText())) {
                     ObjectNode refusal = failed.addObject();
-                    refusal.putArray("data").add(clientId).add(subscription.path("topic").asText())
+                    refusal.putArray("data")
+                            .add(clientId)
+                            .add(subscription.path("topic").asText())
                             .add(subscription.deepCopy());
                     refusal.put("reason", "{error,not_authorized}");
                     continue;
                 }
-                ObjectNode item = ((ObjectNode) subscription.deepCopy()).put("clientid", clientId)
+                ObjectNode item = ((ObjectNode) subscription.deepCopy())
+                        .put("clientid", clientId)
                         .put("node", "emqx@127.0.0.1");
                 made.add(item);
             }
@@ -184,8 +198,11 @@ public final class FakeEmqxApi implements AutoCloseable {
             ObjectNode answer = JSON.createObjectNode().put("code", 0);
             ArrayNode data = answer.putArray("data");
             for (JsonNode subscription : body) {
-                data.addObject().put("topic", subscription.path("topic").asText())
-                        .put("code", connected.contains(subscription.path("clientid").asText()) ? 0 : 112);
+                data.addObject()
+                        .put("topic", subscription.path("topic").asText())
+                        .put(
+                                "code",
+                                connected.contains(subscription.path("clientid").asText()) ? 0 : 112);
             }
             answer(exchange, 200, answer.toString());
         }

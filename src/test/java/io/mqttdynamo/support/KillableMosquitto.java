@@ -24,8 +24,7 @@ public final class KillableMosquitto {
     private static final String PID = "io.mqttdynamo.test.killable-mosquitto.pid";
     private static final String LOG = "io.mqttdynamo.test.killable-mosquitto.log";
 
-    private KillableMosquitto() {
-    }
+    private KillableMosquitto() {}
 
     /** The broker's port, the same for every start in this JVM. */
     public static int port() {
@@ -47,9 +46,18 @@ public final class KillableMosquitto {
             // Mosquitto started as root writes as the user mosquitto.
             log.toFile().setWritable(true, false);
             Path config = Files.createTempFile("mosquitto-killable", ".conf");
-            Files.writeString(config, String.join("\n", List.of("listener " + port + " 127.0.0.1",
-                    "allow_anonymous true", "persistence false", "max_queued_messages 0",
-                    "log_dest file " + log, "log_type all", "")));
+            Files.writeString(
+                    config,
+                    String.join(
+                            "\n",
+                            List.of(
+                                    "listener " + port + " 127.0.0.1",
+                                    "allow_anonymous true",
+                                    "persistence false",
+                                    "max_queued_messages 0",
+                                    "log_dest file " + log,
+                                    "log_type all",
+                                    "")));
             config.toFile().setReadable(true, false);
             log.toFile().deleteOnExit();
             config.toFile().deleteOnExit();

@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 
 import io.mqttdynamo.store.local.DynaliteServer;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
@@ -49,16 +50,28 @@ public class LocalDynamoDbResource implements QuarkusTestResourceLifecycleManage
         String endpoint = sharedServer();
         deleteAllTables(endpoint);
         return seedConfig
-                ? Map.of("backend.dynamo.pool1.server", endpoint,
-                        "backend.dynamo.region", "eu-west-1",
-                        "backend.dynamo.pool1.pool_size", "8",
-                        "backend.dynamo.pool1.aws_access_key_id", "seed-key-id",
-                        "backend.dynamo.pool1.aws_secret_access_key", "seed-secret")
-                : Map.of("quarkus.dynamodb.endpoint-override", endpoint,
-                        "quarkus.dynamodb.aws.region", "us-west-2",
-                        "quarkus.dynamodb.aws.credentials.type", "static",
-                        "quarkus.dynamodb.aws.credentials.static-provider.access-key-id", "test",
-                        "quarkus.dynamodb.aws.credentials.static-provider.secret-access-key", "test");
+                ? Map.of(
+                        "backend.dynamo.pool1.server",
+                        endpoint,
+                        "backend.dynamo.region",
+                        "eu-west-1",
+                        "backend.dynamo.pool1.pool_size",
+                        "8",
+                        "backend.dynamo.pool1.aws_access_key_id",
+                        "seed-key-id",
+                        "backend.dynamo.pool1.aws_secret_access_key",
+                        "seed-secret")
+                : Map.of(
+                        "quarkus.dynamodb.endpoint-override",
+                        endpoint,
+                        "quarkus.dynamodb.aws.region",
+                        "us-west-2",
+                        "quarkus.dynamodb.aws.credentials.type",
+                        "static",
+                        "quarkus.dynamodb.aws.credentials.static-provider.access-key-id",
+                        "test",
+                        "quarkus.dynamodb.aws.credentials.static-provider.secret-access-key",
+                        "test");
     }
 
     @Override
@@ -72,8 +85,9 @@ public class LocalDynamoDbResource implements QuarkusTestResourceLifecycleManage
             String endpoint = System.getProperty(ENDPOINT);
             if (endpoint == null) {
                 try {
-                    endpoint = DynaliteServer.start(Path.of("local-dynamodb"), "127.0.0.1", freePort(),
-                            Optional.empty()).endpoint();
+                    endpoint = DynaliteServer.start(
+                                    Path.of("local-dynamodb"), "127.0.0.1", freePort(), Optional.empty())
+                            .endpoint();
                 } catch (IOException | InterruptedException e) {
                     throw new IllegalStateException("cannot start the local DynamoDB server: " + e.getMessage(), e);
                 }
@@ -91,11 +105,16 @@ public class LocalDynamoDbResource implements QuarkusTestResourceLifecycleManage
                 .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test")))
                 .build()) {
             // dynalite removes a deleted table after --deleteTableMs (20 ms); until then it lists it, DELETING.
-            await("no table left on " + endpoint).atMost(CLEAR_TIMEOUT).pollDelay(Duration.ZERO)
-                    .pollInterval(Duration.ofMillis(20)).until(() -> {
-                        List<String> tables = dynamo.listTables().get(10, TimeUnit.SECONDS).tableNames();
+            await("no table left on " + endpoint)
+                    .atMost(CLEAR_TIMEOUT)
+                    .pollDelay(Duration.ZERO)
+                    .pollInterval(Duration.ofMillis(20))
+                    .until(() -> {
+                        List<String> tables =
+                                dynamo.listTables().get(10, TimeUnit.SECONDS).tableNames();
                         for (String table : tables) {
-                            dynamo.deleteTable(b -> b.tableName(table)).exceptionally(e -> null)
+                            dynamo.deleteTable(b -> b.tableName(table))
+                                    .exceptionally(e -> null)
                                     .get(10, TimeUnit.SECONDS);
                         }
                         return tables.isEmpty();

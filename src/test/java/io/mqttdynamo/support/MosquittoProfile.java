@@ -36,7 +36,8 @@ public class MosquittoProfile implements QuarkusTestProfile {
         String hook = "{\"topic\": \"%s\", \"action\": {\"function\": \"%s\"}, \"pool\": \"pool1\"}";
         config.put("backend.dynamo.hook.client.connected.1", String.format(hook, "#", "on_client_connected"));
         config.put("backend.dynamo.hook.client.disconnected.1", String.format(hook, "#", "on_client_disconnected"));
-        config.put("backend.dynamo.hook.message.publish.1",
+        config.put(
+                "backend.dynamo.hook.message.publish.1",
                 String.format(hook, prefix() + "/data/stored/#", "on_message_publish"));
         config.put("backend.dynamo.hook.message.publish.2", String.format(hook, "#", "on_message_retain"));
         config.put("backend.dynamo.hook.message.publish.3", String.format(hook, "#", "on_retain_delete"));

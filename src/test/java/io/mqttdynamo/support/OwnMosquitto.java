@@ -15,14 +15,15 @@ import java.time.Duration;
  */
 public final class OwnMosquitto {
 
-    private OwnMosquitto() {
-    }
+    private OwnMosquitto() {}
 
     /** Starts one on {@code port} and waits until it listens. */
     public static Process start(int port) throws IOException {
         Path config = Files.createTempFile("mosquitto-test", ".conf");
-        Files.writeString(config, "listener " + port + " 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                + "max_queued_messages 0\n");
+        Files.writeString(
+                config,
+                "listener " + port + " 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                        + "max_queued_messages 0\n");
         config.toFile().setReadable(true, false);
         String binary = Files.exists(Path.of("/usr/sbin/mosquitto")) ? "/usr/sbin/mosquitto" : "mosquitto";
         Process process = new ProcessBuilder(binary, "-c", config.toString())

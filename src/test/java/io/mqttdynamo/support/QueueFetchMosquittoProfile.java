@@ -13,7 +13,8 @@ public class QueueFetchMosquittoProfile extends MosquittoProfile {
     public Map<String, String> getConfigOverrides() {
         Map<String, String> config = new HashMap<>(super.getConfigOverrides());
         String hook = "{\"topic\": \"%s\", \"action\": {\"function\": \"%s\"}}";
-        config.put("backend.dynamo.hook.session.subscribed.1",
+        config.put(
+                "backend.dynamo.hook.session.subscribed.1",
                 String.format(hook, prefix() + "/data/stored/#", "on_message_fetch_for_queue"));
         config.put("backend.dynamo.hook.message.acked.1", String.format(hook, "#", "on_message_acked_for_queue"));
         config.put("mqtt-dynamo.queue-fetch.republish", "true");

@@ -21,12 +21,12 @@ public final class Readiness {
 
     private static final String PATH = "/q/health/ready";
 
-    private Readiness() {
-    }
+    private Readiness() {}
 
     public static void await() {
         boolean proxyProtocol = ConfigProvider.getConfig()
-                .getOptionalValue("quarkus.http.proxy.use-proxy-protocol", Boolean.class).orElse(false);
+                .getOptionalValue("quarkus.http.proxy.use-proxy-protocol", Boolean.class)
+                .orElse(false);
         AtomicReference<String> last = new AtomicReference<>();
         try {
             Awaitility.await("application ready (" + PATH + ")")
@@ -57,7 +57,8 @@ public final class Readiness {
             socket.setSoTimeout(10_000);
             OutputStream out = socket.getOutputStream();
             out.write(("PROXY TCP4 127.0.0.1 127.0.0.1 40000 " + port + "\r\nGET " + path + " HTTP/1.1\r\n"
-                    + "Host: localhost\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                            + "Host: localhost\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
             out.flush();
             InputStream in = socket.getInputStream();
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);

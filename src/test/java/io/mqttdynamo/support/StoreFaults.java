@@ -12,8 +12,7 @@ public final class StoreFaults {
     private static final String FAIL = "io.mqttdynamo.test.store-faults.fail";
     private static final Set<String> WRITES = Set.of("BatchWriteItem", "PutItem", "UpdateItem", "DeleteItem");
 
-    private StoreFaults() {
-    }
+    private StoreFaults() {}
 
     /** Every write is held this long before it is forwarded. */
     public static void delayWrites(Duration delay) {

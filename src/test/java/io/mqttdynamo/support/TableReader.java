@@ -35,7 +35,9 @@ public final class TableReader {
     /** Every item of a table (test tables are small). */
     public List<Map<String, AttributeValue>> scan(String table) {
         try {
-            return dynamo.scan(b -> b.tableName(table)).get(10, TimeUnit.SECONDS).items();
+            return dynamo.scan(b -> b.tableName(table))
+                    .get(10, TimeUnit.SECONDS)
+                    .items();
         } catch (Exception e) {
             throw new IllegalStateException("Scan of " + table + " failed: " + e.getMessage(), e);
         }
@@ -51,7 +53,9 @@ public final class TableReader {
                 var page = dynamo.scan(b -> b.tableName(table).select("COUNT").exclusiveStartKey(from))
                         .get(30, TimeUnit.SECONDS);
                 count += page.count();
-                start = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;
+                start = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty()
+                        ? page.lastEvaluatedKey()
+                        : null;
             } while (start != null);
             return count;
         } catch (Exception e) {
@@ -62,7 +66,9 @@ public final class TableReader {
     /** The msgids of a topic in mqtt_topic_msg_map. */
     public List<String> topicMsgIds(String topic) {
         return item("mqtt_topic_msg_map", "topic", topic)
-                .map(i -> i.get("MsgId") == null ? List.<String>of() : i.get("MsgId").ss())
+                .map(i -> i.get("MsgId") == null
+                        ? List.<String>of()
+                        : i.get("MsgId").ss())
                 .orElse(List.of());
     }
 }

@@ -47,7 +47,12 @@ public final class TestMqttClient implements AutoCloseable {
     }
 
     public void publish(String topic, byte[] payload, int qos, boolean retain) {
-        client.publishWith().topic(topic).payload(payload).qos(MqttQos.fromCode(qos)).retain(retain).send();
+        client.publishWith()
+                .topic(topic)
+                .payload(payload)
+                .qos(MqttQos.fromCode(qos))
+                .retain(retain)
+                .send();
     }
 
     /** Messages this client received. */

@@ -9,8 +9,7 @@ import java.util.UUID;
  */
 public final class TestRun {
 
-    private TestRun() {
-    }
+    private TestRun() {}
 
     public static String id() {
         synchronized (System.class) {

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 import io.mqttdynamo.store.Tables;
+
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.retry.RetryMode;
@@ -20,8 +21,7 @@ import software.amazon.awssdk.services.dynamodb.model.TableStatus;
  */
 public final class TestTables {
 
-    private TestTables() {
-    }
+    private TestTables() {}
 
     /** A client of the local server at {@code endpoint} without retries of the SDK's own: the service's are tested. */
     public static DynamoDbAsyncClient client(String endpoint) {
@@ -41,8 +41,12 @@ public final class TestTables {
         }
         for (Tables table : all) {
             // A created table refuses requests (ResourceNotFoundException) until it is ACTIVE.
-            await().atMost(Duration.ofSeconds(10)).until(() -> dynamo.describeTable(b -> b.tableName(
-                    table.tableName())).join().table().tableStatus() == TableStatus.ACTIVE);
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> dynamo.describeTable(b -> b.tableName(table.tableName()))
+                                    .join()
+                                    .table()
+                                    .tableStatus()
+                            == TableStatus.ACTIVE);
         }
     }
 }

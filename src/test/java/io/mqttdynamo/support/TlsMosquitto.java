@@ -29,15 +29,15 @@ public final class TlsMosquitto {
     private static final String ELSEWHERE_PORT = "io.mqttdynamo.test.tls-mosquitto.elsewhere-port";
     private static final String PID = "io.mqttdynamo.test.tls-mosquitto.pid";
 
-    private TlsMosquitto() {
-    }
+    private TlsMosquitto() {}
 
     /** Makes the certificates and starts the broker; waits until both listeners listen. */
     public static void start() {
         try {
             // Mosquitto started as root reads its files as the user mosquitto: the folder and files are readable by
             // all (test certificates, gone when the broker stops).
-            Path dir = Files.createTempDirectory("mqtt-dynamo-tls-",
+            Path dir = Files.createTempDirectory(
+                    "mqtt-dynamo-tls-",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
             TestCertificates.generate(dir);
             int port = LocalDynamoDbResource.freePort();
@@ -45,20 +45,23 @@ public final class TlsMosquitto {
             Path log = dir.resolve("mosquitto.log");
             Files.createFile(log);
             String common = "cafile " + dir.resolve(TestCertificates.CA) + "\nrequire_certificate true\n";
-            Files.writeString(dir.resolve("mosquitto.conf"), "per_listener_settings false\nallow_anonymous true\n"
-                    + "persistence false\nmax_queued_messages 0\nlog_dest file " + log + "\n"
-                    + "listener " + port + " 127.0.0.1\n" + common
-                    + "certfile " + dir.resolve(TestCertificates.SERVER_CERT) + "\n"
-                    + "keyfile " + dir.resolve(TestCertificates.SERVER_KEY) + "\n"
-                    + "listener " + elsewhere + " 127.0.0.1\n" + common
-                    + "certfile " + dir.resolve(TestCertificates.ELSEWHERE_CERT) + "\n"
-                    + "keyfile " + dir.resolve(TestCertificates.ELSEWHERE_KEY) + "\n");
+            Files.writeString(
+                    dir.resolve("mosquitto.conf"),
+                    "per_listener_settings false\nallow_anonymous true\n"
+                            + "persistence false\nmax_queued_messages 0\nlog_dest file " + log + "\n"
+                            + "listener " + port + " 127.0.0.1\n" + common
+                            + "certfile " + dir.resolve(TestCertificates.SERVER_CERT) + "\n"
+                            + "keyfile " + dir.resolve(TestCertificates.SERVER_KEY) + "\n"
+                            + "listener " + elsewhere + " 127.0.0.1\n" + common
+                            + "certfile " + dir.resolve(TestCertificates.ELSEWHERE_CERT) + "\n"
+                            + "keyfile " + dir.resolve(TestCertificates.ELSEWHERE_KEY) + "\n");
             try (Stream<Path> files = Files.list(dir)) {
                 files.forEach(file -> file.toFile().setReadable(true, false));
             }
             log.toFile().setWritable(true, false);
             String binary = Files.exists(Path.of("/usr/sbin/mosquitto")) ? "/usr/sbin/mosquitto" : "mosquitto";
-            Process process = new ProcessBuilder(binary, "-c", dir.resolve("mosquitto.conf").toString())
+            Process process = new ProcessBuilder(
+                            binary, "-c", dir.resolve("mosquitto.conf").toString())
                     .redirectErrorStream(true)
                     .redirectOutput(dir.resolve("mosquitto.out").toFile())
                     .start();
@@ -101,7 +104,8 @@ public final class TlsMosquitto {
         String dir = System.clearProperty(DIR);
         if (dir != null) {
             try (Stream<Path> files = Files.walk(Path.of(dir))) {
-                files.sorted(Comparator.reverseOrder()).forEach(file -> file.toFile().delete());
+                files.sorted(Comparator.reverseOrder())
+                        .forEach(file -> file.toFile().delete());
             } catch (IOException e) {
                 // A temporary folder: left behind, no harm.
             }

@@ -28,6 +28,7 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.path.json.JsonPath;
 import io.smallrye.mutiny.Uni;
+
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.GlobalSecondaryIndexDescription;
 import software.amazon.awssdk.services.dynamodb.model.TableDescription;
@@ -54,21 +55,31 @@ class ClientIndexTest extends ServiceTest {
 
     @Test
     void theTablesCreatedAtStartUpHaveTheIndexesAndTheCountersTableExists() throws Exception {
-        TableDescription clients = dynamo.describeTable(b -> b.tableName("mqtt_client")).get(10, TimeUnit.SECONDS)
+        TableDescription clients = dynamo.describeTable(b -> b.tableName("mqtt_client"))
+                .get(10, TimeUnit.SECONDS)
                 .table();
-        assertThat(clients.globalSecondaryIndexes()).extracting(GlobalSecondaryIndexDescription::indexName)
+        assertThat(clients.globalSecondaryIndexes())
+                .extracting(GlobalSecondaryIndexDescription::indexName)
                 .containsExactlyInAnyOrder(Indexes.ONLINE, Indexes.CLIENT_IDS);
         assertThat(clients.globalSecondaryIndexes()).allSatisfy(index -> {
             assertThat(index.indexStatusAsString()).isEqualTo("ACTIVE");
             assertThat(index.keySchema().get(1).attributeName()).isEqualTo("clientid");
         });
-        assertThat(clients.globalSecondaryIndexes()).filteredOn(i -> i.indexName().equals(Indexes.ONLINE))
-                .singleElement().satisfies(i -> assertThat(i.keySchema().get(0).attributeName()).isEqualTo("online_shard"));
-        TableDescription subs = dynamo.describeTable(b -> b.tableName("mqtt_sub")).get(10, TimeUnit.SECONDS).table();
-        assertThat(subs.globalSecondaryIndexes()).extracting(GlobalSecondaryIndexDescription::indexName)
+        assertThat(clients.globalSecondaryIndexes())
+                .filteredOn(i -> i.indexName().equals(Indexes.ONLINE))
+                .singleElement()
+                .satisfies(i -> assertThat(i.keySchema().get(0).attributeName()).isEqualTo("online_shard"));
+        TableDescription subs = dynamo.describeTable(b -> b.tableName("mqtt_sub"))
+                .get(10, TimeUnit.SECONDS)
+                .table();
+        assertThat(subs.globalSecondaryIndexes())
+                .extracting(GlobalSecondaryIndexDescription::indexName)
                 .containsExactly(Indexes.SUB_BY_TOPIC);
-        assertThat(dynamo.describeTable(b -> b.tableName("mqtt_dynamo_stats")).get(10, TimeUnit.SECONDS).table()
-                .tableStatusAsString()).isEqualTo("ACTIVE");
+        assertThat(dynamo.describeTable(b -> b.tableName("mqtt_dynamo_stats"))
+                        .get(10, TimeUnit.SECONDS)
+                        .table()
+                        .tableStatusAsString())
+                .isEqualTo("ACTIVE");
         // the seed's key schema stays as it was
         assertThat(clients.keySchema()).hasSize(1);
         assertThat(clients.keySchema().get(0).attributeName()).isEqualTo("clientid");
@@ -80,14 +91,19 @@ class ClientIndexTest extends ServiceTest {
         for (int i = 0; i < 24; i++) {
             ids.add("idx-" + run + "-" + (char) ('a' + i) + (i % 3 == 0 ? "é" : "") + (i % 5 == 0 ? "😀" : ""));
         }
-        assertThat(ids.stream().map(Indexes::shardOf).distinct().count()).as("spread over shards").isGreaterThan(4);
+        assertThat(ids.stream().map(Indexes::shardOf).distinct().count())
+                .as("spread over shards")
+                .isGreaterThan(4);
         List<TestMqttClient> clients = new ArrayList<>();
         try {
             for (String id : ids) {
                 clients.add(TestMqttClient.connect(id, PORT));
             }
             String prefix = "idx-" + run + "-";
-            await().atMost(TIMEOUT).until(() -> allPages("/api/clients?online=true&q=" + prefix, 200).size() == 24);
+            await().atMost(TIMEOUT)
+                    .until(() -> allPages("/api/clients?online=true&q=" + prefix, 200)
+                                    .size()
+                            == 24);
             List<String> sorted = new ArrayList<>(ids);
             sorted.sort(Indexes.KEY_ORDER);
             // small pages over the merged shards: every online client once, in DynamoDB's key order
@@ -97,28 +113,44 @@ class ClientIndexTest extends ServiceTest {
             assertThat(online).containsAll(ids).doesNotHaveDuplicates();
             assertThat(online).isSortedAccordingTo(Indexes.KEY_ORDER);
             // the first page is full
-            JsonPath first = given().get("/api/clients?online=true&limit=3").then().statusCode(200).extract().jsonPath();
+            JsonPath first = given().get("/api/clients?online=true&limit=3")
+                    .then()
+                    .statusCode(200)
+                    .extract()
+                    .jsonPath();
             assertThat(first.getList("items")).hasSize(3);
             // online on a node: the embedded broker's
-            String node = tables.item("mqtt_client", "clientid", ids.get(0)).orElseThrow().get("node").s();
+            String node = tables.item("mqtt_client", "clientid", ids.get(0))
+                    .orElseThrow()
+                    .get("node")
+                    .s();
             assertThat(allPages("/api/clients?online=true&node=" + node + "&q=" + prefix, 4))
                     .containsExactlyElementsOf(sorted);
-            assertThat(allPages("/api/clients?online=true&node=elsewhere&q=" + prefix, 4)).isEmpty();
+            assertThat(allPages("/api/clients?online=true&node=elsewhere&q=" + prefix, 4))
+                    .isEmpty();
 
             // half leave: they drop out of the online list, the prefix search still finds all, with state
             for (int i = 0; i < 12; i++) {
                 clients.get(i).disconnect();
             }
-            await().atMost(TIMEOUT).until(() -> allPages("/api/clients?online=true&q=" + prefix, 200).size() == 12);
+            await().atMost(TIMEOUT)
+                    .until(() -> allPages("/api/clients?online=true&q=" + prefix, 200)
+                                    .size()
+                            == 12);
             assertThat(allPages("/api/clients?online=true&q=" + prefix, 200))
                     .containsExactlyInAnyOrderElementsOf(ids.subList(12, 24));
             List<String> all = allPages("/api/clients?q=" + prefix, 5);
             assertThat(all).containsExactlyElementsOf(sorted);
-            JsonPath search = given().get("/api/clients?limit=200&q=" + prefix).then().extract().jsonPath();
+            JsonPath search = given().get("/api/clients?limit=200&q=" + prefix)
+                    .then()
+                    .extract()
+                    .jsonPath();
             assertThat(search.getList("items.findAll { it.online }.clientId", String.class))
                     .containsExactlyInAnyOrderElementsOf(ids.subList(12, 24));
             // a prefix no one has: an empty page, no cursor
-            given().get("/api/clients?q=" + prefix + "zzz").then().statusCode(200)
+            given().get("/api/clients?q=" + prefix + "zzz")
+                    .then()
+                    .statusCode(200)
                     .body("items.size()", org.hamcrest.Matchers.equalTo(0))
                     .body("next", org.hamcrest.Matchers.nullValue());
             assertCountersMatchTheTable();
@@ -136,14 +168,20 @@ class ClientIndexTest extends ServiceTest {
         // the same connected event three times (a redelivery, and one racing it): one new client, one online
         pipeline.store(List.of(mapper.connected(connected))).await().atMost(Duration.ofSeconds(10));
         pipeline.store(List.of(mapper.connected(connected))).await().atMost(Duration.ofSeconds(10));
-        Uni.join().all(pipeline.store(List.of(mapper.connected(connected))),
-                pipeline.store(List.of(mapper.connected(connected)))).andFailFast()
-                .await().atMost(Duration.ofSeconds(10));
+        Uni.join()
+                .all(
+                        pipeline.store(List.of(mapper.connected(connected))),
+                        pipeline.store(List.of(mapper.connected(connected))))
+                .andFailFast()
+                .await()
+                .atMost(Duration.ofSeconds(10));
         assertThat(counts()).containsExactly(before[0] + 1, before[1] + 1);
         assertThat(tables.item("mqtt_client", "clientid", id).orElseThrow())
                 .containsEntry("online_shard", AttributeValue.fromS(Indexes.shardOf(id)))
                 .containsEntry("connect_state", AttributeValue.fromN("1"));
-        given().get("/api/clients?online=true&node=node-x&q=" + id).then().statusCode(200)
+        given().get("/api/clients?online=true&node=node-x&q=" + id)
+                .then()
+                .statusCode(200)
                 .body("items.clientId", org.hamcrest.Matchers.contains(id));
 
         // disconnected twice, and a late connected: offline once, the late event is stale
@@ -151,16 +189,22 @@ class ClientIndexTest extends ServiceTest {
         pipeline.store(List.of(mapper.disconnected(gone))).await().atMost(Duration.ofSeconds(10));
         pipeline.store(List.of(mapper.disconnected(gone))).await().atMost(Duration.ofSeconds(10));
         pipeline.store(List.of(mapper.connected(new BrokerEvent.ClientConnected(id, "node-x", null, at + 1000))))
-                .await().atMost(Duration.ofSeconds(10));
+                .await()
+                .atMost(Duration.ofSeconds(10));
         assertThat(counts()).containsExactly(before[0] + 1, before[1]);
-        assertThat(tables.item("mqtt_client", "clientid", id).orElseThrow()).doesNotContainKey("online_shard")
+        assertThat(tables.item("mqtt_client", "clientid", id).orElseThrow())
+                .doesNotContainKey("online_shard")
                 .containsEntry("client_shard", AttributeValue.fromS(Indexes.shardOf(id)));
 
         // a real client: counted once connected, the stats API says so at once
         try (TestMqttClient client = TestMqttClient.connect("count-real-" + run, PORT)) {
             await().atMost(TIMEOUT).until(() -> counts()[0] == before[0] + 2 && counts()[1] == before[1] + 1);
             await().atMost(TIMEOUT).untilAsserted(() -> {
-                JsonPath stats = given().get("/api/stats").then().statusCode(200).extract().jsonPath();
+                JsonPath stats = given().get("/api/stats")
+                        .then()
+                        .statusCode(200)
+                        .extract()
+                        .jsonPath();
                 assertThat(stats.getLong("knownClients")).isEqualTo(counts()[0]);
                 assertThat(stats.getLong("onlineClients")).isEqualTo(counts()[1]);
             });
@@ -176,28 +220,42 @@ class ClientIndexTest extends ServiceTest {
         String off = "legacy-" + run + "-off";
         for (String id : List.of(on, off)) {
             boolean online = id.equals(on);
-            dynamo.putItem(b -> b.tableName("mqtt_client").item(Map.of("clientid", AttributeValue.fromS(id),
-                    "node", AttributeValue.fromS("emqx@old"), "connect_state", AttributeValue.fromN(online ? "1" : "0"),
-                    "online_at", AttributeValue.fromN("1700000000"),
-                    "offline_at", AttributeValue.fromN(online ? "0" : "1700000100")))).get(10, TimeUnit.SECONDS);
+            dynamo.putItem(b -> b.tableName("mqtt_client")
+                            .item(Map.of(
+                                    "clientid",
+                                    AttributeValue.fromS(id),
+                                    "node",
+                                    AttributeValue.fromS("emqx@old"),
+                                    "connect_state",
+                                    AttributeValue.fromN(online ? "1" : "0"),
+                                    "online_at",
+                                    AttributeValue.fromN("1700000000"),
+                                    "offline_at",
+                                    AttributeValue.fromN(online ? "0" : "1700000100"))))
+                    .get(10, TimeUnit.SECONDS);
         }
         long[] before = counts();
         String prefix = "legacy-" + run + "-";
-        given().get("/api/clients?q=" + prefix).then().statusCode(200)
+        given().get("/api/clients?q=" + prefix)
+                .then()
+                .statusCode(200)
                 .body("items.size()", org.hamcrest.Matchers.equalTo(0));
         // the marker says the table was brought in: nothing happens
         backfill.run().await().atMost(TIMEOUT);
         assertThat(counts()).containsExactly(before[0], before[1]);
         // without it (a table from before), the backfill brings them in; a second run counts nothing again
-        dynamo.deleteItem(b -> b.tableName("mqtt_dynamo_stats").key(Map.of("name",
-                AttributeValue.fromS(ClientBackfill.MARKER)))).get(10, TimeUnit.SECONDS);
+        dynamo.deleteItem(b -> b.tableName("mqtt_dynamo_stats")
+                        .key(Map.of("name", AttributeValue.fromS(ClientBackfill.MARKER))))
+                .get(10, TimeUnit.SECONDS);
         backfill.run().await().atMost(TIMEOUT);
         assertThat(counts()).containsExactly(before[0] + 2, before[1] + 1);
-        dynamo.deleteItem(b -> b.tableName("mqtt_dynamo_stats").key(Map.of("name",
-                AttributeValue.fromS(ClientBackfill.MARKER)))).get(10, TimeUnit.SECONDS);
+        dynamo.deleteItem(b -> b.tableName("mqtt_dynamo_stats")
+                        .key(Map.of("name", AttributeValue.fromS(ClientBackfill.MARKER))))
+                .get(10, TimeUnit.SECONDS);
         backfill.run().await().atMost(TIMEOUT);
         assertThat(counts()).containsExactly(before[0] + 2, before[1] + 1);
-        assertThat(tables.item("mqtt_dynamo_stats", "name", ClientBackfill.MARKER)).isPresent();
+        assertThat(tables.item("mqtt_dynamo_stats", "name", ClientBackfill.MARKER))
+                .isPresent();
         assertThat(allPages("/api/clients?online=true&q=" + prefix, 10)).containsExactly(on);
         List<String> sorted = new ArrayList<>(List.of(off, on));
         sorted.sort(Indexes.KEY_ORDER);
@@ -214,23 +272,36 @@ class ClientIndexTest extends ServiceTest {
         // 1100 bytes: a valid partition key of mqtt_client and mqtt_sub, too long for an index sort key
         String id = "long-" + run + "-" + "x".repeat(1100 - 14);
         long[] before = counts();
-        pipeline.store(List.of(mapper.connected(new BrokerEvent.ClientConnected(id, "n", null,
-                System.currentTimeMillis())))).await().atMost(Duration.ofSeconds(10));
-        pipeline.store(List.of(mapper.subscribed(new BrokerEvent.ClientSubscribed(id, "long/" + run, 1,
-                System.currentTimeMillis())))).await().atMost(Duration.ofSeconds(10));
+        pipeline.store(List.of(
+                        mapper.connected(new BrokerEvent.ClientConnected(id, "n", null, System.currentTimeMillis()))))
+                .await()
+                .atMost(Duration.ofSeconds(10));
+        pipeline.store(List.of(mapper.subscribed(
+                        new BrokerEvent.ClientSubscribed(id, "long/" + run, 1, System.currentTimeMillis()))))
+                .await()
+                .atMost(Duration.ofSeconds(10));
         assertThat(tables.item("mqtt_client", "clientid", id).orElseThrow())
                 .containsEntry("connect_state", AttributeValue.fromN("1"))
                 .doesNotContainKeys("online_shard", "client_shard");
-        assertThat(tables.item("mqtt_sub", "clientid", id, "topic", "long/" + run)).isPresent();
+        assertThat(tables.item("mqtt_sub", "clientid", id, "topic", "long/" + run))
+                .isPresent();
         assertThat(counts()).containsExactly(before[0], before[1]);
-        given().get("/api/subscriptions?q=long/" + run).then().statusCode(200)
+        given().get("/api/subscriptions?q=long/" + run)
+                .then()
+                .statusCode(200)
                 .body("items.clientId", org.hamcrest.Matchers.contains(id));
-        given().get("/api/clients?q=" + "x".repeat(1100)).then().statusCode(400)
+        given().get("/api/clients?q=" + "x".repeat(1100))
+                .then()
+                .statusCode(400)
                 .body("error", org.hamcrest.Matchers.containsString("1024"));
         // a cursor past such an id: not one an index page gives
-        String cursor = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(
-                ("{\"clientid\":\"" + id + "\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        given().queryParam("cursor", cursor).get("/api/clients?online=true").then().statusCode(400)
+        String cursor = java.util.Base64.getUrlEncoder()
+                .withoutPadding()
+                .encodeToString(("{\"clientid\":\"" + id + "\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        given().queryParam("cursor", cursor)
+                .get("/api/clients?online=true")
+                .then()
+                .statusCode(400)
                 .body("error", org.hamcrest.Matchers.containsString("invalid cursor"));
     }
 
@@ -256,8 +327,10 @@ class ClientIndexTest extends ServiceTest {
     private long[] counts() {
         long[] sum = new long[2];
         for (Map<String, AttributeValue> item : tables.scan("mqtt_dynamo_stats")) {
-            sum[0] += Long.parseLong(item.getOrDefault("known", AttributeValue.fromN("0")).n());
-            sum[1] += Long.parseLong(item.getOrDefault("online", AttributeValue.fromN("0")).n());
+            sum[0] += Long.parseLong(
+                    item.getOrDefault("known", AttributeValue.fromN("0")).n());
+            sum[1] += Long.parseLong(
+                    item.getOrDefault("online", AttributeValue.fromN("0")).n());
         }
         return sum;
     }
@@ -277,7 +350,9 @@ class ClientIndexTest extends ServiceTest {
             assertThat(items.size()).isLessThanOrEqualTo(limit);
             ids.addAll(items);
             cursor = page.getString("next");
-            assertThat(cursor == null || cursors.add(cursor)).as("a cursor seen before: %s", cursor).isTrue();
+            assertThat(cursor == null || cursors.add(cursor))
+                    .as("a cursor seen before: %s", cursor)
+                    .isTrue();
         } while (cursor != null);
         return ids;
     }

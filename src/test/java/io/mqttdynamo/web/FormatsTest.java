@@ -33,6 +33,7 @@ class FormatsTest {
         // 37 on an axis to 50: 74 % of the height (60 units, 1 unit of margin at each end).
         String[] points = Formats.points(new double[] {0, 37}).split(" ");
         assertThat(points[0]).isEqualTo("0.0,59.0");
-        assertThat(points[1]).isEqualTo("300.0," + String.format(java.util.Locale.ROOT, "%.1f", 60 - 37 / 50.0 * 58 - 1));
+        assertThat(points[1])
+                .isEqualTo("300.0," + String.format(java.util.Locale.ROOT, "%.1f", 60 - 37 / 50.0 * 58 - 1));
     }
 }

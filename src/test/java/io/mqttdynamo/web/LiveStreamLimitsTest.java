@@ -14,6 +14,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
+import jakarta.inject.Inject;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -21,7 +23,6 @@ import io.mqttdynamo.support.EmbeddedMqtt311Profile;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
-import jakarta.inject.Inject;
 
 /** The live stream is bounded: a cap on open streams (503 with Retry-After past it) and a longest life. */
 @QuarkusTest
@@ -57,7 +58,9 @@ class LiveStreamLimitsTest {
         HttpResponse<InputStream> third = stream();
         assertThat(third.statusCode()).isEqualTo(503);
         assertThat(third.headers().firstValue("Retry-After")).contains("30");
-        assertThat(new String(third.body().readAllBytes())).contains("\"status\":503").contains("max-streams");
+        assertThat(new String(third.body().readAllBytes()))
+                .contains("\"status\":503")
+                .contains("max-streams");
 
         // The client goes away: its stream is released (when the next tick fails to reach it).
         first.body().close();
@@ -84,9 +87,12 @@ class LiveStreamLimitsTest {
     }
 
     private HttpResponse<InputStream> stream() throws Exception {
-        HttpResponse<InputStream> response = HTTP.send(HttpRequest.newBuilder(URI.create(live.toString()))
-                .header("Accept", "text/event-stream")
-                .header("Authorization", EmbeddedMqtt311Profile.basicAuthorization()).build(), HttpResponse.BodyHandlers.ofInputStream());
+        HttpResponse<InputStream> response = HTTP.send(
+                HttpRequest.newBuilder(URI.create(live.toString()))
+                        .header("Accept", "text/event-stream")
+                        .header("Authorization", EmbeddedMqtt311Profile.basicAuthorization())
+                        .build(),
+                HttpResponse.BodyHandlers.ofInputStream());
         open.add(response.body());
         return response;
     }

@@ -34,13 +34,16 @@ class RemoteCallerTest {
     void aRemoteCallerIsToldToSetAPassword() throws IOException {
         String api = get("203.0.113.7", "/api/stats");
         assertThat(statusLine(api)).contains(" 403 ");
-        assertThat(api).containsIgnoringCase("content-type: application/json")
+        assertThat(api)
+                .containsIgnoringCase("content-type: application/json")
                 .contains("\"status\":403")
                 .contains("MQTT_DYNAMO_DASHBOARD_AUTH_PASSWORD")
                 .doesNotContain("messagesPerSecond");
         String page = get("203.0.113.7", "/");
         assertThat(statusLine(page)).contains(" 403 ");
-        assertThat(page).contains("text/html").contains("<h1>Local access only</h1>")
+        assertThat(page)
+                .contains("text/html")
+                .contains("<h1>Local access only</h1>")
                 .contains("mqtt-dynamo.dashboard.auth.enabled=true")
                 .containsIgnoringCase("content-security-policy: " + WebGuard.CONTENT_SECURITY_POLICY);
         assertThat(statusLine(get("203.0.113.7", "/api/live"))).contains(" 403 ");
@@ -65,8 +68,11 @@ class RemoteCallerTest {
     void aLoopbackCallerNamingAnUnknownHostIsRefused() throws IOException {
         String api = request("127.0.0.1", "GET", "/api/clients", "evil.test:8080");
         assertThat(statusLine(api)).contains(" 421 ");
-        assertThat(api).containsIgnoringCase("content-type: application/json").contains("\"status\":421")
-                .contains("mqtt-dynamo.dashboard.allowed-hosts").contains("MQTT_DYNAMO_DASHBOARD_ALLOWED_HOSTS")
+        assertThat(api)
+                .containsIgnoringCase("content-type: application/json")
+                .contains("\"status\":421")
+                .contains("mqtt-dynamo.dashboard.allowed-hosts")
+                .contains("MQTT_DYNAMO_DASHBOARD_ALLOWED_HOSTS")
                 .doesNotContain("\"items\"");
         // A rebinding page's POST carries its own origin, so the cross-site rule lets it by; the Host does not.
         assertThat(statusLine(request("127.0.0.1", "POST", "/api/retained/restore", "evil.test:8080")))
@@ -74,16 +80,31 @@ class RemoteCallerTest {
         String page = request("::1", "GET", "/", "evil.test");
         assertThat(statusLine(page)).contains(" 421 ");
         assertThat(page).contains("text/html").contains("mqtt-dynamo.dashboard.allowed-hosts");
-        assertThat(statusLine(request("127.0.0.1", "GET", "/api/stats", "localhost.evil.test"))).contains(" 421 ");
-        assertThat(statusLine(request("127.0.0.1", "GET", "/api/stats", "127.0.0.1.evil.test:80"))).contains(" 421 ");
-        assertThat(statusLine(request("127.0.0.1", "GET", "/q/health/live", "evil.test"))).contains(" 200 ");
+        assertThat(statusLine(request("127.0.0.1", "GET", "/api/stats", "localhost.evil.test")))
+                .contains(" 421 ");
+        assertThat(statusLine(request("127.0.0.1", "GET", "/api/stats", "127.0.0.1.evil.test:80")))
+                .contains(" 421 ");
+        assertThat(statusLine(request("127.0.0.1", "GET", "/q/health/live", "evil.test")))
+                .contains(" 200 ");
     }
 
     @Test
     void theMachinesOwnNamesAndTheConfiguredOnesAreAnsweredOnAnyPort() throws IOException {
-        for (String host : new String[] {"localhost", "localhost:8080", "LocalHost.:1", "127.0.0.1", "127.0.0.1:9",
-                "127.1.2.3:8080", "[::1]:8080", "[::1]", "mqtt-dynamo.example", "MQTT-Dynamo.Example:443"}) {
-            assertThat(statusLine(request("127.0.0.1", "GET", "/api/stats", host))).as(host).contains(" 200 ");
+        for (String host : new String[] {
+            "localhost",
+            "localhost:8080",
+            "LocalHost.:1",
+            "127.0.0.1",
+            "127.0.0.1:9",
+            "127.1.2.3:8080",
+            "[::1]:8080",
+            "[::1]",
+            "mqtt-dynamo.example",
+            "MQTT-Dynamo.Example:443"
+        }) {
+            assertThat(statusLine(request("127.0.0.1", "GET", "/api/stats", host)))
+                    .as(host)
+                    .contains(" 200 ");
         }
     }
 
@@ -95,13 +116,14 @@ class RemoteCallerTest {
     /** One request on a new connection that says, in its PROXY header, it comes from {@code peer}. */
     private String request(String peer, String method, String path, String host) throws IOException {
         boolean v6 = peer.contains(":");
-        String proxy = v6 ? "PROXY TCP6 " + peer + " ::1 40000 " + root.getPort()
+        String proxy = v6
+                ? "PROXY TCP6 " + peer + " ::1 40000 " + root.getPort()
                 : "PROXY TCP4 " + peer + " 127.0.0.1 40000 " + root.getPort();
         try (Socket socket = new Socket("127.0.0.1", root.getPort())) {
             socket.setSoTimeout(10_000);
             OutputStream out = socket.getOutputStream();
             out.write((proxy + "\r\n" + method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\nAccept: */*\r\n"
-                    + "Origin: http://" + host + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                            + "Origin: http://" + host + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
             out.flush();
             InputStream in = socket.getInputStream();

@@ -28,21 +28,37 @@ import io.restassured.response.Response;
 @TestProfile(EmbeddedBrokerProfile.class)
 class SecurityHeadersTest {
 
-    private static final List<String> PAGES = List.of("/", "/clients?online=true", "/subscriptions", "/retained",
-            "/topic?topic=a/b", "/fragments/overview", "/fragments/recent");
+    private static final List<String> PAGES = List.of(
+            "/",
+            "/clients?online=true",
+            "/subscriptions",
+            "/retained",
+            "/topic?topic=a/b",
+            "/fragments/overview",
+            "/fragments/recent");
     private static final Pattern SCRIPT = Pattern.compile("<script\\b([^>]*)>", Pattern.CASE_INSENSITIVE);
     private static final Pattern HANDLER = Pattern.compile("\\son[a-z]+\\s*=", Pattern.CASE_INSENSITIVE);
 
     @Test
     void everyAnswerCarriesTheSecurityHeaders() {
-        for (String path : Stream.concat(PAGES.stream(),
-                Stream.of("/api/stats", "/api/clients", "/dashboard.js", "/dashboard.css", "/no-such-page",
-                        "/api/clients?limit=0")).toList()) {
+        for (String path : Stream.concat(
+                        PAGES.stream(),
+                        Stream.of(
+                                "/api/stats",
+                                "/api/clients",
+                                "/dashboard.js",
+                                "/dashboard.css",
+                                "/no-such-page",
+                                "/api/clients?limit=0"))
+                .toList()) {
             Response response = given().get(path);
             assertThat(response.statusCode()).as(path).isIn(200, 400, 404);
-            assertThat(response.header("Content-Security-Policy")).as(path)
+            assertThat(response.header("Content-Security-Policy"))
+                    .as(path)
                     .isEqualTo(WebGuard.CONTENT_SECURITY_POLICY)
-                    .contains("frame-ancestors 'none'").contains("script-src 'self'").doesNotContain("unsafe-inline");
+                    .contains("frame-ancestors 'none'")
+                    .contains("script-src 'self'")
+                    .doesNotContain("unsafe-inline");
             assertThat(response.header("X-Content-Type-Options")).as(path).isEqualTo("nosniff");
             assertThat(response.header("Referrer-Policy")).as(path).isEqualTo("no-referrer");
             assertThat(response.header("X-Frame-Options")).as(path).isEqualTo("DENY");
@@ -67,11 +83,17 @@ class SecurityHeadersTest {
     private static void assertNoInlineScript(String where, String html) {
         Matcher script = SCRIPT.matcher(html);
         while (script.find()) {
-            assertThat(script.group(1)).as(where + ": a script element loads a file").contains("src=");
+            assertThat(script.group(1))
+                    .as(where + ": a script element loads a file")
+                    .contains("src=");
             int end = html.indexOf("</script>", script.end());
-            assertThat(html.substring(script.end(), end).trim()).as(where + ": script body").isEmpty();
+            assertThat(html.substring(script.end(), end).trim())
+                    .as(where + ": script body")
+                    .isEmpty();
         }
-        assertThat(HANDLER.matcher(html).find()).as(where + ": inline event handler").isFalse();
+        assertThat(HANDLER.matcher(html).find())
+                .as(where + ": inline event handler")
+                .isFalse();
         assertThat(html).as(where).doesNotContainIgnoringCase("javascript:").doesNotContain("style=\"");
     }
 }

@@ -100,8 +100,8 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
      * @param mqtt3SessionExpiry how long a disconnected MQTT 3.1.1 persistent session is kept
      * @param maxQueued QoS 1/2 messages kept per session beyond those in flight
      */
-    public EmbeddedBroker(String node, boolean mqtt5, Duration maxSessionExpiry, Duration mqtt3SessionExpiry,
-            int maxQueued) {
+    public EmbeddedBroker(
+            String node, boolean mqtt5, Duration maxSessionExpiry, Duration mqtt3SessionExpiry, int maxQueued) {
         this.node = node;
         this.mqtt5 = mqtt5;
         this.maxSessionExpiry = maxSessionExpiry;
@@ -123,11 +123,13 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
     /** Starts listening; completes with the bound port. */
     public Future<Integer> start(Vertx vertx, String host, int port) {
         this.vertx = vertx;
-        server = MqttServer.create(vertx, new MqttServerOptions()
-                .setHost(host)
-                .setPort(port)
-                .setMaxMessageSize(256 * 1024 * 1024 - 1)
-                .setAutoClientId(true));
+        server = MqttServer.create(
+                vertx,
+                new MqttServerOptions()
+                        .setHost(host)
+                        .setPort(port)
+                        .setMaxMessageSize(256 * 1024 * 1024 - 1)
+                        .setAutoClientId(true));
         server.endpointHandler(this::onConnect);
         return server.listen().map(MqttServer::actualPort);
     }
@@ -165,17 +167,14 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
     }
 
     /** What one PUBLISH carried. */
-    record Delivered(String id, String topic, byte[] payload, int qos, boolean retain, String sender,
-            String senderUsername) {
-    }
+    record Delivered(
+            String id, String topic, byte[] payload, int qos, boolean retain, String sender, String senderUsername) {}
 
     /** A message waiting for a subscriber's acknowledgement. */
-    record InFlight(Delivered message, int qos, boolean retainFlag) {
-    }
+    record InFlight(Delivered message, int qos, boolean retainFlag) {}
 
-    record Subscription(String filter, TopicFilter match, String group, int qos, boolean noLocal,
-            boolean retainAsPublished) {
-    }
+    record Subscription(
+            String filter, TopicFilter match, String group, int qos, boolean noLocal, boolean retainAsPublished) {}
 
     private static final class Session {
         final String clientId;
@@ -189,6 +188,7 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
         long expiryTimer = -1;
         /** Whether a full queue was logged since it last had room. */
         boolean overflowLogged;
+
         int nextPacketId = 1;
         final Map<String, Subscription> subscriptions = new LinkedHashMap<>();
         final Map<Integer, InFlight> inFlight = new LinkedHashMap<>();
@@ -214,9 +214,10 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
         String clientId = endpoint.clientIdentifier();
         if (!nameableInTopics(clientId)) {
             // Its events would need a topic with wildcards in it: the event's client id could not be told.
-            endpoint.reject(endpoint.protocolVersion() >= 5
-                    ? MqttConnectReturnCode.CONNECTION_REFUSED_CLIENT_IDENTIFIER_NOT_VALID
-                    : MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED);
+            endpoint.reject(
+                    endpoint.protocolVersion() >= 5
+                            ? MqttConnectReturnCode.CONNECTION_REFUSED_CLIENT_IDENTIFIER_NOT_VALID
+                            : MqttConnectReturnCode.CONNECTION_REFUSED_IDENTIFIER_REJECTED);
             return;
         }
         Session session = sessions.get(clientId);
@@ -224,8 +225,12 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
             // Session takeover: the old connection leaves first, so events keep their order.
             MqttEndpoint old = session.endpoint;
             session.endpoint = null;
-            emitClientEvent(clientId, "disconnected", base(clientId, session.username)
-                    .put("reason", "takenover").put("disconnected_at", System.currentTimeMillis()));
+            emitClientEvent(
+                    clientId,
+                    "disconnected",
+                    base(clientId, session.username)
+                            .put("reason", "takenover")
+                            .put("disconnected_at", System.currentTimeMillis()));
             old.close();
         }
         boolean sessionPresent = session != null && !endpoint.isCleanSession() && session.persistent;
@@ -239,17 +244,18 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
             s.expiryTimer = -1;
         }
         s.endpoint = endpoint;
-        s.expiry = endpoint.protocolVersion() >= 5 ? min(Duration.ofSeconds(sessionExpiry(endpoint)), maxSessionExpiry)
+        s.expiry = endpoint.protocolVersion() >= 5
+                ? min(Duration.ofSeconds(sessionExpiry(endpoint)), maxSessionExpiry)
                 : endpoint.isCleanSession() ? Duration.ZERO : mqtt3SessionExpiry;
         s.persistent = !s.expiry.isZero();
         s.username = endpoint.auth() == null ? null : endpoint.auth().getUsername();
         s.maxInFlight = endpoint.protocolVersion() >= 5 ? receiveMaximum(endpoint) : MQTT3_IN_FLIGHT;
 
         endpoint.publishAutoAck(true);
-        endpoint.subscribeHandler(subscribe -> onSubscribe(s, endpoint, subscribe.messageId(),
-                subscribe.topicSubscriptions()));
-        endpoint.unsubscribeHandler(unsubscribe -> onUnsubscribe(s, endpoint, unsubscribe.messageId(),
-                unsubscribe.topics()));
+        endpoint.subscribeHandler(
+                subscribe -> onSubscribe(s, endpoint, subscribe.messageId(), subscribe.topicSubscriptions()));
+        endpoint.unsubscribeHandler(
+                unsubscribe -> onUnsubscribe(s, endpoint, unsubscribe.messageId(), unsubscribe.topics()));
         endpoint.publishHandler(message -> onPublish(s, message));
         endpoint.publishAcknowledgeHandler(packetId -> onAcknowledged(s, endpoint, packetId));
         endpoint.publishReceivedHandler(endpoint::publishRelease);
@@ -260,14 +266,21 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
         endpoint.accept(sessionPresent);
 
         long now = System.currentTimeMillis();
-        emitClientEvent(clientId, "connected", base(clientId, s.username)
-                .put("connected_at", now)
-                .put("ipaddress", endpoint.remoteAddress() == null ? "" : endpoint.remoteAddress().host())
-                .put("proto_name", "MQTT")
-                .put("proto_ver", endpoint.protocolVersion())
-                .put("keepalive", endpoint.keepAliveTimeSeconds())
-                .put("clean_start", endpoint.isCleanSession())
-                .put("connack", 0));
+        emitClientEvent(
+                clientId,
+                "connected",
+                base(clientId, s.username)
+                        .put("connected_at", now)
+                        .put(
+                                "ipaddress",
+                                endpoint.remoteAddress() == null
+                                        ? ""
+                                        : endpoint.remoteAddress().host())
+                        .put("proto_name", "MQTT")
+                        .put("proto_ver", endpoint.protocolVersion())
+                        .put("keepalive", endpoint.keepAliveTimeSeconds())
+                        .put("clean_start", endpoint.isCleanSession())
+                        .put("connack", 0));
         // Unacknowledged messages of a resumed session go first, then what was queued while away.
         if (sessionPresent) {
             List<InFlight> resend = new ArrayList<>(s.inFlight.values());
@@ -279,8 +292,8 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
         }
     }
 
-    private synchronized void onSubscribe(Session s, MqttEndpoint endpoint, int packetId,
-            List<MqttTopicSubscription> requested) {
+    private synchronized void onSubscribe(
+            Session s, MqttEndpoint endpoint, int packetId, List<MqttTopicSubscription> requested) {
         List<MqttSubAckReasonCode> codes = new ArrayList<>();
         List<Subscription> added = new ArrayList<>();
         java.util.Set<String> renewed = new java.util.HashSet<>();
@@ -291,8 +304,12 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
                 if (s.subscriptions.containsKey(filter)) {
                     renewed.add(filter);
                 }
-                added.add(subscribe(s, filter, request.qualityOfService().value(),
-                        options != null && options.isNoLocal(), options != null && options.isRetainAsPublished(),
+                added.add(subscribe(
+                        s,
+                        filter,
+                        request.qualityOfService().value(),
+                        options != null && options.isNoLocal(),
+                        options != null && options.isRetainAsPublished(),
                         options == null ? 0 : options.retainHandling().value()));
                 codes.add(MqttSubAckReasonCode.qosGranted(request.qualityOfService()));
             } catch (IllegalArgumentException e) {
@@ -302,25 +319,35 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
         if (endpoint.protocolVersion() >= 5) {
             endpoint.subscribeAcknowledge(packetId, codes, MqttProperties.NO_PROPERTIES);
         } else {
-            endpoint.subscribeAcknowledge(packetId, codes.stream()
-                    .map(c -> c == MqttSubAckReasonCode.TOPIC_FILTER_INVALID ? MqttQoS.FAILURE
-                            : MqttQoS.valueOf(c.value())).toList());
+            endpoint.subscribeAcknowledge(
+                    packetId,
+                    codes.stream()
+                            .map(c -> c == MqttSubAckReasonCode.TOPIC_FILTER_INVALID
+                                    ? MqttQoS.FAILURE
+                                    : MqttQoS.valueOf(c.value()))
+                            .toList());
         }
         // As EMQX 5: is_new is false when the session held the filter already (emqx_session_mem:subscribe).
         for (Subscription subscription : added) {
-            emitClientEvent(s.clientId, "subscribed", base(s.clientId, s.username)
-                    .put("topic", subscription.filter())
-                    .put("subopts", new JsonObject().put("qos", subscription.qos())
-                            .put("nl", subscription.noLocal() ? 1 : 0)
-                            .put("rap", subscription.retainAsPublished() ? 1 : 0)
-                            .put("is_new", !renewed.contains(subscription.filter()))));
+            emitClientEvent(
+                    s.clientId,
+                    "subscribed",
+                    base(s.clientId, s.username)
+                            .put("topic", subscription.filter())
+                            .put(
+                                    "subopts",
+                                    new JsonObject()
+                                            .put("qos", subscription.qos())
+                                            .put("nl", subscription.noLocal() ? 1 : 0)
+                                            .put("rap", subscription.retainAsPublished() ? 1 : 0)
+                                            .put("is_new", !renewed.contains(subscription.filter()))));
         }
         pump(s);
     }
 
     /** Adds (or replaces) a subscription of the session; sends retained messages as retain handling says. */
-    private Subscription subscribe(Session s, String filter, int qos, boolean noLocal, boolean retainAsPublished,
-            int retainHandling) {
+    private Subscription subscribe(
+            Session s, String filter, int qos, boolean noLocal, boolean retainAsPublished, int retainHandling) {
         TopicFilter match = TopicFilter.parse(filter);
         String group = null;
         if (filter.startsWith("$share/")) {
@@ -357,15 +384,24 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
             }
             Subscription subscription;
             try {
-                subscription = subscribe(s, entry.getKey(), Math.max(0, Math.min(2, entry.getValue())), false, false, 1);
+                subscription =
+                        subscribe(s, entry.getKey(), Math.max(0, Math.min(2, entry.getValue())), false, false, 1);
             } catch (IllegalArgumentException e) {
                 LOG.debugf("embedded broker: %s cannot subscribe to %s: %s", clientId, entry.getKey(), e.getMessage());
                 continue;
             }
-            emitClientEvent(clientId, "subscribed", base(clientId, s.username)
-                    .put("topic", subscription.filter())
-                    .put("subopts", new JsonObject().put("qos", subscription.qos()).put("nl", 0).put("rap", 0)
-                            .put("is_new", true)));
+            emitClientEvent(
+                    clientId,
+                    "subscribed",
+                    base(clientId, s.username)
+                            .put("topic", subscription.filter())
+                            .put(
+                                    "subopts",
+                                    new JsonObject()
+                                            .put("qos", subscription.qos())
+                                            .put("nl", 0)
+                                            .put("rap", 0)
+                                            .put("is_new", true)));
         }
         pump(s);
         return true;
@@ -380,15 +416,16 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
      * @return false when the client has no session or no subscription for the topic
      */
     @Override
-    public synchronized boolean deliverStored(String clientId, String hexId, String topic, byte[] payload, int qos,
-            String sender) {
+    public synchronized boolean deliverStored(
+            String clientId, String hexId, String topic, byte[] payload, int qos, String sender) {
         Session s = sessions.get(clientId);
         if (s == null) {
             return false;
         }
         Subscription best = null;
         for (Subscription subscription : s.subscriptions.values()) {
-            if (subscription.group() == null && subscription.match().matches(topic)
+            if (subscription.group() == null
+                    && subscription.match().matches(topic)
                     && (best == null || subscription.qos() > best.qos())) {
                 best = subscription;
             }
@@ -405,7 +442,8 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
         for (String topic : topics) {
             if (s.subscriptions.remove(topic) != null) {
                 codes.add(MqttUnsubAckReasonCode.SUCCESS);
-                emitClientEvent(s.clientId, "unsubscribed", base(s.clientId, s.username).put("topic", topic));
+                emitClientEvent(
+                        s.clientId, "unsubscribed", base(s.clientId, s.username).put("topic", topic));
             } else {
                 codes.add(MqttUnsubAckReasonCode.NO_SUBSCRIPTION_EXISTED);
             }
@@ -423,8 +461,14 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
             LOG.debugf("embedded broker: %s may not publish to %s", s.clientId, topic);
             return;
         }
-        Delivered delivered = new Delivered(newId(), topic, message.payload().getBytes(),
-                message.qosLevel().value(), message.isRetain(), s.clientId, s.username);
+        Delivered delivered = new Delivered(
+                newId(),
+                topic,
+                message.payload().getBytes(),
+                message.qosLevel().value(),
+                message.isRetain(),
+                s.clientId,
+                s.username);
         publish(delivered);
         if (!serviceTopic(topic)) {
             JsonObject envelope = new JsonObject()
@@ -433,7 +477,9 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
                     .put("username", s.username)
                     .put("topic", topic)
                     .put("qos", delivered.qos())
-                    .put("flags", new JsonObject().put("retain", delivered.retain()).put("dup", message.isDup()))
+                    .put(
+                            "flags",
+                            new JsonObject().put("retain", delivered.retain()).put("dup", message.isDup()))
                     .put("publish_received_at", System.currentTimeMillis())
                     .put("timestamp", System.currentTimeMillis())
                     .put("node", node);
@@ -452,17 +498,21 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
             return;
         }
         InFlight acked = s.inFlight.remove(packetId);
-        if (acked != null && !acked.message().topic().startsWith("$") && !serviceTopic(acked.message().topic())) {
-            emit(ACK_ENVELOPES, new JsonObject()
-                    .put("id", acked.message().id())
-                    .put("clientid", s.clientId)
-                    .put("username", s.username)
-                    .put("from_clientid", acked.message().sender())
-                    .put("from_username", acked.message().senderUsername())
-                    .put("topic", acked.message().topic())
-                    .put("qos", acked.qos())
-                    .put("timestamp", System.currentTimeMillis())
-                    .put("node", node));
+        if (acked != null
+                && !acked.message().topic().startsWith("$")
+                && !serviceTopic(acked.message().topic())) {
+            emit(
+                    ACK_ENVELOPES,
+                    new JsonObject()
+                            .put("id", acked.message().id())
+                            .put("clientid", s.clientId)
+                            .put("username", s.username)
+                            .put("from_clientid", acked.message().sender())
+                            .put("from_username", acked.message().senderUsername())
+                            .put("topic", acked.message().topic())
+                            .put("qos", acked.qos())
+                            .put("timestamp", System.currentTimeMillis())
+                            .put("node", node));
         }
         pump(s);
     }
@@ -472,8 +522,10 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
             return;
         }
         s.endpoint = null;
-        emitClientEvent(s.clientId, "disconnected", base(s.clientId, s.username)
-                .put("reason", reason).put("disconnected_at", System.currentTimeMillis()));
+        emitClientEvent(
+                s.clientId,
+                "disconnected",
+                base(s.clientId, s.username).put("reason", reason).put("disconnected_at", System.currentTimeMillis()));
         if (!s.persistent) {
             sessions.remove(s.clientId);
         } else if (vertx != null) {
@@ -485,8 +537,9 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
     private synchronized void expire(Session s, long timer) {
         if (s.expiryTimer == timer && !s.online() && sessions.get(s.clientId) == s) {
             sessions.remove(s.clientId);
-            LOG.debugf("embedded broker: session of %s expired with %d messages", s.clientId,
-                    s.queue.size() + s.inFlight.size());
+            LOG.debugf(
+                    "embedded broker: session of %s expired with %d messages",
+                    s.clientId, s.queue.size() + s.inFlight.size());
         }
     }
 
@@ -517,8 +570,9 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
                 }
                 if (subscription.group() != null) {
                     if (s.online()) {
-                        groups.computeIfAbsent(subscription.group() + '\u0000' + subscription.match(),
-                                g -> new ArrayList<>()).add(new GroupMember(s, subscription));
+                        groups.computeIfAbsent(
+                                        subscription.group() + '\u0000' + subscription.match(), g -> new ArrayList<>())
+                                .add(new GroupMember(s, subscription));
                     }
                     continue;
                 }
@@ -541,15 +595,14 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
     }
 
     /** A connected member of a shared subscription group. */
-    private record GroupMember(Session session, Subscription subscription) {
-    }
+    private record GroupMember(Session session, Subscription subscription) {}
 
     private void deliver(Session s, Delivered message, int qos, boolean retainFlag) {
         InFlight delivery = new InFlight(message, qos, retainFlag);
         if (qos == 0) {
             if (s.online()) {
-                s.endpoint.publish(message.topic(), Buffer.buffer(message.payload()), MqttQoS.AT_MOST_ONCE, false,
-                        retainFlag);
+                s.endpoint.publish(
+                        message.topic(), Buffer.buffer(message.payload()), MqttQoS.AT_MOST_ONCE, false, retainFlag);
             }
             return;
         }
@@ -559,7 +612,8 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
         if (s.queue.size() >= maxQueued) {
             if (!s.overflowLogged) {
                 s.overflowLogged = true;
-                LOG.warnf("embedded broker: %d messages queued for %s; newer ones are dropped until it takes some",
+                LOG.warnf(
+                        "embedded broker: %d messages queued for %s; newer ones are dropped until it takes some",
                         maxQueued, s.clientId);
             }
             return;
@@ -575,8 +629,13 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
             InFlight next = s.queue.poll();
             int packetId = nextPacketId(s);
             s.inFlight.put(packetId, next);
-            s.endpoint.publish(next.message().topic(), Buffer.buffer(next.message().payload()), MqttQoS.valueOf(next.qos()),
-                    false, next.retainFlag(), packetId);
+            s.endpoint.publish(
+                    next.message().topic(),
+                    Buffer.buffer(next.message().payload()),
+                    MqttQoS.valueOf(next.qos()),
+                    false,
+                    next.retainFlag(),
+                    packetId);
         }
     }
 
@@ -595,8 +654,7 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
     }
 
     private void emit(String topic, JsonObject payload) {
-        publish(new Delivered(newId(), topic, payload.encode().getBytes(StandardCharsets.UTF_8), 1, false,
-                "", null));
+        publish(new Delivered(newId(), topic, payload.encode().getBytes(StandardCharsets.UTF_8), 1, false, "", null));
     }
 
     private JsonObject base(String clientId, String username) {
@@ -623,21 +681,26 @@ public final class EmbeddedBroker implements EmbeddedBrokerHandle, Shareable {
 
     /** Whether a client id can be written into a topic name: no wildcards, no NUL, not empty. */
     static boolean nameableInTopics(String clientId) {
-        return clientId != null && !clientId.isEmpty() && clientId.indexOf('+') < 0 && clientId.indexOf('#') < 0
+        return clientId != null
+                && !clientId.isEmpty()
+                && clientId.indexOf('+') < 0
+                && clientId.indexOf('#') < 0
                 && clientId.indexOf('\u0000') < 0;
     }
 
     private static int receiveMaximum(MqttEndpoint endpoint) {
-        var property = endpoint.connectProperties() == null ? null
+        var property = endpoint.connectProperties() == null
+                ? null
                 : endpoint.connectProperties().getProperty(MqttProperties.MqttPropertyType.RECEIVE_MAXIMUM.value());
         return property == null ? 65535 : Math.max(1, (Integer) property.value());
     }
 
     /** The CONNECT's session expiry interval in seconds (an unsigned 32-bit number; 0 when absent). */
     private static long sessionExpiry(MqttEndpoint endpoint) {
-        var property = endpoint.connectProperties() == null ? null
-                : endpoint.connectProperties().getProperty(
-                        MqttProperties.MqttPropertyType.SESSION_EXPIRY_INTERVAL.value());
+        var property = endpoint.connectProperties() == null
+                ? null
+                : endpoint.connectProperties()
+                        .getProperty(MqttProperties.MqttPropertyType.SESSION_EXPIRY_INTERVAL.value());
         return property == null ? 0 : Integer.toUnsignedLong((Integer) property.value());
     }
 }

@@ -47,13 +47,18 @@ public class EmbeddedBrokerService {
             }
             EmbeddedBroker started = new EmbeddedBroker(config.node(), config.mqtt5());
             int port = started.start(vertx, config.host(), config.port())
-                    .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+                    .toCompletionStage()
+                    .toCompletableFuture()
+                    .get(10, TimeUnit.SECONDS);
             broker = started;
             Log.infof("embedded MQTT broker listening on %s:%d (node %s)", config.host(), port, config.node());
         } catch (ExecutionException e) {
-            throw new IllegalStateException("the embedded MQTT broker cannot listen on " + config.host() + ":"
-                    + config.port() + " (" + e.getCause().getMessage() + "; another mqtt-dynamo dev mode?): stop"
-                    + " what listens there, or set mqtt-dynamo.embedded-broker.port", e.getCause());
+            throw new IllegalStateException(
+                    "the embedded MQTT broker cannot listen on " + config.host() + ":"
+                            + config.port() + " (" + e.getCause().getMessage()
+                            + "; another mqtt-dynamo dev mode?): stop"
+                            + " what listens there, or set mqtt-dynamo.embedded-broker.port",
+                    e.getCause());
         }
     }
 

@@ -35,8 +35,8 @@ public class EmbeddedInProcessBroker implements InProcessBroker {
     }
 
     @Override
-    public Uni<Boolean> deliverStored(String clientId, String hexId, String topic, byte[] payload, int qos,
-            String sender) {
+    public Uni<Boolean> deliverStored(
+            String clientId, String hexId, String topic, byte[] payload, int qos, String sender) {
         return onBroker(broker -> broker.deliverStored(clientId, hexId, topic, payload, qos, sender));
     }
 
@@ -51,7 +51,9 @@ public class EmbeddedInProcessBroker implements InProcessBroker {
         if (broker.isEmpty()) {
             return Uni.createFrom().item(false);
         }
-        return Uni.createFrom().completionStage(() -> broker.get()
-                .onConnectionsLoop(() -> call.apply(broker.get())).toCompletionStage());
+        return Uni.createFrom()
+                .completionStage(() -> broker.get()
+                        .onConnectionsLoop(() -> call.apply(broker.get()))
+                        .toCompletionStage());
     }
 }

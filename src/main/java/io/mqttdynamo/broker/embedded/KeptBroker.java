@@ -41,12 +41,10 @@ final class KeptBroker {
     private static final String SETTINGS = "embedded-broker.settings";
     private static final String CODE = "embedded-broker.code";
 
-    private KeptBroker() {
-    }
+    private KeptBroker() {}
 
     /** The broker dev mode runs: the one an earlier application left, or a new one. */
-    static EmbeddedBrokerHandle startOrTakeOver(Vertx vertx, MqttDynamoConfig.EmbeddedBroker config)
-            throws Exception {
+    static EmbeddedBrokerHandle startOrTakeOver(Vertx vertx, MqttDynamoConfig.EmbeddedBroker config) throws Exception {
         LocalMap<String, Object> kept = LiveReload.kept(vertx);
         Map<String, byte[]> classes = snapshot();
         String code = digest(classes);
@@ -57,12 +55,13 @@ final class KeptBroker {
                 Log.debugf("embedded MQTT broker on %s:%d kept from before the reload", config.host(), config.port());
                 return handle(running);
             }
-            Log.infof("embedded MQTT broker restarted: its %s changed; its clients reconnect",
+            Log.infof(
+                    "embedded MQTT broker restarted: its %s changed; its clients reconnect",
                     settings.equals(kept.get(SETTINGS)) ? "code" : "settings");
             stop(vertx);
         }
-        Class<?> type = new SnapshotLoader(Vertx.class.getClassLoader(), classes)
-                .loadClass(EmbeddedBroker.class.getName());
+        Class<?> type =
+                new SnapshotLoader(Vertx.class.getClassLoader(), classes).loadClass(EmbeddedBroker.class.getName());
         Object broker = type.getConstructor(String.class, boolean.class).newInstance(config.node(), config.mqtt5());
         @SuppressWarnings("unchecked")
         Future<Integer> listening = (Future<Integer>) type.getMethod("start", Vertx.class, String.class, int.class)
@@ -71,8 +70,9 @@ final class KeptBroker {
         kept.put(BROKER, broker);
         kept.put(SETTINGS, settings);
         kept.put(CODE, code);
-        Log.infof("embedded MQTT broker listening on %s:%d (node %s); kept across live reloads", config.host(), port,
-                config.node());
+        Log.infof(
+                "embedded MQTT broker listening on %s:%d (node %s); kept across live reloads",
+                config.host(), port, config.node());
         return handle(broker);
     }
 
@@ -92,8 +92,10 @@ final class KeptBroker {
         if (broker instanceof EmbeddedBrokerHandle same) {
             return same;
         }
-        return (EmbeddedBrokerHandle) Proxy.newProxyInstance(EmbeddedBrokerHandle.class.getClassLoader(),
-                new Class<?>[] {EmbeddedBrokerHandle.class}, (proxy, method, args) -> {
+        return (EmbeddedBrokerHandle) Proxy.newProxyInstance(
+                EmbeddedBrokerHandle.class.getClassLoader(),
+                new Class<?>[] {EmbeddedBrokerHandle.class},
+                (proxy, method, args) -> {
                     if (method.getDeclaringClass() == Object.class) {
                         return switch (method.getName()) {
                             case "equals" -> proxy == args[0];
@@ -134,13 +136,15 @@ final class KeptBroker {
         try (Stream<Path> files = Files.list(dir)) {
             for (Path file : (Iterable<Path>) files::iterator) {
                 String name = file.getFileName().toString();
-                if (name.equals("EmbeddedBroker.class") || name.startsWith("EmbeddedBroker$")
+                if (name.equals("EmbeddedBroker.class")
+                        || name.startsWith("EmbeddedBroker$")
                         || name.equals("EmbeddedBrokerHandle.class")) {
                     classes.put(className(root, file), Files.readAllBytes(file));
                 }
             }
         }
-        Path domain = root.resolve(io.mqttdynamo.domain.TopicFilter.class.getPackageName().replace('.', '/'));
+        Path domain = root.resolve(
+                io.mqttdynamo.domain.TopicFilter.class.getPackageName().replace('.', '/'));
         try (Stream<Path> files = Files.walk(domain)) {
             for (Path file : (Iterable<Path>) files::iterator) {
                 if (file.getFileName().toString().endsWith(".class")) {
@@ -152,7 +156,8 @@ final class KeptBroker {
     }
 
     private static String className(Path root, Path file) {
-        String relative = root.relativize(file).toString().replace(file.getFileSystem().getSeparator(), ".");
+        String relative =
+                root.relativize(file).toString().replace(file.getFileSystem().getSeparator(), ".");
         return relative.substring(0, relative.length() - ".class".length());
     }
 

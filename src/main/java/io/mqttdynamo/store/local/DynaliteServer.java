@@ -26,6 +26,7 @@ public final class DynaliteServer implements AutoCloseable {
 
     /** Environment variable naming the process whose end ends the server (read by serve.js). */
     static final String OWNER_ENV = "MQTT_DYNAMO_OWNER_PID";
+
     private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
 
     private final ProcessHandle process;
@@ -62,16 +63,26 @@ public final class DynaliteServer implements AutoCloseable {
         }
         List<String> command = new ArrayList<>();
         setsid().ifPresent(command::add);
-        command.addAll(List.of(node(), packageDir.resolve("serve.js").toString(), "--host", host, "--port",
-                Integer.toString(port), "--createTableMs", "20", "--deleteTableMs", "20", "--updateTableMs", "20"));
+        command.addAll(List.of(
+                node(),
+                packageDir.resolve("serve.js").toString(),
+                "--host",
+                host,
+                "--port",
+                Integer.toString(port),
+                "--createTableMs",
+                "20",
+                "--deleteTableMs",
+                "20",
+                "--updateTableMs",
+                "20"));
         if (dataPath.isPresent()) {
             Files.createDirectories(dataPath.get());
             command.add("--path");
             command.add(dataPath.get().toString());
         }
-        ProcessBuilder builder = new ProcessBuilder(command)
-                .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        ProcessBuilder builder =
+                new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
         builder.environment().put(OWNER_ENV, Long.toString(ownerPid));
         Process process = builder.start();
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
@@ -178,9 +189,11 @@ public final class DynaliteServer implements AutoCloseable {
                     .redirectOutput(ProcessBuilder.Redirect.INHERIT)
                     .start();
         } catch (IOException e) {
-            throw new IOException("the local DynamoDB server needs Node.js and npm (not found: " + e.getMessage()
-                    + "); install Node.js 18 or newer, or set mqtt-dynamo.local-dynamodb.enabled=false and"
-                    + " quarkus.dynamodb.endpoint-override to a DynamoDB endpoint", e);
+            throw new IOException(
+                    "the local DynamoDB server needs Node.js and npm (not found: " + e.getMessage()
+                            + "); install Node.js 18 or newer, or set mqtt-dynamo.local-dynamodb.enabled=false and"
+                            + " quarkus.dynamodb.endpoint-override to a DynamoDB endpoint",
+                    e);
         }
         if (install.waitFor() != 0) {
             throw new IOException("'npm ci' in " + packageDir + " failed with code " + install.exitValue());

@@ -47,12 +47,16 @@ public class LocalDynamoDbService {
             Optional<DynaliteServer> kept = takeOver();
             if (kept.isPresent()) {
                 server = kept.get();
-                Log.debugf("local DynamoDB-compatible server (dynalite) at %s kept from before the reload",
+                Log.debugf(
+                        "local DynamoDB-compatible server (dynalite) at %s kept from before the reload",
                         server.endpoint());
                 return;
             }
         }
-        server = DynaliteServer.start(Path.of(config.directory()), config.host(), config.port(),
+        server = DynaliteServer.start(
+                Path.of(config.directory()),
+                config.host(),
+                config.port(),
                 config.dataPath().map(Path::of));
         if (LiveReload.devMode()) {
             LiveReload.kept(vertx).put(key(), server.pid() + " " + settings());

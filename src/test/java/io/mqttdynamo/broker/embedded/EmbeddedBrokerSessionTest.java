@@ -38,7 +38,10 @@ class EmbeddedBrokerSessionTest {
     void start() throws Exception {
         vertx = Vertx.vertx();
         broker = new EmbeddedBroker("test@127.0.0.1", true, Duration.ofSeconds(30), Duration.ofSeconds(1), MAX_QUEUED);
-        port = broker.start(vertx, "127.0.0.1", 0).toCompletionStage().toCompletableFuture().get();
+        port = broker.start(vertx, "127.0.0.1", 0)
+                .toCompletionStage()
+                .toCompletableFuture()
+                .get();
     }
 
     @AfterEach
@@ -48,7 +51,11 @@ class EmbeddedBrokerSessionTest {
     }
 
     private Mqtt5BlockingClient mqtt5(String clientId) {
-        return MqttClient.builder().useMqttVersion5().identifier(clientId).serverHost("127.0.0.1").serverPort(port)
+        return MqttClient.builder()
+                .useMqttVersion5()
+                .identifier(clientId)
+                .serverHost("127.0.0.1")
+                .serverPort(port)
                 .buildBlocking();
     }
 
@@ -63,7 +70,12 @@ class EmbeddedBrokerSessionTest {
         assertThat(held).isPositive();
         await().atMost(Duration.ofSeconds(10)).until(() -> broker.sessionCount() == held - 1);
         // and coming back finds no session
-        assertThat(client.connectWith().cleanStart(false).sessionExpiryInterval(1).send().isSessionPresent()).isFalse();
+        assertThat(client.connectWith()
+                        .cleanStart(false)
+                        .sessionExpiryInterval(1)
+                        .send()
+                        .isSessionPresent())
+                .isFalse();
         client.disconnect();
     }
 
@@ -74,22 +86,31 @@ class EmbeddedBrokerSessionTest {
         client.connectWith().cleanStart(true).sessionExpiryInterval(0xFFFFFFFFL).send();
         client.disconnect();
         // within the maximum the session is there
-        assertThat(client.connectWith().cleanStart(false).sessionExpiryInterval(0xFFFFFFFFL).send()
-                .isSessionPresent()).isTrue();
+        assertThat(client.connectWith()
+                        .cleanStart(false)
+                        .sessionExpiryInterval(0xFFFFFFFFL)
+                        .send()
+                        .isSessionPresent())
+                .isTrue();
         client.disconnect();
     }
 
     @Test
     void anMqtt311PersistentSessionEndsAfterTheBrokersBound() {
         String id = "mqtt3-" + UUID.randomUUID();
-        Mqtt3BlockingClient client = MqttClient.builder().useMqttVersion3().identifier(id).serverHost("127.0.0.1")
-                .serverPort(port).buildBlocking();
+        Mqtt3BlockingClient client = MqttClient.builder()
+                .useMqttVersion3()
+                .identifier(id)
+                .serverHost("127.0.0.1")
+                .serverPort(port)
+                .buildBlocking();
         client.connectWith().cleanSession(false).send();
         client.subscribeWith().topicFilter("t/" + id).qos(MqttQos.AT_LEAST_ONCE).send();
         client.disconnect();
         int held = broker.sessionCount();
         await().atMost(Duration.ofSeconds(10)).until(() -> broker.sessionCount() == held - 1);
-        assertThat(client.connectWith().cleanSession(false).send().isSessionPresent()).isFalse();
+        assertThat(client.connectWith().cleanSession(false).send().isSessionPresent())
+                .isFalse();
         client.disconnect();
     }
 
@@ -103,8 +124,12 @@ class EmbeddedBrokerSessionTest {
         Mqtt5BlockingClient publisher = mqtt5("pub-" + id);
         publisher.connect();
         for (int i = 0; i < MAX_QUEUED * 3; i++) {
-            publisher.publishWith().topic("q/" + id).qos(MqttQos.AT_LEAST_ONCE)
-                    .payload(("m" + i).getBytes(StandardCharsets.UTF_8)).send();
+            publisher
+                    .publishWith()
+                    .topic("q/" + id)
+                    .qos(MqttQos.AT_LEAST_ONCE)
+                    .payload(("m" + i).getBytes(StandardCharsets.UTF_8))
+                    .send();
         }
         publisher.disconnect();
         assertThat(broker.waitingFor(id)).isEqualTo(MAX_QUEUED);
@@ -127,13 +152,14 @@ class EmbeddedBrokerSessionTest {
                         for (int i = first; i < first + perRound / 2; i++) {
                             String hexId = String.format("%032X", i + 1);
                             String topic = "s/" + id + "/" + i;
-                            broker.onConnectionsLoop(() -> broker.deliverStored(id, hexId, topic,
-                                    "stored".getBytes(StandardCharsets.UTF_8), 1, "sender"));
+                            broker.onConnectionsLoop(() -> broker.deliverStored(
+                                    id, hexId, topic, "stored".getBytes(StandardCharsets.UTF_8), 1, "sender"));
                         }
                     });
                 }
                 int expected = (round + 1) * perRound;
-                await().atMost(Duration.ofSeconds(20)).until(() -> client.received().size() == expected);
+                await().atMost(Duration.ofSeconds(20))
+                        .until(() -> client.received().size() == expected);
             }
         } finally {
             threads.shutdownNow();

@@ -53,12 +53,21 @@ class KeptBrokerTest {
         Mqtt5BlockingClient client = client("kept-client");
         client.connectWith().cleanStart(true).sessionExpiryInterval(60).send();
         List<String> received = new CopyOnWriteArrayList<>();
-        client.toAsync().publishes(MqttGlobalPublishFilter.ALL,
-                p -> received.add(p.getTopic() + "=" + new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8)));
+        client.toAsync()
+                .publishes(
+                        MqttGlobalPublishFilter.ALL,
+                        p -> received.add(
+                                p.getTopic() + "=" + new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8)));
         assertThat(handle.subscribe("kept-client", Map.of("a/+", 1))).isTrue();
         assertThat(handle.subscribe("nobody", Map.of("a/+", 1))).isFalse();
-        assertThat(handle.deliverStored("kept-client", "0".repeat(31) + "1", "a/b",
-                "stored".getBytes(StandardCharsets.UTF_8), 1, "someone")).isTrue();
+        assertThat(handle.deliverStored(
+                        "kept-client",
+                        "0".repeat(31) + "1",
+                        "a/b",
+                        "stored".getBytes(StandardCharsets.UTF_8),
+                        1,
+                        "someone"))
+                .isTrue();
         await().atMost(Duration.ofSeconds(10)).until(() -> received.contains("a/b=stored"));
         client.disconnect();
     }
@@ -68,14 +77,25 @@ class KeptBrokerTest {
         KeptBroker.startOrTakeOver(vertx, config("node-a"));
         Mqtt5AsyncClient subscriber = client("stays").toAsync();
         List<String> received = new CopyOnWriteArrayList<>();
-        subscriber.publishes(MqttGlobalPublishFilter.ALL,
+        subscriber.publishes(
+                MqttGlobalPublishFilter.ALL,
                 p -> received.add(new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8)));
         subscriber.connectWith().cleanStart(true).send().get();
-        subscriber.subscribeWith().topicFilter("r").qos(MqttQos.AT_LEAST_ONCE).send().get();
+        subscriber
+                .subscribeWith()
+                .topicFilter("r")
+                .qos(MqttQos.AT_LEAST_ONCE)
+                .send()
+                .get();
         Mqtt5BlockingClient publisher = client("publisher");
         publisher.connect();
-        publisher.publishWith().topic("r").payload("retained".getBytes(StandardCharsets.UTF_8))
-                .qos(MqttQos.AT_LEAST_ONCE).retain(true).send();
+        publisher
+                .publishWith()
+                .topic("r")
+                .payload("retained".getBytes(StandardCharsets.UTF_8))
+                .qos(MqttQos.AT_LEAST_ONCE)
+                .retain(true)
+                .send();
         await().atMost(Duration.ofSeconds(10)).until(() -> received.size() == 1);
 
         EmbeddedBrokerHandle next = KeptBroker.startOrTakeOver(vertx, config("node-a"));
@@ -83,8 +103,12 @@ class KeptBrokerTest {
         assertThat(subscriber.getState().isConnected()).isTrue();
         // The same broker: it knows the subscriber's session.
         assertThat(next.subscribe("stays", Map.of("other", 1))).isTrue();
-        publisher.publishWith().topic("r").payload("after".getBytes(StandardCharsets.UTF_8))
-                .qos(MqttQos.AT_LEAST_ONCE).send();
+        publisher
+                .publishWith()
+                .topic("r")
+                .payload("after".getBytes(StandardCharsets.UTF_8))
+                .qos(MqttQos.AT_LEAST_ONCE)
+                .send();
         await().atMost(Duration.ofSeconds(10)).until(() -> received.contains("after"));
         // Never disconnected (this client does not reconnect), so the retained message came once.
         assertThat(received).containsExactly("retained", "after");
@@ -105,7 +129,11 @@ class KeptBrokerTest {
     }
 
     private Mqtt5BlockingClient client(String id) {
-        return MqttClient.builder().useMqttVersion5().identifier(id).serverHost("127.0.0.1").serverPort(port)
+        return MqttClient.builder()
+                .useMqttVersion5()
+                .identifier(id)
+                .serverHost("127.0.0.1")
+                .serverPort(port)
                 .buildBlocking();
     }
 

@@ -50,8 +50,8 @@ class DynaliteServerTest {
     @Test
     void theServerEndsOnceTheProcessThatStartedItIsGone() throws Exception {
         Process owner = new ProcessBuilder("sleep", "120").start();
-        try (DynaliteServer server = DynaliteServer.start(PACKAGE, "127.0.0.1", LocalDynamoDbResource.freePort(),
-                Optional.empty(), owner.pid())) {
+        try (DynaliteServer server = DynaliteServer.start(
+                PACKAGE, "127.0.0.1", LocalDynamoDbResource.freePort(), Optional.empty(), owner.pid())) {
             assertThat(server.isAlive()).isTrue();
             owner.destroy();
             await().atMost(Duration.ofSeconds(10)).until(() -> !server.isAlive());
@@ -70,7 +70,10 @@ class DynaliteServerTest {
                 assertThat(processGroup(stat)).isNotEqualTo(processGroup(Path.of("/proc/self/stat")));
             }
             // Where it shares the group (no setsid), the interrupt reaches it: it stays.
-            assertThat(new ProcessBuilder("kill", "-INT", Long.toString(server.pid())).start().waitFor()).isZero();
+            assertThat(new ProcessBuilder("kill", "-INT", Long.toString(server.pid()))
+                            .start()
+                            .waitFor())
+                    .isZero();
             await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(server::isAlive);
             assertThat(answers(port)).isTrue();
         }
