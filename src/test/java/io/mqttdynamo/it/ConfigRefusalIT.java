@@ -7,22 +7,33 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * Wrong settings stop the packaged service at start-up, with the property named, before it takes any
  * message: nothing is acknowledged and dropped because of a typo.
+ * <p>
+ * The start-up check lists every problem it finds, so one start carries one problem of each kind it checks (a
+ * hook line, the broker API, the login, ranges), and each test reads its own in that start's log; a value the
+ * configuration cannot convert stops the start before the check, so it has a start of its own.
  */
 class ConfigRefusalIT {
 
-    private PackagedService service;
+    /** The log of the start with every checked problem at once. */
+    private static String checkedProblems;
 
-    @AfterEach
-    void stop() {
-        if (service != null) {
-            service.close();
-        }
+    @BeforeAll
+    static void startWithEveryCheckedProblem() throws Exception {
+        Map<String, String> problems = new HashMap<>();
+        problems.put("BACKEND_DYNAMO_HOOK_MESSAGE_PUBLISH_1",
+                "{\"topic\": \"#\", \"action\": {\"function\": \"on_mesage_publish\"}}");
+        problems.put("MQTT_DYNAMO_BROKER_API_URL", "http://127.0.0.1:9");
+        problems.put("MQTT_DYNAMO_BROKER_API_SECRET", "api-secret-in-env-31d7");
+        problems.put("MQTT_DYNAMO_DASHBOARD_AUTH_ENABLED", "true");
+        problems.put("MQTT_DYNAMO_STORE_BATCH_SIZE", "30");
+        problems.put("MQTT_DYNAMO_BROKER_RECEIVE_MAXIMUM", "70000");
+        checkedProblems = refusedWith(problems, "config-refusal-checked");
     }
 
     /** A service that would otherwise start (nothing it needs is missing but what the test breaks). */
@@ -42,57 +53,39 @@ class ConfigRefusalIT {
         return env;
     }
 
-    private String refusedWith(Map<String, String> change, String name) throws Exception {
+    /** The log of a start with {@code change}, once the service stopped by itself with a non-zero code. */
+    private static String refusedWith(Map<String, String> change, String name) throws Exception {
         Map<String, String> env = environment();
         env.putAll(change);
-        service = PackagedService.start(env, name);
-        Optional<Integer> exit = service.exitCode(Duration.ofSeconds(60));
-        assertThat(exit).as("the service stops by itself").isPresent();
-        assertThat(exit.get()).isNotZero();
-        return service.log();
+        try (PackagedService service = PackagedService.start(env, name)) {
+            Optional<Integer> exit = service.exitCode(Duration.ofSeconds(60));
+            assertThat(exit).as("the service stops by itself").isPresent();
+            assertThat(exit.get()).isNotZero();
+            return service.log();
+        }
     }
 
     @Test
-    void aMisspelledHookFunctionStopsTheStart() throws Exception {
-        String log = refusedWith(
-                Map.of(
-                        "BACKEND_DYNAMO_HOOK_MESSAGE_PUBLISH_1",
-                        "{\"topic\": \"#\", \"action\": {\"function\": \"on_mesage_publish\"}}"),
-                "config-refusal-hook");
-        assertThat(log)
-                .contains("backend.dynamo.hook.message.publish.1")
-                .contains("on_mesage_publish")
+    void aMisspelledHookFunctionStopsTheStart() {
+        assertThat(checkedProblems).contains("backend.dynamo.hook.message.publish.1").contains("on_mesage_publish")
                 .contains("on_message_publish");
     }
 
     @Test
-    void aBrokerApiWithoutKeyOrOnADialectWithoutApiStopsTheStartWithoutShowingTheSecret() throws Exception {
-        String log = refusedWith(
-                Map.of(
-                        "MQTT_DYNAMO_BROKER_API_URL",
-                        "http://127.0.0.1:9",
-                        "MQTT_DYNAMO_BROKER_API_SECRET",
-                        "api-secret-in-env-31d7"),
-                "config-refusal-api");
-        assertThat(log)
-                .contains("mqtt-dynamo.broker.api.key and mqtt-dynamo.broker.api.secret must be set")
+    void aBrokerApiWithoutKeyOrOnADialectWithoutApiStopsTheStartWithoutShowingTheSecret() {
+        assertThat(checkedProblems).contains("mqtt-dynamo.broker.api.key and mqtt-dynamo.broker.api.secret must be set")
                 .contains("mqtt-dynamo.broker.api.url needs mqtt-dynamo.events.dialect emqx5 or emqx4")
                 .doesNotContain("api-secret-in-env-31d7");
     }
 
     @Test
-    void aLoginWithoutPasswordStopsTheStart() throws Exception {
-        String log = refusedWith(Map.of("MQTT_DYNAMO_DASHBOARD_AUTH_ENABLED", "true"), "config-refusal-auth");
-        assertThat(log).contains("mqtt-dynamo.dashboard.auth.password");
+    void aLoginWithoutPasswordStopsTheStart() {
+        assertThat(checkedProblems).contains("mqtt-dynamo.dashboard.auth.password");
     }
 
     @Test
-    void outOfRangeValuesStopTheStartInsteadOfBeingClamped() throws Exception {
-        String log = refusedWith(
-                Map.of("MQTT_DYNAMO_STORE_BATCH_SIZE", "30", "MQTT_DYNAMO_BROKER_RECEIVE_MAXIMUM", "70000"),
-                "config-refusal-range");
-        assertThat(log)
-                .contains("mqtt-dynamo.store.batch-size = 30: must be from 1 to 25")
+    void outOfRangeValuesStopTheStartInsteadOfBeingClamped() {
+        assertThat(checkedProblems).contains("mqtt-dynamo.store.batch-size = 30: must be from 1 to 25")
                 .contains("mqtt-dynamo.broker.receive-maximum = 70000: must be from 1 to 65535");
     }
 
