@@ -26,7 +26,8 @@ class ConfigRefusalIT {
     @BeforeAll
     static void startWithEveryCheckedProblem() throws Exception {
         Map<String, String> problems = new HashMap<>();
-        problems.put("BACKEND_DYNAMO_HOOK_MESSAGE_PUBLISH_1",
+        problems.put(
+                "BACKEND_DYNAMO_HOOK_MESSAGE_PUBLISH_1",
                 "{\"topic\": \"#\", \"action\": {\"function\": \"on_mesage_publish\"}}");
         problems.put("MQTT_DYNAMO_BROKER_API_URL", "http://127.0.0.1:9");
         problems.put("MQTT_DYNAMO_BROKER_API_SECRET", "api-secret-in-env-31d7");
@@ -67,13 +68,16 @@ class ConfigRefusalIT {
 
     @Test
     void aMisspelledHookFunctionStopsTheStart() {
-        assertThat(checkedProblems).contains("backend.dynamo.hook.message.publish.1").contains("on_mesage_publish")
+        assertThat(checkedProblems)
+                .contains("backend.dynamo.hook.message.publish.1")
+                .contains("on_mesage_publish")
                 .contains("on_message_publish");
     }
 
     @Test
     void aBrokerApiWithoutKeyOrOnADialectWithoutApiStopsTheStartWithoutShowingTheSecret() {
-        assertThat(checkedProblems).contains("mqtt-dynamo.broker.api.key and mqtt-dynamo.broker.api.secret must be set")
+        assertThat(checkedProblems)
+                .contains("mqtt-dynamo.broker.api.key and mqtt-dynamo.broker.api.secret must be set")
                 .contains("mqtt-dynamo.broker.api.url needs mqtt-dynamo.events.dialect emqx5 or emqx4")
                 .doesNotContain("api-secret-in-env-31d7");
     }
@@ -85,7 +89,8 @@ class ConfigRefusalIT {
 
     @Test
     void outOfRangeValuesStopTheStartInsteadOfBeingClamped() {
-        assertThat(checkedProblems).contains("mqtt-dynamo.store.batch-size = 30: must be from 1 to 25")
+        assertThat(checkedProblems)
+                .contains("mqtt-dynamo.store.batch-size = 30: must be from 1 to 25")
                 .contains("mqtt-dynamo.broker.receive-maximum = 70000: must be from 1 to 65535");
     }
 
