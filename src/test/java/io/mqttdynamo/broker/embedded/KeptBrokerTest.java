@@ -51,22 +51,28 @@ class KeptBrokerTest {
         assertThat(handle).isNotInstanceOf(EmbeddedBroker.class);
 
         Mqtt5BlockingClient client = client("kept-client");
-        client.connectWith().cleanStart(true).sessionExpiryInterval(60).send();
         List<String> received = new CopyOnWriteArrayList<>();
+        // Before connecting: HiveMQ registers the callback on the client's event loop, asynchronously.
         client.toAsync()
                 .publishes(
                         MqttGlobalPublishFilter.ALL,
                         p -> received.add(
                                 p.getTopic() + "=" + new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8)));
-        assertThat(handle.subscribe("kept-client", Map.of("a/+", 1))).isTrue();
-        assertThat(handle.subscribe("nobody", Map.of("a/+", 1))).isFalse();
-        assertThat(handle.deliverStored(
-                        "kept-client",
-                        "0".repeat(31) + "1",
-                        "a/b",
-                        "stored".getBytes(StandardCharsets.UTF_8),
-                        1,
-                        "someone"))
+        client.connectWith().cleanStart(true).sessionExpiryInterval(60).send();
+        // On the connections' event loop, as the service calls them (EmbeddedBrokerHandle#onConnectionsLoop).
+        assertThat(onLoop(handle, () -> handle.subscribe("kept-client", Map.of("a/+", 1))))
+                .isTrue();
+        assertThat(onLoop(handle, () -> handle.subscribe("nobody", Map.of("a/+", 1))))
+                .isFalse();
+        assertThat(onLoop(
+                        handle,
+                        () -> handle.deliverStored(
+                                "kept-client",
+                                "0".repeat(31) + "1",
+                                "a/b",
+                                "stored".getBytes(StandardCharsets.UTF_8),
+                                1,
+                                "someone")))
                 .isTrue();
         await().atMost(Duration.ofSeconds(10)).until(() -> received.contains("a/b=stored"));
         client.disconnect();
@@ -126,6 +132,13 @@ class KeptBrokerTest {
 
         await().atMost(Duration.ofSeconds(10)).until(() -> !client.getState().isConnected());
         assertThat(next.subscribe("dropped", Map.of("x", 1))).isFalse();
+    }
+
+    private static <T> T onLoop(EmbeddedBrokerHandle handle, java.util.function.Supplier<T> call) throws Exception {
+        return handle.onConnectionsLoop(call)
+                .toCompletionStage()
+                .toCompletableFuture()
+                .get(10, java.util.concurrent.TimeUnit.SECONDS);
     }
 
     private Mqtt5BlockingClient client(String id) {
