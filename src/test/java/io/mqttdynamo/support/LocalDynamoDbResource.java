@@ -5,22 +5,22 @@ import static org.awaitility.Awaitility.await;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import io.mqttdynamo.store.local.DynaliteServer;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
-
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.regions.Region;
-import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 
 /**
  * Points a test application at a real local DynamoDB-compatible server (dynalite) with no table in it. With the
@@ -97,30 +97,60 @@ public class LocalDynamoDbResource implements QuarkusTestResourceLifecycleManage
         }
     }
 
-    /** Deletes every table of the server at {@code endpoint} and returns once none is left. */
+    /**
+     * Deletes every table of the server at {@code endpoint} and returns once none is left. Plain HTTP requests in
+     * DynamoDB's JSON protocol: each test profile's class loader would load and start the SDK's client anew for it
+     * (seconds), where a handful of requests take milliseconds. dynalite checks that a request is signed, not the
+     * signature.
+     */
     static void deleteAllTables(String endpoint) {
-        try (DynamoDbAsyncClient dynamo = DynamoDbAsyncClient.builder()
-                .endpointOverride(URI.create(endpoint))
-                .region(Region.US_WEST_2)
-                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("test", "test")))
-                .build()) {
-            // dynalite removes a deleted table after --deleteTableMs (20 ms); until then it lists it, DELETING.
-            await("no table left on " + endpoint)
-                    .atMost(CLEAR_TIMEOUT)
-                    .pollDelay(Duration.ZERO)
-                    .pollInterval(Duration.ofMillis(20))
-                    .until(() -> {
-                        List<String> tables =
-                                dynamo.listTables().get(10, TimeUnit.SECONDS).tableNames();
-                        for (String table : tables) {
-                            dynamo.deleteTable(b -> b.tableName(table))
-                                    .exceptionally(e -> null)
-                                    .get(10, TimeUnit.SECONDS);
-                        }
-                        return tables.isEmpty();
-                    });
-        }
+        HttpClient http = HttpClient.newHttpClient();
+        // dynalite removes a deleted table after --deleteTableMs (20 ms); until then it lists it, DELETING.
+        await("no table left on " + endpoint)
+                .atMost(CLEAR_TIMEOUT)
+                .pollDelay(Duration.ZERO)
+                .pollInterval(Duration.ofMillis(20))
+                .until(() -> {
+                    List<String> tables = tableNames(call(http, endpoint, "ListTables", "{}"));
+                    for (String table : tables) {
+                        // A table already being deleted answers ResourceInUseException: it is gone soon anyway.
+                        call(http, endpoint, "DeleteTable", "{\"TableName\":\"" + table + "\"}");
+                    }
+                    return tables.isEmpty();
+                });
     }
+
+    private static String call(HttpClient http, String endpoint, String action, String body) throws Exception {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(endpoint + "/"))
+                .timeout(Duration.ofSeconds(10))
+                .header("Content-Type", "application/x-amz-json-1.0")
+                .header("X-Amz-Target", "DynamoDB_20120810." + action)
+                .header(
+                        "Authorization",
+                        "AWS4-HMAC-SHA256 Credential=test/20260101/us-west-2/dynamodb/aws4_request, "
+                                + "SignedHeaders=host, Signature=0")
+                .header("X-Amz-Date", "20260101T000000Z")
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build();
+        return http.send(request, HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    /** The names in a ListTables answer: {@code {"TableNames":["a","b"]}} (table names have no quotes in them). */
+    static List<String> tableNames(String listTablesAnswer) {
+        Matcher names = TABLE_NAMES.matcher(listTablesAnswer);
+        if (!names.find()) {
+            throw new IllegalStateException("not a ListTables answer: " + listTablesAnswer);
+        }
+        List<String> tables = new ArrayList<>();
+        Matcher name = QUOTED.matcher(names.group(1));
+        while (name.find()) {
+            tables.add(name.group(1));
+        }
+        return tables;
+    }
+
+    private static final Pattern TABLE_NAMES = Pattern.compile("\"TableNames\"\\s*:\\s*\\[([^]]*)]");
+    private static final Pattern QUOTED = Pattern.compile("\"([^\"]*)\"");
 
     /** Ports handed out in this JVM: a port is free until its user binds it, so two calls could get one. */
     private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();

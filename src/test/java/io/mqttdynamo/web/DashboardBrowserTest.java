@@ -10,7 +10,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.UUID;
 
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
@@ -46,12 +47,13 @@ class DashboardBrowserTest {
     @TestHTTPResource("/")
     URL root;
 
-    ChromeDriver browser;
-    Path profile;
+    /** One browser for the class: starting Chromium costs seconds; each test opens its own page. */
+    static ChromeDriver browser;
 
-    @BeforeEach
-    void openBrowser() throws Exception {
-        Readiness.await();
+    static Path profile;
+
+    @BeforeAll
+    static void openBrowser() throws Exception {
         assertThat(Path.of(CHROMIUM)).as("Chromium (Debian package chromium)").exists();
         assertThat(Path.of(CHROMEDRIVER))
                 .as("ChromeDriver (Debian package chromium-driver)")
@@ -77,10 +79,18 @@ class DashboardBrowserTest {
         browser = new ChromeDriver(service, options);
     }
 
-    @AfterEach
-    void closeBrowser() {
+    @BeforeEach
+    void freshWindow() {
+        Readiness.await();
+        // A test may have narrowed the window.
+        browser.manage().window().setSize(new Dimension(1400, 1000));
+    }
+
+    @AfterAll
+    static void closeBrowser() {
         if (browser != null) {
             browser.quit();
+            browser = null;
         }
     }
 
