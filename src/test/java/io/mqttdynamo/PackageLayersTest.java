@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  * The packages follow the data and lean on those below them only: web → cluster → delivery → ingest → hooks →
  * store and broker (side by side, neither using the other) → config → domain. Only store speaks DynamoDB (the AWS
  * SDK), only broker the HiveMQ client's RxJava, and only the embedded broker's own package refers to it (it exists
- * in dev mode and tests only). Read from the sources: every {@code io.mqttdynamo.…}, {@code software.amazon.awssdk}
+ * in dev mode and tests only); delays and periodic work run on one scheduler, Mutiny's. Read from the sources: every {@code io.mqttdynamo.…}, {@code software.amazon.awssdk}
  * and {@code io.reactivex} name outside comments and strings, imported or written in full.
  */
 class PackageLayersTest {
@@ -42,6 +42,9 @@ class PackageLayersTest {
     private static final Pattern AWS_SDK = Pattern.compile("\\bsoftware\\.amazon\\.awssdk\\.");
     private static final Pattern RXJAVA = Pattern.compile("\\bio\\.reactivex\\.");
     private static final Pattern EMBEDDED = Pattern.compile("\\bio\\.mqttdynamo\\.broker\\.embedded\\.");
+    /** Timers and thread pools of their own, beside the one scheduler the service's delays use (Mutiny's). */
+    private static final Pattern OWN_TIMERS = Pattern.compile(
+            "\\.setPeriodic\\(|\\.setTimer\\(|\\bExecutors\\.new|\\bnew (?:java\\.util\\.)?Timer\\(|\\bnew ScheduledThreadPoolExecutor\\(");
     /** Comments, string and character literals (text blocks included), left out before the names are read. */
     private static final Pattern NOT_CODE = Pattern.compile(
             "//[^\\n]*|/\\*.*?\\*/|\"\"\".*?\"\"\"" + "|\"(?:\\\\.|[^\"\\\\\\n])*\"|'(?:\\\\.|[^'\\\\\\n])*'",
@@ -82,6 +85,13 @@ class PackageLayersTest {
     void nothingOutsideTheEmbeddedBrokerRefersToIt() throws IOException {
         Path embedded = SOURCES.resolve("io/mqttdynamo/broker/embedded");
         assertThat(usersOf(EMBEDDED)).allMatch(file -> file.startsWith(embedded));
+    }
+
+    @Test
+    void delaysAndPeriodicWorkUseOneScheduler() throws IOException {
+        // The embedded broker is a Vert.x MQTT server: its session expiry timers are Vert.x's, on its event loop.
+        Path embedded = SOURCES.resolve("io/mqttdynamo/broker/embedded");
+        assertThat(usersOf(OWN_TIMERS)).allMatch(file -> file.startsWith(embedded));
     }
 
     /** The files whose code names something {@code pattern} matches. */

@@ -1,10 +1,12 @@
 package io.mqttdynamo.web;
 
+import java.time.Duration;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
+import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
@@ -18,12 +20,13 @@ import io.mqttdynamo.ingest.EventTaken;
 import io.mqttdynamo.store.StoreMetrics;
 import io.mqttdynamo.store.Tables;
 import io.quarkus.runtime.StartupEvent;
-import io.vertx.core.Vertx;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.subscription.Cancellable;
 
 /**
  * The last minutes of ingest rate (messages/s) and DynamoDB write latency, sampled each second, for the
- * dashboard's chart; and the write units DynamoDB reported per table over the last minute, for its cost lines. The rate counts the users' messages taken from the broker: not the service's own
- * traffic (the replicas' figures on {@code mqtt-dynamo/cluster/+}, envelopes and events on its own topics,
+ * dashboard's chart; and the write units DynamoDB reported per table over the last minute, for its cost lines.
+ * The rate counts the users' messages taken from the broker: not the service's own traffic (the replicas' figures on {@code mqtt-dynamo/cluster/+}, envelopes and events on its own topics,
  * its copies of stored messages), nor client events and acknowledgements.
  */
 @ApplicationScoped
@@ -35,7 +38,6 @@ public class Throughput {
     public static final int COST_SECONDS = 60;
 
     private final MeterRegistry registry;
-    private final Vertx vertx;
     private final HookRouter router;
     private final BrokerSessions sessions;
     private final AtomicLong usersMessages = new AtomicLong();
@@ -52,16 +54,11 @@ public class Throughput {
     private long lastReceived;
     private long lastLatencyCount;
     private double lastLatencyTotal;
+    private Cancellable sampling;
 
-    public Throughput(
-            MeterRegistry registry,
-            Vertx vertx,
-            HookRouter router,
-            BrokerSessions sessions,
-            StoreMetrics storeMetrics) {
+    public Throughput(MeterRegistry registry, HookRouter router, BrokerSessions sessions, StoreMetrics storeMetrics) {
         this.registry = registry;
         this.storeMetrics = storeMetrics;
-        this.vertx = vertx;
         this.router = router;
         this.sessions = sessions;
     }
@@ -81,7 +78,22 @@ public class Throughput {
     }
 
     void onStart(@Observes StartupEvent event) {
-        vertx.setPeriodic(1000, id -> sample());
+        // Every second on the scheduler all of the service's delays use (Mutiny's); a late sample is dropped,
+        // not queued.
+        sampling = Multi.createFrom()
+                .ticks()
+                .every(Duration.ofSeconds(1))
+                .onOverflow()
+                .drop()
+                .subscribe()
+                .with(tick -> sample());
+    }
+
+    @PreDestroy
+    void stop() {
+        if (sampling != null) {
+            sampling.cancel();
+        }
     }
 
     synchronized void sample() {
