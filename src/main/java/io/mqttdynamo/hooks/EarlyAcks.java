@@ -61,9 +61,9 @@ final class EarlyAcks {
     }
 
     /**
-     * The writes of a message to be stored in mqtt_msg and {@code MsgId}. The addition answers with the topic's
-     * item after it: a msgid marked as acknowledged early goes out again with its mark (and, with
-     * {@code acks.delete-message}, the message's item).
+     * The writes of a message to be stored in mqtt_msg and {@code MsgId}. The addition is made only while the
+     * msgid is not marked as acknowledged early; a marked one is not added and loses its mark (and, with
+     * {@code acks.delete-message}, the message's item goes).
      */
     List<ItemWrite> message(BrokerEvent.MessagePublished e) {
         String msgId = e.msgId();
@@ -71,10 +71,10 @@ final class EarlyAcks {
             // Without marks, what this replica knows: a message whose ack it took first is not stored again.
             return deleteMessage && seen.wasAcked(msgId) ? List.of() : List.of(items.message(e), items.topicMessage(e));
         }
-        ItemWrite pending = items.topicMessage(
+        ItemWrite pending = items.topicMessageUnlessAcked(
                 e,
-                List.of((sent, after) ->
-                        after.contains(Attr.ACKED_FIRST, msgId) ? settled(e.topic(), msgId) : List.of()));
+                List.of((sent, item) ->
+                        item.contains(Attr.ACKED_FIRST, msgId) ? settled(e.topic(), msgId) : List.of()));
         // With delete-message, MsgId only once the item is stored: an ack that finds the msgid pending deletes
         // the item after it.
         return deleteMessage

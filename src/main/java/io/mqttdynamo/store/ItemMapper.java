@@ -213,11 +213,21 @@ public class ItemMapper {
 
     /** on_message_publish, second half: the msgid joins its topic's set in mqtt_topic_msg_map. */
     public ItemWrite topicMessage(BrokerEvent.MessagePublished e) {
-        return topicMessage(e, List.of());
+        return new ItemWrite.AddToSet(
+                Tables.TOPIC_MSG_MAP,
+                topicKey(e.topic()),
+                Attr.MSG_ID_SET,
+                Set.of(e.msgId()),
+                topicMsgIdsCap,
+                EmqxMsgId.OLDEST_FIRST);
     }
 
-    /** ... and {@code then} decides what follows from the whole item after the addition. */
-    public ItemWrite topicMessage(BrokerEvent.MessagePublished e, List<ItemWrite.Then> then) {
+    /**
+     * ... made only while the msgid is not marked as acknowledged early ({@code acked_first}); when it is, the
+     * addition is not made and {@code then} decides what follows from the item as read. The answer of a usual
+     * addition is empty: a set returned with every message would cost its bytes each time.
+     */
+    public ItemWrite topicMessageUnlessAcked(BrokerEvent.MessagePublished e, List<ItemWrite.Then> then) {
         return new ItemWrite.AddToSet(
                 Tables.TOPIC_MSG_MAP,
                 topicKey(e.topic()),
@@ -225,7 +235,8 @@ public class ItemMapper {
                 Set.of(e.msgId()),
                 topicMsgIdsCap,
                 EmqxMsgId.OLDEST_FIRST,
-                then);
+                then,
+                Attr.ACKED_FIRST);
     }
 
     /**

@@ -92,7 +92,10 @@ public sealed interface ItemWrite {
     /**
      * Adds strings to a string-set attribute (UpdateItem ADD). With a {@code cap}, the set is kept to that
      * many members by removing the first ones in {@code order} after an addition that overfills it. With
-     * {@code then}, DynamoDB answers with the whole item after the addition (ReturnValues ALL_NEW).
+     * {@code then}, DynamoDB answers with the whole item after the addition (ReturnValues ALL_NEW), unless
+     * {@code unlessIn} names a string-set attribute: the addition is then made only while none of its values is
+     * a member there, and answers with nothing; when one is, the item is read and {@code then} decides from it
+     * (the addition not made).
      */
     record AddToSet(
             Tables table,
@@ -101,11 +104,24 @@ public sealed interface ItemWrite {
             Set<String> values,
             int cap,
             Comparator<String> order,
-            List<Then> then)
+            List<Then> then,
+            String unlessIn)
             implements ItemWrite {
         public AddToSet {
             values = new LinkedHashSet<>(values);
             then = new ArrayList<>(then);
+        }
+
+        /** An addition with a cap whose {@code then} decides from the whole item after it. */
+        public AddToSet(
+                Tables table,
+                Map<String, AttributeValue> key,
+                String attribute,
+                Set<String> values,
+                int cap,
+                Comparator<String> order,
+                List<Then> then) {
+            this(table, key, attribute, values, cap, order, then, null);
         }
 
         /** An addition with a cap and nothing to follow. */

@@ -493,6 +493,10 @@ public class WritePipeline {
             trimBefore(sent, add, known.get());
             return;
         }
+        if (add.unlessIn() != null) {
+            markedOrFull(sent, add);
+            return;
+        }
         call(() -> dynamo.getItem(b -> b.tableName(add.table().tableName())
                         .key(add.key())
                         .consistentRead(true)
@@ -506,6 +510,50 @@ public class WritePipeline {
                     try {
                         AttributeValue set =
                                 response.hasItem() ? response.item().get(add.attribute()) : null;
+                        List<String> members = set != null && set.hasSs() ? set.ss() : List.of();
+                        synchronized (lock) {
+                            knownSets.read(sent.item(), add.attribute(), members);
+                        }
+                        trimBefore(sent, add, members);
+                    } catch (RuntimeException e) {
+                        failed(List.of(sent), e);
+                    }
+                });
+    }
+
+    /**
+     * An addition made only while none of its values is marked failed its condition, and the set as known here
+     * has room: a value is marked, or the set has no room after all. The item is read (the set and the marks): with a value marked, the addition is not made and its
+     * {@code then} decides from the item what follows, before it counts as stored; else the set is trimmed first.
+     */
+    private void markedOrFull(WriteQueue.Sent sent, ItemWrite.AddToSet add) {
+        call(() -> dynamo.getItem(b -> b.tableName(add.table().tableName())
+                        .key(add.key())
+                        .consistentRead(true)
+                        .projectionExpression("#set, #unless")
+                        .expressionAttributeNames(Map.of("#set", add.attribute(), "#unless", add.unlessIn()))))
+                .whenComplete((response, failure) -> {
+                    if (failure != null) {
+                        failed(List.of(sent), RetryPolicy.unwrap(failure));
+                        return;
+                    }
+                    try {
+                        Map<String, AttributeValue> item = response.hasItem() ? response.item() : Map.of();
+                        AttributeValue marks = item.get(add.unlessIn());
+                        if (marks != null
+                                && marks.hasSs()
+                                && add.values().stream().anyMatch(marks.ss()::contains)) {
+                            List<ItemWrite> next = ItemWrite.followUps(sent.write(), item);
+                            settle(
+                                    List.of(sent),
+                                    List.of(),
+                                    List.of(),
+                                    null,
+                                    null,
+                                    next.isEmpty() ? null : submitAll(next));
+                            return;
+                        }
+                        AttributeValue set = item.get(add.attribute());
                         List<String> members = set != null && set.hasSs() ? set.ss() : List.of();
                         synchronized (lock) {
                             knownSets.read(sent.item(), add.attribute(), members);

@@ -8,6 +8,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -173,6 +174,7 @@ final class WriteQueue {
         return older instanceof ItemWrite.AddToSet a
                         && newer instanceof ItemWrite.AddToSet b
                         && a.attribute().equals(b.attribute())
+                        && Objects.equals(a.unlessIn(), b.unlessIn())
                         && a.values().size() + b.values().size() <= ItemLimits.MSG_ID_SET_ADDITION_MAX
                 || older instanceof ItemWrite.RemoveFromSet c
                         && newer instanceof ItemWrite.RemoveFromSet d

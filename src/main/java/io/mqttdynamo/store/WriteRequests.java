@@ -74,23 +74,39 @@ final class WriteRequests {
         if (write instanceof ItemWrite.AddToSet add) {
             UpdateItemRequest.Builder addition =
                     setUpdate(add.table(), add.key(), "ADD", add.attribute(), add.values());
+            List<String> conditions = new ArrayList<>();
+            Map<String, String> names = new HashMap<>(Map.of("#set", add.attribute()));
+            Map<String, AttributeValue> values =
+                    new HashMap<>(Map.of(":values", AttributeValue.fromSs(List.copyOf(add.values()))));
             if (add.cap() > 0) {
                 // Only while there is room: a full set fails the condition and is trimmed first. DynamoDB bills an
                 // update by the larger of the item before and after, per started KB, so the set is kept small and
                 // nothing is returned (a returned set would travel with every addition).
-                addition.conditionExpression("attribute_not_exists(#set) OR size(#set) <= :room")
-                        .expressionAttributeValues(Map.of(
-                                ":values",
-                                AttributeValue.fromSs(List.copyOf(add.values())),
-                                ":room",
-                                AttributeValue.fromN(Integer.toString(
-                                        add.cap() - add.values().size()))));
+                conditions.add("(attribute_not_exists(#set) OR size(#set) <= :room)");
+                values.put(
+                        ":room",
+                        AttributeValue.fromN(
+                                Integer.toString(add.cap() - add.values().size())));
             }
-            if (!add.then().isEmpty()) {
+            if (add.unlessIn() != null) {
+                // Only while no value is marked there; a marked one fails the condition, and the item is read.
+                names.put("#unless", add.unlessIn());
+                int i = 0;
+                for (String value : add.values()) {
+                    conditions.add("NOT contains(#unless, :unless" + i + ")");
+                    values.put(":unless" + i++, AttributeValue.fromS(value));
+                }
+            } else if (!add.then().isEmpty()) {
                 // What follows is decided from the whole item after the addition (answers cost no capacity).
                 addition.returnValues(ReturnValue.ALL_NEW);
             }
-            return addition.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL).build();
+            if (!conditions.isEmpty()) {
+                addition.conditionExpression(String.join(" AND ", conditions));
+            }
+            return addition.expressionAttributeNames(names)
+                    .expressionAttributeValues(values)
+                    .returnConsumedCapacity(ReturnConsumedCapacity.TOTAL)
+                    .build();
         }
         if (write instanceof ItemWrite.RemoveFromSet remove) {
             UpdateItemRequest.Builder removal =
