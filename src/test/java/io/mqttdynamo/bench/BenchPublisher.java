@@ -41,7 +41,9 @@ final class BenchPublisher implements AutoCloseable {
     void publishAll(String mode, long base, int count, double rate, long[] times) {
         Semaphore inFlight = new Semaphore(MAX_IN_FLIGHT);
         long start = System.nanoTime();
-        long micros = System.currentTimeMillis() * 1000;
+        // The envelope's publish_received_at and id: the time of publishing (the service's latency starts there),
+        // one microsecond apart at least so that ids stay unique.
+        long micros = 0;
         for (int i = 0; i < count; i++) {
             if (rate > 0) {
                 long due = start + (long) (i * 1e9 / rate);
@@ -63,9 +65,13 @@ final class BenchPublisher implements AutoCloseable {
             }
             long seq = base + i;
             String topic = settings.topic(i);
-            byte[] body = mode.equals("envelope")
-                    ? envelope(seq, topic, micros + i).getBytes(StandardCharsets.UTF_8)
-                    : settings.payload(seq).getBytes(StandardCharsets.UTF_8);
+            byte[] body;
+            if (mode.equals("envelope")) {
+                micros = Math.max(System.currentTimeMillis() * 1000, micros + 1);
+                body = envelope(seq, topic, micros).getBytes(StandardCharsets.UTF_8);
+            } else {
+                body = settings.payload(seq).getBytes(StandardCharsets.UTF_8);
+            }
             if (times != null) {
                 times[i] = System.nanoTime();
             }

@@ -19,6 +19,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -50,6 +52,7 @@ import software.amazon.awssdk.services.dynamodb.DynamoDbAsyncClient;
 public final class Benchmark {
 
     private static final long LATENCY_SEQ_BASE = 100_000_000L;
+    private static final long LATENCY_WARMUP_SEQ_BASE = 150_000_000L;
     private static final long STEADY_SEQ_BASE = 200_000_000L;
     /**
      * How often the service's metrics are read while it works. Each read renders the whole Prometheus page in the
@@ -359,19 +362,26 @@ public final class Benchmark {
         service.awaitReady(Duration.ofSeconds(120));
         BenchPublisher publisher =
                 track(BenchPublisher.connect(settings, broker.port, "bench-lat-pub-" + run + "-" + mode));
+        // A warm service, as in the measured burst: a just-started JVM runs its first thousands of messages
+        // interpreted, and the backlog that builds then would be measured instead of the service.
+        int warmup = warmupMessages;
+        if (warmup > 0) {
+            publisher.publishAll(mode, LATENCY_WARMUP_SEQ_BASE, warmup, 0, null);
+            awaitAcknowledged(service, warmup, System.nanoTime());
+        }
+        String before = service.get("/q/metrics").orElse("");
         double unitsBefore = ServiceProbes.writeUnits(service);
         CompletableFuture<Void> publishing =
                 CompletableFuture.runAsync(() -> publisher.publishAll(mode, LATENCY_SEQ_BASE, count, rate, null));
-        boolean all = awaitAcknowledged(service, count, System.nanoTime()) > 0;
+        boolean all = awaitAcknowledged(service, warmup + count, System.nanoTime()) > 0;
         BenchSupport.finish(publishing, stall);
         out.put("latency_rate_msgs_per_s", round(rate, 0));
         out.put("latency_messages", count);
         out.put("latency_complete", all);
-        // From its cumulative histogram buckets (the exported quantiles decay within minutes); the service was
-        // started for this phase, so they hold this phase only.
+        // From its cumulative histogram buckets (the exported quantiles decay within minutes), less the warm-up's.
         String metrics = service.get("/q/metrics").orElse("");
-        out.put("service_p50_ms", ServiceProbes.bucketQuantileMillis(metrics, 0.50));
-        out.put("service_p99_ms", ServiceProbes.bucketQuantileMillis(metrics, 0.99));
+        out.put("service_p50_ms", ServiceProbes.bucketQuantileMillis(before, metrics, 0.50));
+        out.put("service_p99_ms", ServiceProbes.bucketQuantileMillis(before, metrics, 0.99));
         out.put("wcu_per_msg_half_load", round((ServiceProbes.writeUnits(service) - unitsBefore) / count, 2));
         out.put("latency_reconnects_log_lines", ServiceProbes.disconnectedLines(service));
         log(
@@ -390,8 +400,21 @@ public final class Benchmark {
             throws Exception {
         DynamoDbProxy proxy = track(DynamoDbProxy.start(dynalite.endpoint()));
         LongAdder responseBytes = new LongAdder();
-        proxy.onExchange(
-                exchange -> responseBytes.add(exchange.responseBody().getBytes(StandardCharsets.UTF_8).length));
+        Map<String, LongAdder> byOperation = new ConcurrentSkipListMap<>();
+        AtomicBoolean counting = new AtomicBoolean();
+        proxy.onExchange(exchange -> {
+            int bytes = exchange.responseBody().getBytes(StandardCharsets.UTF_8).length;
+            responseBytes.add(bytes);
+            if (counting.get() && bytes > 250 && System.getenv("BENCH_DEBUG_ANSWERS") != null) {
+                BenchSupport.log(
+                        "ANSWER %s %s -> %s", exchange.operation(), exchange.requestBody(), exchange.responseBody());
+            }
+            if (counting.get()) {
+                byOperation
+                        .computeIfAbsent(exchange.operation(), operation -> new LongAdder())
+                        .add(bytes);
+            }
+        });
         BenchService service = track(BenchService.start(
                 dir, mode + "-steady", environment(mode, clientId + "-steady", broker.port, proxy.endpoint())));
         service.awaitReady(Duration.ofSeconds(120));
@@ -399,15 +422,18 @@ public final class Benchmark {
                 track(BenchPublisher.connect(settings, broker.port, "bench-steady-pub-" + run + "-" + mode));
         int count = Math.max(100, 2 * topics);
         long bytesBefore = responseBytes.sum();
+        counting.set(true);
         double unitsBefore = ServiceProbes.writeUnits(service);
         publisher.publishAll(mode, STEADY_SEQ_BASE, count, 40, null);
         awaitAcknowledged(service, count, System.nanoTime());
         out.put("steady_messages", count);
         out.put("wcu_per_msg_steady", round((ServiceProbes.writeUnits(service) - unitsBefore) / count, 2));
         out.put("response_bytes_per_msg", round((double) (responseBytes.sum() - bytesBefore) / count, 0));
+        ObjectNode perOperation = out.putObject("response_bytes_per_msg_by_operation");
+        byOperation.forEach((operation, bytes) -> perOperation.put(operation, round((double) bytes.sum() / count, 0)));
         log(
-                "steady state: %s write units and %s answer bytes per message",
-                out.get("wcu_per_msg_steady"), out.get("response_bytes_per_msg"));
+                "steady state: %s write units and %s answer bytes per message (%s)",
+                out.get("wcu_per_msg_steady"), out.get("response_bytes_per_msg"), perOperation);
         service.stop();
     }
 

@@ -29,19 +29,12 @@ final class ServiceProbes {
 
     /**
      * The upper bound (ms) of the first histogram bucket of mqtt_dynamo_persist_latency (messages channel) that
-     * holds the quantile {@code q} of all recorded; null without samples.
+     * holds the quantile {@code q} of what was recorded between two readings of the metrics; null without samples.
      */
-    static Double bucketQuantileMillis(String metrics, double q) {
-        String prefix = "mqtt_dynamo_persist_latency_seconds_bucket{channel=\"messages\",le=\"";
-        TreeMap<Double, Double> buckets = new TreeMap<>();
-        for (String line : metrics.split("\\n")) {
-            if (line.startsWith(prefix)) {
-                String le = line.substring(prefix.length(), line.indexOf('"', prefix.length()));
-                double bound = le.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(le);
-                buckets.put(bound, Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
-            }
-        }
-        if (buckets.isEmpty() || buckets.lastEntry().getValue() == 0) {
+    static Double bucketQuantileMillis(String before, String after, double q) {
+        TreeMap<Double, Double> buckets = latencyBuckets(after);
+        latencyBuckets(before).forEach((bound, count) -> buckets.merge(bound, -count, Double::sum));
+        if (buckets.isEmpty() || buckets.lastEntry().getValue() <= 0) {
             return null;
         }
         double total = buckets.lastEntry().getValue();
@@ -51,6 +44,20 @@ final class ServiceProbes {
             }
         }
         return null;
+    }
+
+    /** The messages channel's cumulative publish-to-persisted buckets: upper bound in seconds to count. */
+    private static TreeMap<Double, Double> latencyBuckets(String metrics) {
+        String prefix = "mqtt_dynamo_persist_latency_seconds_bucket{channel=\"messages\",le=\"";
+        TreeMap<Double, Double> buckets = new TreeMap<>();
+        for (String line : metrics.split("\\n")) {
+            if (line.startsWith(prefix)) {
+                String le = line.substring(prefix.length(), line.indexOf('"', prefix.length()));
+                double bound = le.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(le);
+                buckets.put(bound, Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)));
+            }
+        }
+        return buckets;
     }
 
     /** Lines of the service's log that say a channel lost its connection. */
