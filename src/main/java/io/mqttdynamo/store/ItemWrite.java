@@ -142,8 +142,10 @@ public sealed interface ItemWrite {
     }
 
     /**
-     * Removes strings from a string-set attribute (UpdateItem DELETE). With {@code then}, DynamoDB answers
-     * with the whole item as it was before (ReturnValues ALL_OLD).
+     * Removes strings from a string-set attribute (UpdateItem DELETE). With {@code then}, the removal is made
+     * only while every value is a member, and answers with nothing: {@code then} decides from the item as it was,
+     * which held the values. When one is not a member, the item is read, the values that are members are removed
+     * after it, and {@code then} decides from the item as read.
      */
     record RemoveFromSet(
             Tables table, Map<String, AttributeValue> key, String attribute, Set<String> values, List<Then> then)

@@ -411,8 +411,12 @@ public class WritePipeline {
             counted = count(count);
         }
         // What the write's own Then decides from the answer is stored before the write counts as stored.
-        List<ItemWrite> next =
-                ItemWrite.followUps(sent.write(), response.hasAttributes() ? response.attributes() : Map.of());
+        // A removal with Thens is made only while its values are members (WriteRequests#update): the item held them.
+        List<ItemWrite> next = ItemWrite.followUps(
+                sent.write(),
+                sent.write() instanceof ItemWrite.RemoveFromSet remove
+                        ? Map.of(remove.attribute(), AttributeValue.fromSs(List.copyOf(remove.values())))
+                        : response.hasAttributes() ? response.attributes() : Map.of());
         if (!next.isEmpty()) {
             counted = counted == null ? submitAll(next) : CompletableFuture.allOf(counted, submitAll(next));
         }
@@ -435,6 +439,10 @@ public class WritePipeline {
     private void conditionFailed(WriteQueue.Sent sent) {
         if (sent.write() instanceof ItemWrite.AddToSet add) {
             trimBefore(sent, add);
+            return;
+        }
+        if (sent.write() instanceof ItemWrite.RemoveFromSet remove) {
+            notAllMembers(sent, remove);
             return;
         }
         boolean retried = WriteQueue.attempts(sent) > 0;
@@ -559,6 +567,46 @@ public class WritePipeline {
                             knownSets.read(sent.item(), add.attribute(), members);
                         }
                         trimBefore(sent, add, members);
+                    } catch (RuntimeException e) {
+                        failed(List.of(sent), e);
+                    }
+                });
+    }
+
+    /**
+     * A removal made only while all its values are members failed its condition: the set is read, the values that
+     * are members are removed after it, and its {@code then} decides from the set as read; all of that is stored
+     * before the removal counts as stored.
+     */
+    private void notAllMembers(WriteQueue.Sent sent, ItemWrite.RemoveFromSet remove) {
+        call(() -> dynamo.getItem(b -> b.tableName(remove.table().tableName())
+                        .key(remove.key())
+                        .consistentRead(true)
+                        .projectionExpression("#set")
+                        .expressionAttributeNames(Map.of("#set", remove.attribute()))))
+                .whenComplete((response, failure) -> {
+                    if (failure != null) {
+                        failed(List.of(sent), RetryPolicy.unwrap(failure));
+                        return;
+                    }
+                    try {
+                        Map<String, AttributeValue> item = response.hasItem() ? response.item() : Map.of();
+                        AttributeValue set = item.get(remove.attribute());
+                        Set<String> members = new LinkedHashSet<>(remove.values());
+                        members.retainAll(set != null && set.hasSs() ? set.ss() : List.of());
+                        List<ItemWrite> next = new ArrayList<>();
+                        if (!members.isEmpty()) {
+                            next.add(new ItemWrite.RemoveFromSet(
+                                    remove.table(), remove.key(), remove.attribute(), members));
+                        }
+                        next.addAll(ItemWrite.followUps(sent.write(), item));
+                        settle(
+                                List.of(sent),
+                                List.of(),
+                                List.of(),
+                                null,
+                                null,
+                                next.isEmpty() ? null : submitAll(next));
                     } catch (RuntimeException e) {
                         failed(List.of(sent), e);
                     }

@@ -112,8 +112,17 @@ final class WriteRequests {
             UpdateItemRequest.Builder removal =
                     setUpdate(remove.table(), remove.key(), "DELETE", remove.attribute(), remove.values());
             if (!remove.then().isEmpty()) {
-                // What follows is decided from the whole item as it was before the removal.
-                removal.returnValues(ReturnValue.ALL_OLD);
+                // What follows is decided from the item as it was: held the values, or (the condition failed) read.
+                // Nothing is returned: the set would travel with every acknowledgement.
+                Map<String, AttributeValue> values =
+                        new HashMap<>(Map.of(":values", AttributeValue.fromSs(List.copyOf(remove.values()))));
+                List<String> conditions = new ArrayList<>();
+                int i = 0;
+                for (String value : remove.values()) {
+                    conditions.add("contains(#set, :member" + i + ")");
+                    values.put(":member" + i++, AttributeValue.fromS(value));
+                }
+                removal.conditionExpression(String.join(" AND ", conditions)).expressionAttributeValues(values);
             }
             return removal.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL).build();
         }

@@ -125,6 +125,52 @@ class WriteCostTest {
                 .hasSizeLessThanOrEqualTo(config.store().topicMsgIdsCap());
     }
 
+    @Test
+    void anAcknowledgementOfAPendingMessageIsAnsweredWithoutTheTopicsItem() throws Exception {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        MqttDynamoConfig config = new SmallRyeConfigBuilder()
+                .withMapping(MqttDynamoConfig.class)
+                .build()
+                .getConfigMapping(MqttDynamoConfig.class);
+        WritePipeline pipeline = new WritePipeline(client, new StoreMetrics(registry), config);
+        ItemMapper items = new ItemMapper(config, registry);
+        EarlyAcks hooks = new EarlyAcks(
+                items,
+                new ConsumedMessages(),
+                config.acks().deleteMessage(),
+                config.acks().earlyAcksPerTopic());
+        EmqxMsgId ids = new EmqxMsgId();
+        String topic = "sensors/" + System.nanoTime() + "/humidity";
+        byte[] payload = "x".repeat(200).getBytes(StandardCharsets.UTF_8);
+        java.util.List<String> pending = new java.util.ArrayList<>();
+        for (int i = 0; i < config.store().topicMsgIdsCap(); i++) {
+            String msgId = ids.next();
+            pending.add(msgId);
+            store(
+                    pipeline,
+                    hooks,
+                    new BrokerEvent.MessagePublished(msgId, topic, 1, false, "", payload, System.currentTimeMillis()));
+        }
+        LongAdder responseBytes = new LongAdder();
+        proxy.onExchange(
+                exchange -> responseBytes.add(exchange.responseBody().getBytes(StandardCharsets.UTF_8).length));
+
+        // Acknowledged in order, one at a time, each while its msgid is pending.
+        for (String msgId : pending) {
+            pipeline.store(hooks.ack(new BrokerEvent.MessageAcked(
+                            msgId, topic, "subscriber", "publisher", 1, System.currentTimeMillis())))
+                    .await()
+                    .atMost(Duration.ofSeconds(10));
+        }
+
+        double bytesPerAck = (double) responseBytes.sum() / pending.size();
+        io.quarkus.logging.Log.infof("an acknowledgement: %.0f response bytes", bytesPerAck);
+        assertThat(bytesPerAck)
+                .as("response bytes per acknowledgement")
+                .isLessThanOrEqualTo(MAX_RESPONSE_BYTES_PER_MESSAGE);
+        assertThat(new TableReader(client).topicMsgIds(topic)).isEmpty();
+    }
+
     private static void store(WritePipeline pipeline, EarlyAcks hooks, BrokerEvent.MessagePublished message)
             throws Exception {
         pipeline.store(hooks.message(message)).await().atMost(Duration.ofSeconds(10));
