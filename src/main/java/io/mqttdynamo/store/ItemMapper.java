@@ -50,8 +50,9 @@ public class ItemMapper {
      * With a connection number (AWS IoT's versionNumber): among events close in time a higher number is a later
      * connection whatever the times say (AWS's timestamps are accurate to +/- 2 minutes); times decide against an
      * item without one. Close in time means the stored times are at most {@link #VERSION_RESET_AFTER} newer than
-     * the event; an event more than that newer than both stored times wins whatever its number: AWS IoT resets the number to 0 for a client that was away for about an hour (and
-     * after its persistent session expired), and a client with a lower number would stay offline for good.
+     * the event; an event more than that newer than both stored times wins whatever its number: AWS IoT resets
+     * the number to 0 for a client that was away for about an hour (and after its persistent session expired),
+     * and a client with a lower number would stay offline for good.
      * See https://docs.aws.amazon.com/iot/latest/developerguide/life-cycle-events.html (versionNumber).
      */
     private static final String CONNECTED_NEWER = "attribute_not_exists(#clientid)"
@@ -350,7 +351,10 @@ public class ItemMapper {
         return consumed(e, List.of());
     }
 
-    /** ... and {@code then} decides what follows from the whole item as it was before the removal. */
+    /**
+     * ... made only while the msgid is pending; {@code then} decides what follows from the item as it was (it held
+     * the msgid, or, when it did not, as read).
+     */
     public ItemWrite consumed(BrokerEvent.MessageAcked e, List<ItemWrite.Then> then) {
         return new ItemWrite.RemoveFromSet(
                 Tables.TOPIC_MSG_MAP, topicKey(e.topic()), Attr.MSG_ID_SET, Set.of(e.msgId()), then);

@@ -35,7 +35,9 @@ public sealed interface ItemWrite {
         /**
          * @param sent the update as it was sent (additions and removals folded into it, values taken out by the
          *     queue gone)
-         * @param answer the item's attributes as the request's ReturnValues asked for them (none when none)
+         * @param answer the item's attributes: as the request's ReturnValues asked for them (none when none), or,
+         *     for a set change made on a condition about its values (see {@link AddToSet}, {@link RemoveFromSet}),
+         *     what that condition proved or the item as read when it failed
          */
         List<ItemWrite> after(ItemWrite sent, Answer answer);
     }

@@ -432,7 +432,9 @@ public class WritePipeline {
     }
 
     /**
-     * A condition failed. On a first try: a newer state is stored (a client update), dropped. On a retry, the
+     * A condition failed. A set change: the set has no room, or a value is marked or not a member (see
+     * {@link #trimBefore}, {@link #markedOrFull}, {@link #notAllMembers}). On a first try: a newer state is
+     * stored (a client update), dropped. On a retry, the
      * earlier try may have been applied with its answer lost (a time-out, a 500): a counter change then is
      * stored already, and a client update is counted from what it replaced, read back from the item.
      */
@@ -531,8 +533,10 @@ public class WritePipeline {
 
     /**
      * An addition made only while none of its values is marked failed its condition, and the set as known here
-     * has room: a value is marked, or the set has no room after all. The item is read (the set and the marks): with a value marked, the addition is not made and its
-     * {@code then} decides from the item what follows, before it counts as stored; else the set is trimmed first.
+     * has room: a value is marked, or the set has no room after all. The item is read (the set and the marks).
+     * Marked values are not added: what their {@code then} decides from the item follows, and the others are
+     * added again (the addition counts as stored once both are). Without a marked value, the set is trimmed
+     * first when it has no room, else the addition goes again (a mark that was there has gone).
      */
     private void markedOrFull(WriteQueue.Sent sent, ItemWrite.AddToSet add) {
         call(() -> dynamo.getItem(b -> b.tableName(add.table().tableName())
@@ -548,25 +552,36 @@ public class WritePipeline {
                     try {
                         Map<String, AttributeValue> item = response.hasItem() ? response.item() : Map.of();
                         AttributeValue marks = item.get(add.unlessIn());
-                        if (marks != null
-                                && marks.hasSs()
-                                && add.values().stream().anyMatch(marks.ss()::contains)) {
-                            List<ItemWrite> next = ItemWrite.followUps(sent.write(), item);
-                            settle(
-                                    List.of(sent),
-                                    List.of(),
-                                    List.of(),
-                                    null,
-                                    null,
-                                    next.isEmpty() ? null : submitAll(next));
-                            return;
-                        }
+                        Set<String> marked = new LinkedHashSet<>(add.values());
+                        marked.retainAll(marks != null && marks.hasSs() ? marks.ss() : List.of());
                         AttributeValue set = item.get(add.attribute());
                         List<String> members = set != null && set.hasSs() ? set.ss() : List.of();
                         synchronized (lock) {
                             knownSets.read(sent.item(), add.attribute(), members);
                         }
-                        trimBefore(sent, add, members);
+                        if (!marked.isEmpty()) {
+                            List<ItemWrite> next = ItemWrite.followUps(sent.write(), item);
+                            CompletableFuture<Void> following = next.isEmpty() ? null : submitAll(next);
+                            add.values().removeAll(marked);
+                            if (add.values().isEmpty()) {
+                                settle(List.of(sent), List.of(), List.of(), null, null, following);
+                                return;
+                            }
+                            if (following != null) {
+                                synchronized (lock) {
+                                    sent.alsoWaitFor(following);
+                                }
+                            }
+                        }
+                        if (members.size() + add.values().size() > add.cap()) {
+                            trimBefore(sent, add, members);
+                            return;
+                        }
+                        synchronized (lock) {
+                            requestsInFlight--;
+                            queue.sendFirst(sent, null);
+                        }
+                        sendReady();
                     } catch (RuntimeException e) {
                         failed(List.of(sent), e);
                     }
@@ -594,19 +609,16 @@ public class WritePipeline {
                         AttributeValue set = item.get(remove.attribute());
                         Set<String> members = new LinkedHashSet<>(remove.values());
                         members.retainAll(set != null && set.hasSs() ? set.ss() : List.of());
-                        List<ItemWrite> next = new ArrayList<>();
-                        if (!members.isEmpty()) {
-                            next.add(new ItemWrite.RemoveFromSet(
-                                    remove.table(), remove.key(), remove.attribute(), members));
-                        }
-                        next.addAll(ItemWrite.followUps(sent.write(), item));
-                        settle(
-                                List.of(sent),
-                                List.of(),
-                                List.of(),
-                                null,
-                                null,
-                                next.isEmpty() ? null : submitAll(next));
+                        // The members leave the set first, then what the Thens decide (deleting a message's
+                        // item, which must not go while its msgid is still pending).
+                        List<ItemWrite> next = ItemWrite.followUps(sent.write(), item);
+                        CompletableFuture<Void> removed = members.isEmpty()
+                                ? CompletableFuture.completedFuture(null)
+                                : submitAll(List.of(new ItemWrite.RemoveFromSet(
+                                        remove.table(), remove.key(), remove.attribute(), members)));
+                        CompletableFuture<Void> following =
+                                next.isEmpty() ? removed : removed.thenCompose(done -> submitAll(next));
+                        settle(List.of(sent), List.of(), List.of(), null, null, following);
                     } catch (RuntimeException e) {
                         failed(List.of(sent), e);
                     }

@@ -169,16 +169,22 @@ final class WriteQueue {
      * Whether {@code newer} can join {@code older}. Additions to a set join up to
      * {@link ItemLimits#MSG_ID_SET_ADDITION_MAX} members: a set is trimmed to its cap after each addition, so an
      * addition without bound (a hot topic while its item waits out a retry) would make an item DynamoDB refuses.
+     * Set changes whose condition names each value join up to {@link ItemLimits#CONDITIONED_SET_CHANGE_MAX}.
      */
     private static boolean foldable(ItemWrite older, ItemWrite newer) {
         return older instanceof ItemWrite.AddToSet a
                         && newer instanceof ItemWrite.AddToSet b
                         && a.attribute().equals(b.attribute())
                         && Objects.equals(a.unlessIn(), b.unlessIn())
-                        && a.values().size() + b.values().size() <= ItemLimits.MSG_ID_SET_ADDITION_MAX
+                        && a.values().size() + b.values().size()
+                                <= (a.unlessIn() == null
+                                        ? ItemLimits.MSG_ID_SET_ADDITION_MAX
+                                        : ItemLimits.CONDITIONED_SET_CHANGE_MAX)
                 || older instanceof ItemWrite.RemoveFromSet c
                         && newer instanceof ItemWrite.RemoveFromSet d
                         && c.attribute().equals(d.attribute())
+                        && (c.then().isEmpty() && d.then().isEmpty()
+                                || c.values().size() + d.values().size() <= ItemLimits.CONDITIONED_SET_CHANGE_MAX)
                 || older instanceof ItemWrite.Count && newer instanceof ItemWrite.Count;
     }
 
@@ -341,6 +347,30 @@ final class WriteQueue {
 
         void refusedLast(boolean refused) {
             line.refusedLast = refused;
+        }
+
+        /** Those waiting for this write wait for {@code other} too once it is stored (and fail with either). */
+        void alsoWaitFor(CompletableFuture<Void> other) {
+            List<CompletableFuture<Void>> chained = new ArrayList<>(entry.waiters.size());
+            for (CompletableFuture<Void> waiter : entry.waiters) {
+                CompletableFuture<Void> stored = new CompletableFuture<>();
+                stored.whenComplete((ok, failure) -> {
+                    if (failure != null) {
+                        waiter.completeExceptionally(failure);
+                    } else {
+                        other.whenComplete((done, otherFailure) -> {
+                            if (otherFailure != null) {
+                                waiter.completeExceptionally(otherFailure);
+                            } else {
+                                waiter.complete(null);
+                            }
+                        });
+                    }
+                });
+                chained.add(stored);
+            }
+            entry.waiters.clear();
+            entry.waiters.addAll(chained);
         }
     }
 

@@ -249,4 +249,44 @@ class WriteQueueTest {
         }
         assertThat(order).containsExactly("AddToSet", "RemoveFromSet", "AddToSet");
     }
+
+    @Test
+    void setChangesWhoseConditionNamesEachValueFoldOnlyUpToWhatAnExpressionHolds() {
+        Map<String, AttributeValue> key = Map.of("topic", AttributeValue.fromS("hot"));
+        ItemWrite.Then nothing = (sent, item) -> List.of();
+        queue(add("hot", "m0"));
+        WriteQueue.Sent first = only(takeAll(NOW));
+        int waiting = 3 * ItemLimits.CONDITIONED_SET_CHANGE_MAX;
+        // Messages' additions unless acknowledged early, then acks' removals while pending.
+        for (int i = 1; i <= waiting; i++) {
+            queue(new ItemWrite.AddToSet(
+                    Tables.TOPIC_MSG_MAP,
+                    key,
+                    "MsgId",
+                    Set.of("m" + i),
+                    16,
+                    String::compareTo,
+                    List.of(nothing),
+                    "acked_first"));
+        }
+        for (int i = 1; i <= waiting; i++) {
+            queue(new ItemWrite.RemoveFromSet(Tables.TOPIC_MSG_MAP, key, "MsgId", Set.of("r" + i), List.of(nothing)));
+        }
+        queue.stored(first);
+
+        int values = 0;
+        int requests = 0;
+        for (List<WriteQueue.Sent> next = takeAll(NOW); !next.isEmpty(); next = takeAll(NOW)) {
+            WriteQueue.Sent change = only(next);
+            requests++;
+            Set<String> carried = change.write() instanceof ItemWrite.AddToSet add
+                    ? add.values()
+                    : ((ItemWrite.RemoveFromSet) change.write()).values();
+            assertThat(carried).hasSizeLessThanOrEqualTo(ItemLimits.CONDITIONED_SET_CHANGE_MAX);
+            values += carried.size();
+            queue.stored(change);
+        }
+        assertThat(values).isEqualTo(2 * waiting);
+        assertThat(requests).as("folded, in requests of the largest size").isEqualTo(6);
+    }
 }
