@@ -25,10 +25,10 @@ public final class ItemLimits {
     public static final int MSG_ID_SET_ADDITION_MAX = 1000;
 
     /**
-     * Most values one set change carries when its condition names each of them (an addition made unless a value
-     * is marked, a removal made while every value is a member): DynamoDB takes an expression of at most 4 KB and
-     * 300 operators and functions (developer guide, "Constraints", expression parameters); 50 values need
-     * about 2 KB and 150.
+     * Most values a set change's condition names one by one (an addition made unless a value is marked, a removal
+     * made while every value is a member; a larger addition asks for no mark at all, removals fold no further):
+     * DynamoDB takes an expression of at most 4 KB and 300 operators and functions (developer guide,
+     * "Constraints", expression parameters); 50 values need about 2 KB and 150.
      */
     public static final int CONDITIONED_SET_CHANGE_MAX = 50;
 

@@ -18,6 +18,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import io.mqttdynamo.config.LogFields;
 import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.config.ReplicaIdentity;
+import io.mqttdynamo.domain.ItemLimits;
 import io.quarkus.logging.Log;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
@@ -559,6 +560,7 @@ public class WritePipeline {
                         synchronized (lock) {
                             knownSets.read(sent.item(), add.attribute(), members);
                         }
+                        ItemWrite.AddToSet addition = add;
                         if (!marked.isEmpty()) {
                             List<ItemWrite> next = ItemWrite.followUps(sent.write(), item);
                             CompletableFuture<Void> following = next.isEmpty() ? null : submitAll(next);
@@ -573,8 +575,25 @@ public class WritePipeline {
                                 }
                             }
                         }
-                        if (members.size() + add.values().size() > add.cap()) {
-                            trimBefore(sent, add, members);
+                        if (marks != null
+                                && marks.hasSs()
+                                && add.values().size() > ItemLimits.CONDITIONED_SET_CHANGE_MAX) {
+                            // Too many values to name in the condition, and the item has marks: this addition goes
+                            // without the condition and answers with the item after it, for its Thens to decide.
+                            addition = new ItemWrite.AddToSet(
+                                    add.table(),
+                                    add.key(),
+                                    add.attribute(),
+                                    add.values(),
+                                    add.cap(),
+                                    add.order(),
+                                    add.then());
+                            synchronized (lock) {
+                                sent.replaceWrite(addition);
+                            }
+                        }
+                        if (members.size() + addition.values().size() > addition.cap()) {
+                            trimBefore(sent, addition, members);
                             return;
                         }
                         synchronized (lock) {

@@ -169,17 +169,14 @@ final class WriteQueue {
      * Whether {@code newer} can join {@code older}. Additions to a set join up to
      * {@link ItemLimits#MSG_ID_SET_ADDITION_MAX} members: a set is trimmed to its cap after each addition, so an
      * addition without bound (a hot topic while its item waits out a retry) would make an item DynamoDB refuses.
-     * Set changes whose condition names each value join up to {@link ItemLimits#CONDITIONED_SET_CHANGE_MAX}.
+     * Removals made only while each value is a member join up to {@link ItemLimits#CONDITIONED_SET_CHANGE_MAX}.
      */
     private static boolean foldable(ItemWrite older, ItemWrite newer) {
         return older instanceof ItemWrite.AddToSet a
                         && newer instanceof ItemWrite.AddToSet b
                         && a.attribute().equals(b.attribute())
                         && Objects.equals(a.unlessIn(), b.unlessIn())
-                        && a.values().size() + b.values().size()
-                                <= (a.unlessIn() == null
-                                        ? ItemLimits.MSG_ID_SET_ADDITION_MAX
-                                        : ItemLimits.CONDITIONED_SET_CHANGE_MAX)
+                        && a.values().size() + b.values().size() <= ItemLimits.MSG_ID_SET_ADDITION_MAX
                 || older instanceof ItemWrite.RemoveFromSet c
                         && newer instanceof ItemWrite.RemoveFromSet d
                         && c.attribute().equals(d.attribute())
@@ -347,6 +344,11 @@ final class WriteQueue {
 
         void refusedLast(boolean refused) {
             line.refusedLast = refused;
+        }
+
+        /** Sends {@code write} instead, for the same waiters (an addition that has to go another way). */
+        void replaceWrite(ItemWrite write) {
+            entry.write = write;
         }
 
         /** Those waiting for this write wait for {@code other} too once it is stored (and fail with either). */

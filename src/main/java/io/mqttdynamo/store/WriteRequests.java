@@ -7,6 +7,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import io.mqttdynamo.domain.ItemLimits;
+
 import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
 import software.amazon.awssdk.services.dynamodb.model.BatchWriteItemRequest;
 import software.amazon.awssdk.services.dynamodb.model.BatchWriteItemResponse;
@@ -89,12 +91,17 @@ final class WriteRequests {
                                 Integer.toString(add.cap() - add.values().size())));
             }
             if (add.unlessIn() != null) {
-                // Only while no value is marked there; a marked one fails the condition, and the item is read.
+                // Only while no value is marked there; a marked one fails the condition, and the item is read. An
+                // addition folded from more values than an expression can name (a burst) asks for no mark at all.
                 names.put("#unless", add.unlessIn());
-                int i = 0;
-                for (String value : add.values()) {
-                    conditions.add("NOT contains(#unless, :unless" + i + ")");
-                    values.put(":unless" + i++, AttributeValue.fromS(value));
+                if (add.values().size() <= ItemLimits.CONDITIONED_SET_CHANGE_MAX) {
+                    int i = 0;
+                    for (String value : add.values()) {
+                        conditions.add("NOT contains(#unless, :unless" + i + ")");
+                        values.put(":unless" + i++, AttributeValue.fromS(value));
+                    }
+                } else {
+                    conditions.add("attribute_not_exists(#unless)");
                 }
             } else if (!add.then().isEmpty()) {
                 // What follows is decided from the whole item after the addition (answers cost no capacity).
