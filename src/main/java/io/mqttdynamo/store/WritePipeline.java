@@ -352,6 +352,7 @@ public class WritePipeline {
             List<String> oldest = oldestBeyond(add.values(), add, add.cap());
             metrics.trimmed(add.table(), oldest.size());
             oldest.forEach(add.values()::remove);
+            withoutMarkCondition(sent, add);
         }
         if (sent.write() instanceof ItemWrite.AddToSet add && add.values().isEmpty()
                 || sent.write() instanceof ItemWrite.RemoveFromSet remove
@@ -644,6 +645,21 @@ public class WritePipeline {
                 });
     }
 
+    /**
+     * An addition made unless its values are marked lost some values to a trim: those are not named in its
+     * condition any more, yet a mark of one must still be found (its message was acknowledged early). So it goes
+     * without that condition and answers with the item after it, from which its Thens decide for every value.
+     */
+    private void withoutMarkCondition(WriteQueue.Sent sent, ItemWrite.AddToSet add) {
+        if (add.unlessIn() == null) {
+            return;
+        }
+        synchronized (lock) {
+            sent.replaceWrite(new ItemWrite.AddToSet(
+                    add.table(), add.key(), add.attribute(), add.values(), add.cap(), add.order(), add.then()));
+        }
+    }
+
     /** Removes the oldest of {@code members} and of the addition's values, so that half the cap is left. */
     private void trimBefore(WriteQueue.Sent sent, ItemWrite.AddToSet add, Collection<String> members) {
         List<String> all = new ArrayList<>(members);
@@ -651,7 +667,11 @@ public class WritePipeline {
         int keep = Math.max(add.values().size(), add.cap() - add.cap() / 2);
         Set<String> removed = new LinkedHashSet<>(oldestBeyond(all, add, keep));
         metrics.trimmed(add.table(), removed.size());
+        int adding = add.values().size();
         add.values().removeAll(removed);
+        if (add.values().size() < adding) {
+            withoutMarkCondition(sent, add);
+        }
         removed.retainAll(members);
         synchronized (lock) {
             requestsInFlight--;

@@ -17,6 +17,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -319,5 +320,40 @@ class AckBeforeMessageReplicasTest {
         } finally {
             channels.shutdown();
         }
+    }
+
+    @Test
+    void aBurstFoldedBeyondTheCapSettlesAMarkedMessageTrimmedFromItAndLeavesAStaleMark() throws Exception {
+        Replica a = new Replica("mqtt-dynamo-0", false);
+        Replica b = new Replica("mqtt-dynamo-1", false);
+        String topic = "burst/" + System.nanoTime();
+        // Replica B took two acks first: one of a message replica A takes below, one of a message never stored.
+        String early = ids.next();
+        String stale = ids.next();
+        b.stored(ack(early, topic));
+        b.stored(ack(stale, topic));
+        assertThat(marks(topic)).containsExactlyInAnyOrder(early, stale);
+
+        // The first addition to the topic's item is held, so that the burst behind it folds into one addition of
+        // more msgids than the set keeps: the oldest, the early-acknowledged one among them, are trimmed from it.
+        AtomicBoolean held = new AtomicBoolean();
+        a.proxy.fault(request -> request.operation().equals("UpdateItem") && held.compareAndSet(false, true)
+                ? DynamoDbProxy.Fault.delay(Duration.ofSeconds(1))
+                : null);
+        List<String> burst = new ArrayList<>();
+        List<CompletableFuture<Void>> stored = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            String msgId = i == 20 ? early : ids.next();
+            burst.add(msgId);
+            stored.add(a.take(message(msgId, topic)));
+        }
+        CompletableFuture.allOf(stored.toArray(CompletableFuture[]::new)).get(TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+
+        // The early-acknowledged message is not pending and its mark is gone (its message is consumed); the stale
+        // mark stays (the newest marks are kept) and did not hold the burst back; the newest others are pending.
+        assertThat(tables.topicMsgIds(topic)).doesNotContain(early).isNotEmpty();
+        assertThat(marks(topic)).containsExactly(stale);
+        List<String> newest = burst.subList(burst.size() - 8, burst.size());
+        assertThat(tables.topicMsgIds(topic)).containsAll(newest);
     }
 }
