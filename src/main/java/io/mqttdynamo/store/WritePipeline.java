@@ -3,6 +3,7 @@ package io.mqttdynamo.store;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -509,28 +510,13 @@ public class WritePipeline {
             markedOrFull(sent, add);
             return;
         }
-        call(() -> dynamo.getItem(b -> b.tableName(add.table().tableName())
-                        .key(add.key())
-                        .consistentRead(true)
-                        .projectionExpression("#set")
-                        .expressionAttributeNames(Map.of("#set", add.attribute()))))
-                .whenComplete((response, failure) -> {
-                    if (failure != null) {
-                        failed(List.of(sent), RetryPolicy.unwrap(failure));
-                        return;
-                    }
-                    try {
-                        AttributeValue set =
-                                response.hasItem() ? response.item().get(add.attribute()) : null;
-                        List<String> members = set != null && set.hasSs() ? set.ss() : List.of();
-                        synchronized (lock) {
-                            knownSets.read(sent.item(), add.attribute(), members);
-                        }
-                        trimBefore(sent, add, members);
-                    } catch (RuntimeException e) {
-                        failed(List.of(sent), e);
-                    }
-                });
+        readThen(sent, add.table(), add.key(), List.of(add.attribute()), item -> {
+            List<String> members = strings(item.get(add.attribute()));
+            synchronized (lock) {
+                knownSets.read(sent.item(), add.attribute(), members);
+            }
+            trimBefore(sent, add, members);
+        });
     }
 
     /**
@@ -541,71 +527,48 @@ public class WritePipeline {
      * first when it has no room, else the addition goes again (a mark that was there has gone).
      */
     private void markedOrFull(WriteQueue.Sent sent, ItemWrite.AddToSet add) {
-        call(() -> dynamo.getItem(b -> b.tableName(add.table().tableName())
-                        .key(add.key())
-                        .consistentRead(true)
-                        .projectionExpression("#set, #unless")
-                        .expressionAttributeNames(Map.of("#set", add.attribute(), "#unless", add.unlessIn()))))
-                .whenComplete((response, failure) -> {
-                    if (failure != null) {
-                        failed(List.of(sent), RetryPolicy.unwrap(failure));
-                        return;
+        readThen(sent, add.table(), add.key(), List.of(add.attribute(), add.unlessIn()), item -> {
+            AttributeValue marks = item.get(add.unlessIn());
+            Set<String> marked = new LinkedHashSet<>(add.values());
+            marked.retainAll(strings(marks));
+            List<String> members = strings(item.get(add.attribute()));
+            synchronized (lock) {
+                knownSets.read(sent.item(), add.attribute(), members);
+            }
+            ItemWrite.AddToSet addition = add;
+            if (!marked.isEmpty()) {
+                List<ItemWrite> next = ItemWrite.followUps(sent.write(), item);
+                CompletableFuture<Void> following = next.isEmpty() ? null : submitAll(next);
+                add.values().removeAll(marked);
+                if (add.values().isEmpty()) {
+                    settle(List.of(sent), List.of(), List.of(), null, null, following);
+                    return;
+                }
+                if (following != null) {
+                    synchronized (lock) {
+                        sent.alsoWaitFor(following);
                     }
-                    try {
-                        Map<String, AttributeValue> item = response.hasItem() ? response.item() : Map.of();
-                        AttributeValue marks = item.get(add.unlessIn());
-                        Set<String> marked = new LinkedHashSet<>(add.values());
-                        marked.retainAll(marks != null && marks.hasSs() ? marks.ss() : List.of());
-                        AttributeValue set = item.get(add.attribute());
-                        List<String> members = set != null && set.hasSs() ? set.ss() : List.of();
-                        synchronized (lock) {
-                            knownSets.read(sent.item(), add.attribute(), members);
-                        }
-                        ItemWrite.AddToSet addition = add;
-                        if (!marked.isEmpty()) {
-                            List<ItemWrite> next = ItemWrite.followUps(sent.write(), item);
-                            CompletableFuture<Void> following = next.isEmpty() ? null : submitAll(next);
-                            add.values().removeAll(marked);
-                            if (add.values().isEmpty()) {
-                                settle(List.of(sent), List.of(), List.of(), null, null, following);
-                                return;
-                            }
-                            if (following != null) {
-                                synchronized (lock) {
-                                    sent.alsoWaitFor(following);
-                                }
-                            }
-                        }
-                        if (marks != null
-                                && marks.hasSs()
-                                && add.values().size() > ItemLimits.CONDITIONED_SET_CHANGE_MAX) {
-                            // Too many values to name in the condition, and the item has marks: this addition goes
-                            // without the condition and answers with the item after it, for its Thens to decide.
-                            addition = new ItemWrite.AddToSet(
-                                    add.table(),
-                                    add.key(),
-                                    add.attribute(),
-                                    add.values(),
-                                    add.cap(),
-                                    add.order(),
-                                    add.then());
-                            synchronized (lock) {
-                                sent.replaceWrite(addition);
-                            }
-                        }
-                        if (members.size() + addition.values().size() > addition.cap()) {
-                            trimBefore(sent, addition, members);
-                            return;
-                        }
-                        synchronized (lock) {
-                            requestsInFlight--;
-                            queue.sendFirst(sent, null);
-                        }
-                        sendReady();
-                    } catch (RuntimeException e) {
-                        failed(List.of(sent), e);
-                    }
-                });
+                }
+            }
+            if (marks != null && marks.hasSs() && add.values().size() > ItemLimits.CONDITIONED_SET_CHANGE_MAX) {
+                // Too many values to name in the condition, and the item has marks: this addition goes
+                // without the condition and answers with the item after it, for its Thens to decide.
+                addition = new ItemWrite.AddToSet(
+                        add.table(), add.key(), add.attribute(), add.values(), add.cap(), add.order(), add.then());
+                synchronized (lock) {
+                    sent.replaceWrite(addition);
+                }
+            }
+            if (members.size() + addition.values().size() > addition.cap()) {
+                trimBefore(sent, addition, members);
+                return;
+            }
+            synchronized (lock) {
+                requestsInFlight--;
+                queue.sendFirst(sent, null);
+            }
+            sendReady();
+        });
     }
 
     /**
@@ -614,35 +577,19 @@ public class WritePipeline {
      * before the removal counts as stored.
      */
     private void notAllMembers(WriteQueue.Sent sent, ItemWrite.RemoveFromSet remove) {
-        call(() -> dynamo.getItem(b -> b.tableName(remove.table().tableName())
-                        .key(remove.key())
-                        .consistentRead(true)
-                        .projectionExpression("#set")
-                        .expressionAttributeNames(Map.of("#set", remove.attribute()))))
-                .whenComplete((response, failure) -> {
-                    if (failure != null) {
-                        failed(List.of(sent), RetryPolicy.unwrap(failure));
-                        return;
-                    }
-                    try {
-                        Map<String, AttributeValue> item = response.hasItem() ? response.item() : Map.of();
-                        AttributeValue set = item.get(remove.attribute());
-                        Set<String> members = new LinkedHashSet<>(remove.values());
-                        members.retainAll(set != null && set.hasSs() ? set.ss() : List.of());
-                        // The members leave the set first, then what the Thens decide (deleting a message's
-                        // item, which must not go while its msgid is still pending).
-                        List<ItemWrite> next = ItemWrite.followUps(sent.write(), item);
-                        CompletableFuture<Void> removed = members.isEmpty()
-                                ? CompletableFuture.completedFuture(null)
-                                : submitAll(List.of(new ItemWrite.RemoveFromSet(
-                                        remove.table(), remove.key(), remove.attribute(), members)));
-                        CompletableFuture<Void> following =
-                                next.isEmpty() ? removed : removed.thenCompose(done -> submitAll(next));
-                        settle(List.of(sent), List.of(), List.of(), null, null, following);
-                    } catch (RuntimeException e) {
-                        failed(List.of(sent), e);
-                    }
-                });
+        readThen(sent, remove.table(), remove.key(), List.of(remove.attribute()), item -> {
+            Set<String> members = new LinkedHashSet<>(remove.values());
+            members.retainAll(strings(item.get(remove.attribute())));
+            // The members leave the set first, then what the Thens decide (deleting a message's
+            // item, which must not go while its msgid is still pending).
+            List<ItemWrite> next = ItemWrite.followUps(sent.write(), item);
+            CompletableFuture<Void> removed = members.isEmpty()
+                    ? CompletableFuture.completedFuture(null)
+                    : submitAll(List.of(
+                            new ItemWrite.RemoveFromSet(remove.table(), remove.key(), remove.attribute(), members)));
+            CompletableFuture<Void> following = next.isEmpty() ? removed : removed.thenCompose(done -> submitAll(next));
+            settle(List.of(sent), List.of(), List.of(), null, null, following);
+        });
     }
 
     /**
@@ -658,6 +605,43 @@ public class WritePipeline {
             sent.replaceWrite(new ItemWrite.AddToSet(
                     add.table(), add.key(), add.attribute(), add.values(), add.cap(), add.order(), add.then()));
         }
+    }
+
+    /**
+     * Reads {@code attributes} of a write's item (a consistent read), then {@code decide}s from them; a failed read,
+     * or a fault of the service's own in deciding, fails the write.
+     */
+    private void readThen(
+            WriteQueue.Sent sent,
+            Tables table,
+            Map<String, AttributeValue> key,
+            List<String> attributes,
+            java.util.function.Consumer<Map<String, AttributeValue>> decide) {
+        Map<String, String> names = new HashMap<>();
+        for (int i = 0; i < attributes.size(); i++) {
+            names.put("#a" + i, attributes.get(i));
+        }
+        call(() -> dynamo.getItem(b -> b.tableName(table.tableName())
+                        .key(key)
+                        .consistentRead(true)
+                        .projectionExpression(String.join(", ", names.keySet()))
+                        .expressionAttributeNames(names)))
+                .whenComplete((response, failure) -> {
+                    if (failure != null) {
+                        failed(List.of(sent), RetryPolicy.unwrap(failure));
+                        return;
+                    }
+                    try {
+                        decide.accept(response.hasItem() ? response.item() : Map.of());
+                    } catch (RuntimeException e) {
+                        failed(List.of(sent), e);
+                    }
+                });
+    }
+
+    /** The members of a string-set attribute; none when it is absent. */
+    private static List<String> strings(AttributeValue set) {
+        return set != null && set.hasSs() ? set.ss() : List.of();
     }
 
     /** Removes the oldest of {@code members} and of the addition's values, so that half the cap is left. */
