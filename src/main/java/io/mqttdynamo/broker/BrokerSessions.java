@@ -394,12 +394,14 @@ public class BrokerSessions {
                             .last()
                             .replaceWithVoid();
                 });
+        // This runs on the shutdown thread, which must not return before the sessions are empty and ended: the
+        // one wait of the service, bounded by its steps (each at most STEP_TIMEOUT) and the drain's deadline.
+        Duration bound = drainTimeout.plus(STEP_TIMEOUT.multipliedBy(2L * all.size() + 1));
         try {
-            // Blocking is right here (once, every step bounded): this is the shutdown thread, and the sessions must
-            // be empty before they end.
-            leaveDrainEnd.await().indefinitely();
+            leaveDrainEnd.await().atMost(bound);
         } catch (RuntimeException e) {
-            // a session that could not unsubscribe: logged, the sessions are kept
+            // a session that could not unsubscribe, or the bound passed: logged, the sessions are kept
+            Log.debugf("leaving the MQTT sessions: %s", e.getMessage());
         }
     }
 
