@@ -23,6 +23,7 @@ import io.mqttdynamo.config.MqttDynamoConfig;
 import io.mqttdynamo.domain.BrokerEvent;
 import io.mqttdynamo.hooks.HookFunction;
 import io.mqttdynamo.hooks.HookRules;
+import io.mqttdynamo.ingest.ClientEventReceived;
 import io.mqttdynamo.ingest.EventTaken;
 import io.mqttdynamo.ingest.LogSafe;
 import io.mqttdynamo.store.Rows;
@@ -40,6 +41,10 @@ import io.smallrye.mutiny.Uni;
  * ({@code broker.api.retries}); 404 (the client left again) and 401 (bad key) are not. Every outcome is
  * counted in {@code mqtt_dynamo_subscription_restores_total{result}}. At most {@value #MAX_IN_FLIGHT}
  * restores run at once; a connect beyond that is skipped and counted ({@code result="busy"}).
+ *
+ * <p>A filter the client subscribed to or unsubscribed from itself after connecting ({@link SubscriptionChanges},
+ * fed in the broker's order as events are decoded) is not restored: the restore reads after the connect is
+ * stored, and would otherwise give back a subscription the client had just dropped.
  */
 @ApplicationScoped
 public class SubscriptionRestore {
@@ -58,7 +63,8 @@ public class SubscriptionRestore {
         CLIENT_GONE,
         UNAUTHORIZED,
         FAILED,
-        BUSY
+        BUSY,
+        SUPERSEDED
     }
 
     private final SubscriptionReads subscriptions;
@@ -69,6 +75,7 @@ public class SubscriptionRestore {
     private final Duration timeout;
     private final Map<Result, Counter> results = new LinkedHashMap<>();
     private final AtomicInteger inFlight = new AtomicInteger();
+    private final SubscriptionChanges changes = new SubscriptionChanges();
 
     public SubscriptionRestore(
             SubscriptionReads subscriptions,
@@ -109,15 +116,35 @@ public class SubscriptionRestore {
         return Optional.empty();
     }
 
+    private boolean restores() {
+        return subscriber.isPresent() && rules.enabled(HookFunction.ON_SUBSCRIBE_LOOKUP);
+    }
+
+    /** What a client does from its connect on, in the broker's order, is not undone by its restore. */
+    void received(@Observes ClientEventReceived received) {
+        if (!restores()) {
+            return;
+        }
+        BrokerEvent event = received.event();
+        if (event instanceof BrokerEvent.ClientConnected connected) {
+            if (!sessions.isOwnClient(connected.clientId())) {
+                changes.connected(connected);
+            }
+        } else if (event instanceof BrokerEvent.ClientSubscribed subscribed) {
+            changes.changed(subscribed.clientId(), subscribed.topic());
+        } else if (event instanceof BrokerEvent.ClientUnsubscribed unsubscribed) {
+            changes.changed(unsubscribed.clientId(), unsubscribed.topic());
+        }
+    }
+
     void taken(@Observes EventTaken taken) {
         if (!(taken.event() instanceof BrokerEvent.ClientConnected connected)
-                || subscriber.isEmpty()
-                || !rules.enabled(HookFunction.ON_SUBSCRIBE_LOOKUP)
+                || !restores()
                 || sessions.isOwnClient(connected.clientId())) {
             return;
         }
         try {
-            restore(connected.clientId());
+            restore(connected);
         } catch (RuntimeException e) {
             // Never into the event stream: this runs on its acknowledgement.
             count(Result.FAILED);
@@ -125,9 +152,17 @@ public class SubscriptionRestore {
         }
     }
 
-    private void restore(String clientId) {
+    private void restore(BrokerEvent.ClientConnected connected) {
+        String clientId = connected.clientId();
+        Optional<SubscriptionChanges.Watch> watch = changes.watchOf(connected);
+        if (watch.isEmpty()) {
+            // The client connected again since: that connect's restore follows.
+            count(Result.SUPERSEDED);
+            return;
+        }
         if (inFlight.incrementAndGet() > MAX_IN_FLIGHT) {
             inFlight.decrementAndGet();
+            changes.done(watch.get());
             count(Result.BUSY);
             try (LogFields fields = LogFields.of(LogFields.CLIENT_ID, LogSafe.of(clientId))) {
                 Log.warnf(
@@ -137,12 +172,16 @@ public class SubscriptionRestore {
             return;
         }
         storedFilters(clientId)
-                .chain(filters ->
-                        filters.isEmpty() ? Uni.createFrom().item(Result.NOTHING_STORED) : subscribe(clientId, filters))
+                .chain(filters -> filters.isEmpty()
+                        ? Uni.createFrom().item(Result.NOTHING_STORED)
+                        : subscribe(clientId, filters, watch.get()))
                 .onFailure()
                 .recoverWithItem(failure -> failed(clientId, failure))
                 .onTermination()
-                .invoke(inFlight::decrementAndGet)
+                .invoke(() -> {
+                    inFlight.decrementAndGet();
+                    changes.done(watch.get());
+                })
                 .subscribe()
                 .with(this::count, failure -> count(Result.FAILED));
     }
@@ -175,9 +214,20 @@ public class SubscriptionRestore {
         return filters;
     }
 
-    private Uni<Result> subscribe(String clientId, Map<String, Integer> filters) {
+    /**
+     * Subscribes the client to the stored filters it has not subscribed to or unsubscribed from itself since
+     * connecting, decided anew for each attempt: a row read back after the client's own subscribe, or a filter it
+     * dropped while an attempt was under way, is the client's to keep or drop, not the restore's.
+     */
+    private Uni<Result> subscribe(String clientId, Map<String, Integer> stored, SubscriptionChanges.Watch watch) {
         BrokerSubscriber target = subscriber.orElseThrow();
-        Uni<BrokerSubscriber.Outcome> call = target.subscribe(clientId, filters)
+        AtomicInteger attempted = new AtomicInteger();
+        Uni<BrokerSubscriber.Outcome> call = Uni.createFrom()
+                .deferred(() -> {
+                    Map<String, Integer> filters = changes.unchanged(watch, stored);
+                    attempted.set(filters.size());
+                    return filters.isEmpty() ? Uni.createFrom().nullItem() : target.subscribe(clientId, filters);
+                })
                 .ifNoItem()
                 .after(timeout)
                 .failWith(() -> new TimeoutException("no answer within " + timeout));
@@ -191,11 +241,15 @@ public class SubscriptionRestore {
                     .atMost(retries);
         }
         return call.map(outcome -> {
+            if (outcome == null) {
+                Log.debugf("%s subscribed to or dropped each stored filter itself", LogSafe.of(clientId));
+                return Result.SUPERSEDED;
+            }
             if (outcome == BrokerSubscriber.Outcome.CLIENT_GONE) {
                 Log.debugf("%s left before its subscriptions were restored", LogSafe.of(clientId));
                 return Result.CLIENT_GONE;
             }
-            Log.debugf("restored %d subscriptions of %s", filters.size(), LogSafe.of(clientId));
+            Log.debugf("restored %d subscriptions of %s", attempted.get(), LogSafe.of(clientId));
             return Result.RESTORED;
         });
     }

@@ -50,6 +50,7 @@ public class EventIngest {
     private final MqttDynamoConfig.MessageMode mode;
     private final Event<EventStored> stored;
     private final Event<EventTaken> taken;
+    private final Event<ClientEventReceived> clientEventReceived;
     private final Map<String, Counter> received;
     private final Map<String, Counter> failed;
     private final Map<String, Timer> persisted;
@@ -64,12 +65,14 @@ public class EventIngest {
             WritePipeline pipeline,
             Event<EventStored> stored,
             Event<EventTaken> taken,
+            Event<ClientEventReceived> clientEventReceived,
             MeterRegistry registry,
             MqttDynamoConfig config,
             Republications republications) {
         this.router = router;
         this.republications = republications;
         this.taken = taken;
+        this.clientEventReceived = clientEventReceived;
         this.stored = stored;
         this.pipeline = pipeline;
         this.registry = registry;
@@ -190,6 +193,9 @@ public class EventIngest {
         Uni<Void> hold;
         try {
             events = decode.apply(mqtt);
+            if (IngestChannels.CLIENT_EVENTS.equals(channel)) {
+                events.forEach(event -> clientEventReceived.fire(new ClientEventReceived(event)));
+            }
             hold = events.size() == 1 ? router.heldFor(events.get(0), mqtt.receivedAtMillis()) : null;
         } catch (MalformedEventException e) {
             return reject(channel, mqtt, message, e.reason(), e.getMessage());

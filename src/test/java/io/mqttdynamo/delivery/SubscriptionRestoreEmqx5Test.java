@@ -137,6 +137,55 @@ class SubscriptionRestoreEmqx5Test extends EmqxApiRestoreTest {
         assertThat(emqx.requestsFor(clientId)).hasSize(3);
     }
 
+    /**
+     * The restore reads the rows once the connect is stored; a filter the client drops after connecting, even
+     * while an attempt is under way, must not come back with the next attempt.
+     */
+    @Test
+    void aFilterTheClientDropsAfterConnectingIsNotRestored() {
+        String clientId = "dropping-" + run;
+        String kept = "kept/" + run;
+        String dropped = "dropped/" + run;
+        subscribed(clientId, kept, 1);
+        subscribed(clientId, dropped, 1);
+        emqx.connect(clientId);
+        emqx.failNext(clientId, FakeEmqxApi.NO_ANSWER, FakeEmqxApi.NO_ANSWER);
+        double before = restores("restored");
+        connected(clientId);
+        await().atMost(TIMEOUT).until(() -> emqx.requestsFor(clientId).size() == 1);
+        assertThat(emqx.requestsFor(clientId).get(0).body().findValuesAsText("topic"))
+                .containsExactlyInAnyOrder(kept, dropped);
+
+        event(
+                clientId,
+                "unsubscribed",
+                "{\"clientid\":\"" + clientId + "\",\"topic\":\"" + dropped + "\",\"ts\":" + System.currentTimeMillis()
+                        + "}");
+        await().atMost(TIMEOUT).until(() -> restores("restored") >= before + 1);
+        List<FakeEmqxApi.Request> requests = emqx.requestsFor(clientId);
+        assertThat(requests).hasSize(3);
+        assertThat(requests.get(2).body().findValuesAsText("topic")).containsExactly(kept);
+        await().atMost(TIMEOUT)
+                .until(() -> tables.item("mqtt_sub", "clientid", clientId, "topic", dropped)
+                        .isEmpty());
+    }
+
+    /** Once the client has subscribed to every stored filter itself, nothing is left to restore. */
+    @Test
+    void filtersTheClientSubscribedToItselfAreNotSentAgain() {
+        String clientId = "resubscribing-" + run;
+        String filter = "again/" + run;
+        subscribed(clientId, filter, 1);
+        emqx.connect(clientId);
+        emqx.failNext(clientId, FakeEmqxApi.NO_ANSWER);
+        double before = restores("superseded");
+        connected(clientId);
+        await().atMost(TIMEOUT).until(() -> emqx.requestsFor(clientId).size() == 1);
+        subscribed(clientId, filter, 1);
+        await().atMost(TIMEOUT).until(() -> restores("superseded") >= before + 1);
+        assertThat(emqx.requestsFor(clientId)).hasSize(1);
+    }
+
     @Test
     void aClientWithoutStoredSubscriptionsNeedsNoRequest() {
         String clientId = "bare-" + run;
