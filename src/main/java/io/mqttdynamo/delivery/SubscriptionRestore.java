@@ -171,7 +171,8 @@ public class SubscriptionRestore {
             }
             return;
         }
-        storedFilters(clientId)
+        Uni.createFrom()
+                .deferred(() -> storedFilters(clientId))
                 .chain(filters -> filters.isEmpty()
                         ? Uni.createFrom().item(Result.NOTHING_STORED)
                         : subscribe(clientId, filters, watch.get()))
@@ -224,9 +225,11 @@ public class SubscriptionRestore {
         AtomicInteger attempted = new AtomicInteger();
         Uni<BrokerSubscriber.Outcome> call = Uni.createFrom()
                 .deferred(() -> {
-                    Map<String, Integer> filters = changes.unchanged(watch, stored);
-                    attempted.set(filters.size());
-                    return filters.isEmpty() ? Uni.createFrom().nullItem() : target.subscribe(clientId, filters);
+                    // Empty once the client connected again, or changed every stored filter itself.
+                    Optional<Map<String, Integer>> filters =
+                            changes.unchanged(watch, stored).filter(unchanged -> !unchanged.isEmpty());
+                    attempted.set(filters.map(Map::size).orElse(0));
+                    return filters.isEmpty() ? Uni.createFrom().nullItem() : target.subscribe(clientId, filters.get());
                 })
                 .ifNoItem()
                 .after(timeout)
@@ -242,7 +245,9 @@ public class SubscriptionRestore {
         }
         return call.map(outcome -> {
             if (outcome == null) {
-                Log.debugf("%s subscribed to or dropped each stored filter itself", LogSafe.of(clientId));
+                Log.debugf(
+                        "%s connected again, or subscribed to or dropped each stored filter itself",
+                        LogSafe.of(clientId));
                 return Result.SUPERSEDED;
             }
             if (outcome == BrokerSubscriber.Outcome.CLIENT_GONE) {

@@ -194,7 +194,7 @@ public class EventIngest {
         try {
             events = decode.apply(mqtt);
             if (IngestChannels.CLIENT_EVENTS.equals(channel)) {
-                events.forEach(event -> clientEventReceived.fire(new ClientEventReceived(event)));
+                notifyReceived(events);
             }
             hold = events.size() == 1 ? router.heldFor(events.get(0), mqtt.receivedAtMillis()) : null;
         } catch (MalformedEventException e) {
@@ -274,6 +274,15 @@ public class EventIngest {
             Log.warnf(e, "an observer of stored events failed");
         }
         notifyTaken(events);
+    }
+
+    /** Tells who follows a client's events in order; their failure is theirs, the event is stored all the same. */
+    private void notifyReceived(List<BrokerEvent> events) {
+        try {
+            events.forEach(event -> clientEventReceived.fire(new ClientEventReceived(event)));
+        } catch (RuntimeException e) {
+            Log.warnf(e, "an observer of received client events failed");
+        }
     }
 
     private void notifyTaken(List<BrokerEvent> events) {

@@ -4,14 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.Test;
 
 import io.mqttdynamo.domain.BrokerEvent;
+import io.mqttdynamo.domain.ItemLimits;
 
 class SubscriptionChangesTest {
 
-    private final SubscriptionChanges changes = new SubscriptionChanges();
+    private final AtomicLong now = new AtomicLong();
+    private final SubscriptionChanges changes = new SubscriptionChanges(now::get);
 
     private static BrokerEvent.ClientConnected connect(String clientId, long at) {
         return new BrokerEvent.ClientConnected(clientId, "node", "user", at);
@@ -25,6 +28,11 @@ class SubscriptionChangesTest {
         return stored;
     }
 
+    private Map<String, Integer> unchanged(BrokerEvent.ClientConnected connect, String... filters) {
+        return changes.unchanged(changes.watchOf(connect).orElseThrow(), stored(filters))
+                .orElseThrow();
+    }
+
     @Test
     void filtersChangedSinceTheConnectAreLeftOut() {
         BrokerEvent.ClientConnected connect = connect("c", 1);
@@ -32,9 +40,7 @@ class SubscriptionChangesTest {
         changes.connected(connect);
         changes.changed("c", "a");
         changes.changed("other", "b");
-        SubscriptionChanges.Watch watch = changes.watchOf(connect).orElseThrow();
-        assertThat(changes.unchanged(watch, stored("a", "b", "before/connect")))
-                .containsOnlyKeys("b", "before/connect");
+        assertThat(unchanged(connect, "a", "b", "before/connect")).containsOnlyKeys("b", "before/connect");
     }
 
     @Test
@@ -48,6 +54,17 @@ class SubscriptionChangesTest {
     }
 
     @Test
+    void aRestoreUnderWayStopsWhenItsClientConnectsAgain() {
+        BrokerEvent.ClientConnected first = connect("c", 1);
+        changes.connected(first);
+        SubscriptionChanges.Watch firstWatch = changes.watchOf(first).orElseThrow();
+        assertThat(changes.unchanged(firstWatch, stored("a"))).contains(stored("a"));
+        changes.connected(connect("c", 2));
+        changes.changed("c", "a");
+        assertThat(changes.unchanged(firstWatch, stored("a"))).isEmpty();
+    }
+
+    @Test
     void theEndOfAnOlderRestoreLeavesTheNewerConnectWatched() {
         BrokerEvent.ClientConnected first = connect("c", 1);
         changes.connected(first);
@@ -57,32 +74,67 @@ class SubscriptionChangesTest {
         changes.changed("c", "a");
         changes.done(firstWatch);
         SubscriptionChanges.Watch secondWatch = changes.watchOf(second).orElseThrow();
-        assertThat(changes.unchanged(secondWatch, stored("a", "b"))).containsOnlyKeys("b");
+        assertThat(changes.unchanged(secondWatch, stored("a", "b")).orElseThrow())
+                .containsOnlyKeys("b");
         changes.done(secondWatch);
         assertThat(changes.watched()).isZero();
     }
 
     @Test
-    void aClientNoLongerWatchedRestoresEverything() {
+    void beyondTheClientCapTheLongestWatchedIsLetGoAndRestoresEverything() {
         BrokerEvent.ClientConnected oldest = connect("oldest", 1);
         changes.connected(oldest);
         changes.changed("oldest", "a");
-        for (int i = 0; i < SubscriptionChanges.MAX_CLIENTS; i++) {
+        BrokerEvent.ClientConnected again = connect("again", 1);
+        changes.connected(again);
+        for (int i = 0; i < SubscriptionChanges.MAX_CLIENTS - 2; i++) {
             changes.connected(connect("client-" + i, 1));
         }
+        // A reconnect moves a client to the newest end.
+        changes.connected(connect("again", 2));
+        changes.connected(connect("one-more", 1));
         assertThat(changes.watched()).isEqualTo(SubscriptionChanges.MAX_CLIENTS);
-        SubscriptionChanges.Watch watch = changes.watchOf(oldest).orElseThrow();
-        assertThat(changes.unchanged(watch, stored("a", "b"))).containsOnlyKeys("a", "b");
+        assertThat(unchanged(oldest, "a", "b")).containsOnlyKeys("a", "b");
+        assertThat(changes.watchOf(connect("again", 2))).isPresent();
     }
 
     @Test
-    void beyondTheFilterCapEveryFilterCountsAsChanged() {
+    void aWatchOlderThanTheMaximumAgeIsLetGo() {
+        BrokerEvent.ClientConnected neverStored = connect("never-stored", 1);
+        changes.connected(neverStored);
+        changes.changed("never-stored", "a");
+        now.addAndGet(SubscriptionChanges.MAX_AGE.toNanos() + 1);
+        changes.connected(connect("later", 1));
+        assertThat(changes.watched()).isEqualTo(1);
+        assertThat(unchanged(neverStored, "a")).containsOnlyKeys("a");
+    }
+
+    @Test
+    void beyondTheFilterCapEveryFilterOfTheWatchCountsAsChanged() {
+        BrokerEvent.ClientConnected busy = connect("busy", 1);
+        changes.connected(busy);
+        for (int i = 0; i < SubscriptionChanges.MAX_FILTERS; i++) {
+            changes.changed("busy", "f/" + i);
+        }
+        changes.changed("busy", "f/0");
+        assertThat(unchanged(busy, "never/seen")).containsOnlyKeys("never/seen");
+        BrokerEvent.ClientConnected other = connect("other", 1);
+        changes.connected(other);
+        changes.changed("other", "x");
+        assertThat(unchanged(other, "never/seen", "x")).isEmpty();
+        changes.done(changes.watchOf(busy).orElseThrow());
+        BrokerEvent.ClientConnected third = connect("third", 1);
+        changes.connected(third);
+        changes.changed("third", "x");
+        assertThat(unchanged(third, "never/seen", "x")).containsOnlyKeys("never/seen");
+    }
+
+    @Test
+    void aFilterLongerThanASortKeyIsNotKept() {
         BrokerEvent.ClientConnected connect = connect("c", 1);
         changes.connected(connect);
-        for (int i = 0; i <= SubscriptionChanges.MAX_FILTERS; i++) {
-            changes.changed("c", "f/" + i);
-        }
-        SubscriptionChanges.Watch watch = changes.watchOf(connect).orElseThrow();
-        assertThat(changes.unchanged(watch, stored("never/seen"))).isEmpty();
+        String tooLong = "t".repeat(ItemLimits.SORT_KEY_MAX_BYTES + 1);
+        changes.changed("c", tooLong);
+        assertThat(unchanged(connect, tooLong)).containsOnlyKeys(tooLong);
     }
 }

@@ -22,6 +22,7 @@ import org.junit.platform.commons.support.HierarchyTraversalMode;
 import org.junit.platform.commons.support.ReflectionSupport;
 import org.junit.platform.suite.api.SelectClasses;
 import org.junit.platform.suite.api.SelectPackages;
+import org.junit.platform.suite.api.Suite;
 
 /**
  * {@code ./mvnw verify} runs the suites, one per test JVM, not the test classes one by one (so that each JVM
@@ -33,6 +34,17 @@ class SuitesTest {
     static final List<Class<?>> SUITES = List.of(BrokerDeliverySuite.class, IngestStoreWebSuite.class);
     /** The suite engine's default class name filter. */
     private static final Pattern TEST_CLASS = Pattern.compile("^(Test.*|.+[.$]Test.*|.*Tests?)$");
+
+    @Test
+    void theSuitesAreTheOnesChecked() throws IOException, URISyntaxException {
+        List<Class<?>> suites = new ArrayList<>();
+        for (Class<?> type : compiledClasses()) {
+            if (type.isAnnotationPresent(Suite.class)) {
+                suites.add(type);
+            }
+        }
+        assertThat(suites).containsExactlyInAnyOrderElementsOf(SUITES);
+    }
 
     @Test
     void everyTestClassIsInExactlyOneSuite() throws IOException, URISyntaxException {
@@ -61,36 +73,45 @@ class SuitesTest {
                 || classes != null && Arrays.asList(classes.names()).contains(test.getName());
     }
 
-    /** The compiled test classes with a test method, as the suite engine would find them. */
+    /**
+     * The compiled test classes with a test method, as the suite engine would find them: top-level or static
+     * nested, not abstract ({@code @Nested} inner classes run with their enclosing class).
+     */
     private static List<Class<?>> testClasses() throws IOException, URISyntaxException {
+        List<Class<?>> tests = new ArrayList<>();
+        for (Class<?> type : compiledClasses()) {
+            if (TEST_CLASS.matcher(type.getName()).matches()
+                    && !Modifier.isAbstract(type.getModifiers())
+                    && (type.getEnclosingClass() == null || Modifier.isStatic(type.getModifiers()))
+                    && !ReflectionSupport.findMethods(
+                                    type,
+                                    m -> AnnotationSupport.isAnnotated(m, Testable.class),
+                                    HierarchyTraversalMode.TOP_DOWN)
+                            .isEmpty()) {
+                tests.add(type);
+            }
+        }
+        return tests;
+    }
+
+    /** Every class compiled from src/test/java, loaded without initialising it. */
+    private static List<Class<?>> compiledClasses() throws IOException, URISyntaxException {
         Path root = Path.of(SuitesTest.class
                 .getProtectionDomain()
                 .getCodeSource()
                 .getLocation()
                 .toURI());
-        List<Class<?>> tests = new ArrayList<>();
+        List<Class<?>> classes = new ArrayList<>();
         try (Stream<Path> files = Files.walk(root)) {
             for (Path file : files.filter(f -> f.toString().endsWith(".class")).toList()) {
                 String name = root.relativize(file).toString().replace('/', '.').replaceAll("\\.class$", "");
-                if (name.contains("$") || !TEST_CLASS.matcher(name).matches()) {
-                    continue;
-                }
-                Class<?> type;
                 try {
-                    type = Class.forName(name, false, SuitesTest.class.getClassLoader());
-                } catch (ClassNotFoundException e) {
-                    throw new IllegalStateException(e);
-                }
-                if (!Modifier.isAbstract(type.getModifiers())
-                        && !ReflectionSupport.findMethods(
-                                        type,
-                                        m -> AnnotationSupport.isAnnotated(m, Testable.class),
-                                        HierarchyTraversalMode.TOP_DOWN)
-                                .isEmpty()) {
-                    tests.add(type);
+                    classes.add(Class.forName(name, false, SuitesTest.class.getClassLoader()));
+                } catch (ClassNotFoundException | LinkageError e) {
+                    throw new IllegalStateException("cannot load " + name, e);
                 }
             }
         }
-        return tests;
+        return classes;
     }
 }
