@@ -32,9 +32,8 @@ final class EarlyAcks {
      * that was not pending there is marked in the item ({@code acked_first}) for the message's addition to find.
      * Both sides decide on the one topic item, so whichever write comes second sees the first; a mark that comes
      * after the addition finds the msgid and takes it out itself. Only an early ack costs a write more on each
-     * side (and a read). The
-     * mqtt_msg item is deleted only once the removal is answered, so after a message item whose msgid was found
-     * pending (its addition waits for the item, see {@link #message}).
+     * side (and a read). The mqtt_msg item is deleted only once the removal is answered, so after a message item
+     * whose msgid was found pending (its addition waits for the item, see {@link #message}).
      */
     List<ItemWrite> ack(BrokerEvent.MessageAcked e) {
         String msgId = e.msgId();

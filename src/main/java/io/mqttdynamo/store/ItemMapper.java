@@ -214,13 +214,7 @@ public class ItemMapper {
 
     /** on_message_publish, second half: the msgid joins its topic's set in mqtt_topic_msg_map. */
     public ItemWrite topicMessage(BrokerEvent.MessagePublished e) {
-        return new ItemWrite.AddToSet(
-                Tables.TOPIC_MSG_MAP,
-                topicKey(e.topic()),
-                Attr.MSG_ID_SET,
-                Set.of(e.msgId()),
-                topicMsgIdsCap,
-                EmqxMsgId.OLDEST_FIRST);
+        return topicMessage(e, List.of(), null);
     }
 
     /**
@@ -229,6 +223,10 @@ public class ItemMapper {
      * addition is empty: a set returned with every message would cost its bytes each time.
      */
     public ItemWrite topicMessageUnlessAcked(BrokerEvent.MessagePublished e, List<ItemWrite.Then> then) {
+        return topicMessage(e, then, Attr.ACKED_FIRST);
+    }
+
+    private ItemWrite topicMessage(BrokerEvent.MessagePublished e, List<ItemWrite.Then> then, String unlessIn) {
         return new ItemWrite.AddToSet(
                 Tables.TOPIC_MSG_MAP,
                 topicKey(e.topic()),
@@ -237,7 +235,7 @@ public class ItemMapper {
                 topicMsgIdsCap,
                 EmqxMsgId.OLDEST_FIRST,
                 then,
-                Attr.ACKED_FIRST);
+                unlessIn);
     }
 
     /**

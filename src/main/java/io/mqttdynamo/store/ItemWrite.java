@@ -114,6 +114,11 @@ public sealed interface ItemWrite {
             then = new ArrayList<>(then);
         }
 
+        /** The same addition made whatever {@code unlessIn} holds, answered with the whole item after it. */
+        public AddToSet withoutUnlessIn() {
+            return new AddToSet(table, key, attribute, values, cap, order, then, null);
+        }
+
         /** An addition with a cap whose {@code then} decides from the whole item after it. */
         public AddToSet(
                 Tables table,

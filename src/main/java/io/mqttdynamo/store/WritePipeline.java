@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -553,8 +554,7 @@ public class WritePipeline {
             if (marks != null && marks.hasSs() && add.values().size() > ItemLimits.CONDITIONED_SET_CHANGE_MAX) {
                 // Too many values to name in the condition, and the item has marks: this addition goes
                 // without the condition and answers with the item after it, for its Thens to decide.
-                addition = new ItemWrite.AddToSet(
-                        add.table(), add.key(), add.attribute(), add.values(), add.cap(), add.order(), add.then());
+                addition = add.withoutUnlessIn();
                 synchronized (lock) {
                     sent.replaceWrite(addition);
                 }
@@ -602,8 +602,7 @@ public class WritePipeline {
             return;
         }
         synchronized (lock) {
-            sent.replaceWrite(new ItemWrite.AddToSet(
-                    add.table(), add.key(), add.attribute(), add.values(), add.cap(), add.order(), add.then()));
+            sent.replaceWrite(add.withoutUnlessIn());
         }
     }
 
@@ -616,7 +615,7 @@ public class WritePipeline {
             Tables table,
             Map<String, AttributeValue> key,
             List<String> attributes,
-            java.util.function.Consumer<Map<String, AttributeValue>> decide) {
+            Consumer<Map<String, AttributeValue>> decide) {
         Map<String, String> names = new HashMap<>();
         for (int i = 0; i < attributes.size(); i++) {
             names.put("#a" + i, attributes.get(i));

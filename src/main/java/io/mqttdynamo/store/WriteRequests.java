@@ -95,11 +95,7 @@ final class WriteRequests {
                 // addition folded from more values than an expression can name (a burst) asks for no mark at all.
                 names.put("#unless", add.unlessIn());
                 if (add.values().size() <= ItemLimits.CONDITIONED_SET_CHANGE_MAX) {
-                    int i = 0;
-                    for (String value : add.values()) {
-                        conditions.add("NOT contains(#unless, :unless" + i + ")");
-                        values.put(":unless" + i++, AttributeValue.fromS(value));
-                    }
+                    eachValue("NOT contains(#unless, %s)", ":unless", add.values(), conditions, values);
                 } else {
                     conditions.add("attribute_not_exists(#unless)");
                 }
@@ -124,11 +120,7 @@ final class WriteRequests {
                 Map<String, AttributeValue> values =
                         new HashMap<>(Map.of(":values", AttributeValue.fromSs(List.copyOf(remove.values()))));
                 List<String> conditions = new ArrayList<>();
-                int i = 0;
-                for (String value : remove.values()) {
-                    conditions.add("contains(#set, :member" + i + ")");
-                    values.put(":member" + i++, AttributeValue.fromS(value));
-                }
+                eachValue("contains(#set, %s)", ":member", remove.values(), conditions, values);
                 removal.conditionExpression(String.join(" AND ", conditions)).expressionAttributeValues(values);
             }
             return removal.returnConsumedCapacity(ReturnConsumedCapacity.TOTAL).build();
@@ -192,6 +184,24 @@ final class WriteRequests {
                     .build();
         }
         throw new IllegalArgumentException("not an update: " + write.getClass().getSimpleName());
+    }
+
+    /**
+     * One condition per value: {@code format} with the value's placeholder ({@code prefix} and its index), the
+     * value bound to it. A condition names at most {@link ItemLimits#CONDITIONED_SET_CHANGE_MAX} values.
+     */
+    private static void eachValue(
+            String format,
+            String prefix,
+            Set<String> setValues,
+            List<String> conditions,
+            Map<String, AttributeValue> values) {
+        int i = 0;
+        for (String value : setValues) {
+            String placeholder = prefix + i++;
+            conditions.add(String.format(format, placeholder));
+            values.put(placeholder, AttributeValue.fromS(value));
+        }
     }
 
     /**

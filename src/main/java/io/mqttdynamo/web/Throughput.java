@@ -26,8 +26,9 @@ import io.smallrye.mutiny.subscription.Cancellable;
 /**
  * The last minutes of ingest rate (messages/s) and DynamoDB write latency, sampled each second, for the
  * dashboard's chart; and the write units DynamoDB reported per table over the last minute, for its cost lines.
- * The rate counts the users' messages taken from the broker: not the service's own traffic (the replicas' figures on {@code mqtt-dynamo/cluster/+}, envelopes and events on its own topics,
- * its copies of stored messages), nor client events and acknowledgements.
+ * The rate counts the users' messages taken from the broker: not the service's own traffic (the replicas'
+ * figures on {@code mqtt-dynamo/cluster/+}, envelopes and events on its own topics, its copies of stored
+ * messages), nor client events and acknowledgements.
  */
 @ApplicationScoped
 public class Throughput {

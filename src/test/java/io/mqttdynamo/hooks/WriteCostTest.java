@@ -6,12 +6,15 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -26,6 +29,7 @@ import io.mqttdynamo.store.local.DynaliteServer;
 import io.mqttdynamo.support.DynamoDbProxy;
 import io.mqttdynamo.support.LocalDynamoDbResource;
 import io.mqttdynamo.support.TableReader;
+import io.quarkus.logging.Log;
 import io.smallrye.config.SmallRyeConfigBuilder;
 
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
@@ -49,6 +53,12 @@ class WriteCostTest {
     private static DynamoDbProxy proxy;
     private static DynamoDbAsyncClient client;
 
+    private final EmqxMsgId ids = new EmqxMsgId();
+    private MqttDynamoConfig config;
+    private StoreMetrics metrics;
+    private WritePipeline pipeline;
+    private EarlyAcks hooks;
+
     @BeforeAll
     static void start() throws Exception {
         dynalite = DynaliteServer.start(
@@ -71,22 +81,25 @@ class WriteCostTest {
         dynalite.close();
     }
 
-    @Test
-    void aMessageOnABusyTopicCostsAtMostThreeWriteUnitsOnceItsSetIsFull() throws Exception {
+    /** The store and the hooks as the service builds them, with the default settings. */
+    @BeforeEach
+    void buildTheStoreAndTheHooks() {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        MqttDynamoConfig config = new SmallRyeConfigBuilder()
+        config = new SmallRyeConfigBuilder()
                 .withMapping(MqttDynamoConfig.class)
                 .build()
                 .getConfigMapping(MqttDynamoConfig.class);
-        StoreMetrics metrics = new StoreMetrics(registry);
-        WritePipeline pipeline = new WritePipeline(client, metrics, config);
-        ItemMapper items = new ItemMapper(config, registry);
-        EarlyAcks hooks = new EarlyAcks(
-                items,
+        metrics = new StoreMetrics(registry);
+        pipeline = new WritePipeline(client, metrics, config);
+        hooks = new EarlyAcks(
+                new ItemMapper(config, registry),
                 new ConsumedMessages(),
                 config.acks().deleteMessage(),
                 config.acks().earlyAcksPerTopic());
-        EmqxMsgId ids = new EmqxMsgId();
+    }
+
+    @Test
+    void aMessageOnABusyTopicCostsAtMostThreeWriteUnitsOnceItsSetIsFull() throws Exception {
         String topic = "sensors/" + System.nanoTime() + "/temperature";
         byte[] payload = "x".repeat(200).getBytes(StandardCharsets.UTF_8);
         LongAdder responseBytes = new LongAdder();
@@ -95,26 +108,20 @@ class WriteCostTest {
 
         // Fill the topic's set well past its cap, one message at a time (a trickle, nothing folds).
         for (int i = 0; i < 2 * config.store().topicMsgIdsCap(); i++) {
-            store(
-                    pipeline,
-                    hooks,
-                    new BrokerEvent.MessagePublished(
-                            ids.next(), topic, 1, false, "", payload, System.currentTimeMillis()));
+            store(new BrokerEvent.MessagePublished(
+                    ids.next(), topic, 1, false, "", payload, System.currentTimeMillis()));
         }
         double unitsBefore = metrics.consumedWriteUnits();
         long bytesBefore = responseBytes.sum();
         int measured = 4 * config.store().topicMsgIdsCap();
         for (int i = 0; i < measured; i++) {
-            store(
-                    pipeline,
-                    hooks,
-                    new BrokerEvent.MessagePublished(
-                            ids.next(), topic, 1, false, "", payload, System.currentTimeMillis()));
+            store(new BrokerEvent.MessagePublished(
+                    ids.next(), topic, 1, false, "", payload, System.currentTimeMillis()));
         }
         double unitsPerMessage = (metrics.consumedWriteUnits() - unitsBefore) / measured;
         double bytesPerMessage = (double) (responseBytes.sum() - bytesBefore) / measured;
 
-        io.quarkus.logging.Log.infof(
+        Log.infof(
                 "steady state on a full set: %.2f write units and %.0f response bytes per message",
                 unitsPerMessage, bytesPerMessage);
         assertThat(unitsPerMessage).as("write units per message").isLessThanOrEqualTo(MAX_WRITE_UNITS_PER_MESSAGE);
@@ -127,29 +134,13 @@ class WriteCostTest {
 
     @Test
     void anAcknowledgementOfAPendingMessageIsAnsweredWithoutTheTopicsItem() throws Exception {
-        SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        MqttDynamoConfig config = new SmallRyeConfigBuilder()
-                .withMapping(MqttDynamoConfig.class)
-                .build()
-                .getConfigMapping(MqttDynamoConfig.class);
-        WritePipeline pipeline = new WritePipeline(client, new StoreMetrics(registry), config);
-        ItemMapper items = new ItemMapper(config, registry);
-        EarlyAcks hooks = new EarlyAcks(
-                items,
-                new ConsumedMessages(),
-                config.acks().deleteMessage(),
-                config.acks().earlyAcksPerTopic());
-        EmqxMsgId ids = new EmqxMsgId();
         String topic = "sensors/" + System.nanoTime() + "/humidity";
         byte[] payload = "x".repeat(200).getBytes(StandardCharsets.UTF_8);
-        java.util.List<String> pending = new java.util.ArrayList<>();
+        List<String> pending = new ArrayList<>();
         for (int i = 0; i < config.store().topicMsgIdsCap(); i++) {
             String msgId = ids.next();
             pending.add(msgId);
-            store(
-                    pipeline,
-                    hooks,
-                    new BrokerEvent.MessagePublished(msgId, topic, 1, false, "", payload, System.currentTimeMillis()));
+            store(new BrokerEvent.MessagePublished(msgId, topic, 1, false, "", payload, System.currentTimeMillis()));
         }
         LongAdder responseBytes = new LongAdder();
         proxy.onExchange(
@@ -164,15 +155,14 @@ class WriteCostTest {
         }
 
         double bytesPerAck = (double) responseBytes.sum() / pending.size();
-        io.quarkus.logging.Log.infof("an acknowledgement: %.0f response bytes", bytesPerAck);
+        Log.infof("an acknowledgement: %.0f response bytes", bytesPerAck);
         assertThat(bytesPerAck)
                 .as("response bytes per acknowledgement")
                 .isLessThanOrEqualTo(MAX_RESPONSE_BYTES_PER_MESSAGE);
         assertThat(new TableReader(client).topicMsgIds(topic)).isEmpty();
     }
 
-    private static void store(WritePipeline pipeline, EarlyAcks hooks, BrokerEvent.MessagePublished message)
-            throws Exception {
+    private void store(BrokerEvent.MessagePublished message) {
         pipeline.store(hooks.message(message)).await().atMost(Duration.ofSeconds(10));
     }
 }

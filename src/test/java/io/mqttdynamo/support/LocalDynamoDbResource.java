@@ -16,8 +16,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.mqttdynamo.store.local.DynaliteServer;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
@@ -135,22 +136,18 @@ public class LocalDynamoDbResource implements QuarkusTestResourceLifecycleManage
         return http.send(request, HttpResponse.BodyHandlers.ofString()).body();
     }
 
-    /** The names in a ListTables answer: {@code {"TableNames":["a","b"]}} (table names have no quotes in them). */
-    static List<String> tableNames(String listTablesAnswer) {
-        Matcher names = TABLE_NAMES.matcher(listTablesAnswer);
-        if (!names.find()) {
+    /** The names in a ListTables answer: {@code {"TableNames":["a","b"]}}. */
+    private static List<String> tableNames(String listTablesAnswer) throws IOException {
+        JsonNode names = JSON.readTree(listTablesAnswer).get("TableNames");
+        if (names == null || !names.isArray()) {
             throw new IllegalStateException("not a ListTables answer: " + listTablesAnswer);
         }
         List<String> tables = new ArrayList<>();
-        Matcher name = QUOTED.matcher(names.group(1));
-        while (name.find()) {
-            tables.add(name.group(1));
-        }
+        names.forEach(name -> tables.add(name.asText()));
         return tables;
     }
 
-    private static final Pattern TABLE_NAMES = Pattern.compile("\"TableNames\"\\s*:\\s*\\[([^]]*)]");
-    private static final Pattern QUOTED = Pattern.compile("\"([^\"]*)\"");
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Ports handed out in this JVM: a port is free until its user binds it, so two calls could get one. */
     private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
